@@ -1,0 +1,388 @@
+/**
+ * The one API contract between the renderer and the engine.
+ *
+ * Every request, response and event is described here once, as a zod schema, and the TypeScript
+ * types are inferred from the schemas. Both hosts (Electron IPC and `sparsescope serve`) validate
+ * every incoming request with `parseRequest`, and the renderer's client is typed by `Api`.
+ *
+ * This file is runtime-neutral: it may be imported by the renderer, the preload (types only),
+ * the main side, the engine, the CLI and tests. It must never import Node or browser modules.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+export const Backend = z.enum(['auto', 'cpu', 'cuda']);
+export type Backend = z.infer<typeof Backend>;
+
+/** Pattern names as MInference writes them, plus `dense` for heads no sparse pattern serves. */
+export const PatternName = z.enum(['vertical_and_slash', 'stream_llm', 'block_sparse', 'dense']);
+export type PatternName = z.infer<typeof PatternName>;
+
+/**
+ * A head's pattern and parameters. Parameter meaning follows MInference's positional fields:
+ * vertical_and_slash: a = vertical_size, b = slash_size;
+ * stream_llm:         a = n_init,        b = n_local;
+ * block_sparse:       a = top_k blocks,  b unused (kept as read);
+ * dense:              a, b unused.
+ */
+export const HeadPattern = z.object({
+  pattern: PatternName,
+  a: z.number().int().min(0).max(1 << 24),
+  b: z.number().int().min(0).max(1 << 24),
+});
+export type HeadPattern = z.infer<typeof HeadPattern>;
+
+const LayerIndex = z.number().int().min(0).max(4095);
+const HeadIndex = z.number().int().min(0).max(4095);
+
+export const HeadRef = z.object({ captureId: z.string().min(1), layer: LayerIndex, head: HeadIndex });
+export type HeadRef = z.infer<typeof HeadRef>;
+
+export const DType = z.enum(['F16', 'BF16', 'F32']);
+export type DType = z.infer<typeof DType>;
+
+/** How many query rows a measure uses: all evaluated rows (`exact`) or a seeded sample. */
+export const RowSampling = z.union([
+  z.object({ mode: z.literal('exact') }),
+  z.object({ mode: z.literal('sampled'), rows: z.number().int().min(1).max(1 << 20), seed: z.number().int().default(0) }),
+]);
+export type RowSampling = z.infer<typeof RowSampling>;
+
+// ---------------------------------------------------------------------------------------------
+// Results shared by several methods
+
+export const CudaDevice = z.object({
+  index: z.number().int(),
+  name: z.string(),
+  totalMemoryBytes: z.number(),
+  freeMemoryBytes: z.number(),
+  computeCapability: z.string(),
+});
+export const DeviceInfo = z.object({
+  engineVersion: z.string(),
+  cpu: z.object({ threads: z.number().int(), model: z.string() }),
+  cuda: z.object({ available: z.boolean(), reason: z.string().optional(), devices: z.array(CudaDevice) }),
+  /** The backend `auto` resolves to. */
+  defaultBackend: z.enum(['cpu', 'cuda']),
+  host: z.enum(['electron', 'serve', 'test']),
+});
+export type DeviceInfo = z.infer<typeof DeviceInfo>;
+
+export const CaptureSummary = z.object({
+  captureId: z.string(),
+  path: z.string(),
+  fileName: z.string(),
+  sizeBytes: z.number(),
+  /** sha256 of the header plus the file size: cheap, stable identity for provenance. */
+  hash: z.string(),
+  model: z.string(),
+  source: z.string(),
+  numLayers: z.number().int(),
+  /** Layer indices actually present in the file (any subset of 0..numLayers-1). */
+  layers: z.array(z.number().int()),
+  numHeads: z.number().int(),
+  numKvHeads: z.number().int(),
+  headDim: z.number().int(),
+  seqLen: z.number().int(),
+  dtype: DType,
+  /** Planted pattern per layer and head, for synthetic captures only. */
+  planted: z.array(z.array(HeadPattern)).optional(),
+});
+export type CaptureSummary = z.infer<typeof CaptureSummary>;
+
+/** A rectangle of the N x N map in token positions, [rowStart, rowEnd) x [colStart, colEnd). */
+export const Region = z.object({
+  rowStart: z.number().int().min(0),
+  rowEnd: z.number().int().min(1),
+  colStart: z.number().int().min(0),
+  colEnd: z.number().int().min(1),
+});
+export type Region = z.infer<typeof Region>;
+
+/** Float32 payloads travel as typed arrays (Electron structured clone) or tagged base64 (serve). */
+const Float32 = z.instanceof(Float32Array);
+
+export const PooledMap = z.object({
+  region: Region,
+  rows: z.number().int(),
+  cols: z.number().int(),
+  /** Attention mass per cell averaged over the cell's rows, row-major rows x cols. */
+  mean: Float32,
+  /** Largest single P[i, j] in the cell. */
+  max: Float32,
+  rowsUsed: z.number().int(),
+  backend: z.enum(['cpu', 'cuda']),
+  ms: z.number(),
+});
+export type PooledMap = z.infer<typeof PooledMap>;
+
+/** What the pattern computes, drawn over the map: cells of the same grid as a PooledMap. */
+export const MaskGeometry = z.object({
+  region: Region,
+  rows: z.number().int(),
+  cols: z.number().int(),
+  /** Fraction of each cell's causal entries that the kernel computes, row-major rows x cols. */
+  coverage: Float32,
+  /** Chosen diagonal offsets (vertical_and_slash), chosen vertical columns, for line overlays. */
+  slashOffsets: z.array(z.number().int()),
+  verticalColumns: z.array(z.number().int()),
+  density: z.number(),
+});
+export type MaskGeometry = z.infer<typeof MaskGeometry>;
+
+export const HeadStats = z.object({
+  layer: z.number().int(),
+  head: z.number().int(),
+  pattern: PatternName,
+  params: z.tuple([z.number().int(), z.number().int()]),
+  recall: z.number(),
+  outputRelError: z.number(),
+  density: z.number(),
+  rowsUsed: z.number().int(),
+  denseMs: z.number(),
+  indexMs: z.number(),
+  sparseMs: z.number(),
+});
+export type HeadStats = z.infer<typeof HeadStats>;
+
+/** The `analyze`/`bench` report of spec section 4, shared by the CLI and the UI. */
+export const Report = z.object({
+  backend: z.enum(['cpu', 'cuda']),
+  device: z.string(),
+  dtype: DType,
+  seqLen: z.number().int(),
+  heads: z.array(HeadStats),
+  totals: z.object({
+    denseMs: z.number(),
+    indexMs: z.number(),
+    sparseMs: z.number(),
+    speedup: z.number(),
+    meanRecall: z.number(),
+    minRecall: z.number(),
+  }),
+});
+export type Report = z.infer<typeof Report>;
+
+/** Per-row recall for the side strip of the head view, pooled to `rows` bins. */
+export const RowRecall = z.object({ rowStart: z.number().int(), rowEnd: z.number().int(), recall: Float32 });
+
+export const HeadEvaluation = z.object({
+  stats: HeadStats,
+  rowRecall: RowRecall,
+  /** Predicted speedup from density alone: 1 / (density + index overhead), no timing involved. */
+  predictedSpeedup: z.number(),
+});
+export type HeadEvaluation = z.infer<typeof HeadEvaluation>;
+
+export const BudgetCurve = z.object({
+  pattern: PatternName,
+  points: z.array(z.object({ a: z.number().int(), b: z.number().int(), recall: z.number(), density: z.number() })),
+});
+export type BudgetCurve = z.infer<typeof BudgetCurve>;
+
+/** A full head config: patterns[layer][head]; `score` is MInference's opaque 4th field. */
+export const HeadConfigEntry = HeadPattern.extend({ score: z.number().optional() });
+export const HeadConfig = z.object({
+  numLayers: z.number().int(),
+  numHeads: z.number().int(),
+  heads: z.array(z.array(HeadConfigEntry)),
+});
+export type HeadConfig = z.infer<typeof HeadConfig>;
+
+export const ConfigFormat = z.enum(['minference', 'sglang', 'sparsescope']);
+export type ConfigFormat = z.infer<typeof ConfigFormat>;
+
+export const SearchSettings = z.object({
+  mode: z.enum(['candidates', 'target-recall']),
+  targetRecall: z.number().min(0).max(1).default(0.95),
+  sampling: RowSampling.default({ mode: 'sampled', rows: 512, seed: 0 }),
+  layers: z.array(z.number().int()).optional(),
+});
+export type SearchSettings = z.infer<typeof SearchSettings>;
+
+// ---------------------------------------------------------------------------------------------
+// Jobs: long work with progress, ETA and cancel. Results arrive in a `job` event.
+
+export const JobSpec = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('analyze'),
+    captureId: z.string(),
+    config: HeadConfig.optional(),
+    layers: z.array(z.number().int()).optional(),
+    backend: Backend.default('auto'),
+    sampling: RowSampling.default({ mode: 'sampled', rows: 512, seed: 0 }),
+  }),
+  z.object({ kind: z.literal('search'), captureId: z.string(), settings: SearchSettings, backend: Backend.default('auto') }),
+  z.object({
+    kind: z.literal('bench'),
+    captureId: z.string().optional(),
+    config: HeadConfig.optional(),
+    /** Synthetic sweep over context lengths; empty when benchmarking the capture. */
+    sweep: z.array(z.number().int().min(64).max(1 << 21)).default([]),
+    backend: Backend.default('auto'),
+    repeat: z.number().int().min(1).max(100).default(3),
+  }),
+]);
+export type JobSpec = z.infer<typeof JobSpec>;
+
+export const JobState = z.enum(['queued', 'running', 'done', 'failed', 'cancelled']);
+export type JobState = z.infer<typeof JobState>;
+
+export const JobEvent = z.object({
+  jobId: z.string(),
+  kind: z.enum(['analyze', 'search', 'bench']),
+  state: JobState,
+  /** 0..1 */
+  progress: z.number(),
+  message: z.string(),
+  etaSeconds: z.number().nullable(),
+  /** Present when state = done: a Report (analyze, bench), or a HeadConfig plus Report (search). */
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+});
+export type JobEvent = z.infer<typeof JobEvent>;
+
+export const SearchResult = z.object({ config: HeadConfig, report: Report, settings: SearchSettings });
+export type SearchResult = z.infer<typeof SearchResult>;
+
+export const BenchSweepPoint = z.object({ seqLen: z.number().int(), denseMs: z.number(), indexMs: z.number(), sparseMs: z.number(), speedup: z.number(), meanRecall: z.number() });
+export const BenchResult = z.object({ report: Report.optional(), sweep: z.array(BenchSweepPoint) });
+export type BenchResult = z.infer<typeof BenchResult>;
+
+// ---------------------------------------------------------------------------------------------
+// Methods. Each entry: params schema and result schema.
+
+export const methods = {
+  'device.info': { params: z.object({}), result: DeviceInfo },
+  'capture.openDemo': { params: z.object({}), result: CaptureSummary },
+  'capture.open': { params: z.object({ path: z.string().min(1) }), result: CaptureSummary },
+  'capture.close': { params: z.object({ captureId: z.string() }), result: z.object({ closed: z.boolean() }) },
+  'capture.recent': { params: z.object({}), result: z.array(z.object({ path: z.string(), openedAt: z.string() })) },
+  'head.pooledMap': {
+    params: HeadRef.extend({
+      resolution: z.number().int().min(8).max(2048),
+      region: Region.optional(),
+      sampling: RowSampling.default({ mode: 'sampled', rows: 1024, seed: 0 }),
+      backend: Backend.default('auto'),
+    }),
+    result: PooledMap,
+  },
+  'head.mask': {
+    params: HeadRef.extend({ pattern: HeadPattern, resolution: z.number().int().min(8).max(2048), region: Region.optional() }),
+    result: MaskGeometry,
+  },
+  'head.evaluate': {
+    params: HeadRef.extend({
+      pattern: HeadPattern,
+      sampling: RowSampling.default({ mode: 'sampled', rows: 256, seed: 0 }),
+      stripRows: z.number().int().min(8).max(2048).default(256),
+      backend: Backend.default('auto'),
+      /** Requests with the same `staleKey` cancel earlier ones still running (slider drags). */
+      staleKey: z.string().optional(),
+    }),
+    result: HeadEvaluation,
+  },
+  'head.budgetCurve': {
+    params: HeadRef.extend({ pattern: PatternName, sampling: RowSampling.default({ mode: 'sampled', rows: 256, seed: 0 }) }),
+    result: BudgetCurve,
+  },
+  'job.start': { params: JobSpec, result: z.object({ jobId: z.string() }) },
+  'job.cancel': { params: z.object({ jobId: z.string() }), result: z.object({ cancelled: z.boolean() }) },
+  'config.import': {
+    params: z.object({ path: z.string().min(1) }).or(z.object({ text: z.string(), fileName: z.string() })),
+    result: z.object({ config: HeadConfig, format: ConfigFormat, warnings: z.array(z.string()) }),
+  },
+  'config.export': {
+    params: z.object({
+      config: HeadConfig,
+      format: ConfigFormat,
+      captureId: z.string().optional(),
+      report: Report.optional(),
+      settings: SearchSettings.optional(),
+      /** Write to this path; without it the text is returned for a browser download. */
+      path: z.string().optional(),
+    }),
+    result: z.object({ text: z.string(), warnings: z.array(z.string()), path: z.string().optional() }),
+  },
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type Params<M extends MethodName> = z.input<Methods[M]['params']>;
+export type ParsedParams<M extends MethodName> = z.output<Methods[M]['params']>;
+export type Result<M extends MethodName> = z.output<Methods[M]['result']>;
+
+/** The typed client every UI host exposes. */
+export interface Api {
+  call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>>;
+  /** Subscribe to job events; returns an unsubscribe function. */
+  onJobEvent(listener: (event: JobEvent) => void): () => void;
+  /** Which host the UI runs in, for features such as native file dialogs. */
+  readonly host: 'electron' | 'browser';
+}
+
+/** What engine handlers implement: one async function per method, params already validated. */
+export type Handlers = { [M in MethodName]: (params: ParsedParams<M>) => Promise<Result<M>> };
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'bad-request' | 'not-found' | 'forbidden' | 'cancelled' | 'internal' = 'bad-request',
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(methods, name);
+}
+
+/** Validate an incoming request; throws ApiError naming the first problem. */
+export function parseRequest(method: unknown, params: unknown): { method: MethodName; params: unknown } {
+  if (!isMethodName(method)) throw new ApiError(`unknown method ${JSON.stringify(method)}`);
+  const parsed = methods[method].params.safeParse(params ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError(`${method}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return { method, params: parsed.data };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire codec for transports without structured clone (serve): Float32Array <-> tagged base64.
+
+const F32_TAG = '$f32';
+
+export function encodeWire(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v instanceof Float32Array) return { [F32_TAG]: bytesToBase64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
+    return v;
+  });
+}
+
+export function decodeWire(text: string): unknown {
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && F32_TAG in v && Object.keys(v).length === 1) {
+      const bytes = base64ToBytes(String((v as Record<string, unknown>)[F32_TAG]));
+      return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    }
+    return v;
+  });
+}
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  return btoa(binary);
+}
+
+function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}

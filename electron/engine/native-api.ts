@@ -1,0 +1,120 @@
+/**
+ * The JavaScript face of the native module (`native/`), shared by the CPU and CUDA backends.
+ * `native.ts` loads the addon and returns an object of this type; the rest of the engine only
+ * uses these types, so tests can stub the module.
+ *
+ * Conventions
+ * - Tensors are raw little-endian bytes of the capture's dtype, row-major: q [H, N, D], k/v [Hkv, N, D].
+ *   Query head h uses KV head floor(h / (H / Hkv)). Compute is fp32 with fp32 accumulation.
+ * - Every long call runs off the JS thread and returns a Promise. `control.cancel` is an Int32Array
+ *   over a SharedArrayBuffer: setting element 0 to 1 makes the call reject with an Error whose
+ *   message is "cancelled" at the next check (between row blocks / between launches).
+ *   `control.onProgress(fraction)` is called from the JS thread, at most ~20 times per second.
+ * - Results are copied into JS-owned typed arrays (Electron forbids external buffers).
+ * - Errors (bad shapes, out-of-range parameters, CUDA out of memory, no device) reject with an
+ *   Error whose message names the problem; the module never aborts the process.
+ */
+
+export type NativeBackend = 'cpu' | 'cuda';
+export type NativeDType = 'F16' | 'BF16' | 'F32';
+
+export interface CallControl {
+  cancel?: Int32Array;
+  onProgress?: (fraction: number) => void;
+}
+
+export interface AttentionInputs {
+  dtype: NativeDType;
+  numHeads: number; // H of the q buffer (1 for a single head)
+  numKvHeads: number; // Hkv of the k/v buffers
+  seqLen: number; // N
+  headDim: number; // D
+  q: Uint8Array;
+  k: Uint8Array;
+  v?: Uint8Array; // absent for calls that only need scores (pooled map, index build, recall)
+}
+
+/** Pattern ids as stored in `HeadPatterns`. */
+export const PATTERN_ID = { dense: 0, vertical_and_slash: 1, stream_llm: 2, block_sparse: 3 } as const;
+
+/** Per query head, three int32: [patternId, a, b] (see contract HeadPattern for a/b meaning). */
+export type HeadPatterns = Int32Array;
+
+/**
+ * The sparse index every sparse kernel consumes, one per layer (all query heads), in CSR form.
+ * Query blocks are 64 rows: block m covers rows [64m, min(64m+64, N)). For head h and block m,
+ * r = h * numBlocks + m:
+ *   tiles   tileStarts[tileOffsets[r] .. tileOffsets[r+1]): key tiles [s, s+64), ascending, disjoint
+ *   columns columns[colOffsets[r] .. colOffsets[r+1]):     loose key columns, ascending, none inside a tile
+ * Inside tiles and for loose columns the causal mask j <= i applies (and j < N). For stream_llm the
+ * tiles cover the A-shape's bounding tiles and `window[h]` = [nInit, nLocal] further restricts
+ * each row i to j < nInit or i - nLocal < j <= i; for other patterns window[h] = [-1, -1].
+ * `verticals` / `slashes` (CSR per head, offsets length H+1) keep the chosen vertical columns and
+ * diagonal offsets of vertical_and_slash heads, for display; empty for other patterns.
+ */
+export interface SparseIndex {
+  numHeads: number;
+  seqLen: number;
+  numBlocks: number;
+  tileOffsets: Int32Array; // H * numBlocks + 1
+  tileStarts: Int32Array;
+  colOffsets: Int32Array; // H * numBlocks + 1
+  columns: Int32Array;
+  window: Int32Array; // H * 2
+  verticalOffsets: Int32Array; // H + 1
+  verticals: Int32Array;
+  slashOffsets: Int32Array; // H + 1
+  slashes: Int32Array;
+  /** Computed score entries / causal entries N(N+1)/2, per head. */
+  density: Float64Array; // H
+  ms: number;
+}
+
+export interface AttentionResult {
+  /** [H, R, D] where R = rows.length if rows were given, else N. */
+  out: Float32Array;
+  /** Natural-log sum of exp(q.k/sqrt(D)) per row, [H, R]. */
+  lse: Float32Array;
+  ms: number;
+}
+
+export interface PooledMapResult {
+  mean: Float32Array; // rows x cols
+  max: Float32Array; // rows x cols
+  rowsUsed: number;
+  ms: number;
+}
+
+export interface RecallResult {
+  /** sum over the computed set of P[i, j] for each requested row, [H, R]. */
+  recall: Float32Array;
+  ms: number;
+}
+
+export interface DeviceReport {
+  cpuThreads: number;
+  cuda: {
+    compiled: boolean;
+    available: boolean;
+    reason?: string;
+    devices: { index: number; name: string; totalMemoryBytes: number; freeMemoryBytes: number; computeCapability: string }[];
+  };
+}
+
+export interface NativeModule {
+  deviceInfo(): DeviceReport;
+  /** Dense causal attention; `rows` (ascending query rows) restricts which outputs are computed. */
+  denseAttention(inputs: AttentionInputs, opts: { backend: NativeBackend; rows?: Int32Array }, control?: CallControl): Promise<AttentionResult>;
+  /** Pooled map of one head (numHeads = numKvHeads = 1) over a region; `sampleRows` null = every row. */
+  pooledMap(
+    inputs: AttentionInputs,
+    opts: { backend: NativeBackend; rowStart: number; rowEnd: number; colStart: number; colEnd: number; rows: number; cols: number; sampleRows: Int32Array | null },
+    control?: CallControl,
+  ): Promise<PooledMapResult>;
+  /** Build the sparse index of every query head of a layer from its patterns. */
+  buildIndex(inputs: AttentionInputs, patterns: HeadPatterns, opts: { backend: NativeBackend }, control?: CallControl): Promise<SparseIndex>;
+  /** Sparse attention over exactly the index's computed set. */
+  sparseAttention(inputs: AttentionInputs, index: SparseIndex, opts: { backend: NativeBackend; rows?: Int32Array }, control?: CallControl): Promise<AttentionResult>;
+  /** Recall of the computed set for the given rows, from the dense LSE of those rows. */
+  recall(inputs: AttentionInputs, index: SparseIndex, opts: { backend: NativeBackend; rows: Int32Array; denseLse: Float32Array }, control?: CallControl): Promise<RecallResult>;
+}
