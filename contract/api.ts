@@ -259,6 +259,15 @@ export const methods = {
   'capture.openDemo': { params: z.object({}), result: CaptureSummary },
   'capture.open': { params: z.object({ path: z.string().min(1) }), result: CaptureSummary },
   'capture.close': { params: z.object({ captureId: z.string() }), result: z.object({ closed: z.boolean() }) },
+  'files.list': {
+    params: z.object({ dir: z.string().optional() }),
+    result: z.object({
+      dir: z.string(),
+      parent: z.string().nullable(),
+      roots: z.array(z.string()),
+      entries: z.array(z.object({ name: z.string(), path: z.string(), kind: z.enum(['file', 'dir']), sizeBytes: z.number() })),
+    }),
+  },
   'capture.recent': { params: z.object({}), result: z.array(z.object({ path: z.string(), openedAt: z.string() })) },
   'head.pooledMap': {
     params: HeadRef.extend({
