@@ -1,0 +1,38 @@
+// One layer's (or one head's) Q/K/V as the ops see them: raw host bytes plus shape.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "dtype.h"
+
+namespace sparsescope {
+
+inline constexpr int kBlock = 64;  // query block height and key tile width of every pattern
+
+struct AttentionInputs {
+  DType dtype = DType::F32;
+  int numHeads = 0;    // H  (q is [H, N, D])
+  int numKvHeads = 0;  // Hkv (k, v are [Hkv, N, D]); H % Hkv == 0, validated by the binding
+  int seqLen = 0;      // N
+  int headDim = 0;     // D
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;  // null for score-only ops
+
+  int kvHeadOf(int head) const { return head / (numHeads / numKvHeads); }
+  int numBlocks() const { return (seqLen + kBlock - 1) / kBlock; }
+  // Element offset of row `row` of head `head` in a [heads, N, D] tensor.
+  size_t rowOffset(int head, int row) const { return (size_t(head) * seqLen + row) * headDim; }
+};
+
+// Query rows an op computes: all N rows when `rows` is null, else `count` ascending rows in [0, N).
+struct RowSelection {
+  const int32_t* rows = nullptr;
+  int count = 0;
+
+  bool all() const { return rows == nullptr; }
+  int size(int seqLen) const { return all() ? seqLen : count; }
+  int at(int r) const { return all() ? r : rows[r]; }
+};
+
+}  // namespace sparsescope

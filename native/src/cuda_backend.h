@@ -1,0 +1,67 @@
+// The functions the CUDA backend (native/cuda/*.cu) implements: the GPU twins of the CPU ops in
+// native/src/ops/, with the same semantics and the same index format. Plain host pointers in and
+// out: each function copies its inputs to the device, runs, and copies results back into the
+// given host buffers (sized as documented). They return "" on success, else a message naming the
+// problem (out of memory, launch failure, no device, ...) or kCancelled when ctx.cancelled() was
+// seen (check it between launches). They never throw and never abort.
+//
+// addon.cpp calls these only when built with SPARSESCOPE_WITH_CUDA and the call asks for backend
+// 'cuda'. cudaDeviceInfo() must be safe on a machine without a GPU or driver (static cudart).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "attention_inputs.h"
+#include "call_context.h"
+#include "index_format.h"
+
+namespace sparsescope {
+
+struct CudaDevice {
+  int index = 0;
+  std::string name;
+  uint64_t totalMemoryBytes = 0;
+  uint64_t freeMemoryBytes = 0;
+  std::string computeCapability;  // e.g. "9.0"
+};
+
+struct CudaDeviceReport {
+  bool available = false;
+  std::string reason;  // why not available (no driver, no device, ...); empty when available
+  std::vector<CudaDevice> devices;
+};
+
+CudaDeviceReport cudaDeviceInfo();
+
+// Dense causal attention. out: [H, R, D], lse: [H, R] (natural log), R = rows.size(N).
+std::string cudaDenseAttention(const AttentionInputs& inputs, const RowSelection& rows, float* out,
+                               float* lse, const CallContext& ctx);
+
+struct PooledMapArgs {
+  int rowStart = 0, rowEnd = 0;  // region of the N x N map, [rowStart, rowEnd) x [colStart, colEnd)
+  int colStart = 0, colEnd = 0;
+  int rows = 0, cols = 0;        // grid size
+  RowSelection sampleRows;       // all rows of the region, or these (ascending, inside the region)
+};
+
+// Pooled map of head 0 of `inputs` (numHeads = numKvHeads = 1). mean, max: [rows, cols];
+// *rowsUsed = query rows that contributed.
+std::string cudaPooledMap(const AttentionInputs& inputs, const PooledMapArgs& args, float* mean,
+                          float* max, int* rowsUsed, const CallContext& ctx);
+
+// Index of every query head from its pattern; fills *index completely (all vectors, density).
+std::string cudaBuildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, SparseIndex* index,
+                           const CallContext& ctx);
+
+// Sparse attention over exactly the computed set of `index`. out: [H, R, D], lse: [H, R].
+std::string cudaSparseAttention(const AttentionInputs& inputs, const SparseIndexView& index,
+                                const RowSelection& rows, float* out, float* lse,
+                                const CallContext& ctx);
+
+// recall[h * R + r] = sum over the computed set of row rows[r] of exp(s_ij - denseLse[h * R + r]).
+std::string cudaRecall(const AttentionInputs& inputs, const SparseIndexView& index,
+                       const RowSelection& rows, const float* denseLse, float* recall,
+                       const CallContext& ctx);
+
+}  // namespace sparsescope

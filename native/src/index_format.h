@@ -1,0 +1,57 @@
+// The sparse index of one layer: exactly the entries a sparse kernel computes (CSR over
+// (head, query block)). Mirrors SparseIndex in electron/engine/native-api.ts, which documents the
+// format; the CPU and CUDA backends produce and consume the same arrays.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace sparsescope {
+
+enum class PatternId : int32_t { Dense = 0, VerticalSlash = 1, StreamLlm = 2, BlockSparse = 3 };
+
+// Per query head three int32: [patternId, a, b] (vertical_and_slash: a = vertical_size,
+// b = slash_size; stream_llm: a = n_init, b = n_local; block_sparse: a = top_k).
+struct HeadPatternsView {
+  const int32_t* values = nullptr;  // 3 * numHeads
+  PatternId pattern(int head) const { return PatternId(values[3 * head]); }
+  int32_t a(int head) const { return values[3 * head + 1]; }
+  int32_t b(int head) const { return values[3 * head + 2]; }
+};
+
+// Owning form, filled by index builders.
+struct SparseIndex {
+  int numHeads = 0;
+  int seqLen = 0;
+  int numBlocks = 0;
+  std::vector<int32_t> tileOffsets;  // numHeads * numBlocks + 1
+  std::vector<int32_t> tileStarts;   // ascending, 64-aligned key tile starts per (head, block)
+  std::vector<int32_t> colOffsets;   // numHeads * numBlocks + 1
+  std::vector<int32_t> columns;      // ascending loose key columns, none inside a tile
+  std::vector<int32_t> window;       // numHeads * 2: [nInit, nLocal] for stream_llm, else [-1, -1]
+  std::vector<int32_t> verticalOffsets;  // numHeads + 1
+  std::vector<int32_t> verticals;        // chosen vertical columns (vertical_and_slash), ascending
+  std::vector<int32_t> slashOffsets;     // numHeads + 1
+  std::vector<int32_t> slashes;          // chosen diagonal offsets (vertical_and_slash), ascending
+  std::vector<double> density;           // numHeads
+};
+
+// Borrowed form, what kernels read (from a SparseIndex or from JS typed arrays).
+struct SparseIndexView {
+  int numHeads = 0;
+  int seqLen = 0;
+  int numBlocks = 0;
+  const int32_t* tileOffsets = nullptr;
+  const int32_t* tileStarts = nullptr;
+  const int32_t* colOffsets = nullptr;
+  const int32_t* columns = nullptr;
+  const int32_t* window = nullptr;
+
+  static SparseIndexView of(const SparseIndex& index) {
+    return {index.numHeads,         index.seqLen,         index.numBlocks,
+            index.tileOffsets.data(), index.tileStarts.data(), index.colOffsets.data(),
+            index.columns.data(),     index.window.data()};
+  }
+  int slot(int head, int block) const { return head * numBlocks + block; }
+};
+
+}  // namespace sparsescope
