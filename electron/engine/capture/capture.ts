@@ -1,0 +1,193 @@
+/**
+ * Captures (spec section 3.1): a safetensors file with `layers.{L}.q|k|v` and Sparsescope metadata.
+ * `openCapture` validates everything the rest of the engine relies on, then serves head and layer
+ * slices from disk on demand.
+ */
+import { basename, resolve } from 'node:path';
+import { z } from 'zod';
+import { HeadPattern, type CaptureSummary, type DType } from '../../../contract/api.js';
+import { SafetensorsError, SafetensorsFile, writeSafetensors, type TensorInfo } from './safetensors.js';
+import type { Capture, CaptureMetadata, TensorKind, TensorSource } from './types.js';
+
+export const CAPTURE_FORMAT = 'sparsescope.capture/1';
+
+const TENSOR_NAME = /^layers\.(0|[1-9]\d*)\.([qkv])$/;
+const TENSOR_KINDS: readonly TensorKind[] = ['q', 'k', 'v'];
+const PlantedPatterns = z.array(z.array(HeadPattern));
+
+export class CaptureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CaptureError';
+  }
+}
+
+export function tensorName(layer: number, kind: TensorKind): string {
+  return `layers.${layer}.${kind}`;
+}
+
+/** A positive integer metadata field, or an error naming it. */
+function positiveInt(metadata: Record<string, string>, key: keyof CaptureMetadata, where: string): number {
+  const text = metadata[key];
+  if (text === undefined) throw new CaptureError(`${where}: __metadata__.${key} missing`);
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new CaptureError(`${where}: __metadata__.${key} = ${JSON.stringify(text)} is not a positive integer`);
+  return value;
+}
+
+interface Geometry {
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  seqLen: number;
+}
+
+function readGeometry(metadata: Record<string, string>, where: string): Geometry {
+  if (metadata.format !== CAPTURE_FORMAT) {
+    throw new CaptureError(`${where}: not a Sparsescope capture (__metadata__.format is ${JSON.stringify(metadata.format ?? null)}, expected "${CAPTURE_FORMAT}")`);
+  }
+  if (metadata.rope_applied !== 'true') throw new CaptureError(`${where}: __metadata__.rope_applied must be "true" (q and k are expected post-RoPE)`);
+  const geometry = {
+    numLayers: positiveInt(metadata, 'num_layers', where),
+    numHeads: positiveInt(metadata, 'num_heads', where),
+    numKvHeads: positiveInt(metadata, 'num_kv_heads', where),
+    headDim: positiveInt(metadata, 'head_dim', where),
+    seqLen: positiveInt(metadata, 'seq_len', where),
+  };
+  if (geometry.numHeads % geometry.numKvHeads !== 0) {
+    throw new CaptureError(`${where}: num_heads ${geometry.numHeads} is not a multiple of num_kv_heads ${geometry.numKvHeads}`);
+  }
+  return geometry;
+}
+
+/** Group tensors by layer and check each layer has q, k, v of the shapes the metadata states. */
+function readLayers(tensors: Map<string, TensorInfo>, geometry: Geometry, where: string): { layers: number[]; dtype: DType } {
+  const { numLayers, numHeads, numKvHeads, seqLen, headDim } = geometry;
+  const layers = new Set<number>();
+  for (const name of tensors.keys()) {
+    const match = TENSOR_NAME.exec(name);
+    if (!match) throw new CaptureError(`${where}: unexpected tensor ${name} (a capture holds only layers.{L}.q, .k and .v)`);
+    const layer = Number(match[1]);
+    if (layer >= numLayers) throw new CaptureError(`${where}: tensor ${name}: layer ${layer} out of range (num_layers = ${numLayers})`);
+    layers.add(layer);
+  }
+  if (layers.size === 0) throw new CaptureError(`${where}: no layers.{L}.q/k/v tensors`);
+  let dtype: DType | undefined;
+  const sorted = [...layers].sort((x, y) => x - y);
+  for (const layer of sorted) {
+    for (const kind of TENSOR_KINDS) {
+      const name = tensorName(layer, kind);
+      const tensor = tensors.get(name);
+      if (!tensor) throw new CaptureError(`${where}: tensor ${name} missing (layer ${layer} has some but not all of q, k, v)`);
+      const expected = [kind === 'q' ? numHeads : numKvHeads, seqLen, headDim];
+      if (tensor.shape.length !== 3 || tensor.shape.some((dim, i) => dim !== expected[i])) {
+        throw new CaptureError(
+          `${where}: tensor ${name}: shape [${tensor.shape.join(', ')}] disagrees with metadata [${expected.join(', ')}] (num_${kind === 'q' ? '' : 'kv_'}heads, seq_len, head_dim)`,
+        );
+      }
+      dtype ??= tensor.dtype;
+      if (tensor.dtype !== dtype) throw new CaptureError(`${where}: tensor ${name}: dtype ${tensor.dtype} differs from ${dtype} of the other tensors`);
+    }
+  }
+  return { layers: sorted, dtype: dtype as DType };
+}
+
+function readPlanted(text: string | undefined, geometry: Geometry, where: string): HeadPattern[][] | undefined {
+  if (text === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CaptureError(`${where}: __metadata__.planted is not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = PlantedPatterns.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CaptureError(`${where}: __metadata__.planted[${issue?.path.join('][') ?? ''}]: ${issue?.message ?? 'invalid'}`);
+  }
+  const planted = parsed.data;
+  if (planted.length !== geometry.numLayers) throw new CaptureError(`${where}: __metadata__.planted has ${planted.length} layers, num_layers is ${geometry.numLayers}`);
+  const ragged = planted.findIndex((heads) => heads.length !== geometry.numHeads);
+  if (ragged >= 0) throw new CaptureError(`${where}: __metadata__.planted layer ${ragged} has ${planted[ragged]?.length} heads, num_heads is ${geometry.numHeads}`);
+  return planted;
+}
+
+class SafetensorsCapture implements Capture {
+  constructor(
+    readonly summary: CaptureSummary,
+    private readonly file: SafetensorsFile,
+  ) {}
+
+  private tensor(layer: number, kind: TensorKind): TensorInfo {
+    if (!TENSOR_KINDS.includes(kind)) throw new CaptureError(`${this.summary.fileName}: tensor kind ${JSON.stringify(kind)} is not q, k or v`);
+    const tensor = this.file.tensor(tensorName(layer, kind));
+    if (!tensor) {
+      throw new CaptureError(`${this.summary.fileName}: layer ${layer} is not in this capture (layers: ${this.summary.layers.join(', ')})`);
+    }
+    return tensor;
+  }
+
+  async readHead(layer: number, kind: TensorKind, head: number): Promise<Uint8Array> {
+    const tensor = this.tensor(layer, kind);
+    const heads = tensor.shape[0] ?? 0;
+    if (!Number.isInteger(head) || head < 0 || head >= heads) {
+      throw new CaptureError(`${this.summary.fileName}: ${kind} head ${head} out of range (layer ${layer} has ${heads})`);
+    }
+    const headBytes = (tensor.end - tensor.begin) / heads;
+    return this.file.read(tensor.name, head * headBytes, headBytes);
+  }
+
+  async readLayer(layer: number, kind: TensorKind): Promise<Uint8Array> {
+    return this.file.read(this.tensor(layer, kind).name);
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+}
+
+/** Open and validate a capture; every problem is a CaptureError or SafetensorsError naming the file. */
+export async function openCapture(path: string): Promise<Capture> {
+  const file = await SafetensorsFile.open(path);
+  try {
+    const where = basename(path);
+    const { metadata, tensors, fileSize, hash } = file.header;
+    const geometry = readGeometry(metadata, where);
+    const { layers, dtype } = readLayers(tensors, geometry, where);
+    const planted = readPlanted(metadata.planted, geometry, where);
+    const summary: CaptureSummary = {
+      captureId: hash.slice(0, 16),
+      path: resolve(path),
+      fileName: where,
+      sizeBytes: fileSize,
+      hash,
+      model: metadata.model ?? '',
+      source: metadata.source ?? '',
+      ...geometry,
+      layers,
+      dtype,
+      ...(planted ? { planted } : {}),
+    };
+    return new SafetensorsCapture(summary, file);
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+}
+
+/** True for the errors that describe bad input (as opposed to bugs). */
+export function isCaptureInputError(error: unknown): error is CaptureError | SafetensorsError {
+  return error instanceof CaptureError || error instanceof SafetensorsError;
+}
+
+/**
+ * Write a capture. The tensors must be named `layers.{L}.q|k|v`; the file is validated by
+ * re-opening it, so a writer bug cannot leave a capture that `openCapture` would refuse.
+ */
+export async function writeCapture(path: string, metadata: CaptureMetadata, tensors: readonly TensorSource[]): Promise<CaptureSummary> {
+  await writeSafetensors(path, { ...metadata }, tensors);
+  const capture = await openCapture(path);
+  await capture.close();
+  return capture.summary;
+}

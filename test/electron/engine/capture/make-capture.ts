@@ -1,0 +1,51 @@
+/** Small captures with known bytes, for capture, config and CLI tests. */
+import type { DType } from '../../../../contract/api.js';
+import { CAPTURE_FORMAT } from '../../../../electron/engine/capture/capture.js';
+import type { CaptureMetadata, TensorSource } from '../../../../electron/engine/capture/types.js';
+
+export interface TinyCaptureShape {
+  layers: number[];
+  numLayers: number;
+  heads: number;
+  kvHeads: number;
+  seqLen: number;
+  headDim: number;
+  dtype: DType;
+}
+
+export const TINY: TinyCaptureShape = { layers: [0, 1], numLayers: 2, heads: 4, kvHeads: 2, seqLen: 10, headDim: 8, dtype: 'F32' };
+
+export function tinyMetadata(shape: TinyCaptureShape = TINY): CaptureMetadata {
+  return {
+    format: CAPTURE_FORMAT,
+    model: 'tiny-test',
+    num_layers: String(shape.numLayers),
+    num_heads: String(shape.heads),
+    num_kv_heads: String(shape.kvHeads),
+    head_dim: String(shape.headDim),
+    seq_len: String(shape.seqLen),
+    rope_applied: 'true',
+    source: 'unit test',
+  };
+}
+
+/** Byte b of tensor t is (t * 31 + b) mod 251: every slice is distinguishable. */
+export function tensorBytes(tensorIndex: number, length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let b = 0; b < length; b++) bytes[b] = (tensorIndex * 31 + b) % 251;
+  return bytes;
+}
+
+export function tinyTensors(shape: TinyCaptureShape = TINY): TensorSource[] {
+  const itemBytes = shape.dtype === 'F32' ? 4 : 2;
+  const sources: TensorSource[] = [];
+  for (const layer of shape.layers) {
+    for (const kind of ['q', 'k', 'v'] as const) {
+      const dims = [kind === 'q' ? shape.heads : shape.kvHeads, shape.seqLen, shape.headDim];
+      const index = sources.length;
+      const length = dims.reduce((x, y) => x * y, itemBytes);
+      sources.push({ name: `layers.${layer}.${kind}`, dtype: shape.dtype, shape: dims, produce: async () => tensorBytes(index, length) });
+    }
+  }
+  return sources;
+}
