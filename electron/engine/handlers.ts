@@ -1,0 +1,268 @@
+/**
+ * The engine behind both hosts: one async handler per contract method (params already validated
+ * by the host with parseRequest), job events, and shutdown. Plain Node; never imports `electron`.
+ *
+ * Work placement (spec section 6): the host process only reads headers, lists folders and
+ * converts configs. Everything that touches the native module runs in worker processes: an
+ * `interactive` worker for the head view (pooled map, mask, evaluate, budget curve, device info,
+ * demo generation) and a `jobs` worker for analyze/search/bench, so a long search never blocks
+ * tuning and a crash or hard cancel never reaches the host.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApiError, type CaptureSummary, type DeviceInfo, type Handlers, type JobEvent, type JobSpec, type ParsedParams } from '../../contract/api.js';
+import { isCaptureInputError, openCapture } from './capture/capture.js';
+import type { Capture } from './capture/types.js';
+import { exportConfig, importConfig } from './config/index.js';
+import { JobManager } from './jobs/manager.js';
+import type { DemoOptions, WorkerOpResults, WorkerSpawner } from './jobs/protocol.js';
+import { WorkerChannel, messageOf, type PendingCall } from './jobs/worker-channel.js';
+import { CaptureRegistry, RecentFiles, Roots, listFolder } from './session.js';
+
+export interface EngineOptions {
+  host: DeviceInfo['host'];
+  /** Folders whose files clients may list, open, import from and export to. */
+  roots: string[];
+  /** Engine-private folder: recent files, the generated demo capture. */
+  cacheDir: string;
+  spawnWorker: WorkerSpawner;
+  /** Milliseconds a cancelled job may keep running before its worker is killed (default 2000). */
+  killGraceMs?: number;
+  /** The demo capture's shape (default: the spec's 4 layers, 8 heads, 2 kv heads, D 64, N 4096, BF16). */
+  demo?: DemoOptions;
+}
+
+export interface Engine {
+  handlers: Handlers;
+  onJobEvent(listener: (event: JobEvent) => void): () => void;
+  dispose(): Promise<void>;
+}
+
+export const DEMO_CAPTURE: DemoOptions = { seqLen: 4096, layers: 4, heads: 8, kvHeads: 2, headDim: 64, seed: 0, dtype: 'BF16' };
+
+/** package.json's version, found by walking up from this file (source and dist sit at different depths). */
+export const engineVersion: () => string = (() => {
+  let version: string | null = null;
+  return () => {
+    if (version !== null) return version;
+    for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+      try {
+        const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+        if (manifest.name === 'sparsescope') return (version = manifest.version ?? '0.0.0');
+      } catch {
+        // no package.json here: keep walking up
+      }
+      if (dirname(dir) === dir) return (version = '0.0.0');
+    }
+  };
+})();
+
+/** Largest config file read by path (configs are small JSON; this only stops a mistaken huge file). */
+const MAX_CONFIG_BYTES = 64 << 20;
+
+export function createEngine(options: EngineOptions): Engine {
+  const roots = new Roots(options.roots);
+  const recent = new RecentFiles(options.cacheDir);
+  const captures = new CaptureRegistry();
+  const interactive = new WorkerChannel('interactive', options.spawnWorker, { killGraceMs: null });
+  const jobsWorker = new WorkerChannel('jobs', options.spawnWorker, { killGraceMs: options.killGraceMs ?? 2000 });
+  const demoOptions = options.demo ?? DEMO_CAPTURE;
+  /** The newest head.evaluate per staleKey, so the next one with that key can cancel it. */
+  const evaluations = new Map<string, PendingCall<unknown>>();
+  let demo: Promise<CaptureSummary> | null = null;
+
+  const jobs = new JobManager((spec, onProgress) => {
+    const { kind, ...rest } = spec;
+    const { captureId, ...params } = rest as typeof rest & { captureId?: string };
+    const capturePath = captureId === undefined ? undefined : captures.summary(captureId).path;
+    return jobsWorker.call(kind, params as never, { capturePath, onProgress });
+  });
+
+  async function register(capture: Capture): Promise<CaptureSummary> {
+    const { capture: registered, added } = captures.add(capture);
+    if (!added) await capture.close();
+    return registered.summary;
+  }
+
+  async function openAt(realPath: string): Promise<CaptureSummary> {
+    try {
+      return await register(await openCapture(realPath));
+    } catch (error) {
+      if (isCaptureInputError(error)) throw new ApiError(error.message, 'bad-request');
+      throw new ApiError(`cannot open ${realPath}: ${messageOf(error)}`, 'bad-request');
+    }
+  }
+
+  async function openDemo(): Promise<CaptureSummary> {
+    const { seqLen, layers, heads, kvHeads, headDim, seed, dtype } = demoOptions;
+    const name = `demo-v${engineVersion()}-n${seqLen}-l${layers}-h${heads}-kv${kvHeads}-d${headDim}-s${seed}-${dtype.toLowerCase()}.safetensors`;
+    const path = join(options.cacheDir, 'demo', name);
+    const exists = await stat(path).then(
+      (info) => info.isFile(),
+      () => false,
+    );
+    if (exists) {
+      try {
+        return await register(await openCapture(path));
+      } catch {
+        // A damaged cached demo: generate it again below.
+      }
+    }
+    await mkdir(join(options.cacheDir, 'demo'), { recursive: true });
+    const temporary = `${path}.${process.pid}.tmp`;
+    try {
+      await interactive.call('writeDemo', { ...demoOptions, path: temporary }).promise;
+      await rename(temporary, path);
+    } finally {
+      await rm(temporary, { force: true });
+    }
+    return openAt(path);
+  }
+
+  function headTarget(params: { captureId: string; layer: number; head: number }): string {
+    const summary = captures.summary(params.captureId);
+    if (!summary.layers.includes(params.layer)) {
+      throw new ApiError(`layer ${params.layer} is not in capture ${summary.fileName} (layers ${summary.layers.join(', ')})`, 'not-found');
+    }
+    if (params.head >= summary.numHeads) {
+      throw new ApiError(`head ${params.head} is out of range: capture ${summary.fileName} has ${summary.numHeads} heads`, 'not-found');
+    }
+    return summary.path;
+  }
+
+  function withoutCaptureId<P extends { captureId: string }>(params: P): Omit<P, 'captureId'> {
+    const { captureId: _captureId, ...rest } = params;
+    return rest;
+  }
+
+  async function evaluate(params: ParsedParams<'head.evaluate'>) {
+    const capturePath = headTarget(params);
+    const { staleKey, ...rest } = withoutCaptureId(params);
+    const pending = interactive.call('evaluate', rest, { capturePath });
+    if (staleKey !== undefined) {
+      evaluations.get(staleKey)?.cancel();
+      evaluations.set(staleKey, pending);
+    }
+    try {
+      return (await pending.promise) as Awaited<ReturnType<Handlers['head.evaluate']>>;
+    } finally {
+      if (staleKey !== undefined && evaluations.get(staleKey) === pending) evaluations.delete(staleKey);
+    }
+  }
+
+  function checkJobCapture(spec: JobSpec): void {
+    if (spec.captureId === undefined) {
+      if (spec.kind !== 'bench') throw new ApiError(`a ${spec.kind} job needs a captureId`);
+      if (spec.sweep.length === 0) throw new ApiError('a bench job needs a captureId or a non-empty sweep');
+      return;
+    }
+    const summary = captures.summary(spec.captureId);
+    const layers = spec.kind === 'search' ? spec.settings.layers : spec.kind === 'analyze' ? spec.layers : undefined;
+    const missing = layers?.filter((layer) => !summary.layers.includes(layer)) ?? [];
+    if (missing.length > 0) throw new ApiError(`layers ${missing.join(', ')} are not in capture ${summary.fileName}`, 'not-found');
+  }
+
+  const handlers: Handlers = {
+    async 'device.info'() {
+      const report = (await interactive.call('deviceInfo', {}).promise) as WorkerOpResults['deviceInfo'];
+      const cudaUsable = report.cuda.available && report.cuda.devices.length > 0;
+      return {
+        engineVersion: engineVersion(),
+        cpu: { threads: report.cpuThreads, model: cpus()[0]?.model.trim() ?? 'unknown CPU' },
+        cuda: { available: cudaUsable, ...(report.cuda.reason ? { reason: report.cuda.reason } : {}), devices: report.cuda.devices },
+        defaultBackend: cudaUsable ? 'cuda' : 'cpu',
+        host: options.host,
+      };
+    },
+
+    'capture.openDemo'() {
+      demo ??= openDemo().catch((error: unknown) => {
+        demo = null; // let the next call try again
+        throw error instanceof ApiError ? error : new ApiError(`could not create the demo capture: ${messageOf(error)}`, 'internal');
+      });
+      return demo;
+    },
+
+    async 'capture.open'({ path }) {
+      const real = await roots.resolveExisting(path);
+      const summary = await openAt(real);
+      await recent.add(real).catch(() => {}); // a read-only cache folder must not stop the open
+      return summary;
+    },
+
+    async 'capture.close'({ captureId }) {
+      const closed = await captures.close(captureId);
+      if (!closed) return { closed: false };
+      if (demo && (await demo.catch(() => null))?.captureId === captureId) demo = null;
+      interactive.release(closed.summary.path);
+      jobsWorker.release(closed.summary.path);
+      return { closed: true };
+    },
+
+    'files.list'({ dir }) {
+      return listFolder(roots, dir);
+    },
+
+    async 'capture.recent'() {
+      return (await recent.list()).filter((entry) => roots.containsLexically(entry.path));
+    },
+
+    async 'head.pooledMap'(params) {
+      const capturePath = headTarget(params);
+      return (await interactive.call('pooledMap', withoutCaptureId(params), { capturePath }).promise) as Awaited<ReturnType<Handlers['head.pooledMap']>>;
+    },
+
+    async 'head.mask'(params) {
+      const capturePath = headTarget(params);
+      return (await interactive.call('mask', withoutCaptureId(params), { capturePath }).promise) as Awaited<ReturnType<Handlers['head.mask']>>;
+    },
+
+    'head.evaluate': evaluate,
+
+    async 'head.budgetCurve'(params) {
+      const capturePath = headTarget(params);
+      return (await interactive.call('budgetCurve', withoutCaptureId(params), { capturePath }).promise) as Awaited<ReturnType<Handlers['head.budgetCurve']>>;
+    },
+
+    async 'job.start'(spec) {
+      checkJobCapture(spec);
+      return { jobId: jobs.start(spec) };
+    },
+
+    async 'job.cancel'({ jobId }) {
+      return { cancelled: jobs.cancel(jobId) };
+    },
+
+    async 'config.import'(params) {
+      if ('text' in params) return importConfig(params.text, params.fileName);
+      const real = await roots.resolveExisting(params.path);
+      const info = await stat(real);
+      if (!info.isFile()) throw new ApiError(`not a file: ${params.path}`);
+      if (info.size > MAX_CONFIG_BYTES) throw new ApiError(`${params.path} is ${info.size} bytes: too large for a head config`);
+      return importConfig(await readFile(real, 'utf8'), real);
+    },
+
+    async 'config.export'({ config, format, captureId, report, settings, path }) {
+      const capture = captureId === undefined ? undefined : captures.summary(captureId);
+      const { text, warnings } = exportConfig(config, format, { capture, report, settings });
+      if (path === undefined) return { text, warnings };
+      const target = await roots.resolveWritable(path);
+      await writeFile(target, text);
+      return { text, warnings, path: target };
+    },
+  };
+
+  return {
+    handlers,
+    onJobEvent: (listener) => jobs.onEvent(listener),
+    async dispose() {
+      jobs.dispose();
+      interactive.dispose();
+      jobsWorker.dispose();
+      await captures.closeAll();
+    },
+  };
+}
