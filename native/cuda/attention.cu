@@ -1,0 +1,124 @@
+// Host side of the flash-attention kernel: uploads, the row selection, one launch per KV-head
+// group with cancellation and progress between launches, and the downloads.
+#include <cmath>
+
+#include "attention_kernel.cuh"
+
+namespace sparsescope::cuda {
+
+std::string checkShape(const AttentionInputs& inputs) {
+  if (inputs.numHeads <= 0 || inputs.numKvHeads <= 0 || inputs.numHeads % inputs.numKvHeads != 0)
+    return "numHeads (" + std::to_string(inputs.numHeads) + ") must be a positive multiple of numKvHeads (" +
+           std::to_string(inputs.numKvHeads) + ")";
+  if (inputs.seqLen <= 0) return "seqLen must be positive, got " + std::to_string(inputs.seqLen);
+  if (inputs.q == nullptr || inputs.k == nullptr) return "q and k are required";
+  return "";
+}
+
+std::string DeviceIndex::upload(const SparseIndexView& index) {
+  const size_t slots = size_t(index.numHeads) * index.numBlocks;
+  SPARSESCOPE_TRY(tileOffsets.upload(index.tileOffsets, slots + 1, "index tileOffsets"));
+  SPARSESCOPE_TRY(tileStarts.upload(index.tileStarts, size_t(index.tileOffsets[slots]), "index tileStarts"));
+  SPARSESCOPE_TRY(colOffsets.upload(index.colOffsets, slots + 1, "index colOffsets"));
+  SPARSESCOPE_TRY(columns.upload(index.columns, size_t(index.colOffsets[slots]), "index columns"));
+  SPARSESCOPE_TRY(window.upload(index.window, size_t(index.numHeads) * 2, "index window"));
+  view = {index.numBlocks, tileOffsets.get(), tileStarts.get(), colOffsets.get(), columns.get(), window.get()};
+  return "";
+}
+
+namespace {
+
+// Output slot per query row (only when rows are selected) and the query blocks holding them,
+// longest (latest) first so the causal tail does not straggle.
+struct RowPlan {
+  std::vector<int32_t> rowSlot;
+  std::vector<int32_t> blocks;
+};
+
+std::string planRows(const RowSelection& rows, int seqLen, RowPlan* plan) {
+  const int numBlocks = (seqLen + kTileRows - 1) / kTileRows;
+  std::vector<char> used(numBlocks, rows.all() ? 1 : 0);
+  if (!rows.all()) {
+    plan->rowSlot.assign(seqLen, -1);
+    for (int r = 0; r < rows.count; ++r) {
+      const int row = rows.rows[r];
+      if (row < 0 || row >= seqLen || (r > 0 && row <= rows.rows[r - 1]))
+        return "rows must be ascending and inside [0, " + std::to_string(seqLen) + "), got " + std::to_string(row) +
+               " at position " + std::to_string(r);
+      plan->rowSlot[row] = r;
+      used[row / kTileRows] = 1;
+    }
+  }
+  for (int block = numBlocks - 1; block >= 0; --block)
+    if (used[block]) plan->blocks.push_back(block);
+  return "";
+}
+
+template <typename T, int D, bool kWithV>
+std::string launchAttention(const AttentionJob& job, const CallContext& ctx) {
+  const AttentionInputs& in = *job.inputs;
+  const int N = in.seqLen, H = in.numHeads, groupSize = in.numHeads / in.numKvHeads;
+  const int R = job.rows->size(N);
+  if (kWithV && in.v == nullptr) return "v is required for attention outputs";
+
+  RowPlan plan;
+  SPARSESCOPE_TRY(planRows(*job.rows, N, &plan));
+  if (R == 0) return "";
+
+  DeviceBuffer<T> q, k, v;
+  SPARSESCOPE_TRY(q.upload(in.q, size_t(H) * N * D, "q"));
+  SPARSESCOPE_TRY(k.upload(in.k, size_t(in.numKvHeads) * N * D, "k"));
+  if (kWithV) SPARSESCOPE_TRY(v.upload(in.v, size_t(in.numKvHeads) * N * D, "v"));
+  DeviceBuffer<int32_t> rowSlot, blocks;
+  if (!plan.rowSlot.empty()) SPARSESCOPE_TRY(rowSlot.upload(plan.rowSlot.data(), plan.rowSlot.size(), "row slots"));
+  SPARSESCOPE_TRY(blocks.upload(plan.blocks.data(), plan.blocks.size(), "query blocks"));
+  DeviceIndex index;
+  if (job.index) SPARSESCOPE_TRY(index.upload(*job.index));
+  DeviceBuffer<float> out, lse;
+  if (kWithV) SPARSESCOPE_TRY(out.allocate(size_t(H) * R * D, "attention output"));
+  SPARSESCOPE_TRY(lse.allocate(size_t(H) * R, "log-sum-exp output"));
+
+  AttentionArgs<T> args;
+  args.q = q.get();
+  args.k = k.get();
+  args.v = v.get();
+  args.seqLen = N;
+  args.groupSize = groupSize;
+  args.blocks = blocks.get();
+  args.rowSlot = rowSlot.get();
+  args.rowsOut = R;
+  args.out = out.get();
+  args.lse = lse.get();
+  args.index = index.view;
+  args.scaleLog2 = kLog2e / std::sqrt(float(D));
+
+  constexpr int sharedBytes = attentionSharedBytes<D, kWithV>();
+  SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(attentionKernel<T, D, kWithV>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes));
+  DeviceTimer timer;
+  for (int group = 0; group < in.numKvHeads; ++group) {
+    args.headBase = group * groupSize;
+    attentionKernel<T, D, kWithV><<<dim3(plan.blocks.size(), groupSize), kThreads, sharedBytes>>>(args);
+    SPARSESCOPE_CUDA_TRY(cudaGetLastError());
+    SPARSESCOPE_CUDA_TRY(cudaDeviceSynchronize());
+    if (ctx.cancelled()) return kCancelled;
+    ctx.report(double(group + 1) / in.numKvHeads);
+  }
+  SPARSESCOPE_TRY(timer.stop());
+  if (kWithV) SPARSESCOPE_TRY(out.download(job.out, size_t(H) * R * D));
+  return lse.download(job.lse, size_t(H) * R);
+}
+
+}  // namespace
+
+std::string runAttention(const AttentionJob& job, const CallContext& ctx) {
+  SPARSESCOPE_TRY(useDevice());
+  SPARSESCOPE_TRY(checkShape(*job.inputs));
+  return withElementType(job.inputs->dtype, [&]<typename T>() {
+    return withHeadDim(job.inputs->headDim, [&]<int D>() {
+      return job.withValues ? launchAttention<T, D, true>(job, ctx) : launchAttention<T, D, false>(job, ctx);
+    });
+  });
+}
+
+}  // namespace sparsescope::cuda

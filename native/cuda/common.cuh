@@ -1,0 +1,201 @@
+// Shared pieces of the CUDA backend: error handling that returns messages instead of aborting,
+// RAII device buffers, device-event timing, element-type traits, and the warp-level tensor-core
+// primitives (ldmatrix, mma.sync m16n8k16, cp.async) the kernels are built from (sm_80+).
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "attention_inputs.h"
+#include "call_context.h"
+
+namespace sparsescope::cuda {
+
+// ---------------------------------------------------------------- host side: errors and memory
+
+inline std::string describe(const char* what, cudaError_t error) {
+  if (error == cudaErrorMemoryAllocation) return std::string("CUDA out of memory (") + what + ")";
+  return std::string("CUDA error in ") + what + ": " + cudaGetErrorString(error);
+}
+
+// Early-returns the message of a failed CUDA call from a function returning std::string.
+#define SPARSESCOPE_CUDA_TRY(expr)                                                   \
+  do {                                                                               \
+    const cudaError_t status_ = (expr);                                              \
+    if (status_ != cudaSuccess) return ::sparsescope::cuda::describe(#expr, status_); \
+  } while (0)
+
+// Early-returns a non-empty message.
+#define SPARSESCOPE_TRY(expr)                     \
+  do {                                            \
+    std::string message_ = (expr);                \
+    if (!message_.empty()) return message_;       \
+  } while (0)
+
+template <typename T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() { cudaFree(data_); }
+
+  std::string allocate(size_t count, const char* what) {
+    cudaFree(data_);
+    data_ = nullptr;
+    count_ = count;
+    if (count == 0) return "";
+    const cudaError_t error = cudaMalloc(&data_, count * sizeof(T));
+    if (error != cudaSuccess) {
+      data_ = nullptr;
+      cudaGetLastError();  // clear the sticky-free allocation error
+      return describe(what, error);
+    }
+    return "";
+  }
+  std::string upload(const void* host, size_t count, const char* what) {
+    SPARSESCOPE_TRY(allocate(count, what));
+    if (count) SPARSESCOPE_CUDA_TRY(cudaMemcpy(data_, host, count * sizeof(T), cudaMemcpyHostToDevice));
+    return "";
+  }
+  std::string download(void* host, size_t count) const {
+    if (count) SPARSESCOPE_CUDA_TRY(cudaMemcpy(host, data_, count * sizeof(T), cudaMemcpyDeviceToHost));
+    return "";
+  }
+  T* get() const { return data_; }
+  size_t size() const { return count_; }
+
+ private:
+  T* data_ = nullptr;
+  size_t count_ = 0;
+};
+
+// Device-event stopwatch; `stop` records the elapsed time for cudaLastDeviceMs().
+class DeviceTimer {
+ public:
+  DeviceTimer() {
+    cudaEventCreate(&begin_);
+    cudaEventCreate(&end_);
+    cudaEventRecord(begin_);
+  }
+  ~DeviceTimer() {
+    cudaEventDestroy(begin_);
+    cudaEventDestroy(end_);
+  }
+  DeviceTimer(const DeviceTimer&) = delete;
+  DeviceTimer& operator=(const DeviceTimer&) = delete;
+  // Waits for the device, so it also surfaces asynchronous kernel faults.
+  std::string stop();
+
+ private:
+  cudaEvent_t begin_ = nullptr, end_ = nullptr;
+};
+
+// Selects device 0 and fails with a clear message when there is none.
+std::string useDevice();
+
+// The first message of a cancelled check, for loops over launches.
+inline std::string cancelledOrEmpty(const CallContext& ctx) { return ctx.cancelled() ? kCancelled : ""; }
+
+// ---------------------------------------------------------------- element types
+
+template <typename T>
+struct ElementTraits;
+template <>
+struct ElementTraits<__half> {
+  __device__ static uint32_t pack(float lo, float hi) {
+    __half2 value = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&value);
+  }
+  __device__ static float toFloat(__half value) { return __half2float(value); }
+};
+template <>
+struct ElementTraits<__nv_bfloat16> {
+  __device__ static uint32_t pack(float lo, float hi) {
+    __nv_bfloat162 value = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&value);
+  }
+  __device__ static float toFloat(__nv_bfloat16 value) { return __bfloat162float(value); }
+};
+
+// Calls `body.template operator()<T>()` with the CUDA element type of `dtype`.
+template <typename Body>
+std::string withElementType(DType dtype, Body&& body) {
+  switch (dtype) {
+    case DType::F16:
+      return body.template operator()<__half>();
+    case DType::BF16:
+      return body.template operator()<__nv_bfloat16>();
+    case DType::F32:
+      break;
+  }
+  return "the CUDA backend computes F16 and BF16 inputs only (this capture is F32): use the CPU backend";
+}
+
+// Calls `body.template operator()<D>()` for the supported head dims.
+template <typename Body>
+std::string withHeadDim(int headDim, Body&& body) {
+  if (headDim == 64) return body.template operator()<64>();
+  if (headDim == 128) return body.template operator()<128>();
+  return "the CUDA backend supports head_dim 64 and 128, not " + std::to_string(headDim);
+}
+
+// ---------------------------------------------------------------- warp-level primitives
+
+// 16-byte chunk `chunk` of row `row` in a [rows][D] tile of 2-byte elements, XOR-swizzled so
+// that ldmatrix reads of 8 consecutive rows hit 8 different bank groups.
+template <int D>
+__device__ __forceinline__ int swizzledOffset(int row, int chunk) {
+  return row * D + ((chunk ^ (row & 7)) << 3);
+}
+
+__device__ __forceinline__ uint32_t sharedAddress(const void* pointer) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(pointer));
+}
+
+// 16-byte asynchronous global->shared copy; `valid` false writes zeros (no global read).
+__device__ __forceinline__ void copyAsync16(void* shared, const void* global, bool valid) {
+  const int sourceBytes = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sharedAddress(shared)), "l"(global),
+               "r"(sourceBytes));
+}
+__device__ __forceinline__ void copyAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int Pending>
+__device__ __forceinline__ void copyAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending));
+}
+
+__device__ __forceinline__ void loadMatrixX4(uint32_t (&r)[4], const void* shared) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(sharedAddress(shared)));
+}
+__device__ __forceinline__ void loadMatrixX4Transposed(uint32_t (&r)[4], const void* shared) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(sharedAddress(shared)));
+}
+
+// c += a(16x16, row) * b(16x8, col), fp32 accumulation.
+template <typename T>
+__device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  if constexpr (std::is_same_v<T, __half>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+}  // namespace sparsescope::cuda
