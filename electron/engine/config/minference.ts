@@ -1,0 +1,211 @@
+/**
+ * MInference head configs (spec section 3.2): a JSON list with one object per layer, mapping the
+ * query-head index as a string to `[pattern, vertical_size, slash_size, score]`.
+ *
+ * Rules
+ * - The 4th field (score) is opaque: a recall in some files, an integer count in others. It is
+ *   kept as read and written back unchanged unless the caller supplies our own recall.
+ * - A head a layer does not list means `["vertical_and_slash", 1000, 6096, 1]`, as in MInference.
+ *   `numHeads` is one more than the largest head index listed in any layer; shorter layers are
+ *   filled with that default (with a warning).
+ * - `dense` has no MInference name; it is exported as vertical_and_slash with a slash budget that
+ *   covers every diagonal, which computes every causal entry, and a warning says so.
+ */
+import type { HeadConfig, PatternName } from '../../../contract/api.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type HeadEntry = HeadConfig['heads'][number][number];
+
+/** What MInference assumes for a head its config does not list. */
+export const MINFERENCE_DEFAULT_HEAD: Readonly<Required<HeadEntry>> = { pattern: 'vertical_and_slash', a: 1000, b: 6096, score: 1 };
+
+export const MINFERENCE_PATTERNS = ['vertical_and_slash', 'stream_llm', 'block_sparse'] as const;
+type MinferencePattern = (typeof MINFERENCE_PATTERNS)[number];
+
+/** Largest budget the contract accepts (HeadPattern a/b), and the largest head or layer index. */
+export const MAX_BUDGET = 1 << 24;
+export const MAX_INDEX = 4095;
+
+/** Slash budget a dense head is exported with: all diagonals of contexts up to 1M tokens (or the capture's length if longer). */
+export const DENSE_SLASH_BUDGET = 1 << 20;
+
+/** What the two positional parameters mean for each pattern, for messages. */
+export const PARAM_NAMES: Readonly<Record<PatternName, readonly [string, string]>> = {
+  vertical_and_slash: ['vertical_size', 'slash_size'],
+  stream_llm: ['n_init', 'n_local'],
+  block_sparse: ['top_k', 'unused'],
+  dense: ['unused', 'unused'],
+};
+
+export type MinferenceEntry = [MinferencePattern, number, number, number];
+export type MinferenceLayer = Record<string, MinferenceEntry>;
+
+const HEAD_KEY = /^(0|[1-9]\d{0,3})$/;
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function isPattern(value: unknown): value is MinferencePattern {
+  return typeof value === 'string' && (MINFERENCE_PATTERNS as readonly string[]).includes(value);
+}
+
+function checkBudget(value: unknown, at: string, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(`${at}: ${field} ${describe(value)} is not an integer`);
+  if (value < 0) throw new ConfigError(`${at}: ${field} ${value} is negative`);
+  if (value > MAX_BUDGET) throw new ConfigError(`${at}: ${field} ${value} exceeds ${MAX_BUDGET}`);
+  return value;
+}
+
+function parseEntry(value: unknown, at: string): HeadEntry {
+  if (!Array.isArray(value) || value.length !== 4) {
+    throw new ConfigError(`${at}: expected [pattern, vertical_size, slash_size, score], got ${describe(value)}`);
+  }
+  const [pattern, a, b, score] = value as unknown[];
+  if (!isPattern(pattern)) throw new ConfigError(`${at}: unknown pattern ${describe(pattern)} (MInference knows ${MINFERENCE_PATTERNS.join(', ')})`);
+  const [nameA, nameB] = PARAM_NAMES[pattern];
+  const entry: HeadEntry = { pattern, a: checkBudget(a, at, nameA), b: checkBudget(b, at, nameB) };
+  if (typeof score !== 'number' || !Number.isFinite(score)) throw new ConfigError(`${at}: score ${describe(score)} is not a number`);
+  entry.score = score;
+  return entry;
+}
+
+/** Parse an MInference list; `where` names the file (and the key path for nested lists) in messages. */
+export function parseMinferenceList(json: unknown, where: string): { config: HeadConfig; warnings: string[] } {
+  if (!Array.isArray(json)) throw new ConfigError(`${where}: expected a list with one object per layer, got ${describe(json)}`);
+  if (json.length === 0) throw new ConfigError(`${where}: the list of layers is empty`);
+  if (json.length > MAX_INDEX + 1) throw new ConfigError(`${where}: ${json.length} layers exceed the ${MAX_INDEX + 1}-layer limit`);
+  const listed: Map<number, HeadEntry>[] = json.map((layer: unknown, l) => {
+    if (layer === null || typeof layer !== 'object' || Array.isArray(layer)) {
+      throw new ConfigError(`${where}: layer ${l} is not an object mapping head index to [pattern, vertical_size, slash_size, score]`);
+    }
+    const heads = new Map<number, HeadEntry>();
+    for (const [key, value] of Object.entries(layer as Record<string, unknown>)) {
+      if (!HEAD_KEY.test(key) || Number(key) > MAX_INDEX) throw new ConfigError(`${where}: layer ${l}: head key ${describe(key)} is not a head index 0..${MAX_INDEX}`);
+      heads.set(Number(key), parseEntry(value, `${where}: layer ${l} head ${key}`));
+    }
+    return heads;
+  });
+  const numHeads = Math.max(0, ...listed.flatMap((heads) => [...heads.keys()].map((h) => h + 1)));
+  if (numHeads === 0) throw new ConfigError(`${where}: no layer lists any head`);
+  let missing = 0;
+  let firstMissing = '';
+  const heads = listed.map((layer, l) =>
+    Array.from({ length: numHeads }, (_, h) => {
+      const entry = layer.get(h);
+      if (entry) return entry;
+      if (missing++ === 0) firstMissing = `layer ${l} head ${h}`;
+      return { ...MINFERENCE_DEFAULT_HEAD };
+    }),
+  );
+  const warnings =
+    missing > 0
+      ? [`${where}: ${missing} heads not listed (first: ${firstMissing}) use MInference's default ${defaultText()}`]
+      : [];
+  return { config: { numLayers: json.length, numHeads, heads }, warnings };
+}
+
+function defaultText(): string {
+  const { pattern, a, b } = MINFERENCE_DEFAULT_HEAD;
+  return `${pattern} (${a}, ${b})`;
+}
+
+/** One head exported under another pattern than it has, for the warning that reports it. */
+export interface Conversion {
+  from: string;
+  to: string;
+}
+
+export function patternText(pattern: PatternName, a: number, b: number): string {
+  if (pattern === 'dense') return 'dense';
+  if (pattern === 'block_sparse') return `block_sparse (top_k ${a})`;
+  return `${pattern} (${a}, ${b})`;
+}
+
+/**
+ * Tally conversions as one warning, e.g. "3 heads converted: 2 x dense -> vertical_and_slash (30, 1048576); ...".
+ * Returns no warning when nothing was converted.
+ */
+export function conversionWarning(conversions: Conversion[], why: string): string[] {
+  if (conversions.length === 0) return [];
+  const counts = new Map<string, number>();
+  for (const { from, to } of conversions) counts.set(`${from} -> ${to}`, (counts.get(`${from} -> ${to}`) ?? 0) + 1);
+  const parts = [...counts].map(([change, count]) => `${count} x ${change}`);
+  return [`${conversions.length} heads converted to vertical_and_slash (${why}): ${parts.join('; ')}`];
+}
+
+export interface MinferenceExportOptions {
+  /** Our recall for a head, written as its score when present; otherwise the score as read, else 1. */
+  recallOf?: (layer: number, head: number) => number | undefined;
+  /** Context length of the capture the config was tuned on; widens the dense budget if longer than 1M. */
+  seqLen?: number;
+  /** Convert every non-VS head (SGLang/vLLM); otherwise only `dense` is converted. */
+  verticalSlashOnly?: boolean;
+}
+
+/** vertical_and_slash budgets that stand in for another pattern. */
+function asVerticalSlash(entry: HeadEntry, seqLen: number | undefined): [number, number] {
+  switch (entry.pattern) {
+    case 'dense':
+      return [30, Math.max(DENSE_SLASH_BUDGET, seqLen ?? 0)];
+    case 'stream_llm':
+      // Sink columns become verticals, the local window becomes the slash budget (diagonals 0.. first).
+      return [entry.a, entry.b];
+    case 'block_sparse':
+      // Same keys per query row: top_k blocks of 64 keys, split evenly between verticals and slashes.
+      return [Math.min(MAX_BUDGET, 32 * entry.a), Math.min(MAX_BUDGET, 32 * entry.a)];
+    case 'vertical_and_slash':
+      return [entry.a, entry.b];
+  }
+}
+
+export function toMinferenceList(config: HeadConfig, options: MinferenceExportOptions = {}): { list: MinferenceLayer[]; warnings: string[] } {
+  const conversions: Conversion[] = [];
+  const list = config.heads.map((layer, l) => {
+    const out: MinferenceLayer = {};
+    layer.forEach((entry, h) => {
+      const score = options.recallOf?.(l, h) ?? entry.score ?? MINFERENCE_DEFAULT_HEAD.score;
+      const convert = entry.pattern === 'dense' || (options.verticalSlashOnly === true && entry.pattern !== 'vertical_and_slash');
+      if (!convert) {
+        out[String(h)] = [entry.pattern as MinferencePattern, entry.a, entry.b, score];
+        return;
+      }
+      const [a, b] = asVerticalSlash(entry, options.seqLen);
+      conversions.push({ from: patternText(entry.pattern, entry.a, entry.b), to: `(${a}, ${b})` });
+      out[String(h)] = ['vertical_and_slash', a, b, score];
+    });
+    return out;
+  });
+  const why = options.verticalSlashOnly ? 'the engine runs no other pattern' : 'MInference has no dense pattern';
+  return { list, warnings: conversionWarning(conversions, why) };
+}
+
+/**
+ * Whether scores are written as floats. JSON numbers lose the int/float distinction on import, so
+ * the file's convention is recovered: a list with any fractional score (recalls) writes integral
+ * ones as `1.0`, like Python does; a list of integer counts stays integral.
+ */
+export function hasFractionalScores(list: readonly MinferenceLayer[]): boolean {
+  return list.some((layer) => Object.values(layer).some((entry) => !Number.isInteger(entry[3])));
+}
+
+/** One layer in the style MInference writes (Python's json.dumps separators and floats). */
+export function minferenceLayerText(layer: MinferenceLayer, floatScores: boolean): string {
+  const entries = Object.entries(layer).map(([head, [pattern, a, b, score]]) => {
+    const scoreText = floatScores && Number.isInteger(score) ? score.toFixed(1) : JSON.stringify(score);
+    return `${JSON.stringify(head)}: [${JSON.stringify(pattern)}, ${a}, ${b}, ${scoreText}]`;
+  });
+  return `{${entries.join(', ')}}`;
+}
+
+export function minferenceText(list: MinferenceLayer[]): string {
+  const floatScores = hasFractionalScores(list);
+  return `[${list.map((layer) => minferenceLayerText(layer, floatScores)).join(', ')}]`;
+}
