@@ -9,14 +9,14 @@
  * tuning and a crash or hard cancel never reaches the host.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiError, type CaptureSummary, type DeviceInfo, type Handlers, type JobEvent, type JobSpec, type ParsedParams } from '../../contract/api.js';
 import { isCaptureInputError, openCapture } from './capture/capture.js';
 import type { Capture } from './capture/types.js';
-import { exportConfig, importConfig } from './config/index.js';
+import { ConfigError, exportConfig, importConfig, readConfigFile, writeConfigFile } from './config/index.js';
 import { JobManager } from './jobs/manager.js';
 import type { DemoOptions, WorkerOpResults, WorkerSpawner } from './jobs/protocol.js';
 import { WorkerChannel, messageOf, type PendingCall } from './jobs/worker-channel.js';
@@ -60,8 +60,15 @@ export const engineVersion: () => string = (() => {
   };
 })();
 
-/** Largest config file read by path (configs are small JSON; this only stops a mistaken huge file). */
-const MAX_CONFIG_BYTES = 64 << 20;
+/** Config problems are the user's input, not engine faults. */
+async function asBadRequest<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ApiError(error.message, 'bad-request');
+    throw error;
+  }
+}
 
 export function createEngine(options: EngineOptions): Engine {
   const roots = new Roots(options.roots);
@@ -237,20 +244,17 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async 'config.import'(params) {
-      if ('text' in params) return importConfig(params.text, params.fileName);
+      if ('text' in params) return asBadRequest(() => importConfig(params.text, params.fileName));
       const real = await roots.resolveExisting(params.path);
-      const info = await stat(real);
-      if (!info.isFile()) throw new ApiError(`not a file: ${params.path}`);
-      if (info.size > MAX_CONFIG_BYTES) throw new ApiError(`${params.path} is ${info.size} bytes: too large for a head config`);
-      return importConfig(await readFile(real, 'utf8'), real);
+      return asBadRequest(() => readConfigFile(real));
     },
 
     async 'config.export'({ config, format, captureId, report, settings, path }) {
       const capture = captureId === undefined ? undefined : captures.summary(captureId);
-      const { text, warnings } = exportConfig(config, format, { capture, report, settings });
+      const { text, warnings } = await asBadRequest(() => exportConfig(config, format, { capture, report, settings }));
       if (path === undefined) return { text, warnings };
       const target = await roots.resolveWritable(path);
-      await writeFile(target, text);
+      await writeConfigFile(target, text);
       return { text, warnings, path: target };
     },
   };
