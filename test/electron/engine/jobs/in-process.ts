@@ -12,16 +12,24 @@ export interface InProcessWorkers {
   started: string[];
   /** Every message sent to a worker. */
   sent: ToWorker[];
+  /** Make the newest worker of this name die as if it crashed. */
+  crash(name: string, description?: string): void;
 }
 
 export function inProcessWorkers(deps: WorkerRuntimeDeps): InProcessWorkers {
   const started: string[] = [];
   const sent: ToWorker[] = [];
+  const crashers = new Map<string, (description: string) => void>();
   const spawn: WorkerSpawner = (name, events) => {
     started.push(name);
     let alive = true;
     const runtime = createWorkerRuntime(deps, (message) => {
       if (alive) setImmediate(() => alive && events.onMessage(structuredClone(message)));
+    });
+    crashers.set(name, (description) => {
+      alive = false;
+      void runtime.close();
+      events.onExit(description);
     });
     return {
       send(message) {
@@ -36,5 +44,5 @@ export function inProcessWorkers(deps: WorkerRuntimeDeps): InProcessWorkers {
       },
     };
   };
-  return { spawn, started, sent };
+  return { spawn, started, sent, crash: (name, description = 'exited with code 3') => crashers.get(name)?.(description) };
 }

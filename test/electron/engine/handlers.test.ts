@@ -1,0 +1,274 @@
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError, methods, type JobEvent } from '../../../contract/api.js';
+import { writeCapture } from '../../../electron/engine/capture/capture.js';
+import { createEngine, type Engine } from '../../../electron/engine/handlers.js';
+import type { OpImplementations } from '../../../electron/engine/jobs/worker-runtime.js';
+import type { DeviceReport, NativeModule } from '../../../electron/engine/native-api.js';
+import { TINY, tinyMetadata, tinyTensors } from './capture/make-capture.js';
+import { inProcessWorkers, type InProcessWorkers } from './jobs/in-process.js';
+
+const FIXTURES = join(import.meta.dirname, '../../../../shared/fixtures/minference-configs');
+
+const deviceReport: DeviceReport = { cpuThreads: 2, cuda: { compiled: false, available: false, reason: 'built without CUDA', devices: [] } };
+
+const unused = async () => {
+  throw new Error('op not used in this test');
+};
+
+let base: string;
+let root: string;
+let outside: string;
+let engine: Engine;
+let workers: InProcessWorkers;
+let ops: OpImplementations;
+
+function startEngine(): Engine {
+  workers = inProcessWorkers({
+    loadNative: () => ({ deviceInfo: () => deviceReport }) as unknown as NativeModule,
+    openCapture: async (path) => ({ summary: { path } }) as never,
+    ops: {
+      deviceInfo: async (_p, { native }) => native().deviceInfo(),
+      writeDemo: async ({ path }) => {
+        await writeCapture(path, tinyMetadata(), tinyTensors());
+        return { path };
+      },
+      pooledMap: (params, context) => ops.pooledMap(params, context),
+      mask: (params, context) => ops.mask(params, context),
+      evaluate: (params, context) => ops.evaluate(params, context),
+      budgetCurve: unused,
+      analyze: (params, context) => ops.analyze(params, context),
+      search: unused,
+      bench: unused,
+    },
+  });
+  return createEngine({ host: 'test', roots: [root], cacheDir: join(base, 'cache'), spawnWorker: workers.spawn, killGraceMs: 200 });
+}
+
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'sparsescope-engine-'));
+  root = join(base, 'root');
+  outside = join(base, 'outside');
+  await mkdir(join(root, 'captures'), { recursive: true });
+  await mkdir(outside);
+  await writeCapture(join(root, 'captures', 'tiny.safetensors'), tinyMetadata(), tinyTensors());
+  await writeCapture(join(outside, 'secret.safetensors'), tinyMetadata(), tinyTensors());
+  ops = { deviceInfo: unused, writeDemo: unused, pooledMap: unused, mask: unused, evaluate: unused, budgetCurve: unused, analyze: unused, search: unused, bench: unused };
+  engine = startEngine();
+});
+
+afterEach(async () => {
+  await engine.dispose();
+  await rm(base, { recursive: true, force: true });
+});
+
+async function apiError(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ApiError);
+  return error as ApiError;
+}
+
+describe('root confinement', () => {
+  it('lists the root and its folders, folders first, with sizes and parents', async () => {
+    await writeFile(join(root, 'notes.txt'), 'hello');
+    await writeFile(join(root, '.hidden'), 'x');
+    const top = await engine.handlers['files.list']({});
+    expect(top.parent).toBeNull();
+    expect(top.entries.map((e) => [e.name, e.kind])).toEqual([
+      ['captures', 'dir'],
+      ['notes.txt', 'file'],
+    ]);
+    expect(top.entries[1]!.sizeBytes).toBe(5);
+    const sub = await engine.handlers['files.list']({ dir: top.entries[0]!.path });
+    expect(sub.parent).toBe(top.dir);
+    expect(sub.entries.map((e) => e.name)).toEqual(['tiny.safetensors']);
+  });
+
+  it('refuses ../ escapes, absolute paths outside and symlinks that lead outside', async () => {
+    await symlink(outside, join(root, 'escape'));
+    await symlink(join(outside, 'secret.safetensors'), join(root, 'captures', 'link.safetensors'));
+    expect((await apiError(engine.handlers['files.list']({ dir: '../outside' }))).code).toBe('forbidden');
+    expect((await apiError(engine.handlers['files.list']({ dir: join(root, '..') }))).code).toBe('forbidden');
+    expect((await apiError(engine.handlers['files.list']({ dir: outside }))).code).toBe('forbidden');
+    expect((await apiError(engine.handlers['files.list']({ dir: join(root, 'escape') }))).code).toBe('forbidden');
+    expect((await apiError(engine.handlers['capture.open']({ path: join(outside, 'secret.safetensors') }))).code).toBe('forbidden');
+    expect((await apiError(engine.handlers['capture.open']({ path: 'captures/link.safetensors' }))).code).toBe('forbidden');
+    expect((await apiError(engine.handlers['capture.open']({ path: 'escape/secret.safetensors' }))).code).toBe('forbidden');
+    // Links that lead outside are not even listed.
+    const listing = await engine.handlers['files.list']({ dir: 'captures' });
+    expect(listing.entries.map((e) => e.name)).toEqual(['tiny.safetensors']);
+    expect((await engine.handlers['files.list']({})).entries.map((e) => e.name)).toEqual(['captures']);
+  });
+
+  it('follows symlinks that stay inside the roots, and says not-found inside, forbidden outside', async () => {
+    await symlink(join(root, 'captures'), join(root, 'alias'));
+    const listing = await engine.handlers['files.list']({ dir: 'alias' });
+    expect(listing.entries.map((e) => e.name)).toEqual(['tiny.safetensors']);
+    expect((await apiError(engine.handlers['capture.open']({ path: 'captures/missing.safetensors' }))).code).toBe('not-found');
+    expect((await apiError(engine.handlers['capture.open']({ path: join(outside, 'missing.safetensors') }))).code).toBe('forbidden');
+  });
+});
+
+describe('captures', () => {
+  it('opens a capture once per file, records it as recent, and closes it', async () => {
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    expect(summary).toMatchObject({ numHeads: TINY.heads, numKvHeads: TINY.kvHeads, seqLen: TINY.seqLen, layers: TINY.layers });
+    expect(methods['capture.open'].result.safeParse(summary).success).toBe(true);
+    const again = await engine.handlers['capture.open']({ path: join(root, 'captures', 'tiny.safetensors') });
+    expect(again.captureId).toBe(summary.captureId);
+    const recent = await engine.handlers['capture.recent']({});
+    expect(recent.map((r) => r.path)).toEqual([summary.path]);
+    expect(await engine.handlers['capture.close']({ captureId: summary.captureId })).toEqual({ closed: true });
+    expect(await engine.handlers['capture.close']({ captureId: summary.captureId })).toEqual({ closed: false });
+    const error = await apiError(engine.handlers['head.pooledMap']({ captureId: summary.captureId, layer: 0, head: 0, resolution: 8, sampling: { mode: 'exact' }, backend: 'auto' }));
+    expect(error.code).toBe('not-found');
+  });
+
+  it('refuses a file that is not a capture with the reader message', async () => {
+    await writeFile(join(root, 'junk.safetensors'), 'not a safetensors file at all');
+    const error = await apiError(engine.handlers['capture.open']({ path: 'junk.safetensors' }));
+    expect(error.code).toBe('bad-request');
+    expect(error.message).toMatch(/junk\.safetensors/);
+  });
+
+  it('generates the demo capture once into the cache folder and reuses it', async () => {
+    const [first, concurrent] = await Promise.all([engine.handlers['capture.openDemo']({}), engine.handlers['capture.openDemo']({})]);
+    expect(concurrent.captureId).toBe(first.captureId);
+    expect(first.path.startsWith(join(base, 'cache', 'demo'))).toBe(true);
+    expect(workers.sent.filter((m) => m.type === 'call' && m.op === 'writeDemo')).toHaveLength(1);
+    const call = workers.sent.find((m) => m.type === 'call' && m.op === 'writeDemo');
+    expect(call).toMatchObject({ params: { seqLen: 4096, layers: 4, heads: 8, kvHeads: 2, headDim: 64, seed: 0, dtype: 'BF16' } });
+
+    await engine.dispose();
+    engine = startEngine();
+    const reopened = await engine.handlers['capture.openDemo']({});
+    expect(reopened.captureId).toBe(first.captureId);
+    expect(workers.sent.some((m) => m.type === 'call' && m.op === 'writeDemo')).toBe(false);
+  });
+});
+
+describe('head methods and device info', () => {
+  it('sends head work to the interactive worker with the capture path, and checks layer and head', async () => {
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    ops.pooledMap = async (params, { capture }) => ({ seen: params, path: capture().summary.path });
+    const result = (await engine.handlers['head.pooledMap']({ captureId: summary.captureId, layer: 1, head: 3, resolution: 16, sampling: { mode: 'exact' }, backend: 'cpu' })) as unknown;
+    expect(result).toEqual({ seen: { layer: 1, head: 3, resolution: 16, sampling: { mode: 'exact' }, backend: 'cpu' }, path: summary.path });
+    expect(workers.started).toEqual(['interactive']);
+    const badLayer = await apiError(engine.handlers['head.mask']({ captureId: summary.captureId, layer: 5, head: 0, resolution: 8, pattern: { pattern: 'dense', a: 0, b: 0 } }));
+    expect(badLayer).toMatchObject({ code: 'not-found', message: expect.stringContaining('layer 5 is not in capture tiny.safetensors') });
+    const badHead = await apiError(engine.handlers['head.mask']({ captureId: summary.captureId, layer: 0, head: 4, resolution: 8, pattern: { pattern: 'dense', a: 0, b: 0 } }));
+    expect(badHead.message).toContain('head 4 is out of range');
+  });
+
+  it('a newer head.evaluate with the same staleKey cancels the older one', async () => {
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    ops.evaluate = async (params, { control }) => {
+      if (params.pattern.a === 1) {
+        while (Atomics.load(control.cancel, 0) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+        throw new Error('cancelled');
+      }
+      return { evaluated: params.pattern.a };
+    };
+    const request = (a: number, staleKey?: string) =>
+      engine.handlers['head.evaluate']({
+        captureId: summary.captureId, layer: 0, head: 0, pattern: { pattern: 'vertical_and_slash', a, b: 100 },
+        sampling: { mode: 'sampled', rows: 8, seed: 0 }, stripRows: 8, backend: 'cpu', staleKey,
+      }) as Promise<unknown>;
+    const older = request(1, 'tune:0:0');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const newer = request(2, 'tune:0:0');
+    expect((await apiError(older)).code).toBe('cancelled');
+    await expect(newer).resolves.toEqual({ evaluated: 2 });
+  });
+
+  it('reports the device from the native module in contract shape', async () => {
+    const info = await engine.handlers['device.info']({});
+    expect(methods['device.info'].result.parse(info)).toMatchObject({ host: 'test', defaultBackend: 'cpu', cpu: { threads: 2 }, cuda: { available: false, reason: 'built without CUDA' } });
+    expect(info.engineVersion).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('jobs', () => {
+  it('runs a job on the jobs worker with progress and the result in a done event', async () => {
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    ops.analyze = async (params, { onProgress, capture }) => {
+      onProgress(0.5, 'layer 0');
+      return { layers: params.layers, path: capture().summary.path };
+    };
+    const events: JobEvent[] = [];
+    engine.onJobEvent((event) => events.push(event));
+    const { jobId } = await engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, layers: [1], backend: 'cpu', sampling: { mode: 'exact' } });
+    await vi.waitFor(() => expect(events.at(-1)?.state).toBe('done'));
+    expect(events.every((e) => e.jobId === jobId && e.kind === 'analyze')).toBe(true);
+    expect(events.map((e) => e.state)).toContain('running');
+    expect(events.at(-1)!.result).toEqual({ layers: [1], path: summary.path });
+    expect(workers.started).toEqual(['jobs']);
+  });
+
+  it('refuses jobs on unknown captures or layers before queueing them', async () => {
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    expect((await apiError(engine.handlers['job.start']({ kind: 'analyze', captureId: 'nope', backend: 'cpu', sampling: { mode: 'exact' } }))).code).toBe('not-found');
+    const badLayers = await apiError(engine.handlers['job.start']({ kind: 'search', captureId: summary.captureId, backend: 'cpu', settings: { mode: 'candidates', targetRecall: 0.9, sampling: { mode: 'exact' }, layers: [0, 7] } }));
+    expect(badLayers.message).toBe('layers 7 are not in capture tiny.safetensors');
+    expect((await apiError(engine.handlers['job.start']({ kind: 'bench', sweep: [], backend: 'cpu', repeat: 1 }))).message).toMatch(/needs a captureId or a non-empty sweep/);
+  });
+
+  it('a crashed jobs worker fails the job with a clear message and the engine keeps working', async () => {
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    ops.analyze = () => new Promise(() => {}); // runs until the crash
+    const events: JobEvent[] = [];
+    engine.onJobEvent((event) => events.push(event));
+    await engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, backend: 'cpu', sampling: { mode: 'exact' } });
+    await vi.waitFor(() => expect(events.at(-1)?.state).toBe('running'));
+    workers.crash('jobs', 'was killed by SIGSEGV');
+    await vi.waitFor(() => expect(events.at(-1)?.state).toBe('failed'));
+    expect(events.at(-1)!.error).toBe('the jobs worker was killed by SIGSEGV');
+
+    ops.analyze = async () => ({ ok: true });
+    await engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, backend: 'cpu', sampling: { mode: 'exact' } });
+    await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ state: 'done', result: { ok: true } }));
+    expect(workers.started).toEqual(['jobs', 'jobs']);
+  });
+
+  it('cancels a running job through the worker', async () => {
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    ops.analyze = async (_params, { control }) => {
+      while (Atomics.load(control.cancel, 0) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      throw new Error('cancelled');
+    };
+    const events: JobEvent[] = [];
+    engine.onJobEvent((event) => events.push(event));
+    const { jobId } = await engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, backend: 'cpu', sampling: { mode: 'exact' } });
+    await vi.waitFor(() => expect(events.at(-1)?.state).toBe('running'));
+    expect(await engine.handlers['job.cancel']({ jobId })).toEqual({ cancelled: true });
+    await vi.waitFor(() => expect(events.at(-1)?.state).toBe('cancelled'));
+  });
+});
+
+describe('configs', () => {
+  it('imports a real MInference config by path and exports it inside the roots only', async () => {
+    const fixture = 'Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json';
+    await writeFile(join(root, fixture), await readFile(join(FIXTURES, fixture)));
+    const imported = await engine.handlers['config.import']({ path: fixture });
+    expect(imported.format).toBe('minference');
+    expect(imported.config.numLayers).toBe(32);
+    const exported = await engine.handlers['config.export']({ config: imported.config, format: 'minference', path: 'out.json' });
+    expect(exported.path).toBe(join(root, 'out.json'));
+    expect(JSON.parse(await readFile(join(root, 'out.json'), 'utf8'))).toEqual(JSON.parse(await readFile(join(FIXTURES, fixture), 'utf8')));
+    const refused = await apiError(engine.handlers['config.export']({ config: imported.config, format: 'minference', path: join(outside, 'out.json') }));
+    expect(refused.code).toBe('forbidden');
+    const text = await engine.handlers['config.export']({ config: imported.config, format: 'sglang' });
+    expect(JSON.parse(text.text)).toHaveProperty('dual_chunk_attention_config.sparse_attention_config');
+  });
+
+  it('turns a bad config into a bad-request naming the problem', async () => {
+    const error = await apiError(engine.handlers['config.import']({ text: '[{"0": ["magic", 1, 2, 3]}]', fileName: 'bad.json' }));
+    expect(error.code).toBe('bad-request');
+    expect(error.message).toMatch(/bad\.json/);
+  });
+});
