@@ -1,0 +1,354 @@
+/**
+ * The `sparsescope` commands of spec section 4. Each command declares its flags (parsed by
+ * args.ts, which also prints its --help) and a handler. Compute modules are imported lazily so
+ * `info` and `config convert` never load the native module.
+ */
+import { basename, resolve } from 'node:path';
+import { SearchSettings, type Backend, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type RowSampling } from '../../contract/api.js';
+import { openCapture, writeCapture } from '../engine/capture/capture.js';
+import type { Capture, TensorSource } from '../engine/capture/types.js';
+import { exportConfig, fitConfigToCapture, readConfigFile, writeConfigFile } from '../engine/config/index.js';
+import type { CommandSpec, FlagValue } from './args.js';
+import { UsageError } from './args.js';
+import { formatReport, formatSummary, plantedCounts } from './format.js';
+import { cancelFlag, progressReporter, type CliIo } from './io.js';
+
+export interface CommandContext {
+  positionals: string[];
+  flags: Map<string, FlagValue>;
+  io: CliIo;
+}
+
+export interface Command {
+  spec: CommandSpec;
+  run(context: CommandContext): Promise<number>;
+}
+
+const MAX_SEQ = 1 << 21;
+const BACKEND_FLAG = { type: 'enum', values: ['auto', 'cpu', 'cuda'], help: 'compute backend (default auto: CUDA when a device is present)' } as const;
+const JSON_FLAG = { type: 'boolean', help: 'print JSON on stdout instead of a table' } as const;
+const ROWS_FLAG = { type: 'int', min: 1, max: 1 << 20, valueName: 'N', help: 'query rows sampled per head (default 512)' } as const;
+const EXACT_FLAG = { type: 'boolean', help: 'use every evaluated row instead of a sample' } as const;
+const LAYERS_FLAG = { type: 'string', valueName: 'A-B', help: 'only these layers, e.g. 0-3 or 5 or 0-3,7' } as const;
+const DEFAULT_SAMPLED_ROWS = 512;
+
+function flag<T extends FlagValue>(context: CommandContext, name: string): T | undefined {
+  return context.flags.get(name) as T | undefined;
+}
+
+function writeJson(context: CommandContext, value: unknown): void {
+  context.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function warn(context: CommandContext, warnings: readonly string[]): void {
+  for (const warning of warnings) context.io.stderr.write(`sparsescope: warning: ${warning}\n`);
+}
+
+async function withCapture<T>(path: string, use: (capture: Capture) => Promise<T>): Promise<T> {
+  const capture = await openCapture(path);
+  try {
+    return await use(capture);
+  } finally {
+    await capture.close();
+  }
+}
+
+/** "0-3,7" -> [0, 1, 2, 3, 7], each present in the capture. */
+export function parseLayers(text: string, summary: Pick<CaptureSummary, 'layers' | 'fileName'>): number[] {
+  const layers = new Set<number>();
+  for (const part of text.split(',')) {
+    const match = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!match) throw new UsageError(`--layers: ${JSON.stringify(part)} is not a layer or a range A-B`);
+    const first = Number(match[1]);
+    const last = Number(match[2] ?? match[1]);
+    if (last < first) throw new UsageError(`--layers: range ${first}-${last} is backwards`);
+    for (let layer = first; layer <= last; layer++) {
+      if (!summary.layers.includes(layer)) throw new UsageError(`--layers: layer ${layer} is not in ${summary.fileName} (it has ${summary.layers.join(', ')})`);
+      layers.add(layer);
+    }
+  }
+  return [...layers].sort((x, y) => x - y);
+}
+
+function sampling(context: CommandContext): RowSampling {
+  if (flag<boolean>(context, 'exact')) {
+    if (context.flags.has('rows')) throw new UsageError('--exact and --rows exclude each other');
+    return { mode: 'exact' };
+  }
+  return { mode: 'sampled', rows: flag<number>(context, 'rows') ?? DEFAULT_SAMPLED_ROWS, seed: 0 };
+}
+
+async function loadConfigFor(context: CommandContext, summary: CaptureSummary): Promise<HeadConfig | undefined> {
+  const path = flag<string>(context, 'config');
+  if (path === undefined) return undefined;
+  const { config, warnings } = await readConfigFile(path);
+  warn(context, warnings);
+  return fitConfigToCapture(config, summary);
+}
+
+/** Run long work with progress on stderr and Ctrl-C wired to the native cancel flag. */
+async function withProgress<T>(context: CommandContext, label: string, work: (onProgress: (fraction: number, message?: string) => void, control: { cancel: Int32Array }) => Promise<T>): Promise<T> {
+  const progress = progressReporter(context.io.stderr, label);
+  try {
+    return await work(progress.report, { cancel: cancelFlag(context.io.signal) });
+  } finally {
+    progress.done();
+  }
+}
+
+async function nativeModule() {
+  const { loadNative } = await import('../engine/native.js');
+  return loadNative();
+}
+
+/** Tensors that report progress as each one is written and stop when cancelled. */
+function tracked(tensors: readonly TensorSource[], onProgress: (fraction: number) => void, cancel: Int32Array): TensorSource[] {
+  return tensors.map((tensor, i) => ({
+    ...tensor,
+    async *produce() {
+      if (Atomics.load(cancel, 0) !== 0) throw new Error('cancelled');
+      const produced = tensor.produce();
+      if (produced instanceof Promise) yield await produced;
+      else yield* produced;
+      onProgress((i + 1) / tensors.length);
+    },
+  }));
+}
+
+const demo: Command = {
+  spec: {
+    name: 'demo',
+    summary: 'Write a synthetic capture with planted attention structure (sinks, windows, slashes, verticals, blocks).',
+    positionals: [],
+    flags: {
+      out: { type: 'string', valueName: 'FILE', help: 'output file (default demo.safetensors)' },
+      seq: { type: 'int', min: 64, max: MAX_SEQ, valueName: 'N', help: 'tokens (default 8192)' },
+      layers: { type: 'int', min: 1, max: 4096, valueName: 'L', help: 'layers (default 4)' },
+      heads: { type: 'int', min: 1, max: 4096, valueName: 'H', help: 'query heads (default 8)' },
+      'kv-heads': { type: 'int', min: 1, max: 4096, valueName: 'K', help: 'key/value heads, dividing H (default 2)' },
+      'head-dim': { type: 'int', min: 8, max: 512, valueName: 'D', help: 'head dimension (default 64)' },
+      seed: { type: 'int', min: 0, max: 2 ** 32 - 1, valueName: 'S', help: 'random seed (default 0)' },
+      dtype: { type: 'enum', values: ['bf16', 'f16', 'f32'], help: 'tensor dtype (default bf16)' },
+    },
+  },
+  async run(context) {
+    const shape = {
+      seqLen: flag<number>(context, 'seq') ?? 8192,
+      layers: flag<number>(context, 'layers') ?? 4,
+      heads: flag<number>(context, 'heads') ?? 8,
+      kvHeads: flag<number>(context, 'kv-heads') ?? 2,
+      headDim: flag<number>(context, 'head-dim') ?? 64,
+      seed: flag<number>(context, 'seed') ?? 0,
+      dtype: (flag<string>(context, 'dtype') ?? 'bf16').toUpperCase() as DType,
+    };
+    const out = flag<string>(context, 'out') ?? 'demo.safetensors';
+    const { generateSynthetic, validateSyntheticOptions } = await import('../engine/synthetic/generator.js');
+    try {
+      validateSyntheticOptions(shape);
+    } catch (error) {
+      throw new UsageError(`demo: ${(error as Error).message}`);
+    }
+    const { metadata, tensors } = generateSynthetic(shape);
+    const summary = await withProgress(context, 'writing', (onProgress, { cancel }) => writeCapture(out, metadata, tracked(tensors, onProgress, cancel)));
+    context.io.stdout.write(`wrote ${out}\n${formatSummary(summary)}`);
+    return 0;
+  },
+};
+
+const info: Command = {
+  spec: {
+    name: 'info',
+    summary: 'Describe a capture: layers, heads, kv heads, head dim, seq len, dtype, model, source, size, planted patterns.',
+    positionals: [{ name: 'CAPTURE', required: true }],
+    flags: { json: JSON_FLAG },
+  },
+  async run(context) {
+    const summary = await withCapture(context.positionals[0] as string, async (capture) => capture.summary);
+    if (flag<boolean>(context, 'json')) {
+      const { planted: _planted, ...rest } = summary;
+      writeJson(context, { ...rest, planted: plantedCounts(summary) });
+    } else context.io.stdout.write(formatSummary(summary));
+    return 0;
+  },
+};
+
+const analyze: Command = {
+  spec: {
+    name: 'analyze',
+    summary: 'Measure recall, output error, density and dense/sparse timings per head for a config (default: MInference defaults).',
+    positionals: [{ name: 'CAPTURE', required: true }],
+    flags: {
+      config: { type: 'string', valueName: 'CFG', help: 'head config (MInference, SGLang or Sparsescope JSON)' },
+      layers: LAYERS_FLAG,
+      backend: BACKEND_FLAG,
+      exact: EXACT_FLAG,
+      rows: ROWS_FLAG,
+      json: JSON_FLAG,
+    },
+  },
+  async run(context) {
+    const native = await nativeModule();
+    const { analyzeCapture } = await import('../engine/analysis/analyze.js');
+    const report = await withCapture(context.positionals[0] as string, async (capture) => {
+      const config = await loadConfigFor(context, capture.summary);
+      const layersText = flag<string>(context, 'layers');
+      const options = {
+        ...(config ? { config } : {}),
+        ...(layersText === undefined ? {} : { layers: parseLayers(layersText, capture.summary) }),
+        backend: flag<Backend>(context, 'backend') ?? 'auto',
+        sampling: sampling(context),
+      };
+      return withProgress(context, 'analyzing', (onProgress, control) => analyzeCapture(native, capture, options, onProgress, control));
+    });
+    if (flag<boolean>(context, 'json')) writeJson(context, report);
+    else context.io.stdout.write(formatReport(report));
+    return 0;
+  },
+};
+
+const search: Command = {
+  spec: {
+    name: 'search',
+    summary: 'Find a pattern and budget per head and write the config. Without --target-recall it tries the MInference candidate set.',
+    positionals: [{ name: 'CAPTURE', required: true }],
+    flags: {
+      out: { type: 'string', valueName: 'CFG', help: 'config file to write (required)' },
+      'target-recall': { type: 'float', min: 0, max: 1, valueName: 'R', help: 'cheapest config per head reaching this recall (dense if none does)' },
+      format: { type: 'enum', values: ['minference', 'sparsescope'], help: 'output format (default minference)' },
+      layers: LAYERS_FLAG,
+      backend: BACKEND_FLAG,
+      exact: EXACT_FLAG,
+      rows: ROWS_FLAG,
+      json: { type: 'boolean', help: 'print the measured report as JSON on stdout' },
+    },
+  },
+  async run(context) {
+    const out = flag<string>(context, 'out');
+    if (out === undefined) throw new UsageError('search: --out CFG is required');
+    const native = await nativeModule();
+    const { searchCapture } = await import('../engine/analysis/search.js');
+    const format = flag<ConfigFormat>(context, 'format') ?? 'minference';
+    const { result, summary } = await withCapture(context.positionals[0] as string, async (capture) => {
+      const targetRecall = flag<number>(context, 'target-recall');
+      const layersText = flag<string>(context, 'layers');
+      const settings = SearchSettings.parse({
+        mode: targetRecall === undefined ? 'candidates' : 'target-recall',
+        ...(targetRecall === undefined ? {} : { targetRecall }),
+        sampling: sampling(context),
+        ...(layersText === undefined ? {} : { layers: parseLayers(layersText, capture.summary) }),
+      });
+      const backend = flag<Backend>(context, 'backend') ?? 'auto';
+      const searched = await withProgress(context, 'searching', (onProgress, control) => searchCapture(native, capture, settings, backend, onProgress, control));
+      return { result: searched, summary: capture.summary };
+    });
+    const { text, warnings } = exportConfig(result.config, format, { capture: summary, report: result.report, settings: result.settings });
+    warn(context, warnings);
+    await writeConfigFile(out, text);
+    if (flag<boolean>(context, 'json')) writeJson(context, result.report);
+    else context.io.stdout.write(`wrote ${out} (${format})\n${formatReport(result.report)}`);
+    return 0;
+  },
+};
+
+const bench: Command = {
+  spec: {
+    name: 'bench',
+    summary: 'Time dense vs sparse pre-fill on a capture, or on synthetic captures over context lengths (--synthetic).',
+    positionals: [{ name: 'CAPTURE', required: false }],
+    flags: {
+      synthetic: { type: 'boolean', help: 'sweep synthetic captures instead of reading one' },
+      seq: { type: 'int', min: 64, max: MAX_SEQ, repeat: true, valueName: 'N', help: 'context lengths of the synthetic sweep (default 4096 8192 16384)' },
+      config: { type: 'string', valueName: 'CFG', help: 'head config (default: searched per synthetic capture, MInference defaults for a capture)' },
+      backend: BACKEND_FLAG,
+      repeat: { type: 'int', min: 1, max: 100, valueName: 'K', help: 'timed repeats, median reported (default 3)' },
+      json: JSON_FLAG,
+    },
+  },
+  async run(context) {
+    const synthetic = flag<boolean>(context, 'synthetic') === true;
+    const path = context.positionals[0];
+    if (synthetic === (path !== undefined)) throw new UsageError('bench: give either a CAPTURE or --synthetic');
+    const seqs = flag<number[]>(context, 'seq');
+    if (!synthetic && seqs) throw new UsageError('bench: --seq applies to --synthetic only');
+    const native = await nativeModule();
+    const { benchCapture } = await import('../engine/analysis/bench.js');
+    const common = { backend: flag<Backend>(context, 'backend') ?? 'auto', repeat: flag<number>(context, 'repeat') ?? 3 };
+    const result = synthetic
+      ? await (async () => {
+          const configPath = flag<string>(context, 'config');
+          const config = configPath === undefined ? undefined : (await readConfigFile(configPath)).config;
+          const options = { ...common, sweep: seqs ?? [4096, 8192, 16384], ...(config ? { config } : {}) };
+          return withProgress(context, 'benchmarking', (onProgress, control) => benchCapture(native, null, options, onProgress, control));
+        })()
+      : await withCapture(path as string, async (capture) => {
+          const config = await loadConfigFor(context, capture.summary);
+          const options = { ...common, sweep: [], ...(config ? { config } : {}) };
+          return withProgress(context, 'benchmarking', (onProgress, control) => benchCapture(native, capture, options, onProgress, control));
+        });
+    if (flag<boolean>(context, 'json')) writeJson(context, result.report ? { ...result.report, sweep: result.sweep } : { sweep: result.sweep });
+    else {
+      if (result.report) context.io.stdout.write(formatReport(result.report));
+      for (const point of result.sweep) {
+        context.io.stdout.write(
+          `seq ${point.seqLen}: dense ${point.denseMs.toFixed(2)} ms, index ${point.indexMs.toFixed(2)} ms, sparse ${point.sparseMs.toFixed(2)} ms, speedup ${point.speedup.toFixed(2)}x, mean recall ${point.meanRecall.toFixed(4)}\n`,
+        );
+      }
+    }
+    return 0;
+  },
+};
+
+const configConvert: Command = {
+  spec: {
+    name: 'config convert',
+    summary: 'Convert a head config between MInference JSON, the SGLang/vLLM config.json snippet and Sparsescope JSON (input format detected).',
+    positionals: [{ name: 'IN', required: true }],
+    flags: {
+      to: { type: 'enum', values: ['minference', 'sglang', 'sparsescope'], help: 'output format (required)' },
+      out: { type: 'string', valueName: 'OUT', help: 'file to write (required)' },
+    },
+    notes: ['A SGLang/vLLM input may be a whole model config.json. Converted heads are reported on stderr.'],
+  },
+  async run(context) {
+    const to = flag<ConfigFormat>(context, 'to');
+    const out = flag<string>(context, 'out');
+    if (to === undefined) throw new UsageError('config convert: --to minference|sglang|sparsescope is required');
+    if (out === undefined) throw new UsageError('config convert: --out OUT is required');
+    const input = context.positionals[0] as string;
+    const imported = await readConfigFile(input);
+    warn(context, imported.warnings);
+    const { text, warnings } = exportConfig(imported.config, to);
+    warn(context, warnings);
+    await writeConfigFile(out, text);
+    context.io.stdout.write(`${basename(input)} (${imported.format}, ${imported.config.numLayers} layers x ${imported.config.numHeads} heads) -> ${out} (${to})\n`);
+    return 0;
+  },
+};
+
+const serve: Command = {
+  spec: {
+    name: 'serve',
+    summary: 'Serve the UI and engine on this machine (open the printed URL, or tunnel it over SSH). Ctrl-C stops.',
+    positionals: [],
+    flags: {
+      host: { type: 'string', valueName: 'ADDR', help: 'address to bind (default 127.0.0.1)' },
+      port: { type: 'int', min: 0, max: 65535, valueName: 'P', help: 'port (default 7700; 0 picks a free one)' },
+      root: { type: 'string', repeat: true, valueName: 'DIR', help: 'folder the UI may open files from (default: the current folder)' },
+    },
+  },
+  async run(context) {
+    const { startServer } = await import('../serve/server.js');
+    const roots = (flag<string[]>(context, 'root') ?? ['.']).map((root) => resolve(root));
+    const server = await startServer({ host: flag<string>(context, 'host') ?? '127.0.0.1', port: flag<number>(context, 'port') ?? 7700, roots });
+    context.io.stdout.write(`sparsescope serve: open ${server.url}\nroots: ${roots.join(', ')}\n`);
+    await new Promise<void>((done) => {
+      if (!context.io.signal || context.io.signal.aborted) return done();
+      context.io.signal.addEventListener('abort', () => done(), { once: true });
+    });
+    await server.close();
+    return 0;
+  },
+};
+
+/** Commands by the words that name them ("config convert" is two words). */
+export const COMMANDS: readonly Command[] = [demo, info, analyze, search, bench, configConvert, serve];

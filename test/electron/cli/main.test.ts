@@ -1,0 +1,156 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeCapture } from '../../../electron/engine/capture/capture.js';
+import { TINY, tinyMetadata, tinyTensors } from '../engine/capture/make-capture.js';
+import { run } from './run.js';
+
+const fixturesDir = resolve(import.meta.dirname, '../../..', '../shared/fixtures/minference-configs');
+const glm = join(fixturesDir, 'GLM_4_9B_1M_instruct_kv_out_v32_fit_o_best_pattern.json');
+let dir: string;
+let capturePath: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sparsescope-cli-'));
+  capturePath = join(dir, 'tiny.safetensors');
+  const planted = JSON.stringify([0, 1].map(() => [0, 1, 2, 3].map((h) => ({ pattern: h === 0 ? 'stream_llm' : 'vertical_and_slash', a: 30, b: 800 }))));
+  await writeCapture(capturePath, { ...tinyMetadata(), planted }, tinyTensors(TINY));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('sparsescope (top level)', () => {
+  it('prints usage listing every command', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    for (const name of ['demo', 'info', 'analyze', 'search', 'bench', 'config convert', 'serve']) expect(stdout).toContain(`  ${name} `);
+  });
+
+  it('refuses unknown commands with one line and exit 1', async () => {
+    expect(await run(['frobnicate'])).toEqual({ code: 1, stdout: '', stderr: 'sparsescope: unknown command "frobnicate" (see sparsescope --help)\n' });
+    expect((await run(['config', 'explode'])).stderr).toBe('sparsescope: unknown command "config explode" (did you mean config convert?)\n');
+  });
+
+  it.each(['demo', 'info', 'analyze', 'search', 'bench', 'serve'])('%s --help describes the command', async (name) => {
+    const { code, stdout, stderr } = await run([name, '--help']);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(new RegExp(`^usage: sparsescope ${name}`));
+  });
+});
+
+describe('sparsescope info', () => {
+  it('prints a table', async () => {
+    const { code, stdout, stderr } = await run(['info', capturePath]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^file +tiny\.safetensors \(\d+\.\d KiB\)$/m);
+    expect(stdout).toMatch(/^layers +2 of 2 \(0-1\)$/m);
+    expect(stdout).toMatch(/^heads +4 query, 2 kv/m);
+    expect(stdout).toMatch(/^seq len +10$/m);
+    expect(stdout).toMatch(/^dtype +F32$/m);
+    expect(stdout).toMatch(/^planted +stream_llm 2, vertical_and_slash 6$/m);
+  });
+
+  it('prints JSON with --json', async () => {
+    const { code, stdout } = await run(['info', capturePath, '--json']);
+    expect(code).toBe(0);
+    const info = JSON.parse(stdout);
+    expect(info).toMatchObject({ fileName: 'tiny.safetensors', model: 'tiny-test', numLayers: 2, layers: [0, 1], numHeads: 4, numKvHeads: 2, headDim: 8, seqLen: 10, dtype: 'F32', planted: { stream_llm: 2, vertical_and_slash: 6 } });
+    expect(info.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('gives one line and exit 1 for a missing or corrupt capture', async () => {
+    expect(await run(['info', join(dir, 'missing.safetensors')])).toEqual({ code: 1, stdout: '', stderr: 'sparsescope: missing.safetensors: cannot open: ENOENT\n' });
+    const corrupt = join(dir, 'corrupt.safetensors');
+    const bytes = await readFile(capturePath);
+    await writeFile(corrupt, bytes.subarray(0, bytes.length - 7));
+    const { code, stderr } = await run(['info', corrupt]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^sparsescope: corrupt\.safetensors: tensor layers\.1\.v: data end \d+ past end of file \(\d+ data bytes\)\n$/);
+  });
+
+  it('refuses bad usage', async () => {
+    expect(await run(['info'])).toMatchObject({ code: 1, stderr: 'sparsescope: info: missing CAPTURE (see sparsescope info --help)\n' });
+    expect(await run(['info', capturePath, '--jsn'])).toMatchObject({ code: 1, stderr: 'sparsescope: info: unknown flag --jsn (see sparsescope info --help)\n' });
+  });
+});
+
+describe('sparsescope config convert', () => {
+  it('converts a fixture to MInference byte for byte and to SGLang nested', async () => {
+    const out = join(dir, 'glm.json');
+    const result = await run(['config', 'convert', glm, '--to', 'minference', '--out', out]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('(minference, 40 layers x 32 heads) ->');
+    expect((await readFile(out, 'utf8')).trimEnd()).toBe((await readFile(glm, 'utf8')).trimEnd());
+    const sglang = join(dir, 'glm-sglang.json');
+    expect((await run(['config', 'convert', out, '--to', 'sglang', '--out', sglang])).code).toBe(0);
+    const nested = JSON.parse(await readFile(sglang, 'utf8')).dual_chunk_attention_config.sparse_attention_config;
+    expect(nested).toEqual(JSON.parse(await readFile(glm, 'utf8')));
+    const back = join(dir, 'glm-back.json');
+    expect((await run(['config', 'convert', sglang, '--to', 'minference', '--out', back])).code).toBe(0);
+    expect(JSON.parse(await readFile(back, 'utf8'))).toEqual(nested);
+  });
+
+  it('reports converted heads as warnings on stderr', async () => {
+    const out = join(dir, 'phi-sglang.json');
+    const { code, stderr } = await run(['config', 'convert', join(fixturesDir, 'Phi_3_mini_128k_instruct_kv_out_v32_fit_o_best_pattern.json'), '--to', 'sglang', '--out', out]);
+    expect(code).toBe(0);
+    expect(stderr).toBe('sparsescope: warning: 43 heads converted to vertical_and_slash (the engine runs no other pattern): 43 x stream_llm (100, 800) -> (100, 800)\n');
+  });
+
+  it('names the problem in a corrupt config', async () => {
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, '[{"0": ["vertical_and_slash", 30, -800, 1]}]');
+    expect(await run(['config', 'convert', bad, '--to', 'sglang', '--out', join(dir, 'x.json')])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'sparsescope: bad.json: layer 0 head 0: slash_size -800 is negative\n',
+    });
+  });
+
+  it('requires --to and --out and checks their values', async () => {
+    expect((await run(['config', 'convert', glm, '--out', 'x'])).stderr).toBe('sparsescope: config convert: --to minference|sglang|sparsescope is required\n');
+    expect((await run(['config', 'convert', glm, '--to', 'onnx', '--out', 'x'])).stderr).toBe('sparsescope: --to: "onnx" is not one of minference, sglang, sparsescope\n');
+    expect((await run(['config', 'convert', glm, '--to', 'sglang'])).stderr).toBe('sparsescope: config convert: --out OUT is required\n');
+  });
+});
+
+describe('sparsescope demo', () => {
+  it('writes a capture that info reads back', async () => {
+    const out = join(dir, 'demo.safetensors');
+    const { code, stdout, stderr } = await run(['demo', '--out', out, '--seq', '256', '--layers', '2', '--heads', '4', '--kv-heads', '2', '--head-dim', '32', '--seed', '3']);
+    expect(stderr).toMatch(/writing 100%/);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`wrote ${out}`);
+    const info = JSON.parse((await run(['info', out, '--json'])).stdout);
+    expect(info).toMatchObject({ numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 32, seqLen: 256, dtype: 'BF16' });
+    expect(Object.values(info.planted as Record<string, number>).reduce((x, y) => x + y, 0)).toBe(8);
+  });
+
+  it('refuses impossible shapes as a user error', async () => {
+    const { code, stderr } = await run(['demo', '--out', join(dir, 'bad.safetensors'), '--heads', '6', '--kv-heads', '4']);
+    expect(code).toBe(1);
+    expect(stderr).toBe('sparsescope: demo: synthetic capture: heads 6 is not a multiple of kvHeads 4\n');
+  });
+
+  it('stops cleanly when cancelled and leaves no file', async () => {
+    const out = join(dir, 'cancelled.safetensors');
+    const controller = new AbortController();
+    controller.abort();
+    expect(await run(['demo', '--out', out, '--seq', '256'], controller.signal)).toMatchObject({ code: 1, stderr: expect.stringContaining('sparsescope: cancelled\n') });
+    await expect(readFile(out)).rejects.toThrow('ENOENT');
+  });
+});
+
+describe('commands that need a capture argument', () => {
+  it('bench needs exactly one of CAPTURE and --synthetic', async () => {
+    expect((await run(['bench'])).stderr).toBe('sparsescope: bench: give either a CAPTURE or --synthetic\n');
+    expect((await run(['bench', capturePath, '--synthetic'])).stderr).toBe('sparsescope: bench: give either a CAPTURE or --synthetic\n');
+  });
+  it('search needs --out', async () => {
+    expect(await run(['search', capturePath])).toMatchObject({ code: 1, stderr: 'sparsescope: search: --out CFG is required\n' });
+  });
+});
