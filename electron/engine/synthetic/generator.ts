@@ -1,0 +1,523 @@
+/**
+ * Synthetic captures with planted, mechanistic attention structure (spec section 8).
+ *
+ * Every query and key is built in "logit units" (q~ . k~ is the attention logit), then real RoPE
+ * is applied and both are scaled by D^(1/4) so that q.k / sqrt(D) gives the planted logit back.
+ * RoPE uses a long-context base (theta = 1e8, like Llama-3-262k's 2.8e8), which splits the
+ * rotary pairs in two:
+ *  - positional pairs (frequency w with w N > 0.3) carry relative-position preferences: a query
+ *    pair (A cos(w o), -A sin(w o)) against a key pair (1, 0) scores A cos(w (i - j - o)), so a sum
+ *    over pairs peaks at offset o. A peak at 0 is a local window (it decays as a power law of the
+ *    distance, exponent p = A D / (2 ln theta)); peaks at o > 0 are slash lines.
+ *  - semantic pairs (w N <= 0.3, nearly still over the sequence) carry content channels: a sink
+ *    channel (keys of the first tokens), salient channels (keys of vertical-line tokens) and topic
+ *    vectors shared by the queries and keys of 64-aligned segments (block clusters).
+ * Sink and salient keys drop their positional part, so their logit is the same for every row.
+ * Amplitudes are calibrated per head against the attention mass of the last row, so each family's
+ * structure carries a chosen share of the mass at any sequence length.
+ * GQA: the keys of a KV head carry every channel; each query head of the group reads its own mix.
+ *
+ * Tensors are produced one head at a time; nothing O(N^2) is ever built.
+ */
+import type { DType, HeadPattern, PatternName } from '../../../contract/api.js';
+import type { CaptureMetadata, TensorSource } from '../capture/types.js';
+import { FAMILY_MIX, STREAM_BUDGET, VS_BUDGETS } from './distributions.js';
+import { encodeFloats } from './float-codec.js';
+import { Rng } from './prng.js';
+
+export interface SyntheticOptions {
+  seqLen: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  seed: number;
+  dtype: DType;
+  model?: string;
+}
+
+export interface SyntheticCapture {
+  metadata: CaptureMetadata;
+  tensors: TensorSource[];
+}
+
+export const ROPE_THETA = 1e8;
+/** A pair is "semantic" when it turns by at most this many radians over the whole sequence. */
+const SEMANTIC_MAX_TURN = 0.3;
+const BLOCK = 64;
+const MAX_TOPICS = 8;
+const MAX_SALIENT_CHANNELS = 4;
+/** Per-coordinate noise of q~ and k~ (logit units): about 0.4 logits of noise per score. */
+const QUERY_NOISE = 0.05;
+const KEY_NOISE = 0.01;
+const MAX_SEQ_LEN = 1 << 20;
+
+const FAMILIES: readonly PatternName[] = ['vertical_and_slash', 'stream_llm', 'block_sparse', 'dense'];
+
+// Stream labels for the PRNG, so every part is reproducible on its own.
+const STREAM = { document: 1, layer: 2, kv: 3, head: 4, qNoise: 5, kNoise: 6, values: 7 } as const;
+
+/** Sequence geometry shared by every layer: rotary frequencies and the channel layout. */
+interface Geometry {
+  seqLen: number;
+  headDim: number;
+  half: number;
+  freqs: Float64Array;
+  /** Pairs 0..positionalPairs-1 are positional; the rest are semantic. */
+  positionalPairs: number;
+  sinkDim: number;
+  salientDims: number[];
+  topicDims: number[];
+}
+
+/** The document: 64-aligned segments, each with a topic. The same for every layer and head. */
+interface Document {
+  /** Topic of each 64-token block. */
+  blockTopic: Int32Array;
+  numTopics: number;
+}
+
+interface KvPlan {
+  sinkCount: number;
+  /** Token positions of each salient channel (vertical lines), ascending. */
+  salient: Int32Array[];
+  /** Random orientation of each positional pair's key direction. */
+  pairAngle: Float64Array;
+  /** Unit topic vectors in the topic dims, numTopics x topicDims. */
+  topics: Float64Array[];
+}
+
+interface HeadPlan {
+  planted: HeadPattern;
+  /** Pre-rotation query coefficients (a, b) per positional pair, already turned by the KV pair angle. */
+  positional: Float64Array;
+  sinkLogit: number;
+  salientChannel: number;
+  salientLogit: number;
+  topicLogit: number;
+}
+
+interface LayerPlan {
+  kv: KvPlan[];
+  heads: HeadPlan[];
+}
+
+export function validateSyntheticOptions(options: SyntheticOptions): void {
+  const integer = (name: keyof SyntheticOptions, min: number, max: number): void => {
+    const value = options[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`synthetic capture: ${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
+    }
+  };
+  integer('seqLen', BLOCK, MAX_SEQ_LEN);
+  integer('layers', 1, 4096);
+  integer('heads', 1, 4096);
+  integer('kvHeads', 1, 4096);
+  integer('headDim', 32, 256);
+  integer('seed', -(2 ** 53), 2 ** 53);
+  if (options.headDim % 2 !== 0) throw new Error(`synthetic capture: headDim must be even, got ${options.headDim}`);
+  if (options.heads % options.kvHeads !== 0) throw new Error(`synthetic capture: heads ${options.heads} is not a multiple of kvHeads ${options.kvHeads}`);
+  if (!['F16', 'BF16', 'F32'].includes(options.dtype)) throw new Error(`synthetic capture: dtype must be F16, BF16 or F32, got ${String(options.dtype)}`);
+}
+
+function buildGeometry(options: SyntheticOptions): Geometry {
+  const { seqLen, headDim } = options;
+  const half = headDim / 2;
+  const freqs = new Float64Array(half);
+  let positionalPairs = half;
+  for (let k = 0; k < half; k++) {
+    freqs[k] = ROPE_THETA ** ((-2 * k) / headDim);
+    if (positionalPairs === half && freqs[k]! * seqLen <= SEMANTIC_MAX_TURN) positionalPairs = k;
+  }
+  // Semantic dims, stillest first: both dims of each slow pair are independent channels.
+  const semantic: number[] = [];
+  for (let k = half - 1; k >= positionalPairs; k--) semantic.push(k, k + half);
+  const group = options.heads / options.kvHeads;
+  const salientCount = Math.min(group, MAX_SALIENT_CHANNELS);
+  const needed = 1 + salientCount + 2;
+  if (semantic.length < needed) {
+    throw new Error(
+      `synthetic capture: head dim ${headDim} is too small for ${seqLen} tokens (${semantic.length} slow rotary dims, ${needed} needed); use a larger head dim or fewer tokens`,
+    );
+  }
+  const topicCount = Math.min(MAX_TOPICS, semantic.length - 1 - salientCount);
+  return {
+    seqLen,
+    headDim,
+    half,
+    freqs,
+    positionalPairs,
+    sinkDim: semantic[0]!,
+    salientDims: semantic.slice(1, 1 + salientCount),
+    topicDims: semantic.slice(1 + salientCount, 1 + salientCount + topicCount),
+  };
+}
+
+function buildDocument(options: SyntheticOptions, geometry: Geometry): Document {
+  const rng = new Rng(options.seed, STREAM.document);
+  const numBlocks = Math.ceil(options.seqLen / BLOCK);
+  const segmentBlocks: number[] = [];
+  for (let covered = 0; covered < numBlocks; ) {
+    const length = Math.min(rng.int(2, 10), numBlocks - covered);
+    segmentBlocks.push(length);
+    covered += length;
+  }
+  // Topics recur, so a query's cluster includes earlier segments: what Block-Sparse exists for.
+  const numTopics = Math.max(2, Math.min(geometry.topicDims.length, Math.round(segmentBlocks.length / 3)));
+  const blockTopic = new Int32Array(numBlocks);
+  let block = 0;
+  let previous = -1;
+  for (const length of segmentBlocks) {
+    let topic = rng.int(0, numTopics - 1);
+    if (topic === previous) topic = (topic + 1) % numTopics;
+    blockTopic.fill(topic, block, block + length);
+    block += length;
+    previous = topic;
+  }
+  return { blockTopic, numTopics };
+}
+
+/** Orthonormal topic vectors (Gram-Schmidt of Gaussian draws) in `dims` dimensions. */
+function orthonormalTopics(rng: Rng, count: number, dims: number): Float64Array[] {
+  const topics: Float64Array[] = [];
+  while (topics.length < count) {
+    const v = Float64Array.from({ length: dims }, () => rng.normal());
+    for (const u of topics) {
+      let dot = 0;
+      for (let d = 0; d < dims; d++) dot += v[d]! * u[d]!;
+      for (let d = 0; d < dims; d++) v[d]! -= dot * u[d]!;
+    }
+    const norm = Math.hypot(...v);
+    if (norm < 1e-6) continue;
+    topics.push(v.map((x) => x / norm));
+  }
+  return topics;
+}
+
+/** Pairs per e-fold of frequency: the power-law exponent of a window is amplitude x this. */
+function pairsPerEfold(geometry: Geometry): number {
+  return geometry.headDim / (2 * Math.log(ROPE_THETA));
+}
+
+/**
+ * Relative-position logit profile f(d), d = 0..N-1, of positional coefficients (a, b) per pair
+ * (before the KV pair angle): f(d) = sum_k a_k cos(w_k d) - b_k sin(w_k d). Rotation recurrence.
+ */
+function positionalProfile(geometry: Geometry, coefficients: Float64Array): Float64Array {
+  const profile = new Float64Array(geometry.seqLen);
+  for (let k = 0; k < geometry.positionalPairs; k++) {
+    const a = coefficients[2 * k]!;
+    const b = coefficients[2 * k + 1]!;
+    const stepCos = Math.cos(geometry.freqs[k]!);
+    const stepSin = Math.sin(geometry.freqs[k]!);
+    let c = 1;
+    let s = 0;
+    for (let d = 0; d < geometry.seqLen; d++) {
+      profile[d]! += a * c - b * s;
+      const nextC = c * stepCos - s * stepSin;
+      s = s * stepCos + c * stepSin;
+      c = nextC;
+    }
+  }
+  return profile;
+}
+
+/** Coefficients of peaks (offset, amplitude) summed over the positional pairs. */
+function peakCoefficients(geometry: Geometry, peaks: readonly { offset: number; amplitude: number }[]): Float64Array {
+  const coefficients = new Float64Array(2 * geometry.positionalPairs);
+  for (let k = 0; k < geometry.positionalPairs; k++) {
+    for (const { offset, amplitude } of peaks) {
+      coefficients[2 * k]! += amplitude * Math.cos(geometry.freqs[k]! * offset);
+      coefficients[2 * k + 1]! -= amplitude * Math.sin(geometry.freqs[k]! * offset);
+    }
+  }
+  return coefficients;
+}
+
+function massNear(profile: Float64Array, shift: number, center: number, radius: number): number {
+  let mass = 0;
+  const end = Math.min(profile.length, center + radius + 1);
+  for (let d = Math.max(0, center - radius); d < end; d++) mass += Math.exp(profile[d]! - shift);
+  return mass;
+}
+
+interface PositionalDesign {
+  coefficients: Float64Array;
+  /** Total exp-mass of the profile over the last row, relative to exp(shift). */
+  mass: number;
+  shift: number;
+}
+
+/**
+ * A local window of power-law exponent `windowExponent` plus slash lines at `slashOffsets`, each
+ * slash carrying `slashShare / count` of the positional mass (two calibration passes).
+ */
+function designPositional(geometry: Geometry, windowExponent: number, slashOffsets: readonly number[], slashShare: number): PositionalDesign {
+  const windowAmplitude = windowExponent / pairsPerEfold(geometry);
+  const peaks = [{ offset: 0, amplitude: windowAmplitude }, ...slashOffsets.map((offset) => ({ offset, amplitude: windowAmplitude }))];
+  const peakHeight = geometry.positionalPairs; // d(logit at a peak) / d(amplitude)
+  let profile = positionalProfile(geometry, peakCoefficients(geometry, peaks));
+  for (let pass = 0; pass < 2 && slashOffsets.length > 0; pass++) {
+    const shift = profile[0]!;
+    let total = 0;
+    for (let d = 0; d < profile.length; d++) total += Math.exp(profile[d]! - shift);
+    for (let m = 1; m < peaks.length; m++) {
+      const current = massNear(profile, shift, peaks[m]!.offset, BLOCK) / total;
+      const wanted = slashShare / slashOffsets.length;
+      peaks[m]!.amplitude += Math.log(wanted / Math.max(current, 1e-12)) / peakHeight;
+    }
+    profile = positionalProfile(geometry, peakCoefficients(geometry, peaks));
+  }
+  const shift = profile[0]!;
+  let mass = 0;
+  for (let d = 0; d < profile.length; d++) mass += Math.exp(profile[d]! - shift);
+  return { coefficients: peakCoefficients(geometry, peaks), mass, shift };
+}
+
+/** Logit giving `count` equal keys `share` of a row whose other mass is exp(shift) * rest. */
+function logitForShare(share: number, count: number, restShare: number, design: PositionalDesign): number {
+  return design.shift + Math.log(design.mass) + Math.log(share / restShare / count);
+}
+
+function turnByPairAngle(coefficients: Float64Array, pairAngle: Float64Array): Float64Array {
+  const turned = new Float64Array(coefficients.length);
+  for (let k = 0; k < pairAngle.length; k++) {
+    const c = Math.cos(pairAngle[k]!);
+    const s = Math.sin(pairAngle[k]!);
+    const a = coefficients[2 * k]!;
+    const b = coefficients[2 * k + 1]!;
+    turned[2 * k] = a * c - b * s;
+    turned[2 * k + 1] = a * s + b * c;
+  }
+  return turned;
+}
+
+function planLayer(options: SyntheticOptions, geometry: Geometry, document: Document, layer: number): LayerPlan {
+  const { seqLen } = options;
+  const group = options.heads / options.kvHeads;
+  const rng = new Rng(options.seed, STREAM.layer, layer);
+  const familyWeights = FAMILIES.map((family) => FAMILY_MIX[family]);
+  const families = Array.from({ length: options.heads }, () => FAMILIES[rng.weighted(familyWeights)]!);
+  const vsBudgets = families.map(() => VS_BUDGETS[rng.weighted(VS_BUDGETS.map((b) => b.count))]!);
+
+  const kv: KvPlan[] = [];
+  for (let g = 0; g < options.kvHeads; g++) {
+    const kvRng = new Rng(options.seed, STREAM.kv, layer, g);
+    // Each salient channel holds the vertical lines of the VS heads that read it.
+    const salient = geometry.salientDims.map((_dim, channel) => {
+      let wanted = 8;
+      for (let h = g * group; h < (g + 1) * group; h++) {
+        if (families[h] === 'vertical_and_slash' && (h - g * group) % geometry.salientDims.length === channel) {
+          wanted = Math.max(wanted, verticalCount(vsBudgets[h]!.vertical, seqLen));
+        }
+      }
+      return kvRng.distinctSorted(Math.min(wanted, seqLen - BLOCK), BLOCK, seqLen);
+    });
+    kv.push({
+      sinkCount: kvRng.int(1, 4),
+      salient,
+      pairAngle: Float64Array.from({ length: geometry.positionalPairs }, () => kvRng.range(0, 2 * Math.PI)),
+      topics: orthonormalTopics(kvRng, document.numTopics, geometry.topicDims.length),
+    });
+  }
+
+  const heads = families.map((family, h): HeadPlan => {
+    const headRng = new Rng(options.seed, STREAM.head, layer, h);
+    const kvPlan = kv[Math.floor(h / group)]!;
+    const salientChannel = (h % group) % geometry.salientDims.length;
+    const plan: HeadPlan = {
+      planted: { pattern: family, a: 0, b: 0 },
+      positional: new Float64Array(2 * geometry.positionalPairs),
+      sinkLogit: 0,
+      salientChannel,
+      salientLogit: 0,
+      topicLogit: 0,
+    };
+    const withPositional = (design: PositionalDesign): void => {
+      plan.positional = turnByPairAngle(design.coefficients, kvPlan.pairAngle);
+    };
+    if (family === 'vertical_and_slash') {
+      const budget = vsBudgets[h]!;
+      plan.planted = { pattern: family, a: budget.vertical, b: budget.slash };
+      const wideSlashes = budget.slash >= 700;
+      const slashCount = wideSlashes ? headRng.int(2, 3) : 1;
+      const slashOffsets = Array.from({ length: slashCount }, () => headRng.int(2 * BLOCK, Math.max(2 * BLOCK + 1, Math.floor(seqLen / 4))));
+      const windowExponent = budget.slash >= 6000 ? headRng.range(1.5, 1.9) : headRng.range(1.8, 2.4);
+      const design = designPositional(geometry, windowExponent, slashOffsets, headRng.range(0.3, 0.5));
+      withPositional(design);
+      const sinkShare = headRng.range(0.08, 0.25);
+      const verticalShare = budget.vertical >= 500 ? headRng.range(0.2, 0.35) : headRng.range(0.1, 0.2);
+      const rest = 1 - sinkShare - verticalShare;
+      plan.sinkLogit = logitForShare(sinkShare, kvPlan.sinkCount, rest, design);
+      plan.salientLogit = logitForShare(verticalShare, kvPlan.salient[salientChannel]!.length, rest, design);
+    } else if (family === 'stream_llm') {
+      plan.planted = { ...STREAM_BUDGET };
+      const design = designPositional(geometry, headRng.range(1.25, 1.6), [], 0);
+      withPositional(design);
+      const sinkShare = headRng.range(0.3, 0.6);
+      plan.sinkLogit = logitForShare(sinkShare, kvPlan.sinkCount, 1 - sinkShare, design);
+    } else if (family === 'block_sparse') {
+      const lastTopic = document.blockTopic[document.blockTopic.length - 1]!;
+      const clusterBlocks = document.blockTopic.reduce((count, topic) => count + (topic === lastTopic ? 1 : 0), 0);
+      plan.planted = { pattern: family, a: clusterBlocks, b: 0 };
+      // The cluster's keys are 1/numTopics of the row: this logit gives them ~98.5% of its mass.
+      const clusterShare = 0.985;
+      plan.topicLogit = Math.log((clusterShare / (1 - clusterShare)) * (document.numTopics - 1));
+    } else {
+      // Dense-ish: a very flat power law; no sparse pattern covers 95% of it cheaply.
+      withPositional(designPositional(geometry, 0.35, [], 0));
+    }
+    return plan;
+  });
+  return { kv, heads };
+}
+
+/** Vertical lines planted for a real budget class, scaled from MInference's lengths to this one. */
+function verticalCount(verticalBudget: number, seqLen: number): number {
+  return Math.max(8, Math.min(Math.floor(seqLen / 32), Math.round((verticalBudget * seqLen) / 65536)));
+}
+
+/** cos/sin of w_k * position for every position and pair, computed once per capture. */
+interface RopeTable {
+  cos: Float32Array;
+  sin: Float32Array;
+}
+
+function ropeTable(geometry: Geometry): RopeTable {
+  const { seqLen, half, freqs } = geometry;
+  const cos = new Float32Array(seqLen * half);
+  const sin = new Float32Array(seqLen * half);
+  for (let i = 0; i < seqLen; i++) {
+    for (let k = 0; k < half; k++) {
+      const angle = i * freqs[k]!;
+      cos[i * half + k] = Math.cos(angle);
+      sin[i * half + k] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/** Rotate `row` (HF layout: pair k = dims k and k + D/2) to position i, scale, store at `out`. */
+function ropeInto(row: Float64Array, i: number, geometry: Geometry, table: RopeTable, out: Float32Array, offset: number, scale: number): void {
+  const { half } = geometry;
+  for (let k = 0; k < half; k++) {
+    const c = table.cos[i * half + k]!;
+    const s = table.sin[i * half + k]!;
+    const x = row[k]!;
+    const y = row[k + half]!;
+    out[offset + k] = scale * (x * c - y * s);
+    out[offset + k + half] = scale * (y * c + x * s);
+  }
+}
+
+function queryHead(options: SyntheticOptions, geometry: Geometry, document: Document, table: RopeTable, plan: LayerPlan, layer: number, h: number): Float32Array {
+  const { seqLen, headDim } = options;
+  const head = plan.heads[h]!;
+  const kvPlan = plan.kv[Math.floor(h / (options.heads / options.kvHeads))]!;
+  const rng = new Rng(options.seed, STREAM.qNoise, layer, h);
+  const scale = headDim ** 0.25;
+  const out = new Float32Array(seqLen * headDim);
+  const row = new Float64Array(headDim);
+  for (let i = 0; i < seqLen; i++) {
+    for (let d = 0; d < headDim; d++) row[d] = QUERY_NOISE * rng.normal();
+    for (let k = 0; k < geometry.positionalPairs; k++) {
+      row[k]! += head.positional[2 * k]!;
+      row[k + geometry.half]! += head.positional[2 * k + 1]!;
+    }
+    row[geometry.sinkDim]! += head.sinkLogit;
+    row[geometry.salientDims[head.salientChannel]!]! += head.salientLogit;
+    if (head.topicLogit !== 0) {
+      const topic = kvPlan.topics[document.blockTopic[Math.floor(i / BLOCK)]!]!;
+      geometry.topicDims.forEach((dim, t) => (row[dim]! += head.topicLogit * topic[t]!));
+    }
+    ropeInto(row, i, geometry, table, out, i * headDim, scale);
+  }
+  return out;
+}
+
+function keyHead(options: SyntheticOptions, geometry: Geometry, document: Document, table: RopeTable, plan: LayerPlan, layer: number, g: number): Float32Array {
+  const { seqLen, headDim } = options;
+  const kvPlan = plan.kv[g]!;
+  const rng = new Rng(options.seed, STREAM.kNoise, layer, g);
+  const scale = headDim ** 0.25;
+  const out = new Float32Array(seqLen * headDim);
+  const row = new Float64Array(headDim);
+  const salientChannelOf = new Int8Array(seqLen).fill(-1);
+  kvPlan.salient.forEach((positions, channel) => positions.forEach((j) => (salientChannelOf[j] = channel)));
+  for (let j = 0; j < seqLen; j++) {
+    for (let d = 0; d < headDim; d++) row[d] = KEY_NOISE * rng.normal();
+    const channel = salientChannelOf[j]!;
+    const isSink = j < kvPlan.sinkCount;
+    if (isSink) row[geometry.sinkDim]! += 1;
+    if (channel >= 0) row[geometry.salientDims[channel]!]! += 1;
+    if (!isSink && channel < 0) {
+      for (let k = 0; k < geometry.positionalPairs; k++) {
+        row[k]! += Math.cos(kvPlan.pairAngle[k]!);
+        row[k + geometry.half]! += Math.sin(kvPlan.pairAngle[k]!);
+      }
+    }
+    const topic = kvPlan.topics[document.blockTopic[Math.floor(j / BLOCK)]!]!;
+    geometry.topicDims.forEach((dim, t) => (row[dim]! += topic[t]!));
+    ropeInto(row, j, geometry, table, out, j * headDim, scale);
+  }
+  return out;
+}
+
+function valueHead(options: SyntheticOptions, layer: number, g: number): Float32Array {
+  const rng = new Rng(options.seed, STREAM.values, layer, g);
+  return Float32Array.from({ length: options.seqLen * options.headDim }, () => rng.normal());
+}
+
+/** The planted pattern of every head, layer-major, without producing any tensor. */
+export function plantedPatterns(options: SyntheticOptions): HeadPattern[][] {
+  validateSyntheticOptions(options);
+  const geometry = buildGeometry(options);
+  const document = buildDocument(options, geometry);
+  return Array.from({ length: options.layers }, (_, layer) => planLayer(options, geometry, document, layer).heads.map((head) => head.planted));
+}
+
+export function generateSynthetic(options: SyntheticOptions): SyntheticCapture {
+  validateSyntheticOptions(options);
+  const geometry = buildGeometry(options);
+  const document = buildDocument(options, geometry);
+  const { seqLen, headDim, heads, kvHeads, dtype } = options;
+  let table: RopeTable | null = null;
+  const rope = (): RopeTable => (table ??= ropeTable(geometry));
+  // Tensors are produced in file order (q, k, v of layer 0, then layer 1...): keep one plan.
+  let cached: { layer: number; plan: LayerPlan } | null = null;
+  const layerPlan = (layer: number): LayerPlan => {
+    if (cached?.layer !== layer) cached = { layer, plan: planLayer(options, geometry, document, layer) };
+    return cached.plan;
+  };
+  const planted: HeadPattern[][] = [];
+  const tensors: TensorSource[] = [];
+  for (let layer = 0; layer < options.layers; layer++) {
+    planted.push(layerPlan(layer).heads.map((head) => head.planted));
+    const source = (kind: 'q' | 'k' | 'v', count: number, makeHead: (index: number) => Float32Array): TensorSource => ({
+      name: `layers.${layer}.${kind}`,
+      dtype,
+      shape: [count, seqLen, headDim],
+      produce: async function* () {
+        for (let index = 0; index < count; index++) yield encodeFloats(makeHead(index), dtype);
+      },
+    });
+    tensors.push(
+      source('q', heads, (h) => queryHead(options, geometry, document, rope(), layerPlan(layer), layer, h)),
+      source('k', kvHeads, (g) => keyHead(options, geometry, document, rope(), layerPlan(layer), layer, g)),
+      source('v', kvHeads, (g) => valueHead(options, layer, g)),
+    );
+  }
+  const metadata: CaptureMetadata = {
+    format: 'sparsescope.capture/1',
+    model: options.model ?? `synthetic-L${options.layers}-H${heads}-KV${kvHeads}-D${headDim}`,
+    num_layers: String(options.layers),
+    num_heads: String(heads),
+    num_kv_heads: String(kvHeads),
+    head_dim: String(headDim),
+    seq_len: String(seqLen),
+    rope_applied: 'true',
+    source: `sparsescope synthetic generator, seed ${options.seed}: planted sinks, local windows, slash lines, vertical lines and block clusters (RoPE theta ${ROPE_THETA})`,
+    planted: JSON.stringify(planted),
+  };
+  return { metadata, tensors };
+}
