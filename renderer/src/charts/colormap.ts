@@ -1,0 +1,91 @@
+/**
+ * Colour lookup tables and value-to-pixel mapping for pooled attention maps. Pure functions over
+ * typed arrays, so the hot path (a 1024² map) is one pass with no allocation per cell.
+ */
+import { interpolateInferno, interpolateMagma, rgb } from 'd3';
+
+export type ColourScale = 'linear' | 'log';
+export type Rgba = readonly [number, number, number, number];
+
+export const LUT_SIZE = 256;
+
+/** 256 RGBA entries sampled from a d3 interpolator. */
+export function buildLut(interpolate: (t: number) => string): Uint8ClampedArray {
+  const lut = new Uint8ClampedArray(LUT_SIZE * 4);
+  for (let i = 0; i < LUT_SIZE; i++) {
+    const colour = rgb(interpolate(i / (LUT_SIZE - 1)));
+    lut.set([colour.r, colour.g, colour.b, 255], i * 4);
+  }
+  return lut;
+}
+
+/** Dark theme: inferno (dark background, bright mass). Light theme: magma reversed (pale background). */
+export function themeLut(theme: 'light' | 'dark'): Uint8ClampedArray {
+  return theme === 'dark' ? buildLut(interpolateInferno) : buildLut((t) => interpolateMagma(1 - t * 0.92));
+}
+
+export interface MapOptions {
+  scale: ColourScale;
+  /** Decades shown by the log scale below the brightest cell. */
+  decades?: number;
+  /** Colour of cells with no mass at all (outside the causal triangle). */
+  empty: Rgba;
+}
+
+export function maxOf(values: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
+  return max;
+}
+
+/** Map values to RGBA pixels through the LUT; returns the pixels and the value of the top colour. */
+export function valuesToPixels(values: Float32Array, lut: Uint8ClampedArray, options: MapOptions): { pixels: Uint8ClampedArray; vmax: number } {
+  const pixels = new Uint8ClampedArray(values.length * 4);
+  const vmax = maxOf(values);
+  const top = LUT_SIZE - 1;
+  const decades = options.decades ?? 5;
+  const [er, eg, eb, ea] = options.empty;
+  const logMax = Math.log10(vmax || 1);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    const p = i * 4;
+    if (!(v > 0)) {
+      pixels[p] = er;
+      pixels[p + 1] = eg;
+      pixels[p + 2] = eb;
+      pixels[p + 3] = ea;
+      continue;
+    }
+    const t = options.scale === 'linear' ? v / vmax : 1 + (Math.log10(v) - logMax) / decades;
+    const index = (Math.max(0, Math.min(1, t)) * top + 0.5) | 0;
+    const l = index * 4;
+    pixels[p] = lut[l]!;
+    pixels[p + 1] = lut[l + 1]!;
+    pixels[p + 2] = lut[l + 2]!;
+    pixels[p + 3] = 255;
+  }
+  return { pixels, vmax };
+}
+
+/** Veil over cells the pattern skips: alpha grows with the uncomputed fraction of the cell. */
+export function coverageToPixels(coverage: Float32Array, causal: (index: number) => boolean, veil: Rgba): Uint8ClampedArray {
+  const pixels = new Uint8ClampedArray(coverage.length * 4);
+  const [r, g, b, a] = veil;
+  for (let i = 0; i < coverage.length; i++) {
+    if (!causal(i)) continue;
+    const missing = 1 - Math.max(0, Math.min(1, coverage[i]!));
+    const p = i * 4;
+    pixels[p] = r;
+    pixels[p + 1] = g;
+    pixels[p + 2] = b;
+    pixels[p + 3] = Math.round(a * missing);
+  }
+  return pixels;
+}
+
+/** Green for full recall down to red at `floor` and below, for the per-row strip and tables. */
+export function recallColour(recall: number, floor = 0.5): string {
+  const t = Math.max(0, Math.min(1, (recall - floor) / (1 - floor)));
+  const hue = 10 + t * 120;
+  return `hsl(${hue.toFixed(0)} 70% 45%)`;
+}

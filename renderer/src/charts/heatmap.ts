@@ -1,0 +1,127 @@
+/**
+ * Drawing pooled maps on a canvas under a d3-zoom transform. The map's coordinate system is token
+ * positions [0, N) on both axes; `TokenView` maps it to canvas pixels. Images are pre-rendered
+ * once per data arrival (an offscreen canvas per map) and only blitted on zoom/pan.
+ */
+import type { ZoomTransform } from 'd3';
+import type { MaskGeometry, PooledMap, Region } from '../../../contract/api';
+import { coverageToPixels, valuesToPixels, type MapOptions, type Rgba } from './colormap';
+
+/** Token space -> canvas pixels for an N x N map drawn in a size x size canvas, zoomed by `transform`. */
+export interface TokenView {
+  seqLen: number;
+  size: number;
+  transform: Pick<ZoomTransform, 'k' | 'x' | 'y'>;
+}
+
+export function tokenToPixelX(view: TokenView, token: number): number {
+  return view.transform.x + view.transform.k * (token * view.size) / view.seqLen;
+}
+
+export function tokenToPixelY(view: TokenView, token: number): number {
+  return view.transform.y + view.transform.k * (token * view.size) / view.seqLen;
+}
+
+/** The token region visible in the canvas, clamped to the map and to whole tokens. */
+export function visibleRegion(view: TokenView): Region {
+  const { k, x, y } = view.transform;
+  const toToken = (pixel: number, offset: number) => ((pixel - offset) / k) * (view.seqLen / view.size);
+  const clamp = (t: number) => Math.max(0, Math.min(view.seqLen, t));
+  const colStart = Math.floor(clamp(toToken(0, x)));
+  const colEnd = Math.max(colStart + 1, Math.ceil(clamp(toToken(view.size, x))));
+  const rowStart = Math.floor(clamp(toToken(0, y)));
+  const rowEnd = Math.max(rowStart + 1, Math.ceil(clamp(toToken(view.size, y))));
+  return { rowStart, rowEnd, colStart, colEnd };
+}
+
+export function fullRegion(seqLen: number): Region {
+  return { rowStart: 0, rowEnd: seqLen, colStart: 0, colEnd: seqLen };
+}
+
+/** A grid image positioned in token space. */
+export interface PlacedImage {
+  region: Region;
+  image: HTMLCanvasElement;
+}
+
+function imageFromPixels(pixels: Uint8ClampedArray, cols: number, rows: number): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = cols;
+  canvas.height = rows;
+  const context = canvas.getContext('2d');
+  if (!context) throw new Error('this browser cannot draw on a canvas');
+  context.putImageData(new ImageData(new Uint8ClampedArray(pixels), cols, rows), 0, 0);
+  return canvas;
+}
+
+export function renderPooledMap(map: PooledMap, lut: Uint8ClampedArray, options: MapOptions): PlacedImage & { vmax: number } {
+  const { pixels, vmax } = valuesToPixels(map.mean, lut, options);
+  return { region: map.region, image: imageFromPixels(pixels, map.cols, map.rows), vmax };
+}
+
+/** Whether grid cell `index` of a rows x cols grid over `region` holds any causal entry (j <= i). */
+export function causalCell(region: Region, rows: number, cols: number): (index: number) => boolean {
+  const rowStep = (region.rowEnd - region.rowStart) / rows;
+  const colStep = (region.colEnd - region.colStart) / cols;
+  return (index) => {
+    const r = Math.floor(index / cols);
+    const c = index % cols;
+    const lastRow = region.rowStart + (r + 1) * rowStep - 1;
+    const firstCol = region.colStart + c * colStep;
+    return lastRow >= firstCol;
+  };
+}
+
+export function renderMask(mask: MaskGeometry, veil: Rgba): PlacedImage {
+  const pixels = coverageToPixels(mask.coverage, causalCell(mask.region, mask.rows, mask.cols), veil);
+  return { region: mask.region, image: imageFromPixels(pixels, mask.cols, mask.rows) };
+}
+
+export function drawPlaced(context: CanvasRenderingContext2D, view: TokenView, placed: PlacedImage): void {
+  const { region } = placed;
+  const x0 = tokenToPixelX(view, region.colStart);
+  const y0 = tokenToPixelY(view, region.rowStart);
+  const x1 = tokenToPixelX(view, region.colEnd);
+  const y1 = tokenToPixelY(view, region.rowEnd);
+  context.imageSmoothingEnabled = false;
+  context.drawImage(placed.image, x0, y0, x1 - x0, y1 - y0);
+}
+
+/** Chosen diagonals (i - j = offset) and vertical columns, as thin lines over the visible map. */
+export function drawMaskLines(context: CanvasRenderingContext2D, view: TokenView, mask: Pick<MaskGeometry, 'slashOffsets' | 'verticalColumns'>, colours: { slash: string; vertical: string }): void {
+  const n = view.seqLen;
+  context.lineWidth = 1;
+  context.globalAlpha = 0.55;
+  context.strokeStyle = colours.slash;
+  context.beginPath();
+  for (const offset of mask.slashOffsets) {
+    if (offset >= n) continue;
+    context.moveTo(tokenToPixelX(view, 0), tokenToPixelY(view, offset));
+    context.lineTo(tokenToPixelX(view, n - offset), tokenToPixelY(view, n));
+  }
+  context.stroke();
+  context.strokeStyle = colours.vertical;
+  context.beginPath();
+  for (const column of mask.verticalColumns) {
+    if (column >= n) continue;
+    const x = tokenToPixelX(view, column + 0.5);
+    context.moveTo(x, tokenToPixelY(view, column));
+    context.lineTo(x, tokenToPixelY(view, n));
+  }
+  context.stroke();
+  context.globalAlpha = 1;
+}
+
+/** Per-row recall bins drawn as a vertical strip aligned with the map's rows. */
+export function drawRowStrip(context: CanvasRenderingContext2D, view: TokenView, strip: { rowStart: number; rowEnd: number; recall: Float32Array }, width: number, colourOf: (recall: number) => string): void {
+  const bins = strip.recall.length;
+  const step = (strip.rowEnd - strip.rowStart) / bins;
+  context.clearRect(0, 0, width, view.size);
+  for (let i = 0; i < bins; i++) {
+    const y0 = tokenToPixelY(view, strip.rowStart + i * step);
+    const y1 = tokenToPixelY(view, strip.rowStart + (i + 1) * step);
+    if (y1 < 0 || y0 > view.size) continue;
+    context.fillStyle = colourOf(strip.recall[i]!);
+    context.fillRect(0, y0, width, Math.max(1, y1 - y0));
+  }
+}

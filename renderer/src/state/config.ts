@@ -1,0 +1,110 @@
+/** Pure helpers over head configs: defaults, edits, diffs and the per-head CSV. */
+import type { CaptureSummary, HeadConfig, HeadPattern, HeadStats } from '../../../contract/api';
+
+export type HeadConfigEntry = HeadConfig['heads'][number][number];
+
+export interface HeadId {
+  layer: number;
+  head: number;
+}
+
+export const headKey = (layer: number, head: number): string => `${layer}:${head}`;
+
+export function parseHeadKey(key: string): HeadId {
+  const [layer, head] = key.split(':').map(Number);
+  return { layer: layer ?? 0, head: head ?? 0 };
+}
+
+/** MInference's value for a head its config leaves out. */
+export const MINFERENCE_DEFAULT: HeadConfigEntry = { pattern: 'vertical_and_slash', a: 1000, b: 6096, score: 1 };
+
+export function defaultConfig(capture: Pick<CaptureSummary, 'numLayers' | 'numHeads'>): HeadConfig {
+  return {
+    numLayers: capture.numLayers,
+    numHeads: capture.numHeads,
+    heads: Array.from({ length: capture.numLayers }, () => Array.from({ length: capture.numHeads }, () => ({ ...MINFERENCE_DEFAULT }))),
+  };
+}
+
+export function entryAt(config: HeadConfig, layer: number, head: number): HeadConfigEntry {
+  return config.heads[layer]?.[head] ?? MINFERENCE_DEFAULT;
+}
+
+export function samePattern(x: HeadPattern, y: HeadPattern): boolean {
+  return x.pattern === y.pattern && x.a === y.a && x.b === y.b;
+}
+
+/** A copy of `config` with the given heads replaced; rows of untouched layers are shared. */
+export function withEntries(config: HeadConfig, changes: { layer: number; head: number; entry: HeadConfigEntry }[]): HeadConfig {
+  const heads = config.heads.slice();
+  for (const { layer, head, entry } of changes) {
+    const row = (heads[layer] ?? []).slice();
+    row[head] = entry;
+    heads[layer] = row;
+  }
+  return { ...config, heads };
+}
+
+export interface HeadDiff extends HeadId {
+  before: HeadConfigEntry;
+  after: HeadConfigEntry;
+}
+
+export function diffConfigs(baseline: HeadConfig, current: HeadConfig): HeadDiff[] {
+  const diffs: HeadDiff[] = [];
+  for (let layer = 0; layer < current.numLayers; layer++) {
+    for (let head = 0; head < current.numHeads; head++) {
+      const before = entryAt(baseline, layer, head);
+      const after = entryAt(current, layer, head);
+      if (!samePattern(before, after)) diffs.push({ layer, head, before, after });
+    }
+  }
+  return diffs;
+}
+
+/** The config must describe the same heads as the capture it is applied to. */
+export function checkConfigFits(config: HeadConfig, capture: Pick<CaptureSummary, 'numLayers' | 'numHeads'>): string | null {
+  if (config.numHeads !== capture.numHeads) {
+    return `the config has ${config.numHeads} heads per layer but the capture has ${capture.numHeads}`;
+  }
+  if (config.numLayers < capture.numLayers) {
+    return `the config has ${config.numLayers} layers but the capture has ${capture.numLayers}`;
+  }
+  return null;
+}
+
+export function describePattern(entry: HeadPattern): string {
+  switch (entry.pattern) {
+    case 'vertical_and_slash':
+      return `vertical ${entry.a} · slash ${entry.b}`;
+    case 'stream_llm':
+      return `sink ${entry.a} · local ${entry.b}`;
+    case 'block_sparse':
+      return `top ${entry.a} blocks`;
+    case 'dense':
+      return 'dense';
+  }
+}
+
+function csvField(value: string | number): string {
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+const CSV_COLUMNS = ['layer', 'head', 'pattern', 'a', 'b', 'recall', 'outputRelError', 'density', 'rowsUsed', 'denseMs', 'indexMs', 'sparseMs'] as const;
+
+/** One line per head of the config, stats left empty where none were measured. */
+export function statsCsv(config: HeadConfig, stats: Record<string, HeadStats>, layers: number[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const layer of layers) {
+    for (let head = 0; head < config.numHeads; head++) {
+      const entry = entryAt(config, layer, head);
+      const s = stats[headKey(layer, head)];
+      const measured = s && samePattern(entry, { pattern: s.pattern, a: s.params[0], b: s.params[1] });
+      const values = [layer, head, entry.pattern, entry.a, entry.b];
+      const measures = measured ? [s.recall, s.outputRelError, s.density, s.rowsUsed, s.denseMs, s.indexMs, s.sparseMs] : ['', '', '', '', '', '', ''];
+      lines.push([...values, ...measures].map(csvField).join(','));
+    }
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,461 @@
+/**
+ * The app state (zustand, vanilla so tests drive it without React). Everything the views share
+ * lives here: the open capture, the working head config with undo/redo, per-head stats, jobs,
+ * selection, view and notices. Views keep only their own transient state (zoom, hover, drafts).
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import {
+  ApiError,
+  BenchResult,
+  Report,
+  SearchResult,
+  type Api,
+  type CaptureSummary,
+  type DeviceInfo,
+  type HeadConfig,
+  type HeadEvaluation,
+  type HeadPattern,
+  type HeadStats,
+  type JobEvent,
+  type Params,
+  type SearchSettings,
+} from '../../../contract/api';
+import { checkConfigFits, defaultConfig, entryAt, headKey, parseHeadKey, withEntries, type HeadConfigEntry, type HeadId } from './config';
+
+export type ViewName = 'overview' | 'head' | 'tune' | 'search' | 'bench' | 'files';
+export const VIEWS: { name: ViewName; label: string; key: string }[] = [
+  { name: 'overview', label: 'Overview', key: '1' },
+  { name: 'head', label: 'Head', key: '2' },
+  { name: 'tune', label: 'Tune', key: '3' },
+  { name: 'search', label: 'Search', key: '4' },
+  { name: 'bench', label: 'Benchmark', key: '5' },
+  { name: 'files', label: 'Files', key: '6' },
+];
+
+export type ThemeChoice = 'system' | 'light' | 'dark';
+export type JobKind = JobEvent['kind'];
+
+export interface Notice {
+  id: number;
+  level: 'error' | 'info';
+  message: string;
+}
+
+interface ConfigEdit {
+  label: string;
+  before: { layer: number; head: number; entry: HeadConfigEntry }[];
+  after: { layer: number; head: number; entry: HeadConfigEntry }[];
+}
+
+/** A finished search waiting for the user to decide about heads tuned by hand. */
+export interface PendingSearch {
+  result: SearchResult;
+  tunedKeys: string[];
+}
+
+export interface AppState {
+  device: DeviceInfo | null;
+  capture: CaptureSummary | null;
+  opening: boolean;
+  config: HeadConfig | null;
+  /** Config as loaded (import or capture default) and as the last search produced, for diffs. */
+  loadedConfig: HeadConfig | null;
+  searched: SearchResult | null;
+  stats: Record<string, HeadStats>;
+  /** Heads edited by hand since the config was loaded or searched. */
+  tunedKeys: string[];
+  undoStack: ConfigEdit[];
+  redoStack: ConfigEdit[];
+  focus: HeadId;
+  selection: string[];
+  view: ViewName;
+  theme: ThemeChoice;
+  helpOpen: boolean;
+  notices: Notice[];
+  jobs: Partial<Record<JobKind, JobEvent>>;
+  lastReport: Report | null;
+  bench: BenchResult | null;
+  pendingSearch: PendingSearch | null;
+}
+
+export interface AppActions {
+  init(): Promise<void>;
+  openDemo(): Promise<void>;
+  openCapture(path: string): Promise<void>;
+  importConfig(params: Params<'config.import'>): Promise<void>;
+  setView(view: ViewName): void;
+  setTheme(theme: ThemeChoice): void;
+  toggleHelp(open?: boolean): void;
+  focusHead(head: HeadId, options?: { view?: ViewName; extendSelection?: boolean }): void;
+  setSelection(keys: string[]): void;
+  setPatterns(keys: string[], pattern: HeadPattern, label: string): void;
+  undo(): void;
+  redo(): void;
+  recordEvaluation(evaluation: HeadEvaluation): void;
+  startJob(spec: Params<'job.start'>): Promise<void>;
+  cancelJob(kind: JobKind): Promise<void>;
+  handleJobEvent(event: JobEvent): void;
+  resolvePendingSearch(choice: 'overwrite' | 'keep-tuned' | 'discard'): void;
+  analyze(): Promise<void>;
+  notify(level: Notice['level'], message: string): void;
+  reportError(error: unknown, context?: string): void;
+  dismissNotice(id: number): void;
+}
+
+export type AppStore = StoreApi<AppState & AppActions>;
+
+const THEME_KEY = 'sparsescope.theme';
+
+export function isActive(job: JobEvent | undefined): boolean {
+  return job?.state === 'running' || job?.state === 'queued';
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError || error instanceof Error) return error.message;
+  return String(error);
+}
+
+function readStoredTheme(storage: Pick<Storage, 'getItem'> | undefined): ThemeChoice {
+  const value = storage?.getItem(THEME_KEY);
+  return value === 'light' || value === 'dark' ? value : 'system';
+}
+
+export interface StoreOptions {
+  storage?: Pick<Storage, 'getItem' | 'setItem'>;
+}
+
+export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
+  let nextNoticeId = 1;
+  /** Which job id runs for each kind, so events of stale jobs are ignored. */
+  const jobIds: Partial<Record<JobKind, string>> = {};
+
+  return createStore<AppState & AppActions>()((set, get) => {
+    function applyCapture(capture: CaptureSummary): void {
+      const config = defaultConfig(capture);
+      const firstLayer = capture.layers[0] ?? 0;
+      set({
+        capture,
+        config,
+        loadedConfig: config,
+        searched: null,
+        stats: {},
+        tunedKeys: [],
+        undoStack: [],
+        redoStack: [],
+        focus: { layer: firstLayer, head: 0 },
+        selection: [headKey(firstLayer, 0)],
+        lastReport: null,
+        bench: null,
+        pendingSearch: null,
+      });
+      void get().analyze();
+    }
+
+    function mergeReport(report: Report): void {
+      const stats = { ...get().stats };
+      for (const s of report.heads) stats[headKey(s.layer, s.head)] = s;
+      set({ stats, lastReport: report });
+    }
+
+    function applyEdit(edit: ConfigEdit, direction: 'before' | 'after'): void {
+      const { config } = get();
+      if (!config) return;
+      const changes = edit[direction];
+      const stats = { ...get().stats };
+      for (const { layer, head } of changes) delete stats[headKey(layer, head)];
+      const tuned = new Set(get().tunedKeys);
+      for (const { layer, head } of changes) tuned.add(headKey(layer, head));
+      set({ config: withEntries(config, changes), stats, tunedKeys: [...tuned] });
+      void refreshStats(changes.map(({ layer, head }) => headKey(layer, head)));
+    }
+
+    /** Re-measure heads whose pattern changed, one at a time, so the overview never shows old numbers. */
+    async function refreshStats(keys: string[]): Promise<void> {
+      for (const key of keys) {
+        const { capture, config } = get();
+        if (!capture || !config) return;
+        const { layer, head } = parseHeadKey(key);
+        const entry = entryAt(config, layer, head);
+        try {
+          const evaluation = await api.call('head.evaluate', {
+            captureId: capture.captureId,
+            layer,
+            head,
+            pattern: { pattern: entry.pattern, a: entry.a, b: entry.b },
+            staleKey: `stats-${key}`,
+          });
+          get().recordEvaluation(evaluation);
+        } catch (error) {
+          if (error instanceof ApiError && error.code === 'cancelled') continue;
+          get().reportError(error, `measuring layer ${layer} head ${head}`);
+          return;
+        }
+      }
+    }
+
+    function applySearch(result: SearchResult, keepKeys: Set<string>): void {
+      const { config } = get();
+      if (!config) return;
+      const kept = [...keepKeys].map(parseHeadKey).map(({ layer, head }) => ({ layer, head, entry: entryAt(config, layer, head) }));
+      const merged = withEntries(result.config, kept);
+      const stats = { ...get().stats };
+      for (const s of result.report.heads) {
+        const key = headKey(s.layer, s.head);
+        if (!keepKeys.has(key)) stats[key] = s;
+      }
+      set({
+        config: merged,
+        searched: result,
+        stats,
+        lastReport: result.report,
+        tunedKeys: [...keepKeys],
+        undoStack: [],
+        redoStack: [],
+        pendingSearch: null,
+      });
+    }
+
+    function onJobDone(event: JobEvent): void {
+      switch (event.kind) {
+        case 'analyze': {
+          const report = Report.safeParse(event.result);
+          if (report.success) mergeReport(report.data);
+          else get().notify('error', 'Analysis finished but its report was malformed; per-head numbers were not updated.');
+          return;
+        }
+        case 'search': {
+          const parsed = SearchResult.safeParse(event.result);
+          if (!parsed.success) {
+            get().notify('error', 'Search finished but its result was malformed; your config was left as it was.');
+            return;
+          }
+          const searchedKeys = new Set(parsed.data.report.heads.map((s) => headKey(s.layer, s.head)));
+          const { config } = get();
+          const tunedKeys = get().tunedKeys.filter((key) => {
+            if (!searchedKeys.has(key) || !config) return false;
+            const { layer, head } = parseHeadKey(key);
+            const mine = entryAt(config, layer, head);
+            const theirs = entryAt(parsed.data.config, layer, head);
+            return mine.pattern !== theirs.pattern || mine.a !== theirs.a || mine.b !== theirs.b;
+          });
+          if (tunedKeys.length > 0) set({ pendingSearch: { result: parsed.data, tunedKeys } });
+          else applySearch(parsed.data, new Set());
+          return;
+        }
+        case 'bench': {
+          const parsed = BenchResult.safeParse(event.result);
+          if (parsed.success) set({ bench: parsed.data });
+          else get().notify('error', 'Benchmark finished but its result was malformed.');
+          return;
+        }
+      }
+    }
+
+    return {
+      device: null,
+      capture: null,
+      opening: false,
+      config: null,
+      loadedConfig: null,
+      searched: null,
+      stats: {},
+      tunedKeys: [],
+      undoStack: [],
+      redoStack: [],
+      focus: { layer: 0, head: 0 },
+      selection: [],
+      view: 'overview',
+      theme: readStoredTheme(options.storage),
+      helpOpen: false,
+      notices: [],
+      jobs: {},
+      lastReport: null,
+      bench: null,
+      pendingSearch: null,
+
+      async init() {
+        api.onJobEvent((event) => get().handleJobEvent(event));
+        const device = api.call('device.info', {}).then(
+          (info) => set({ device: info }),
+          (error: unknown) => get().reportError(error, 'reading the engine\'s device'),
+        );
+        await Promise.all([device, get().openDemo()]);
+      },
+
+      async openDemo() {
+        set({ opening: true });
+        try {
+          applyCapture(await api.call('capture.openDemo', {}));
+        } catch (error) {
+          get().reportError(error, 'opening the demo capture');
+        } finally {
+          set({ opening: false });
+        }
+      },
+
+      async openCapture(path) {
+        set({ opening: true });
+        try {
+          const previous = get().capture;
+          const capture = await api.call('capture.open', { path });
+          applyCapture(capture);
+          if (previous && previous.captureId !== capture.captureId) {
+            api.call('capture.close', { captureId: previous.captureId }).catch(() => undefined);
+          }
+          get().notify('info', `Opened ${capture.fileName}: ${capture.layers.length} layers × ${capture.numHeads} heads, ${capture.seqLen.toLocaleString()} tokens.`);
+        } catch (error) {
+          get().reportError(error, `opening ${path}`);
+        } finally {
+          set({ opening: false });
+        }
+      },
+
+      async importConfig(params) {
+        const { capture } = get();
+        try {
+          const imported = await api.call('config.import', params);
+          if (capture) {
+            const problem = checkConfigFits(imported.config, capture);
+            if (problem) throw new ApiError(`This config does not fit the open capture: ${problem}.`);
+          }
+          set({ config: imported.config, loadedConfig: imported.config, tunedKeys: [], undoStack: [], redoStack: [], stats: {} });
+          for (const warning of imported.warnings) get().notify('info', warning);
+          get().notify('info', `Imported a ${imported.format} config.`);
+          void get().analyze();
+        } catch (error) {
+          get().reportError(error, 'importing the config');
+        }
+      },
+
+      setView(view) {
+        set({ view });
+      },
+
+      setTheme(theme) {
+        options.storage?.setItem(THEME_KEY, theme);
+        set({ theme });
+      },
+
+      toggleHelp(open) {
+        set({ helpOpen: open ?? !get().helpOpen });
+      },
+
+      focusHead(head, focusOptions = {}) {
+        const key = headKey(head.layer, head.head);
+        const selection = focusOptions.extendSelection
+          ? get().selection.includes(key)
+            ? get().selection.filter((k) => k !== key)
+            : [...get().selection, key]
+          : [key];
+        set({ focus: head, selection, ...(focusOptions.view ? { view: focusOptions.view } : {}) });
+      },
+
+      setSelection(keys) {
+        set({ selection: keys });
+      },
+
+      setPatterns(keys, pattern, label) {
+        const { config } = get();
+        if (!config || keys.length === 0) return;
+        const targets = keys.map(parseHeadKey);
+        const before = targets.map(({ layer, head }) => ({ layer, head, entry: entryAt(config, layer, head) }));
+        const after = targets.map(({ layer, head }) => ({ layer, head, entry: { ...pattern } }));
+        const edit = { label, before, after };
+        set({ undoStack: [...get().undoStack, edit].slice(-200), redoStack: [] });
+        applyEdit(edit, 'after');
+      },
+
+      undo() {
+        const edit = get().undoStack.at(-1);
+        if (!edit) return;
+        set({ undoStack: get().undoStack.slice(0, -1), redoStack: [...get().redoStack, edit] });
+        applyEdit(edit, 'before');
+      },
+
+      redo() {
+        const edit = get().redoStack.at(-1);
+        if (!edit) return;
+        set({ redoStack: get().redoStack.slice(0, -1), undoStack: [...get().undoStack, edit] });
+        applyEdit(edit, 'after');
+      },
+
+      recordEvaluation(evaluation) {
+        const { config } = get();
+        const s = evaluation.stats;
+        if (!config) return;
+        const current = entryAt(config, s.layer, s.head);
+        // A late answer for a pattern the head no longer has must not overwrite the numbers.
+        if (current.pattern !== s.pattern || current.a !== s.params[0] || current.b !== s.params[1]) return;
+        set({ stats: { ...get().stats, [headKey(s.layer, s.head)]: s } });
+      },
+
+      async startJob(spec) {
+        if (isActive(get().jobs[spec.kind])) {
+          get().notify('info', `A ${spec.kind} job is already running; cancel it first.`);
+          return;
+        }
+        try {
+          const { jobId } = await api.call('job.start', spec);
+          jobIds[spec.kind] = jobId;
+          set({ jobs: { ...get().jobs, [spec.kind]: { jobId, kind: spec.kind, state: 'queued', progress: 0, message: 'queued', etaSeconds: null } } });
+        } catch (error) {
+          get().reportError(error, `starting the ${spec.kind} job`);
+        }
+      },
+
+      async cancelJob(kind) {
+        const jobId = jobIds[kind];
+        if (!jobId) return;
+        try {
+          await api.call('job.cancel', { jobId });
+        } catch (error) {
+          get().reportError(error, `cancelling the ${kind} job`);
+        }
+      },
+
+      handleJobEvent(event) {
+        if (jobIds[event.kind] !== event.jobId) return;
+        const previous = get().jobs[event.kind];
+        if (previous && ['done', 'failed', 'cancelled'].includes(previous.state)) return;
+        set({ jobs: { ...get().jobs, [event.kind]: event } });
+        if (event.state === 'done') onJobDone(event);
+        if (event.state === 'failed') get().notify('error', `The ${event.kind} job failed: ${event.error ?? event.message}. Your config and results were kept.`);
+      },
+
+      resolvePendingSearch(choice) {
+        const pending = get().pendingSearch;
+        if (!pending) return;
+        if (choice === 'discard') set({ pendingSearch: null });
+        else applySearch(pending.result, choice === 'keep-tuned' ? new Set(pending.tunedKeys) : new Set());
+      },
+
+      async analyze() {
+        const { capture, config } = get();
+        if (!capture || !config) return;
+        // A new analysis supersedes one still running for an older config or capture.
+        if (isActive(get().jobs.analyze)) {
+          await get().cancelJob('analyze');
+          const { analyze: _superseded, ...others } = get().jobs;
+          set({ jobs: others });
+        }
+        await get().startJob({ kind: 'analyze', captureId: capture.captureId, config });
+      },
+
+      notify(level, message) {
+        const notice = { id: nextNoticeId++, level, message };
+        set({ notices: [...get().notices, notice].slice(-5) });
+      },
+
+      reportError(error, context) {
+        const message = errorMessage(error);
+        get().notify('error', context ? `Failed ${context}: ${message}` : message);
+      },
+
+      dismissNotice(id) {
+        set({ notices: get().notices.filter((n) => n.id !== id) });
+      },
+    };
+  });
+}
+
+export type { SearchSettings };

@@ -1,0 +1,123 @@
+import { useEffect, type DragEvent } from 'react';
+import { useApp, useAppStore } from '../state/context';
+import { VIEWS, type ThemeChoice, type ViewName } from '../state/store';
+import { BenchView } from './BenchView';
+import { ErrorBoundary, HelpOverlay, Notices, StatusBar } from './Chrome';
+import { handleDroppedFile } from './drop';
+import { FilesView } from './FilesView';
+import { HeadView } from './HeadView';
+import { OverviewView } from './OverviewView';
+import { SearchConfirm, SearchView } from './SearchView';
+import { useResolvedTheme } from './theme';
+import { TuneView } from './TuneView';
+
+const VIEW_COMPONENTS: Record<ViewName, () => React.JSX.Element> = {
+  overview: OverviewView,
+  head: HeadView,
+  tune: TuneView,
+  search: SearchView,
+  bench: BenchView,
+  files: FilesView,
+};
+
+const THEME_CYCLE: ThemeChoice[] = ['system', 'light', 'dark'];
+
+function useShortcuts() {
+  const store = useAppStore();
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target;
+      if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;
+      const state = store.getState();
+      const mod = event.ctrlKey || event.metaKey;
+      if (mod && event.key.toLowerCase() === 'z') {
+        event.preventDefault();
+        if (event.shiftKey) state.redo();
+        else state.undo();
+        return;
+      }
+      if (mod || event.altKey) return;
+      const view = VIEWS.find((v) => v.key === event.key);
+      if (view) state.setView(view.name);
+      else if (event.key === '?') state.toggleHelp();
+      else if (event.key === 'Escape') state.toggleHelp(false);
+      else if (event.key === 't') state.setTheme(THEME_CYCLE[(THEME_CYCLE.indexOf(state.theme) + 1) % THEME_CYCLE.length]!);
+      else if ((event.key === '[' || event.key === ']') && state.capture) {
+        const { layers, numHeads } = state.capture;
+        const total = layers.length * numHeads;
+        const flat = layers.indexOf(state.focus.layer) * numHeads + state.focus.head + (event.key === ']' ? 1 : -1);
+        const index = ((flat % total) + total) % total;
+        state.focusHead({ layer: layers[Math.floor(index / numHeads)]!, head: index % numHeads });
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [store]);
+}
+
+export function App() {
+  const view = useApp((s) => s.view);
+  const setView = useApp((s) => s.setView);
+  const themeChoice = useApp((s) => s.theme);
+  const setTheme = useApp((s) => s.setTheme);
+  const toggleHelp = useApp((s) => s.toggleHelp);
+  const opening = useApp((s) => s.opening);
+  const capture = useApp((s) => s.capture);
+  const undoCount = useApp((s) => s.undoStack.length);
+  const store = useAppStore();
+  const theme = useResolvedTheme(themeChoice);
+  useShortcuts();
+
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    const file = event.dataTransfer.files[0];
+    if (file) void handleDroppedFile(file, store.getState());
+  };
+  const ActiveView = VIEW_COMPONENTS[view];
+
+  return (
+    <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
+      <header className="top-bar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true" />
+          Sparsescope
+        </div>
+        <nav className="tabs" role="tablist">
+          {VIEWS.map((v) => (
+            <button key={v.name} type="button" role="tab" aria-selected={view === v.name} className={view === v.name ? 'tab active' : 'tab'} onClick={() => setView(v.name)} title={`${v.label} (${v.key})`} data-testid={`tab-${v.name}`}>
+              {v.label}
+              {v.name === 'tune' && undoCount > 0 ? <span className="badge">{undoCount}</span> : null}
+            </button>
+          ))}
+        </nav>
+        <div className="top-actions">
+          {opening && <span className="muted">opening{capture ? '' : ' demo'}…</span>}
+          <label className="theme-pick">
+            Theme
+            <select value={themeChoice} onChange={(e) => setTheme(e.target.value as ThemeChoice)} data-testid="theme">
+              <option value="system">system</option>
+              <option value="light">light</option>
+              <option value="dark">dark</option>
+            </select>
+          </label>
+          <button type="button" onClick={() => toggleHelp()} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">
+            ?
+          </button>
+        </div>
+      </header>
+      <Notices />
+      <main className="workspace" data-view={view}>
+        <ErrorBoundary key={view} label={`${view} view`}>
+          <ActiveView />
+        </ErrorBoundary>
+      </main>
+      <StatusBar />
+      <HelpOverlay />
+      <SearchConfirm />
+    </div>
+  );
+}

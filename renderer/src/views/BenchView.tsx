@@ -1,0 +1,219 @@
+/**
+ * Benchmark: dense vs sparse pre-fill per layer on the chosen backend, and a latency-vs-context
+ * sweep on synthetic inputs with the speedup line. Every number carries its device and precision.
+ */
+import { axisBottom, axisLeft, axisRight, line, max, scaleBand, scaleLinear, scaleLog } from 'd3';
+import { useMemo, useState } from 'react';
+import type { Backend, BenchResult, Report } from '../../../contract/api';
+import { useApp } from '../state/context';
+import { isActive } from '../state/store';
+import { Axis, JobProgress, Stat } from './common';
+import { fmtMs, fmtRecall, fmtSpeedup, fmtTokens } from './format';
+
+const CPU_SWEEP = [1024, 2048, 4096, 8192, 16384];
+const GPU_SWEEP = [8192, 16384, 32768, 65536, 131072];
+
+interface LayerTiming {
+  layer: number;
+  denseMs: number;
+  indexMs: number;
+  sparseMs: number;
+}
+
+export function layerTimings(report: Report): LayerTiming[] {
+  const byLayer = new Map<number, LayerTiming>();
+  for (const h of report.heads) {
+    const t = byLayer.get(h.layer) ?? { layer: h.layer, denseMs: 0, indexMs: 0, sparseMs: 0 };
+    t.denseMs += h.denseMs;
+    t.indexMs += h.indexMs;
+    t.sparseMs += h.sparseMs;
+    byLayer.set(h.layer, t);
+  }
+  return [...byLayer.values()].sort((x, y) => x.layer - y.layer);
+}
+
+const W = 560;
+const H = 250;
+const M = { top: 14, right: 48, bottom: 38, left: 56 };
+
+function LayerBars({ report }: { report: Report }) {
+  const rows = layerTimings(report);
+  const x = scaleBand<number>().domain(rows.map((r) => r.layer)).range([M.left, W - M.right]).padding(0.25);
+  const y = scaleLinear().domain([0, max(rows, (r) => Math.max(r.denseMs, r.indexMs + r.sparseMs)) ?? 1]).nice().range([H - M.bottom, M.top]);
+  const half = x.bandwidth() / 2;
+  return (
+    <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Dense and sparse time per layer" data-testid="layer-bars">
+      <Axis axis={axisBottom(x).tickValues(x.domain().filter((_, i) => i % Math.ceil(rows.length / 16) === 0))} transform={`translate(0,${H - M.bottom})`} />
+      <Axis axis={axisLeft(y).ticks(5)} transform={`translate(${M.left},0)`} />
+      <text className="axis-label" x={(W + M.left - M.right) / 2} y={H - 4} textAnchor="middle">
+        layer
+      </text>
+      <text className="axis-label" transform={`translate(14,${(H - M.bottom) / 2}) rotate(-90)`} textAnchor="middle">
+        ms (sum over heads)
+      </text>
+      {rows.map((r) => (
+        <g key={r.layer}>
+          <rect className="bar-dense" x={x(r.layer)} y={y(r.denseMs)} width={half} height={y(0) - y(r.denseMs)}>
+            <title>
+              layer {r.layer} dense {fmtMs(r.denseMs)}
+            </title>
+          </rect>
+          <rect className="bar-index" x={(x(r.layer) ?? 0) + half} y={y(r.indexMs)} width={half} height={y(0) - y(r.indexMs)} />
+          <rect className="bar-sparse" x={(x(r.layer) ?? 0) + half} y={y(r.indexMs + r.sparseMs)} width={half} height={y(r.indexMs) - y(r.indexMs + r.sparseMs)}>
+            <title>
+              layer {r.layer} index {fmtMs(r.indexMs)} + sparse {fmtMs(r.sparseMs)} = {fmtSpeedup(r.denseMs / (r.indexMs + r.sparseMs))}
+            </title>
+          </rect>
+        </g>
+      ))}
+    </svg>
+  );
+}
+
+function SweepChart({ sweep }: { sweep: BenchResult['sweep'] }) {
+  const points = [...sweep].sort((p, q) => p.seqLen - q.seqLen);
+  const ms = points.flatMap((p) => [p.denseMs, p.indexMs + p.sparseMs]).filter((v) => v > 0);
+  const x = scaleLog().base(2).domain([points[0]?.seqLen ?? 1024, points.at(-1)?.seqLen ?? 2048]).range([M.left, W - M.right]);
+  const y = scaleLog().domain([Math.min(...ms, 1) * 0.8, Math.max(...ms, 1) * 1.25]).range([H - M.bottom, M.top]);
+  const s = scaleLinear().domain([0, Math.max(2, ...points.map((p) => p.speedup)) * 1.1]).range([H - M.bottom, M.top]);
+  const dense = line<(typeof points)[number]>().x((p) => x(p.seqLen)).y((p) => y(Math.max(p.denseMs, 1e-3)))(points);
+  const sparse = line<(typeof points)[number]>().x((p) => x(p.seqLen)).y((p) => y(Math.max(p.indexMs + p.sparseMs, 1e-3)))(points);
+  const speedup = line<(typeof points)[number]>().x((p) => x(p.seqLen)).y((p) => s(p.speedup))(points);
+  return (
+    <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Latency versus context length" data-testid="sweep-chart">
+      <Axis axis={axisBottom(x).tickValues(points.map((p) => p.seqLen)).tickFormat((v) => fmtTokens(Number(v)))} transform={`translate(0,${H - M.bottom})`} />
+      <Axis axis={axisLeft(y).ticks(5, '~s')} transform={`translate(${M.left},0)`} />
+      <Axis axis={axisRight(s).ticks(5).tickFormat((v) => `${Number(v)}×`)} transform={`translate(${W - M.right},0)`} />
+      <text className="axis-label" x={(W + M.left - M.right) / 2} y={H - 4} textAnchor="middle">
+        context length (tokens)
+      </text>
+      <text className="axis-label" transform={`translate(14,${(H - M.bottom) / 2}) rotate(-90)`} textAnchor="middle">
+        latency, ms (log)
+      </text>
+      {dense && <path d={dense} className="line-dense" />}
+      {sparse && <path d={sparse} className="line-sparse" />}
+      {speedup && <path d={speedup} className="line-speedup" />}
+      {points.map((p) => (
+        <g key={p.seqLen}>
+          <circle cx={x(p.seqLen)} cy={y(Math.max(p.denseMs, 1e-3))} r={3} className="dot-dense" />
+          <circle cx={x(p.seqLen)} cy={y(Math.max(p.indexMs + p.sparseMs, 1e-3))} r={3} className="dot-sparse" />
+          <circle cx={x(p.seqLen)} cy={s(p.speedup)} r={3} className="dot-speedup">
+            <title>
+              {fmtTokens(p.seqLen)}: dense {fmtMs(p.denseMs)}, sparse {fmtMs(p.indexMs + p.sparseMs)}, {fmtSpeedup(p.speedup)}, recall {fmtRecall(p.meanRecall)}
+            </title>
+          </circle>
+        </g>
+      ))}
+    </svg>
+  );
+}
+
+export function BenchView() {
+  const capture = useApp((s) => s.capture);
+  const config = useApp((s) => s.config);
+  const device = useApp((s) => s.device);
+  const bench = useApp((s) => s.bench);
+  const job = useApp((s) => s.jobs.bench);
+  const { startJob, cancelJob } = useApp((s) => s);
+  const cudaAvailable = device?.cuda.available ?? false;
+  const [backend, setBackend] = useState<Backend>('auto');
+  const [repeat, setRepeat] = useState(3);
+  const [withSweep, setWithSweep] = useState(true);
+  const sweep = useMemo(() => ((backend === 'cuda' || (backend === 'auto' && device?.defaultBackend === 'cuda')) ? GPU_SWEEP : CPU_SWEEP), [backend, device]);
+
+  if (!capture || !config) return <div className="empty">No capture open.</div>;
+  const running = isActive(job);
+  const report = bench?.report;
+  const where = report ? `${report.device} · ${report.backend.toUpperCase()} · ${report.dtype}` : null;
+
+  return (
+    <div className="bench">
+      <section className="panel bench-controls">
+        <h2>Benchmark</h2>
+        <div className="controls">
+          <label>
+            Backend
+            <select value={backend} onChange={(e) => setBackend(e.target.value as Backend)}>
+              <option value="auto">auto ({device?.defaultBackend ?? '…'})</option>
+              <option value="cpu">CPU</option>
+              <option value="cuda" disabled={!cudaAvailable}>
+                CUDA{cudaAvailable ? '' : ' (not available)'}
+              </option>
+            </select>
+          </label>
+          <label>
+            Repeats
+            <input type="number" min={1} max={100} value={repeat} onChange={(e) => setRepeat(Math.max(1, Math.min(100, Number(e.target.value) || 1)))} />
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={withSweep} onChange={(e) => setWithSweep(e.target.checked)} /> context sweep {sweep.map(fmtTokens).join(', ')}
+          </label>
+          <button
+            type="button"
+            className="primary"
+            disabled={running}
+            data-testid="start-bench"
+            onClick={() => void startJob({ kind: 'bench', captureId: capture.captureId, config, backend, repeat, sweep: withSweep ? sweep : [] })}
+          >
+            Run benchmark
+          </button>
+          {running && (
+            <button type="button" onClick={() => void cancelJob('bench')}>
+              Cancel
+            </button>
+          )}
+        </div>
+        <JobProgress job={job} />
+        <p className="muted small">Median of the repeats after a warm-up; speedup = dense / (index + sparse) on the same backend, inputs and precision.</p>
+      </section>
+      {!bench && <section className="panel empty">Run the benchmark to compare dense and sparse pre-fill on this capture with the current config.</section>}
+      {report && (
+        <section className="panel" data-testid="bench-report">
+          <header className="panel-head">
+            <h2>This capture, {report.seqLen.toLocaleString()} tokens</h2>
+            <span className="device-tag">{where}</span>
+          </header>
+          <div className="totals">
+            <Stat label={`dense · ${report.dtype}`} value={fmtMs(report.totals.denseMs)} />
+            <Stat label="index" value={fmtMs(report.totals.indexMs)} />
+            <Stat label="sparse" value={fmtMs(report.totals.sparseMs)} />
+            <Stat label="speedup" value={fmtSpeedup(report.totals.speedup)} />
+            <Stat label="mean recall" value={fmtRecall(report.totals.meanRecall)} />
+          </div>
+          <LayerBars report={report} />
+          <ul className="legend">
+            <li>
+              <span className="swatch bar-dense" /> dense
+            </li>
+            <li>
+              <span className="swatch bar-index" /> index build
+            </li>
+            <li>
+              <span className="swatch bar-sparse" /> sparse attention
+            </li>
+          </ul>
+        </section>
+      )}
+      {bench && bench.sweep.length > 0 && (
+        <section className="panel" data-testid="bench-sweep">
+          <header className="panel-head">
+            <h2>Latency vs context (synthetic)</h2>
+            <span className="device-tag">{where ?? `${device?.defaultBackend.toUpperCase() ?? ''}`}</span>
+          </header>
+          <SweepChart sweep={bench.sweep} />
+          <ul className="legend">
+            <li>
+              <span className="swatch line-dense" /> dense
+            </li>
+            <li>
+              <span className="swatch line-sparse" /> index + sparse
+            </li>
+            <li>
+              <span className="swatch line-speedup" /> speedup (right axis)
+            </li>
+          </ul>
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,117 @@
+/** The app's frame: status bar, notices, help overlay and the error boundary. */
+import { Component, type ErrorInfo, type ReactNode } from 'react';
+import { useApp } from '../state/context';
+import { isActive, VIEWS } from '../state/store';
+import { fmtBytes } from './format';
+
+export function StatusBar() {
+  const device = useApp((s) => s.device);
+  const capture = useApp((s) => s.capture);
+  const jobs = useApp((s) => s.jobs);
+  const gpu = device?.cuda.available ? device.cuda.devices[0] : undefined;
+  const backend = device ? (device.defaultBackend === 'cuda' && gpu ? `CUDA · ${gpu.name}` : `CPU · ${device.cpu.model} (${device.cpu.threads} threads)`) : 'connecting…';
+  const memory = gpu ? `${fmtBytes(gpu.totalMemoryBytes - gpu.freeMemoryBytes)} / ${fmtBytes(gpu.totalMemoryBytes)} GPU memory` : device ? `no GPU${device.cuda.reason ? ` (${device.cuda.reason})` : ''}` : '';
+  const active = Object.values(jobs).filter(isActive);
+  return (
+    <footer className="status-bar" data-testid="status-bar">
+      <span title="Backend the engine uses for `auto`">{backend}</span>
+      <span>{memory}</span>
+      <span>{capture ? `${capture.fileName} · ${capture.seqLen.toLocaleString()} tokens · ${capture.dtype}` : 'no capture'}</span>
+      <span className="status-jobs" data-testid="status-jobs">
+        {active.length === 0 ? 'idle' : active.map((j) => `${j.kind} ${(j.progress * 100).toFixed(0)}%`).join(' · ')}
+      </span>
+      <span className="muted">{device ? `engine ${device.engineVersion} · ${device.host}` : ''}</span>
+    </footer>
+  );
+}
+
+export function Notices() {
+  const notices = useApp((s) => s.notices);
+  const dismiss = useApp((s) => s.dismissNotice);
+  if (notices.length === 0) return null;
+  return (
+    <div className="notices" aria-live="polite">
+      {notices.map((n) => (
+        <div key={n.id} className={`notice notice-${n.level}`} role={n.level === 'error' ? 'alert' : 'status'} data-testid={`notice-${n.level}`}>
+          <span>{n.message}</span>
+          <button type="button" className="link" onClick={() => dismiss(n.id)} aria-label="Dismiss">
+            ✕
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+const SHORTCUTS: [string, string][] = [
+  ...VIEWS.map((v): [string, string] => [v.key, `${v.label} view`]),
+  ['[ / ]', 'previous / next head'],
+  ['L', 'linear / log colour scale'],
+  ['M', 'mask overlay on / off'],
+  ['Scroll, drag', 'zoom and pan the map; double-click resets'],
+  ['Ctrl+Z / Ctrl+Shift+Z', 'undo / redo a config edit'],
+  ['T', 'cycle theme: system, light, dark'],
+  ['?', 'this help'],
+  ['Esc', 'close dialogs'],
+];
+
+export function HelpOverlay() {
+  const open = useApp((s) => s.helpOpen);
+  const toggle = useApp((s) => s.toggleHelp);
+  if (!open) return null;
+  return (
+    <div className="modal-backdrop" onClick={() => toggle(false)}>
+      <div className="modal" role="dialog" aria-modal="true" aria-labelledby="help-title" onClick={(e) => e.stopPropagation()} data-testid="help">
+        <header className="panel-head">
+          <h2 id="help-title">Keyboard shortcuts</h2>
+          <button type="button" onClick={() => toggle(false)} aria-label="Close">
+            ✕
+          </button>
+        </header>
+        <table className="shortcuts">
+          <tbody>
+            {SHORTCUTS.map(([keys, what]) => (
+              <tr key={keys}>
+                <td>
+                  <kbd>{keys}</kbd>
+                </td>
+                <td>{what}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <p className="muted small">
+          Recall is the attention mass the pattern computes, averaged over query rows; density is the computed share of the causal entries. Heatmap cells are the attention mass per cell averaged over the
+          cell's rows.
+        </p>
+      </div>
+    </div>
+  );
+}
+
+/** A render error shows what happened and a way back instead of a blank window. */
+export class ErrorBoundary extends Component<{ children: ReactNode; label: string }, { error: Error | null }> {
+  override state = { error: null as Error | null };
+
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+
+  override componentDidCatch(error: Error, info: ErrorInfo) {
+    console.error(`${this.props.label} failed`, error, info.componentStack);
+  }
+
+  override render() {
+    if (!this.state.error) return this.props.children;
+    return (
+      <div className="panel crash" role="alert">
+        <h2>The {this.props.label} hit an error</h2>
+        <pre>{this.state.error.message}</pre>
+        <p className="muted">Your config and results are kept. Try again, or switch to another view.</p>
+        <button type="button" onClick={() => this.setState({ error: null })}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Files: open a capture (engine file browser, native dialog in Electron, drag and drop, recent
+ * files), import a head config, and export the config (MInference, SGLang/vLLM, Sparsescope),
+ * the per-head stats as CSV and the focused head's map as PNG.
+ */
+import { useEffect, useState } from 'react';
+import type { ConfigFormat, Result } from '../../../contract/api';
+import { themeLut } from '../charts/colormap';
+import { renderPooledMap } from '../charts/heatmap';
+import { statsCsv } from '../state/config';
+import { useApi, useApp } from '../state/context';
+import { CAPTURE_EXTENSIONS, CONFIG_EXTENSIONS } from './drop';
+import { downloadCanvas, downloadText, stem } from './download';
+import { FileBrowser } from './FileBrowser';
+import { fmtBytes, fmtTokens } from './format';
+import { cssColour, useResolvedTheme } from './theme';
+
+const EXPORTS: { format: ConfigFormat; label: string; suffix: string; what: string }[] = [
+  { format: 'minference', label: 'MInference JSON', suffix: '.minference.json', what: 'per-layer head patterns, loaded by MInference unchanged' },
+  { format: 'sglang', label: 'SGLang / vLLM snippet', suffix: '.sglang-config.json', what: 'dual_chunk_attention_config for config.json (Vertical-Slash only)' },
+  { format: 'sparsescope', label: 'Sparsescope JSON', suffix: '.sparsescope.json', what: 'config with provenance and measured numbers' },
+];
+
+type Picker = { kind: 'capture' | 'config' } | null;
+
+function dirname(path: string): string {
+  const cut = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return cut > 0 ? path.slice(0, cut) : path;
+}
+
+export function FilesView() {
+  const api = useApi();
+  const capture = useApp((s) => s.capture);
+  const config = useApp((s) => s.config);
+  const stats = useApp((s) => s.stats);
+  const focus = useApp((s) => s.focus);
+  const lastReport = useApp((s) => s.lastReport);
+  const searched = useApp((s) => s.searched);
+  const opening = useApp((s) => s.opening);
+  const { openCapture, openDemo, importConfig, notify, reportError } = useApp((s) => s);
+  const theme = useResolvedTheme(useApp((s) => s.theme));
+  const [picker, setPicker] = useState<Picker>(null);
+  const [recent, setRecent] = useState<Result<'capture.recent'>>([]);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [exportDir, setExportDir] = useState('');
+  const bridge = window.sparsescope;
+
+  useEffect(() => {
+    api.call('capture.recent', {}).then(setRecent, (e: unknown) => reportError(e, 'reading recent files'));
+  }, [api, capture, reportError]);
+
+  useEffect(() => {
+    if (capture && !exportDir) setExportDir(dirname(capture.path));
+  }, [capture, exportDir]);
+
+  const choose = async (kind: 'capture' | 'config') => {
+    if (!bridge) return setPicker({ kind });
+    const path = await bridge.openFileDialog(
+      kind === 'capture'
+        ? { title: 'Open capture', filters: [{ name: 'Sparsescope capture', extensions: CAPTURE_EXTENSIONS }] }
+        : { title: 'Import head config', filters: [{ name: 'Head config', extensions: CONFIG_EXTENSIONS }] },
+    );
+    if (path) await (kind === 'capture' ? openCapture(path) : importConfig({ path }));
+  };
+
+  const exportConfig = async (format: ConfigFormat, suffix: string) => {
+    if (!capture || !config) return;
+    setBusy(format);
+    try {
+      const fileName = `${stem(capture.fileName)}${suffix}`;
+      const result = await api.call('config.export', {
+        config,
+        format,
+        captureId: capture.captureId,
+        ...(lastReport ? { report: lastReport } : {}),
+        ...(searched ? { settings: searched.settings } : {}),
+        ...(bridge ? { path: `${exportDir}/${fileName}` } : {}),
+      });
+      for (const warning of result.warnings) notify('info', warning);
+      if (bridge) notify('info', `Wrote ${result.path ?? fileName}.`);
+      else downloadText(fileName, result.text);
+    } catch (error) {
+      reportError(error, `exporting ${format}`);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const exportPng = async () => {
+    if (!capture) return;
+    setBusy('png');
+    try {
+      const map = await api.call('head.pooledMap', { captureId: capture.captureId, layer: focus.layer, head: focus.head, resolution: 1024 });
+      const { image } = renderPooledMap(map, themeLut(theme), { scale: 'log', empty: cssColour('--heat-empty') });
+      await downloadCanvas(`${stem(capture.fileName)}-L${focus.layer}-H${focus.head}.png`, image);
+    } catch (error) {
+      reportError(error, 'exporting the PNG');
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <div className="files">
+      <section className="panel">
+        <h2>Capture</h2>
+        {capture ? (
+          <dl className="facts" data-testid="capture-facts">
+            <dt>File</dt>
+            <dd title={capture.path}>{capture.fileName}</dd>
+            <dt>Model</dt>
+            <dd>{capture.model}</dd>
+            <dt>Shape</dt>
+            <dd>
+              {capture.layers.length}/{capture.numLayers} layers · {capture.numHeads} heads ({capture.numKvHeads} KV) · head dim {capture.headDim} · {fmtTokens(capture.seqLen)} tokens ·{' '}
+              {capture.dtype}
+            </dd>
+            <dt>Size</dt>
+            <dd>{fmtBytes(capture.sizeBytes)}</dd>
+            <dt>Prompt</dt>
+            <dd>{capture.source}</dd>
+            <dt>Hash</dt>
+            <dd className="mono">{capture.hash.slice(0, 16)}…</dd>
+          </dl>
+        ) : (
+          <p className="muted">No capture open.</p>
+        )}
+        <div className="button-row">
+          <button type="button" className="primary" onClick={() => void choose('capture')} disabled={opening} data-testid="open-capture">
+            Open capture…
+          </button>
+          <button type="button" onClick={() => void openDemo()} disabled={opening}>
+            Open demo
+          </button>
+          <button type="button" onClick={() => void choose('config')} data-testid="import-config">
+            Import config…
+          </button>
+        </div>
+        <p className="muted small">
+          Or drop a file anywhere on the window: {bridge ? 'captures (.safetensors) open, configs (.json) are imported.' : 'configs (.json) are imported. Captures must be opened with Open capture…, since a browser does not reveal where a dropped file lives.'}
+        </p>
+        <h3>Recent</h3>
+        <ul className="recent" data-testid="recent">
+          {recent.length === 0 && <li className="muted">Nothing opened yet.</li>}
+          {recent.map((r) => (
+            <li key={r.path}>
+              <button type="button" className="link" onClick={() => void openCapture(r.path)} title={r.path}>
+                {r.path}
+              </button>{' '}
+              <span className="muted small">{new Date(r.openedAt).toLocaleString()}</span>
+            </li>
+          ))}
+        </ul>
+      </section>
+      <section className="panel">
+        <h2>Export</h2>
+        {bridge && (
+          <label className="field">
+            Save into folder
+            <input type="text" value={exportDir} onChange={(e) => setExportDir(e.target.value)} />
+          </label>
+        )}
+        <ul className="export-list">
+          {EXPORTS.map((e) => (
+            <li key={e.format}>
+              <button type="button" onClick={() => void exportConfig(e.format, e.suffix)} disabled={!config || busy !== null} data-testid={`export-${e.format}`}>
+                {busy === e.format ? 'Exporting…' : e.label}
+              </button>
+              <span className="muted small">{e.what}</span>
+            </li>
+          ))}
+          <li>
+            <button
+              type="button"
+              disabled={!config || !capture}
+              data-testid="export-csv"
+              onClick={() => capture && config && downloadText(`${stem(capture.fileName)}-heads.csv`, statsCsv(config, stats, capture.layers), 'text/csv')}
+            >
+              Per-head stats CSV
+            </button>
+            <span className="muted small">pattern, budgets, recall, error, density and timings per head</span>
+          </li>
+          <li>
+            <button type="button" disabled={!capture || busy !== null} onClick={() => void exportPng()} data-testid="export-png">
+              {busy === 'png' ? 'Rendering…' : 'Heatmap PNG'}
+            </button>
+            <span className="muted small">
+              layer {focus.layer} head {focus.head}, 1024² cells, log scale
+            </span>
+          </li>
+        </ul>
+      </section>
+      {picker && (
+        <FileBrowser
+          title={picker.kind === 'capture' ? 'Open capture' : 'Import head config'}
+          extensions={picker.kind === 'capture' ? CAPTURE_EXTENSIONS : CONFIG_EXTENSIONS}
+          onClose={() => setPicker(null)}
+          onPick={(path) => {
+            setPicker(null);
+            void (picker.kind === 'capture' ? openCapture(path) : importConfig({ path }));
+          }}
+        />
+      )}
+    </div>
+  );
+}

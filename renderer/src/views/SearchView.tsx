@@ -1,0 +1,167 @@
+/**
+ * Search: the per-head automatic search over the capture (MInference's candidate set, or the
+ * cheapest budget reaching a target recall) as a job with progress, ETA and cancel. Results fill
+ * the overview; heads tuned by hand are only replaced after the user confirms.
+ */
+import { useState } from 'react';
+import type { RowSampling, SearchSettings } from '../../../contract/api';
+import { diffConfigs } from '../state/config';
+import { useApp } from '../state/context';
+import { isActive } from '../state/store';
+import { JobProgress, PatternLegend, Stat } from './common';
+import { fmtMs, fmtPercent, fmtRecall, fmtSpeedup, PATTERN_LABEL } from './format';
+
+const SAMPLING_CHOICES: { label: string; value: RowSampling }[] = [
+  { label: '256 sampled rows (fast)', value: { mode: 'sampled', rows: 256, seed: 0 } },
+  { label: '512 sampled rows', value: { mode: 'sampled', rows: 512, seed: 0 } },
+  { label: '2048 sampled rows', value: { mode: 'sampled', rows: 2048, seed: 0 } },
+  { label: 'exact (all evaluated rows)', value: { mode: 'exact' } },
+];
+
+export function SearchView() {
+  const capture = useApp((s) => s.capture);
+  const loadedConfig = useApp((s) => s.loadedConfig);
+  const searched = useApp((s) => s.searched);
+  const job = useApp((s) => s.jobs.search);
+  const tunedCount = useApp((s) => s.tunedKeys.length);
+  const { startJob, cancelJob } = useApp((s) => s);
+  const [mode, setMode] = useState<SearchSettings['mode']>('candidates');
+  const [targetRecall, setTargetRecall] = useState(0.95);
+  const [samplingIndex, setSamplingIndex] = useState(1);
+  const [layerScope, setLayerScope] = useState<'all' | number>('all');
+
+  if (!capture) return <div className="empty">No capture open.</div>;
+  const running = isActive(job);
+  const start = () =>
+    void startJob({
+      kind: 'search',
+      captureId: capture.captureId,
+      settings: {
+        mode,
+        targetRecall,
+        sampling: SAMPLING_CHOICES[samplingIndex]!.value,
+        ...(layerScope === 'all' ? {} : { layers: [layerScope] }),
+      },
+    });
+  const changes = searched && loadedConfig ? diffConfigs(loadedConfig, searched.config).length : 0;
+  const counts = searched ? countPatterns(searched.report.heads.map((h) => h.pattern)) : null;
+
+  return (
+    <div className="split">
+      <section className="panel side-panel">
+        <h2>Per-head search</h2>
+        <fieldset>
+          <legend>Method</legend>
+          <label className="check">
+            <input type="radio" name="mode" checked={mode === 'candidates'} onChange={() => setMode('candidates')} /> MInference candidate set (best recall wins)
+          </label>
+          <label className="check">
+            <input type="radio" name="mode" checked={mode === 'target-recall'} onChange={() => setMode('target-recall')} /> Cheapest budget reaching a target recall
+          </label>
+        </fieldset>
+        <label className="field">
+          Target recall
+          <input type="number" min={0.5} max={1} step={0.005} value={targetRecall} disabled={mode !== 'target-recall'} onChange={(e) => setTargetRecall(Math.max(0, Math.min(1, Number(e.target.value))))} />
+        </label>
+        <label className="field">
+          Rows per head
+          <select value={samplingIndex} onChange={(e) => setSamplingIndex(Number(e.target.value))}>
+            {SAMPLING_CHOICES.map((choice, index) => (
+              <option key={choice.label} value={index}>
+                {choice.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          Layers
+          <select value={String(layerScope)} onChange={(e) => setLayerScope(e.target.value === 'all' ? 'all' : Number(e.target.value))}>
+            <option value="all">all {capture.layers.length} layers</option>
+            {capture.layers.map((l) => (
+              <option key={l} value={l}>
+                layer {l} only
+              </option>
+            ))}
+          </select>
+        </label>
+        {tunedCount > 0 && <p className="muted small">{tunedCount} heads were tuned by hand; you will be asked before the search replaces them.</p>}
+        <div className="button-row">
+          <button type="button" className="primary" onClick={start} disabled={running} data-testid="start-search">
+            Start search
+          </button>
+          {running && (
+            <button type="button" onClick={() => void cancelJob('search')} data-testid="cancel-search">
+              Cancel
+            </button>
+          )}
+        </div>
+        <JobProgress job={job} />
+      </section>
+      <section className="panel">
+        <h2>Result</h2>
+        {!searched && <p className="muted">No search has finished for this capture yet. The overview shows the loaded config until then.</p>}
+        {searched && counts && (
+          <div data-testid="search-result">
+            <p>
+              {searched.settings.mode === 'candidates' ? 'Candidate set' : `Target recall ${searched.settings.targetRecall}`} ·{' '}
+              {searched.settings.sampling.mode === 'exact' ? 'exact rows' : `${searched.settings.sampling.rows} sampled rows`} · {searched.report.heads.length} heads ·{' '}
+              <strong>{changes}</strong> differ from the loaded config
+            </p>
+            <div className="totals">
+              <Stat label="mean recall" value={fmtRecall(searched.report.totals.meanRecall)} />
+              <Stat label="min recall" value={fmtRecall(searched.report.totals.minRecall)} />
+              <Stat label="speedup" value={fmtSpeedup(searched.report.totals.speedup)} />
+              <Stat label="dense" value={fmtMs(searched.report.totals.denseMs)} />
+              <Stat label="index + sparse" value={fmtMs(searched.report.totals.indexMs + searched.report.totals.sparseMs)} />
+            </div>
+            <p className="muted small">
+              Measured on {searched.report.device} ({searched.report.backend}, {searched.report.dtype}), {searched.report.seqLen.toLocaleString()} tokens.
+            </p>
+            <ul className="legend">
+              {Object.entries(counts).map(([pattern, count]) => (
+                <li key={pattern}>
+                  <span className={`swatch pat-${pattern}`} /> {PATTERN_LABEL[pattern as keyof typeof PATTERN_LABEL]}: {count} ({fmtPercent(count / searched.report.heads.length, 0)})
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        <PatternLegend />
+      </section>
+    </div>
+  );
+}
+
+function countPatterns(patterns: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const p of patterns) counts[p] = (counts[p] ?? 0) + 1;
+  return counts;
+}
+
+/** Shown when a finished search would replace heads the user tuned by hand. */
+export function SearchConfirm() {
+  const pending = useApp((s) => s.pendingSearch);
+  const resolve = useApp((s) => s.resolvePendingSearch);
+  if (!pending) return null;
+  return (
+    <div className="modal-backdrop">
+      <div className="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="search-confirm">
+        <h2 id="confirm-title">Search finished</h2>
+        <p>
+          The search chose other settings for <strong>{pending.tunedKeys.length}</strong> heads you tuned by hand. What should happen to them?
+        </p>
+        <div className="button-row">
+          <button type="button" className="primary" onClick={() => resolve('keep-tuned')} autoFocus>
+            Keep my tuned heads
+          </button>
+          <button type="button" className="danger" onClick={() => resolve('overwrite')} data-testid="confirm-overwrite">
+            Overwrite them
+          </button>
+          <button type="button" onClick={() => resolve('discard')}>
+            Discard the search result
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+/** Number formatting shared by the views, so every number reads the same everywhere. */
+import type { PatternName } from '../../../contract/api';
+
+export const PATTERN_LABEL: Record<PatternName, string> = {
+  vertical_and_slash: 'Vertical-Slash',
+  stream_llm: 'A-shape',
+  block_sparse: 'Block-Sparse',
+  dense: 'Dense',
+};
+
+export const PATTERNS: PatternName[] = ['vertical_and_slash', 'stream_llm', 'block_sparse', 'dense'];
+
+const missing = '—';
+
+export const fmtRecall = (value: number | null | undefined) => (value == null ? missing : value.toFixed(4));
+export const fmtPercent = (value: number | null | undefined, digits = 1) => (value == null ? missing : `${(value * 100).toFixed(digits)}%`);
+export const fmtSpeedup = (value: number | null | undefined) => (value == null ? missing : `${value.toFixed(2)}×`);
+export const fmtMs = (value: number | null | undefined) => (value == null ? missing : value >= 100 ? `${value.toFixed(0)} ms` : `${value.toFixed(2)} ms`);
+export const fmtTokens = (value: number) => (value >= 1024 && value % 1024 === 0 ? `${value / 1024}K` : value.toLocaleString());
+export const fmtBytes = (value: number) => {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = value;
+  let unit = 0;
+  while (v >= 1024 && unit < units.length - 1) {
+    v /= 1024;
+    unit++;
+  }
+  return `${v.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+};
+export const fmtEta = (seconds: number | null) => {
+  if (seconds == null || !Number.isFinite(seconds)) return 'estimating…';
+  if (seconds < 60) return `${Math.ceil(seconds)} s left`;
+  return `${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s left`;
+};
