@@ -224,7 +224,4 @@ struct DeviceIndex {
   std::string upload(const SparseIndexView& index);
 };
 
-// Validates the shape fields every op shares (the binding validates buffer sizes).
-std::string checkShape(const AttentionInputs& inputs);
-
 }  // namespace sparsescope::cuda

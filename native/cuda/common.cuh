@@ -23,16 +23,16 @@ inline std::string describe(const char* what, cudaError_t error) {
 }
 
 // Early-returns the message of a failed CUDA call from a function returning std::string.
-#define SPARSESCOPE_CUDA_TRY(expr)                                                   \
+#define SPARSESCOPE_CUDA_TRY(...)                                                    \
   do {                                                                               \
-    const cudaError_t status_ = (expr);                                              \
-    if (status_ != cudaSuccess) return ::sparsescope::cuda::describe(#expr, status_); \
+    const cudaError_t status_ = (__VA_ARGS__);                                            \
+    if (status_ != cudaSuccess) return ::sparsescope::cuda::describe(#__VA_ARGS__, status_); \
   } while (0)
 
 // Early-returns a non-empty message.
-#define SPARSESCOPE_TRY(expr)                     \
+#define SPARSESCOPE_TRY(...)                      \
   do {                                            \
-    std::string message_ = (expr);                \
+    std::string message_ = (__VA_ARGS__);                \
     if (!message_.empty()) return message_;       \
   } while (0)
 
@@ -97,6 +97,9 @@ class DeviceTimer {
 
 // Selects device 0 and fails with a clear message when there is none.
 std::string useDevice();
+
+// Validates the shape fields every op shares (the binding validates buffer sizes).
+std::string checkShape(const AttentionInputs& inputs);
 
 // The first message of a cancelled check, for loops over launches.
 inline std::string cancelledOrEmpty(const CallContext& ctx) { return ctx.cancelled() ? kCancelled : ""; }

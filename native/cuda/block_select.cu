@@ -1,0 +1,75 @@
+// Block-Sparse block choice for all block_sparse heads of a layer: mean-pool Q and K over 64-row
+// blocks (fp32, fixed order), score the causal key blocks of each query block by the pooled dot
+// product and keep the top_k (diagonal forced) with the shared radix select.
+#include "index_build.cuh"
+#include "select_topk.cuh"
+
+namespace sparsescope::cuda {
+
+namespace {
+
+constexpr int kSelectThreads = 256;
+
+// pooled[listed][block][d] = mean over the block's rows of tensor[heads[listed]][row][d].
+template <typename T, int D>
+__global__ void poolKernel(const T* tensor, int seqLen, const int32_t* heads, float* pooled) {
+  const int block = blockIdx.x, listed = blockIdx.y, d = threadIdx.x;
+  const int head = heads ? heads[listed] : listed;
+  const int begin = block * kTileRows, end = min(begin + kTileRows, seqLen);
+  const T* rows = tensor + size_t(head) * seqLen * D;
+  float sum = 0.f;
+  for (int row = begin; row < end; ++row) sum += ElementTraits<T>::toFloat(rows[size_t(row) * D + d]);
+  pooled[(size_t(listed) * gridDim.x + block) * D + d] = sum / float(end - begin);
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kSelectThreads) chooseBlocksKernel(const BlockSelectJob<T> job, const float* pooledQ,
+                                                                     const float* pooledK, int numBlocks) {
+  extern __shared__ float blockScores[];  // [numBlocks]
+  const int block = blockIdx.x, listed = blockIdx.y;
+  const int kvHead = job.heads[listed] / job.groupSize;
+  const float* query = pooledQ + (size_t(listed) * numBlocks + block) * D;
+  for (int keyBlock = threadIdx.x; keyBlock <= block; keyBlock += kSelectThreads) {
+    const float* key = pooledK + (size_t(kvHead) * numBlocks + keyBlock) * D;
+    float dot = 0.f;
+    for (int d = 0; d < D; ++d) dot += query[d] * key[d];
+    blockScores[keyBlock] = keyBlock == block ? INFINITY : dot;
+  }
+  __syncthreads();
+  const int keep = min(job.topK[listed], block + 1);
+  const size_t slot = size_t(listed) * numBlocks + block;
+  selectTopKAscending<kSelectThreads>(block + 1, keep, [&](int i) { return orderedKey(blockScores[i]); },
+                                      job.chosen + slot * job.stride);
+  if (threadIdx.x == 0) job.chosenCount[slot] = keep;
+}
+
+}  // namespace
+
+template <typename T, int D>
+std::string selectSparseBlocks(const BlockSelectJob<T>& job) {
+  if (job.numHeads == 0) return "";
+  const int N = job.seqLen, numBlocks = (N + kTileRows - 1) / kTileRows;
+  DeviceBuffer<float> pooledQ, pooledK;
+  SPARSESCOPE_TRY(pooledQ.allocate(size_t(job.numHeads) * numBlocks * D, "pooled queries"));
+  SPARSESCOPE_TRY(pooledK.allocate(size_t(job.numKvHeads) * numBlocks * D, "pooled keys"));
+  poolKernel<T, D><<<dim3(numBlocks, job.numHeads), D>>>(job.q, N, job.heads, pooledQ.get());
+  SPARSESCOPE_CUDA_TRY(cudaGetLastError());
+  poolKernel<T, D><<<dim3(numBlocks, job.numKvHeads), D>>>(job.k, N, nullptr, pooledK.get());
+  SPARSESCOPE_CUDA_TRY(cudaGetLastError());
+
+  const size_t sharedBytes = size_t(numBlocks) * sizeof(float);
+  SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(chooseBlocksKernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            int(sharedBytes)));
+  chooseBlocksKernel<T, D><<<dim3(numBlocks, job.numHeads), kSelectThreads, sharedBytes>>>(job, pooledQ.get(),
+                                                                                           pooledK.get(), numBlocks);
+  SPARSESCOPE_CUDA_TRY(cudaGetLastError());
+  SPARSESCOPE_CUDA_TRY(cudaDeviceSynchronize());  // before the pooled buffers are freed
+  return "";
+}
+
+template std::string selectSparseBlocks<__half, 64>(const BlockSelectJob<__half>&);
+template std::string selectSparseBlocks<__half, 128>(const BlockSelectJob<__half>&);
+template std::string selectSparseBlocks<__nv_bfloat16, 64>(const BlockSelectJob<__nv_bfloat16>&);
+template std::string selectSparseBlocks<__nv_bfloat16, 128>(const BlockSelectJob<__nv_bfloat16>&);
+
+}  // namespace sparsescope::cuda

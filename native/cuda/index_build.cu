@@ -1,0 +1,369 @@
+// cudaBuildIndex: the sparse index of every query head of a layer on the GPU. The pattern stages
+// (Vertical-Slash estimate, Block-Sparse choice) run for all their heads at once; then one
+// thread per (head, query block) converts the choice into tiles and loose columns, in a
+// counting pass (sizes, computed entries) and, after a device scan, a writing pass.
+#include <cub/device/device_scan.cuh>
+
+#include <algorithm>
+
+#include "cuda_backend.h"
+#include "index_build.cuh"
+
+namespace sparsescope {
+namespace cuda {
+
+namespace {
+
+constexpr int kConvertThreads = 128;
+
+struct ConvertArgs {
+  int seqLen = 0, numBlocks = 0;
+  const int32_t* patterns = nullptr;  // [H][3]
+  const int32_t* verticalOffsets = nullptr;
+  const int32_t* verticals = nullptr;
+  const int32_t* slashOffsets = nullptr;
+  const int32_t* slashes = nullptr;
+  const int32_t* blockSparseSlot = nullptr;  // listed position of each head among block_sparse heads, or -1
+  const int32_t* chosenBlocks = nullptr;
+  const int32_t* chosenCount = nullptr;
+  int chosenStride = 0;
+  // counting pass
+  int32_t* tileCount = nullptr;
+  int32_t* columnCount = nullptr;
+  long long* entries = nullptr;
+  // writing pass
+  const int32_t* tileOffsets = nullptr;
+  const int32_t* colOffsets = nullptr;
+  int32_t* tileStarts = nullptr;
+  int32_t* columns = nullptr;
+};
+
+// Computed entries of tile [s, s + 64) for rows [rowBegin, rowEnd): sum_i clamp(i - s + 1, 0, 64).
+__device__ long long tileEntries(int s, int rowBegin, int rowEnd) {
+  auto prefix = [](long long x) -> long long {  // sum_{y=1..x} clamp(y, 0, 64)
+    if (x <= 0) return 0;
+    return x <= kTileRows ? x * (x + 1) / 2 : kTileRows * (kTileRows + 1) / 2 + kTileRows * (x - kTileRows);
+  };
+  return prefix(rowEnd - s) - prefix(rowBegin - s);
+}
+
+// The same under the A-shape window (j < nInit or i - nLocal < j <= i).
+__device__ long long windowedTileEntries(int s, int rowBegin, int rowEnd, int nInit, int nLocal) {
+  long long total = 0;
+  for (int i = rowBegin; i < rowEnd; ++i) {
+    const int last = min(s + kTileRows - 1, i);
+    if (last < s) continue;
+    total += max(0, min(last, nInit - 1) - s + 1);
+    total += max(0, last - max(max(s, nInit), i - nLocal + 1) + 1);
+  }
+  return total;
+}
+
+struct CountEmitter {
+  int rowBegin, rowEnd, nInit, nLocal;
+  int tiles = 0, columns = 0;
+  long long entries = 0;
+  __device__ void tile(int s) {
+    ++tiles;
+    entries += nInit >= 0 ? windowedTileEntries(s, rowBegin, rowEnd, nInit, nLocal) : tileEntries(s, rowBegin, rowEnd);
+  }
+  __device__ void column(int j) {
+    ++columns;
+    entries += max(0, rowEnd - max(j, rowBegin));
+  }
+};
+
+struct WriteEmitter {
+  int32_t* tiles;
+  int32_t* columns;
+  __device__ void tile(int s) { *tiles++ = s; }
+  __device__ void column(int j) { *columns++ = j; }
+};
+
+// Vertical-Slash (spec 2.1 step 5, MInference's merge): offsets o < end give windows [e - 64, e),
+// e = max(end - o, 64), visited by increasing e; a window within 64 of the open range extends it
+// by one tile, a farther one starts a new range. Verticals outside every range are loose columns.
+template <class Emit>
+__device__ void verticalSlashBlock(const int32_t* verticals, int verticalCount, const int32_t* slashes,
+                                   int slashCount, int rowEnd, Emit& emit) {
+  int next = 0, hi = slashCount;  // next = number of offsets < rowEnd
+  while (next < hi) {
+    const int mid = (next + hi) / 2;
+    if (slashes[mid] < rowEnd) next = mid + 1; else hi = mid;
+  }
+  auto windowEnd = [&](int offset) { return max(rowEnd - offset, kTileRows); };
+  int v = 0;
+  for (int s = next - 1; s >= 0;) {
+    int rangeEnd = windowEnd(slashes[s--]);
+    const int rangeStart = rangeEnd - kTileRows;
+    for (; s >= 0; --s) {
+      const int e = windowEnd(slashes[s]);
+      if (e > rangeEnd + kTileRows) break;
+      if (e > rangeEnd) rangeEnd += kTileRows;
+    }
+    while (v < verticalCount && verticals[v] < rangeStart) emit.column(verticals[v++]);
+    while (v < verticalCount && verticals[v] < rangeEnd) ++v;
+    for (int start = rangeStart; start < rangeEnd; start += kTileRows) emit.tile(start);
+  }
+  while (v < verticalCount && verticals[v] < rowEnd) emit.column(verticals[v++]);
+}
+
+// A-shape bounding tiles: the 64-aligned tiles of [0, min(nInit, end)) and of the local band
+// (start - nLocal, end).
+template <class Emit>
+__device__ void aShapeBlock(int nInit, int nLocal, int rowBegin, int rowEnd, Emit& emit) {
+  const int localFirst = nLocal > 0 ? max(0, rowBegin - nLocal + 1) / kTileRows * kTileRows : rowEnd;
+  const int localLast = nLocal > 0 ? (rowEnd - 1) / kTileRows * kTileRows : rowEnd - kTileRows;
+  for (int s = 0; s < min(nInit, rowEnd) && s < localFirst; s += kTileRows) emit.tile(s);
+  for (int s = localFirst; s <= localLast; s += kTileRows) emit.tile(s);
+}
+
+template <class Emit>
+__device__ void generateBlock(const ConvertArgs& args, int head, int block, Emit& emit) {
+  const int rowBegin = block * kTileRows, rowEnd = min(rowBegin + kTileRows, args.seqLen);
+  const int32_t* pattern = args.patterns + 3 * head;
+  switch (PatternId(pattern[0])) {
+    case PatternId::Dense:
+      for (int s = 0; s <= rowBegin; s += kTileRows) emit.tile(s);
+      break;
+    case PatternId::VerticalSlash: {
+      const int v0 = args.verticalOffsets[head], s0 = args.slashOffsets[head];
+      verticalSlashBlock(args.verticals + v0, args.verticalOffsets[head + 1] - v0, args.slashes + s0,
+                         args.slashOffsets[head + 1] - s0, rowEnd, emit);
+      break;
+    }
+    case PatternId::StreamLlm:
+      aShapeBlock(pattern[1], pattern[2], rowBegin, rowEnd, emit);
+      break;
+    case PatternId::BlockSparse: {
+      const size_t slot = size_t(args.blockSparseSlot[head]) * args.numBlocks + block;
+      for (int c = 0; c < args.chosenCount[slot]; ++c) emit.tile(args.chosenBlocks[slot * args.chosenStride + c] * kTileRows);
+      break;
+    }
+  }
+}
+
+template <bool kWrite>
+__global__ void convertKernel(const ConvertArgs args) {
+  const int head = blockIdx.y, block = blockIdx.x * blockDim.x + threadIdx.x;
+  if (block >= args.numBlocks) return;
+  const size_t slot = size_t(head) * args.numBlocks + block;
+  if constexpr (kWrite) {
+    WriteEmitter emit{args.tileStarts + args.tileOffsets[slot], args.columns + args.colOffsets[slot]};
+    generateBlock(args, head, block, emit);
+  } else {
+    const bool windowed = PatternId(args.patterns[3 * head]) == PatternId::StreamLlm;
+    const int rowBegin = block * kTileRows;
+    CountEmitter emit{rowBegin, min(rowBegin + kTileRows, args.seqLen), windowed ? args.patterns[3 * head + 1] : -1,
+                      windowed ? args.patterns[3 * head + 2] : -1};
+    generateBlock(args, head, block, emit);
+    args.tileCount[slot] = emit.tiles;
+    args.columnCount[slot] = emit.columns;
+    args.entries[slot] = emit.entries;
+  }
+}
+
+// offsets[0..count] = exclusive prefix sums of counts[0..count) (counts[count] must be 0).
+std::string exclusiveScan(const int32_t* counts, int32_t* offsets, int count) {
+  size_t scratchBytes = 0;
+  SPARSESCOPE_CUDA_TRY(cub::DeviceScan::ExclusiveSum(nullptr, scratchBytes, counts, offsets, count + 1));
+  DeviceBuffer<unsigned char> scratch;
+  SPARSESCOPE_TRY(scratch.allocate(scratchBytes, "scan scratch"));
+  SPARSESCOPE_CUDA_TRY(cub::DeviceScan::ExclusiveSum(scratch.get(), scratchBytes, counts, offsets, count + 1));
+  return "";
+}
+
+// Host view of the layer's patterns, validated, with the per-head selection sizes.
+struct PatternPlan {
+  std::vector<int32_t> verticalSlashHeads, blockSparseHeads, blockSparseTopK;
+  std::vector<int32_t> selection;  // per vertical_and_slash head: vOffset, vCount, sOffset, sCount
+  std::vector<int32_t> blockSparseSlot;
+  int maxTopK = 0;
+};
+
+std::string planPatterns(const AttentionInputs& inputs, HeadPatternsView patterns, SparseIndex* index,
+                         PatternPlan* plan) {
+  const int H = inputs.numHeads, N = inputs.seqLen;
+  index->verticalOffsets.assign(H + 1, 0);
+  index->slashOffsets.assign(H + 1, 0);
+  index->window.assign(size_t(H) * 2, -1);
+  plan->blockSparseSlot.assign(H, -1);
+  for (int h = 0; h < H; ++h) {
+    const int a = patterns.a(h), b = patterns.b(h);
+    int verticalCount = 0, slashCount = 0;
+    switch (patterns.pattern(h)) {
+      case PatternId::Dense:
+        break;
+      case PatternId::VerticalSlash:
+        verticalCount = std::min(N, std::max(a, kForcedVerticals));
+        slashCount = std::min(N, std::max(b, 50));
+        plan->selection.insert(plan->selection.end(),
+                               {index->verticalOffsets[h], verticalCount, index->slashOffsets[h], slashCount});
+        plan->verticalSlashHeads.push_back(h);
+        break;
+      case PatternId::StreamLlm:
+        if (a < 0 || b < 0)
+          return "head " + std::to_string(h) + ": stream_llm n_init and n_local must be >= 0, got " + std::to_string(a) +
+                 ", " + std::to_string(b);
+        index->window[2 * h] = a;
+        index->window[2 * h + 1] = b;
+        break;
+      case PatternId::BlockSparse:
+        if (a < 1) return "head " + std::to_string(h) + ": block_sparse top_k must be >= 1, got " + std::to_string(a);
+        plan->blockSparseSlot[h] = int(plan->blockSparseHeads.size());
+        plan->blockSparseHeads.push_back(h);
+        plan->blockSparseTopK.push_back(std::min(a, inputs.numBlocks()));
+        plan->maxTopK = std::max(plan->maxTopK, plan->blockSparseTopK.back());
+        break;
+      default:
+        return "head " + std::to_string(h) + ": unknown pattern id " + std::to_string(int(patterns.pattern(h)));
+    }
+    index->verticalOffsets[h + 1] = index->verticalOffsets[h] + verticalCount;
+    index->slashOffsets[h + 1] = index->slashOffsets[h] + slashCount;
+  }
+  return "";
+}
+
+template <typename T, int D>
+std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, SparseIndex* index,
+                       const CallContext& ctx) {
+  const int H = inputs.numHeads, N = inputs.seqLen, numBlocks = inputs.numBlocks();
+  const int slots = H * numBlocks;
+  index->numHeads = H;
+  index->seqLen = N;
+  index->numBlocks = numBlocks;
+  PatternPlan plan;
+  SPARSESCOPE_TRY(planPatterns(inputs, patterns, index, &plan));
+
+  const bool needsData = !plan.verticalSlashHeads.empty() || !plan.blockSparseHeads.empty();
+  DeviceBuffer<T> q, k;
+  if (needsData) {
+    SPARSESCOPE_TRY(q.upload(inputs.q, size_t(H) * N * D, "q"));
+    SPARSESCOPE_TRY(k.upload(inputs.k, size_t(inputs.numKvHeads) * N * D, "k"));
+  }
+  DeviceBuffer<int32_t> patternValues, verticalOffsets, slashOffsets, verticals, slashes, selection, vsHeads;
+  DeviceBuffer<int32_t> bsHeads, bsTopK, bsSlot, chosen, chosenCount;
+  SPARSESCOPE_TRY(patternValues.upload(patterns.values, size_t(H) * 3, "patterns"));
+  SPARSESCOPE_TRY(verticalOffsets.upload(index->verticalOffsets.data(), H + 1, "vertical offsets"));
+  SPARSESCOPE_TRY(slashOffsets.upload(index->slashOffsets.data(), H + 1, "slash offsets"));
+  SPARSESCOPE_TRY(verticals.allocate(index->verticalOffsets[H], "verticals"));
+  SPARSESCOPE_TRY(slashes.allocate(index->slashOffsets[H], "slashes"));
+  SPARSESCOPE_TRY(selection.upload(plan.selection.data(), plan.selection.size(), "selection sizes"));
+  SPARSESCOPE_TRY(vsHeads.upload(plan.verticalSlashHeads.data(), plan.verticalSlashHeads.size(), "heads"));
+  SPARSESCOPE_TRY(bsHeads.upload(plan.blockSparseHeads.data(), plan.blockSparseHeads.size(), "heads"));
+  SPARSESCOPE_TRY(bsTopK.upload(plan.blockSparseTopK.data(), plan.blockSparseTopK.size(), "top_k"));
+  SPARSESCOPE_TRY(bsSlot.upload(plan.blockSparseSlot.data(), H, "block-sparse slots"));
+  SPARSESCOPE_TRY(chosen.allocate(plan.blockSparseHeads.size() * numBlocks * plan.maxTopK, "chosen blocks"));
+  SPARSESCOPE_TRY(chosenCount.allocate(plan.blockSparseHeads.size() * numBlocks, "chosen block counts"));
+  DeviceBuffer<int32_t> tileCount, columnCount, tileOffsets, colOffsets, tileStarts, columns;
+  DeviceBuffer<long long> entries;
+  SPARSESCOPE_TRY(tileCount.allocate(slots + 1, "tile counts"));
+  SPARSESCOPE_TRY(columnCount.allocate(slots + 1, "column counts"));
+  SPARSESCOPE_TRY(tileOffsets.allocate(slots + 1, "tile offsets"));
+  SPARSESCOPE_TRY(colOffsets.allocate(slots + 1, "column offsets"));
+  SPARSESCOPE_TRY(entries.allocate(slots, "entry counts"));
+
+  DeviceTimer timer;
+  EstimateJob<T> estimate;
+  estimate.q = q.get();
+  estimate.k = k.get();
+  estimate.seqLen = N;
+  estimate.groupSize = H / inputs.numKvHeads;
+  estimate.numHeads = int(plan.verticalSlashHeads.size());
+  estimate.heads = vsHeads.get();
+  estimate.selection = selection.get();
+  estimate.verticals = verticals.get();
+  estimate.slashes = slashes.get();
+  SPARSESCOPE_TRY(estimateVerticalSlash<T, D>(estimate));
+  SPARSESCOPE_TRY(cancelledOrEmpty(ctx));
+  ctx.report(0.4);
+
+  BlockSelectJob<T> blockSelect;
+  blockSelect.q = q.get();
+  blockSelect.k = k.get();
+  blockSelect.seqLen = N;
+  blockSelect.groupSize = H / inputs.numKvHeads;
+  blockSelect.numKvHeads = inputs.numKvHeads;
+  blockSelect.numHeads = int(plan.blockSparseHeads.size());
+  blockSelect.heads = bsHeads.get();
+  blockSelect.topK = bsTopK.get();
+  blockSelect.chosen = chosen.get();
+  blockSelect.chosenCount = chosenCount.get();
+  blockSelect.stride = plan.maxTopK;
+  SPARSESCOPE_TRY(selectSparseBlocks<T, D>(blockSelect));
+  SPARSESCOPE_TRY(cancelledOrEmpty(ctx));
+  ctx.report(0.6);
+
+  ConvertArgs args;
+  args.seqLen = N;
+  args.numBlocks = numBlocks;
+  args.patterns = patternValues.get();
+  args.verticalOffsets = verticalOffsets.get();
+  args.verticals = verticals.get();
+  args.slashOffsets = slashOffsets.get();
+  args.slashes = slashes.get();
+  args.blockSparseSlot = bsSlot.get();
+  args.chosenBlocks = chosen.get();
+  args.chosenCount = chosenCount.get();
+  args.chosenStride = plan.maxTopK;
+  args.tileCount = tileCount.get();
+  args.columnCount = columnCount.get();
+  args.entries = entries.get();
+  const dim3 grid((numBlocks + kConvertThreads - 1) / kConvertThreads, H);
+  SPARSESCOPE_CUDA_TRY(cudaMemset(tileCount.get() + slots, 0, sizeof(int32_t)));
+  SPARSESCOPE_CUDA_TRY(cudaMemset(columnCount.get() + slots, 0, sizeof(int32_t)));
+  convertKernel<false><<<grid, kConvertThreads>>>(args);
+  SPARSESCOPE_CUDA_TRY(cudaGetLastError());
+  SPARSESCOPE_TRY(exclusiveScan(tileCount.get(), tileOffsets.get(), slots));
+  SPARSESCOPE_TRY(exclusiveScan(columnCount.get(), colOffsets.get(), slots));
+  int32_t totals[2] = {0, 0};
+  SPARSESCOPE_CUDA_TRY(cudaMemcpy(&totals[0], tileOffsets.get() + slots, sizeof(int32_t), cudaMemcpyDeviceToHost));
+  SPARSESCOPE_CUDA_TRY(cudaMemcpy(&totals[1], colOffsets.get() + slots, sizeof(int32_t), cudaMemcpyDeviceToHost));
+  SPARSESCOPE_TRY(tileStarts.allocate(totals[0], "tile starts"));
+  SPARSESCOPE_TRY(columns.allocate(totals[1], "columns"));
+  args.tileOffsets = tileOffsets.get();
+  args.colOffsets = colOffsets.get();
+  args.tileStarts = tileStarts.get();
+  args.columns = columns.get();
+  convertKernel<true><<<grid, kConvertThreads>>>(args);
+  SPARSESCOPE_CUDA_TRY(cudaGetLastError());
+  SPARSESCOPE_TRY(timer.stop());
+
+  index->tileOffsets.resize(slots + 1);
+  index->colOffsets.resize(slots + 1);
+  index->tileStarts.resize(totals[0]);
+  index->columns.resize(totals[1]);
+  index->verticals.resize(index->verticalOffsets[H]);
+  index->slashes.resize(index->slashOffsets[H]);
+  std::vector<long long> entryCounts(slots);
+  SPARSESCOPE_TRY(tileOffsets.download(index->tileOffsets.data(), slots + 1));
+  SPARSESCOPE_TRY(colOffsets.download(index->colOffsets.data(), slots + 1));
+  SPARSESCOPE_TRY(tileStarts.download(index->tileStarts.data(), totals[0]));
+  SPARSESCOPE_TRY(columns.download(index->columns.data(), totals[1]));
+  SPARSESCOPE_TRY(verticals.download(index->verticals.data(), index->verticals.size()));
+  SPARSESCOPE_TRY(slashes.download(index->slashes.data(), index->slashes.size()));
+  SPARSESCOPE_TRY(entries.download(entryCounts.data(), slots));
+  const double causalEntries = double(N) * (double(N) + 1) / 2;
+  index->density.assign(H, 0.0);
+  for (int h = 0; h < H; ++h) {
+    long long total = 0;
+    for (int m = 0; m < numBlocks; ++m) total += entryCounts[size_t(h) * numBlocks + m];
+    index->density[h] = double(total) / causalEntries;
+  }
+  ctx.report(1.0);
+  return "";
+}
+
+}  // namespace
+}  // namespace cuda
+
+std::string cudaBuildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, SparseIndex* index,
+                           const CallContext& ctx) {
+  SPARSESCOPE_TRY(cuda::useDevice());
+  SPARSESCOPE_TRY(cuda::checkShape(inputs));
+  return cuda::withElementType(inputs.dtype, [&]<typename T>() {
+    return cuda::withHeadDim(inputs.headDim, [&]<int D>() { return cuda::buildIndex<T, D>(inputs, patterns, index, ctx); });
+  });
+}
+
+}  // namespace sparsescope
