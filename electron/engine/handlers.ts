@@ -38,6 +38,8 @@ export interface EngineOptions {
 export interface Engine {
   handlers: Handlers;
   onJobEvent(listener: (event: JobEvent) => void): () => void;
+  /** Let clients use one file outside the roots: one the user picked in the host's native dialog. */
+  grantPath(path: string): void;
   dispose(): Promise<void>;
 }
 
@@ -262,6 +264,7 @@ export function createEngine(options: EngineOptions): Engine {
   return {
     handlers,
     onJobEvent: (listener) => jobs.onEvent(listener),
+    grantPath: (path) => roots.grant(path),
     async dispose() {
       jobs.dispose();
       interactive.dispose();

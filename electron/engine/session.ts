@@ -30,6 +30,8 @@ function errorCode(error: unknown): string | undefined {
 
 export class Roots {
   private realRoots: Promise<string[]> | null = null;
+  /** Single files outside the roots that the user picked in a native dialog (desktop shell). */
+  private readonly granted = new Set<string>();
 
   constructor(readonly given: readonly string[]) {
     if (given.length === 0) throw new Error('at least one root folder is required');
@@ -52,6 +54,11 @@ export class Roots {
     return this.realRoots;
   }
 
+  /** Allow one file the user chose through the host's own file dialog, wherever it is. */
+  grant(path: string): void {
+    this.granted.add(resolve(path));
+  }
+
   /** Lexical check only: no disk access. */
   containsLexically(path: string): boolean {
     return this.absolute.some((root) => isInside(path, root));
@@ -68,6 +75,11 @@ export class Roots {
   /** The real path of an existing file or folder inside the roots. */
   async resolveExisting(path: string): Promise<string> {
     const absolute = resolve(this.absolute[0]!, path);
+    if (this.granted.has(absolute)) {
+      return realpath(absolute).catch(() => {
+        throw new ApiError(`no such file: ${path}`, 'not-found');
+      });
+    }
     const realRoots = await this.real();
     if (!this.containsLexically(absolute) && !realRoots.some((root) => isInside(absolute, root))) throw this.refuse(path);
     let real: string;
@@ -84,6 +96,7 @@ export class Roots {
   /** Where to write `path` (the file may not exist yet; its folder must, inside the roots). */
   async resolveWritable(path: string): Promise<string> {
     const absolute = resolve(this.absolute[0]!, path);
+    if (this.granted.has(absolute)) return absolute;
     const name = basename(absolute);
     if (name === '' || name === '.' || name === '..') throw new ApiError(`not a file name: ${path}`);
     const folder = await this.resolveExisting(dirname(absolute));

@@ -1,0 +1,39 @@
+/**
+ * Electron entry (package.json "main" -> dist/electron/main/main.js): one locked-down window on
+ * the built renderer, the engine in this process, its compute in utility processes.
+ */
+import { app, BrowserWindow, session } from 'electron';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createEngine } from '../engine/handlers.js';
+import { forwardJobEvents, lockDownContents, lockDownSession, registerIpc, utilityWorkerSpawner, windowOptions } from './shell.js';
+
+const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+const APP_INDEX = here('../../renderer/index.html');
+const PRELOAD = here('../preload/preload.cjs');
+const WORKER = here('../engine/jobs/worker.js');
+
+if (!app.requestSingleInstanceLock()) app.quit();
+
+app.on('web-contents-created', (_event, contents) => lockDownContents(contents));
+
+void app.whenReady().then(() => {
+  lockDownSession(session.defaultSession);
+  // The desktop user may open files in their home and temp folders; others through the native dialog.
+  const engine = createEngine({
+    host: 'electron',
+    roots: [homedir(), tmpdir()],
+    cacheDir: join(app.getPath('userData'), 'cache'),
+    spawnWorker: utilityWorkerSpawner(WORKER),
+  });
+  const window = new BrowserWindow(windowOptions(PRELOAD));
+  registerIpc(engine, APP_INDEX, (contents) => BrowserWindow.fromWebContents(contents));
+  const stopForwarding = forwardJobEvents(engine, window);
+  window.once('ready-to-show', () => window.show());
+  window.on('closed', stopForwarding);
+  void window.loadFile(APP_INDEX);
+
+  app.on('window-all-closed', () => app.quit());
+  app.on('will-quit', () => void engine.dispose());
+});

@@ -1,0 +1,171 @@
+/**
+ * The desktop shell's pieces, kept apart from the entry (main.ts) so they can be unit-tested with
+ * `electron` mocked: window options, navigation and permission lockdown, the IPC bridge, and the
+ * utilityProcess worker spawner. The shell is thin: all work is in the engine and its workers.
+ */
+import {
+  dialog,
+  ipcMain,
+  utilityProcess,
+  type BrowserWindow,
+  type BrowserWindowConstructorOptions,
+  type IpcMainInvokeEvent,
+  type Session,
+  type WebContents,
+} from 'electron';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { ApiError, parseRequest, type Handlers, type JobEvent } from '../../contract/api.js';
+import type { Engine } from '../engine/handlers.js';
+import { isFromWorker, type WorkerSpawner } from '../engine/jobs/protocol.js';
+
+export const CALL_CHANNEL = 'sparsescope:call';
+export const DIALOG_CHANNEL = 'sparsescope:dialog';
+export const JOB_CHANNEL = 'sparsescope:job';
+
+/** CSP for the app page (also set as a meta tag in renderer/index.html). */
+export const APP_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function windowOptions(preloadPath: string): BrowserWindowConstructorOptions {
+  return {
+    width: 1280,
+    height: 800,
+    minWidth: 960,
+    minHeight: 600,
+    title: 'Sparsescope',
+    show: false,
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  };
+}
+
+/** True when a frame shows our own page (the built index.html), whatever its hash or query. */
+export function isAppUrl(url: string, appIndexPath: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'file:' && parsed.pathname === pathToFileURL(appIndexPath).pathname;
+  } catch {
+    return false;
+  }
+}
+
+/** No navigation away, no new windows, no webviews, in every web contents the app creates. */
+export function lockDownContents(contents: WebContents): void {
+  contents.on('will-navigate', (event) => event.preventDefault());
+  contents.on('will-redirect', (event) => event.preventDefault());
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+}
+
+/** Deny every permission (camera, notifications, ...) and add the CSP to every response. */
+export function lockDownSession(session: Session): void {
+  session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.setPermissionCheckHandler(() => false);
+  session.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [APP_CSP] } });
+  });
+}
+
+export type BridgeReply = { ok: true; result: unknown } | { ok: false; error: { message: string; code: ApiError['code'] } };
+
+function refusal(error: unknown): BridgeReply {
+  if (error instanceof ApiError) return { ok: false, error: { message: error.message, code: error.code } };
+  return { ok: false, error: { message: error instanceof Error ? error.message : String(error), code: 'internal' } };
+}
+
+function checkSender(event: IpcMainInvokeEvent, appIndexPath: string): void {
+  const frame = event.senderFrame;
+  if (!frame || frame.parent !== null || !isAppUrl(frame.url, appIndexPath)) {
+    throw new ApiError(`refused: IPC from ${frame?.url ?? 'an unknown frame'} is not the Sparsescope page`, 'forbidden');
+  }
+}
+
+const DialogOptions = z.object({
+  title: z.string().max(200).default('Open'),
+  filters: z.array(z.object({ name: z.string().max(100), extensions: z.array(z.string().regex(/^(\*|[\w.-]{1,20})$/)).max(20) })).max(20).default([]),
+  /** A save dialog (export) instead of an open dialog. */
+  save: z.boolean().default(false),
+  defaultPath: z.string().max(4096).optional(),
+});
+
+/**
+ * `sparsescope:call` (validated API calls) and `sparsescope:dialog` (native file dialogs; a chosen
+ * file is granted to the engine even outside its roots, since the user picked it).
+ */
+export function registerIpc(engine: Engine, appIndexPath: string, windowOf: (contents: WebContents) => BrowserWindow | null): () => void {
+  ipcMain.handle(CALL_CHANNEL, async (event, method: unknown, params: unknown): Promise<BridgeReply> => {
+    try {
+      checkSender(event, appIndexPath);
+      const parsed = parseRequest(method, params);
+      const handler = engine.handlers[parsed.method] as (params: unknown) => ReturnType<Handlers[typeof parsed.method]>;
+      return { ok: true, result: await handler(parsed.params) };
+    } catch (error) {
+      return refusal(error);
+    }
+  });
+  ipcMain.handle(DIALOG_CHANNEL, async (event, options: unknown): Promise<string | null> => {
+    checkSender(event, appIndexPath);
+    const parsed = DialogOptions.safeParse(options ?? {});
+    if (!parsed.success) throw new ApiError(`file dialog: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+    const { title, filters, save, defaultPath } = parsed.data;
+    const window = windowOf(event.sender);
+    let chosen: string | undefined;
+    if (save) {
+      const reply = window ? await dialog.showSaveDialog(window, { title, filters, defaultPath }) : await dialog.showSaveDialog({ title, filters, defaultPath });
+      chosen = reply.canceled ? undefined : reply.filePath;
+    } else {
+      const settings = { title, filters, defaultPath, properties: ['openFile' as const] };
+      const reply = window ? await dialog.showOpenDialog(window, settings) : await dialog.showOpenDialog(settings);
+      chosen = reply.canceled ? undefined : reply.filePaths[0];
+    }
+    if (!chosen) return null;
+    engine.grantPath(chosen);
+    return chosen;
+  });
+  return () => {
+    ipcMain.removeHandler(CALL_CHANNEL);
+    ipcMain.removeHandler(DIALOG_CHANNEL);
+  };
+}
+
+/** Forward job events to a window for as long as it lives. */
+export function forwardJobEvents(engine: Engine, window: BrowserWindow): () => void {
+  return engine.onJobEvent((event: JobEvent) => {
+    if (!window.isDestroyed()) window.webContents.send(JOB_CHANNEL, event);
+  });
+}
+
+/** WorkerSpawner over Electron's utilityProcess (a Node process Electron manages). */
+export function utilityWorkerSpawner(entry: string): WorkerSpawner {
+  return (name, events) => {
+    const child = utilityProcess.fork(entry, [], { serviceName: `Sparsescope ${name} worker`, stdio: 'inherit' });
+    child.on('message', (message: unknown) => {
+      if (isFromWorker(message)) events.onMessage(message);
+    });
+    child.on('exit', (code: number) => events.onExit(`exited with code ${code}`));
+    return {
+      send: (message) => child.postMessage(message),
+      kill: () => void child.kill(),
+    };
+  };
+}
