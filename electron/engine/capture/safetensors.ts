@@ -6,6 +6,7 @@
  * The whole header is validated before any tensor byte is read, so a file that lies about sizes
  * or offsets is refused up front instead of producing an out-of-bounds read later.
  */
+import { constants } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -22,6 +23,8 @@ const LENGTH_PREFIX_BYTES = 8;
 /** Reads are split so a single call stays below the 2 GiB limit of one pread. */
 const READ_CHUNK_BYTES = 64 * 1024 * 1024;
 const HEADER_ALIGNMENT = 8;
+/** Largest single buffer this Node can allocate. */
+const MAX_READ_BYTES = constants.MAX_LENGTH;
 
 export interface TensorInfo {
   name: string;
@@ -180,6 +183,7 @@ export class SafetensorsFile {
     if (!isIndex(byteOffset) || !isIndex(length) || byteOffset + length > size) {
       throw new SafetensorsError(`${where}: slice [${byteOffset}, ${byteOffset + length}) outside its ${size} bytes`);
     }
+    if (length > MAX_READ_BYTES) throw new SafetensorsError(`${where}: a ${length}-byte read exceeds what one buffer can hold (${MAX_READ_BYTES}); read it by heads`);
     return readExactly(this.handle, this.header.dataOffset + tensor.begin + byteOffset, length, where);
   }
 
