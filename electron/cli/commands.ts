@@ -187,8 +187,6 @@ const analyze: Command = {
     },
   },
   async run(context) {
-    const native = await nativeModule();
-    const { analyzeCapture } = await import('../engine/analysis/analyze.js');
     const report = await withCapture(context.positionals[0] as string, async (capture) => {
       const config = await loadConfigFor(context, capture.summary);
       const layersText = flag<string>(context, 'layers');
@@ -198,6 +196,8 @@ const analyze: Command = {
         backend: flag<Backend>(context, 'backend') ?? 'auto',
         sampling: sampling(context),
       };
+      const native = await nativeModule();
+      const { analyzeCapture } = await import('../engine/analysis/analyze.js');
       return withProgress(context, 'analyzing', (onProgress, control) => analyzeCapture(native, capture, options, onProgress, control));
     });
     if (flag<boolean>(context, 'json')) writeJson(context, report);
@@ -225,8 +225,6 @@ const search: Command = {
   async run(context) {
     const out = flag<string>(context, 'out');
     if (out === undefined) throw new UsageError('search: --out CFG is required');
-    const native = await nativeModule();
-    const { searchCapture } = await import('../engine/analysis/search.js');
     const format = flag<ConfigFormat>(context, 'format') ?? 'minference';
     const { result, summary } = await withCapture(context.positionals[0] as string, async (capture) => {
       const targetRecall = flag<number>(context, 'target-recall');
@@ -238,6 +236,8 @@ const search: Command = {
         ...(layersText === undefined ? {} : { layers: parseLayers(layersText, capture.summary) }),
       });
       const backend = flag<Backend>(context, 'backend') ?? 'auto';
+      const native = await nativeModule();
+      const { searchCapture } = await import('../engine/analysis/search.js');
       const searched = await withProgress(context, 'searching', (onProgress, control) => searchCapture(native, capture, settings, backend, onProgress, control));
       return { result: searched, summary: capture.summary };
     });
