@@ -6,6 +6,7 @@
 import { basename, resolve } from 'node:path';
 import { SearchSettings, type Backend, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type RowSampling } from '../../contract/api.js';
 import { openCapture, writeCapture } from '../engine/capture/capture.js';
+import type { BenchOptions } from '../engine/analysis/bench.js';
 import type { Capture, TensorSource } from '../engine/capture/types.js';
 import { exportConfig, fitConfigToCapture, readConfigFile, writeConfigFile } from '../engine/config/index.js';
 import type { CommandSpec, FlagValue } from './args.js';
@@ -31,6 +32,7 @@ const ROWS_FLAG = { type: 'int', min: 1, max: 1 << 20, valueName: 'N', help: 'qu
 const EXACT_FLAG = { type: 'boolean', help: 'use every evaluated row instead of a sample' } as const;
 const LAYERS_FLAG = { type: 'string', valueName: 'A-B', help: 'only these layers, e.g. 0-3 or 5 or 0-3,7' } as const;
 const DEFAULT_SAMPLED_ROWS = 512;
+const DEFAULT_SWEEP = [4096, 8192, 16384];
 
 function flag<T extends FlagValue>(context: CommandContext, name: string): T | undefined {
   return context.flags.get(name) as T | undefined;
@@ -257,7 +259,7 @@ const bench: Command = {
     positionals: [{ name: 'CAPTURE', required: false }],
     flags: {
       synthetic: { type: 'boolean', help: 'sweep synthetic captures instead of reading one' },
-      seq: { type: 'int', min: 64, max: MAX_SEQ, repeat: true, valueName: 'N', help: 'context lengths of the synthetic sweep (default 4096 8192 16384)' },
+      seq: { type: 'int', min: 64, max: MAX_SEQ, repeat: true, valueName: 'N', help: `context lengths of the synthetic sweep (default ${DEFAULT_SWEEP.join(' ')})` },
       config: { type: 'string', valueName: 'CFG', help: 'head config (default: searched per synthetic capture, MInference defaults for a capture)' },
       backend: BACKEND_FLAG,
       repeat: { type: 'int', min: 1, max: 100, valueName: 'K', help: 'timed repeats, median reported (default 3)' },
@@ -270,20 +272,21 @@ const bench: Command = {
     if (synthetic === (path !== undefined)) throw new UsageError('bench: give either a CAPTURE or --synthetic');
     const seqs = flag<number[]>(context, 'seq');
     if (!synthetic && seqs) throw new UsageError('bench: --seq applies to --synthetic only');
-    const native = await nativeModule();
-    const { benchCapture } = await import('../engine/analysis/bench.js');
     const common = { backend: flag<Backend>(context, 'backend') ?? 'auto', repeat: flag<number>(context, 'repeat') ?? 3 };
+    const runBench = async (capture: Capture | null, options: BenchOptions) => {
+      const native = await nativeModule();
+      const { benchCapture } = await import('../engine/analysis/bench.js');
+      return withProgress(context, 'benchmarking', (onProgress, control) => benchCapture(native, capture, options, onProgress, control));
+    };
     const result = synthetic
       ? await (async () => {
           const configPath = flag<string>(context, 'config');
           const config = configPath === undefined ? undefined : (await readConfigFile(configPath)).config;
-          const options = { ...common, sweep: seqs ?? [4096, 8192, 16384], ...(config ? { config } : {}) };
-          return withProgress(context, 'benchmarking', (onProgress, control) => benchCapture(native, null, options, onProgress, control));
+          return runBench(null, { ...common, sweep: seqs ?? DEFAULT_SWEEP, ...(config ? { config } : {}) });
         })()
       : await withCapture(path as string, async (capture) => {
           const config = await loadConfigFor(context, capture.summary);
-          const options = { ...common, sweep: [], ...(config ? { config } : {}) };
-          return withProgress(context, 'benchmarking', (onProgress, control) => benchCapture(native, capture, options, onProgress, control));
+          return runBench(capture, { ...common, sweep: [], ...(config ? { config } : {}) });
         });
     if (flag<boolean>(context, 'json')) writeJson(context, result.report ? { ...result.report, sweep: result.sweep } : { sweep: result.sweep });
     else {
