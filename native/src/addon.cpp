@@ -1,0 +1,586 @@
+// N-API bindings of the native module: the NativeModule of electron/engine/native-api.ts.
+// Every op validates its arguments on the JS thread (TypeError / RangeError naming the argument,
+// delivered as a rejected promise), runs on an AsyncWorker off the JS thread, reports progress
+// through a throttled ThreadSafeFunction, stops cooperatively when control.cancel[0] != 0, and
+// copies its results into JS-owned typed arrays. Backend 'cuda' dispatches to cuda_backend.h.
+#include <napi.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "attention_inputs.h"
+#include "call_context.h"
+#include "cuda_backend.h"
+#include "index_format.h"
+#include "ops/dense_attention.h"
+#include "ops/pooled_map.h"
+#include "ops/recall.h"
+#include "ops/sparse_attention.h"
+#include "ops/sparse_index.h"
+#include "thread_pool.h"
+
+namespace sparsescope {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Argument parsing. Each helper throws a Napi TypeError/RangeError that names the argument.
+
+[[noreturn]] void throwType(Napi::Env env, const std::string& message) { throw Napi::TypeError::New(env, message); }
+[[noreturn]] void throwRange(Napi::Env env, const std::string& message) { throw Napi::RangeError::New(env, message); }
+
+Napi::Object requireObject(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  if (!value.IsObject()) throwType(env, name + " must be an object");
+  return value.As<Napi::Object>();
+}
+
+int requireInt(Napi::Env env, const Napi::Object& object, const std::string& owner, const char* key, int64_t min,
+               int64_t max) {
+  const Napi::Value value = object.Get(key);
+  const std::string name = owner + "." + key;
+  if (!value.IsNumber()) throwType(env, name + " must be a number");
+  const double number = value.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(number) || std::floor(number) != number) throwRange(env, name + " must be an integer, got " + value.ToString().Utf8Value());
+  if (number < double(min) || number > double(max))
+    throwRange(env, name + " must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
+                        value.ToString().Utf8Value());
+  return int(number);
+}
+
+template <typename Array>
+Array requireTypedArray(Napi::Env env, const Napi::Value& value, napi_typedarray_type type, const std::string& name,
+                        const char* typeName) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type)
+    throwType(env, name + " must be a " + typeName);
+  return value.As<Array>();
+}
+
+Napi::Int32Array requireInt32Array(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  return requireTypedArray<Napi::Int32Array>(env, value, napi_int32_array, name, "Int32Array");
+}
+
+// Rows must be strictly ascending query rows in [0, seqLen).
+void requireRows(Napi::Env env, const Napi::Int32Array& rows, int seqLen, const std::string& name) {
+  for (size_t r = 0; r < rows.ElementLength(); ++r) {
+    const int32_t row = rows[r];
+    if (row < 0 || row >= seqLen) throwRange(env, name + "[" + std::to_string(r) + "] = " + std::to_string(row) + " is outside [0, " + std::to_string(seqLen) + ")");
+    if (r > 0 && row <= rows[r - 1]) throwRange(env, name + " must be strictly ascending (at index " + std::to_string(r) + ")");
+  }
+}
+
+// Keeps JS values (input buffers, the cancel word) alive while a worker reads them.
+class KeepAlive {
+ public:
+  void hold(const Napi::Value& value) { references_.push_back(Napi::Persistent(value)); }
+
+ private:
+  std::vector<Napi::Reference<Napi::Value>> references_;
+};
+
+enum class Backend { Cpu, Cuda };
+
+Backend parseBackend(Napi::Env env, const Napi::Object& opts) {
+  const Napi::Value value = opts.Get("backend");
+  const std::string backend = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
+  if (backend == "cpu") return Backend::Cpu;
+  if (backend == "cuda") return Backend::Cuda;
+  throwType(env, "opts.backend must be 'cpu' or 'cuda', got " + (value.IsUndefined() ? std::string("undefined") : value.ToString().Utf8Value()));
+}
+
+// Why backend 'cuda' cannot run here, or "" when it can.
+std::string cudaUnavailableReason() {
+#ifdef SPARSESCOPE_WITH_CUDA
+  static const std::string reason = [] {
+    const CudaDeviceReport report = cudaDeviceInfo();
+    return report.available ? std::string() : (report.reason.empty() ? std::string("no CUDA device") : report.reason);
+  }();
+  return reason;
+#else
+  return "built without CUDA";
+#endif
+}
+
+AttentionInputs parseInputs(Napi::Env env, const Napi::Value& value, bool needsValues, KeepAlive& keep) {
+  const Napi::Object object = requireObject(env, value, "inputs");
+  AttentionInputs inputs;
+  const Napi::Value dtype = object.Get("dtype");
+  const std::string dtypeName = dtype.IsString() ? dtype.As<Napi::String>().Utf8Value() : "";
+  if (dtypeName == "F32") inputs.dtype = DType::F32;
+  else if (dtypeName == "F16") inputs.dtype = DType::F16;
+  else if (dtypeName == "BF16") inputs.dtype = DType::BF16;
+  else throwType(env, "inputs.dtype must be 'F16', 'BF16' or 'F32'");
+  inputs.numHeads = requireInt(env, object, "inputs", "numHeads", 1, 4096);
+  inputs.numKvHeads = requireInt(env, object, "inputs", "numKvHeads", 1, 4096);
+  inputs.seqLen = requireInt(env, object, "inputs", "seqLen", 1, 1 << 24);
+  inputs.headDim = requireInt(env, object, "inputs", "headDim", 1, 1024);
+  if (inputs.numHeads % inputs.numKvHeads != 0)
+    throwRange(env, "inputs.numHeads (" + std::to_string(inputs.numHeads) + ") must be a multiple of inputs.numKvHeads (" +
+                        std::to_string(inputs.numKvHeads) + ")");
+  const size_t rowBytes = size_t(inputs.seqLen) * inputs.headDim * bytesPerElement(inputs.dtype);
+  auto tensor = [&](const char* key, int heads) -> const void* {
+    const std::string name = std::string("inputs.") + key;
+    const Napi::Uint8Array bytes = requireTypedArray<Napi::Uint8Array>(env, object.Get(key), napi_uint8_array, name, "Uint8Array");
+    const size_t expected = rowBytes * heads;
+    if (bytes.ByteLength() != expected)
+      throwRange(env, name + " has " + std::to_string(bytes.ByteLength()) + " bytes, expected " + std::to_string(expected) + " (" +
+                          std::to_string(heads) + " heads x " + std::to_string(inputs.seqLen) + " x " + std::to_string(inputs.headDim) + " " +
+                          dtypeName + ")");
+    keep.hold(bytes);
+    return bytes.Data();
+  };
+  inputs.q = tensor("q", inputs.numHeads);
+  inputs.k = tensor("k", inputs.numKvHeads);
+  if (needsValues) inputs.v = tensor("v", inputs.numKvHeads);
+  return inputs;
+}
+
+// Optional opts.rows: all rows when absent.
+RowSelection parseOptionalRows(Napi::Env env, const Napi::Object& opts, int seqLen, KeepAlive& keep) {
+  const Napi::Value value = opts.Get("rows");
+  if (value.IsUndefined() || value.IsNull()) return {};
+  const Napi::Int32Array rows = requireInt32Array(env, value, "opts.rows");
+  requireRows(env, rows, seqLen, "opts.rows");
+  keep.hold(rows);
+  return RowSelection{rows.Data(), int(rows.ElementLength())};
+}
+
+// The JS SparseIndex as a view, after checking that it is consistent with the inputs and safe
+// to traverse (offsets monotone and in bounds, starts and columns non-negative and ascending).
+SparseIndexView parseIndex(Napi::Env env, const Napi::Value& value, const AttentionInputs& inputs, KeepAlive& keep) {
+  const Napi::Object object = requireObject(env, value, "index");
+  SparseIndexView index;
+  index.numHeads = requireInt(env, object, "index", "numHeads", 1, 4096);
+  index.seqLen = requireInt(env, object, "index", "seqLen", 1, 1 << 24);
+  index.numBlocks = requireInt(env, object, "index", "numBlocks", 1, 1 << 24);
+  if (index.numHeads != inputs.numHeads || index.seqLen != inputs.seqLen || index.numBlocks != inputs.numBlocks())
+    throwRange(env, "index is for " + std::to_string(index.numHeads) + " heads x " + std::to_string(index.seqLen) +
+                        " tokens but inputs have " + std::to_string(inputs.numHeads) + " heads x " + std::to_string(inputs.seqLen));
+  const size_t slots = size_t(index.numHeads) * index.numBlocks;
+  auto csr = [&](const char* offsetsKey, const char* valuesKey, const int32_t** offsetsOut, const int32_t** valuesOut) {
+    const Napi::Int32Array offsets = requireInt32Array(env, object.Get(offsetsKey), std::string("index.") + offsetsKey);
+    const Napi::Int32Array values = requireInt32Array(env, object.Get(valuesKey), std::string("index.") + valuesKey);
+    if (offsets.ElementLength() != slots + 1)
+      throwRange(env, std::string("index.") + offsetsKey + " must have numHeads * numBlocks + 1 = " + std::to_string(slots + 1) + " entries");
+    if (offsets[0] != 0 || size_t(offsets[slots]) != values.ElementLength())
+      throwRange(env, std::string("index.") + offsetsKey + " must start at 0 and end at index." + valuesKey + ".length");
+    for (size_t s = 0; s < slots; ++s) {
+      if (offsets[s + 1] < offsets[s]) throwRange(env, std::string("index.") + offsetsKey + " must not decrease (at " + std::to_string(s) + ")");
+      for (int32_t e = offsets[s]; e < offsets[s + 1]; ++e) {
+        if (values[size_t(e)] < 0) throwRange(env, std::string("index.") + valuesKey + "[" + std::to_string(e) + "] is negative");
+        if (e > offsets[s] && values[size_t(e)] <= values[size_t(e - 1)])
+          throwRange(env, std::string("index.") + valuesKey + " must ascend within each (head, block) (at " + std::to_string(e) + ")");
+      }
+    }
+    keep.hold(offsets);
+    keep.hold(values);
+    *offsetsOut = offsets.Data();
+    *valuesOut = values.Data();
+  };
+  csr("tileOffsets", "tileStarts", &index.tileOffsets, &index.tileStarts);
+  csr("colOffsets", "columns", &index.colOffsets, &index.columns);
+  const Napi::Int32Array window = requireInt32Array(env, object.Get("window"), "index.window");
+  if (window.ElementLength() != size_t(index.numHeads) * 2) throwRange(env, "index.window must have 2 * numHeads entries");
+  keep.hold(window);
+  index.window = window.Data();
+  return index;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress and cancellation.
+
+// Forwards progress from worker threads to the JS callback at most ~20 times per second, and the
+// final 1 on the JS thread before the promise settles; late deliveries after that are dropped.
+class ProgressChannel {
+ public:
+  ProgressChannel(Napi::Env env, const Napi::Value& callback) {
+    if (!callback.IsFunction()) return;
+    state_ = std::make_shared<State>();
+    state_->callback = Napi::Persistent(callback.As<Napi::Function>());
+    tsfn_ = Napi::ThreadSafeFunction::New(env, callback.As<Napi::Function>(), "sparsescope.progress", 0, 1);
+  }
+
+  std::function<void(double)> sink() {
+    if (!state_) return {};
+    return [this](double fraction) {
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch()).count();
+      int64_t last = lastSentMs_.load();
+      if (now - last < kIntervalMs || !lastSentMs_.compare_exchange_strong(last, now)) return;
+      auto state = state_;
+      tsfn_.NonBlockingCall(new double(fraction), [state](Napi::Env, Napi::Function callback, double* value) {
+        const double fraction = *value;
+        delete value;
+        if (!state->finished) deliver(callback, fraction);
+      });
+    };
+  }
+
+  // On the JS thread when the op ends: final 1 on success, then the channel closes.
+  void finish(bool succeeded) {
+    if (!state_) return;
+    state_->finished = true;
+    if (succeeded) deliver(state_->callback.Value(), 1.0);
+    tsfn_.Release();
+  }
+
+ private:
+  static constexpr int64_t kIntervalMs = 50;
+  struct State {
+    Napi::FunctionReference callback;
+    bool finished = false;  // only touched on the JS thread
+  };
+  // A throwing progress callback must not take the process down: its exception is dropped.
+  static void deliver(const Napi::Function& callback, double fraction) {
+    try {
+      callback.Call({Napi::Number::New(callback.Env(), fraction)});
+    } catch (const Napi::Error&) {
+    }
+  }
+
+  std::shared_ptr<State> state_;
+  Napi::ThreadSafeFunction tsfn_;
+  std::atomic<int64_t> lastSentMs_{-kIntervalMs};
+};
+
+// One asynchronous op: compute() on a worker thread, resolve() on the JS thread.
+class OpWorker : public Napi::AsyncWorker {
+ public:
+  using Compute = std::function<std::string(const CallContext&)>;
+  using Resolve = std::function<Napi::Value(Napi::Env, double ms)>;
+
+  OpWorker(Napi::Env env, Napi::Promise::Deferred deferred, std::unique_ptr<KeepAlive> keep, const Napi::Value& control,
+           Compute compute, Resolve resolve)
+      : Napi::AsyncWorker(env, "sparsescope.op"),
+        deferred_(deferred),
+        keep_(std::move(keep)),
+        progress_(env, control.IsObject() ? control.As<Napi::Object>().Get("onProgress") : env.Undefined()),
+        compute_(std::move(compute)),
+        resolve_(std::move(resolve)) {
+    context_.progress = progress_.sink();
+    if (!control.IsObject()) return;
+    const Napi::Value cancel = control.As<Napi::Object>().Get("cancel");
+    if (cancel.IsUndefined()) return;
+    const Napi::Int32Array word = requireInt32Array(env, cancel, "control.cancel");
+    if (word.ElementLength() < 1) throwRange(env, "control.cancel must have at least one element");
+    keep_->hold(word);
+    context_.cancelWord = word.Data();
+  }
+
+  void Execute() override {
+    const auto start = std::chrono::steady_clock::now();
+    std::string status;
+    try {
+      status = compute_(context_);
+    } catch (const std::bad_alloc&) {
+      status = "out of memory";
+    } catch (const std::exception& error) {
+      status = error.what();
+    }
+    ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (!status.empty()) SetError(status);
+  }
+
+  void OnOK() override {
+    progress_.finish(true);
+    deferred_.Resolve(resolve_(Env(), ms_));
+  }
+
+  void OnError(const Napi::Error& error) override {
+    progress_.finish(false);
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::unique_ptr<KeepAlive> keep_;
+  ProgressChannel progress_;
+  Compute compute_;
+  Resolve resolve_;
+  CallContext context_;
+  double ms_ = 0.0;
+};
+
+// Parses arguments with `setup` (which returns the compute and resolve functions) and queues the
+// op. Any argument error becomes a rejected promise.
+using Setup = std::function<std::pair<OpWorker::Compute, OpWorker::Resolve>(KeepAlive& keep)>;
+
+Napi::Value startOp(const Napi::CallbackInfo& info, size_t controlArgument, const Setup& setup) {
+  Napi::Env env = info.Env();
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  try {
+    auto keep = std::make_unique<KeepAlive>();
+    auto [compute, resolve] = setup(*keep);
+    const Napi::Value control = info.Length() > controlArgument ? info[controlArgument] : env.Undefined();
+    if (!control.IsUndefined() && !control.IsObject()) throwType(env, "control must be an object");
+    auto* worker = new OpWorker(env, deferred, std::move(keep), control, std::move(compute), std::move(resolve));
+    worker->Queue();
+  } catch (const Napi::Error& error) {
+    deferred.Reject(error.Value());
+  }
+  return deferred.Promise();
+}
+
+Napi::Float32Array toFloat32Array(Napi::Env env, const std::vector<float>& values) {
+  Napi::Float32Array array = Napi::Float32Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), array.Data());
+  return array;
+}
+
+Napi::Int32Array toInt32Array(Napi::Env env, const std::vector<int32_t>& values) {
+  Napi::Int32Array array = Napi::Int32Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), array.Data());
+  return array;
+}
+
+Napi::Float64Array toFloat64Array(Napi::Env env, const std::vector<double>& values) {
+  Napi::Float64Array array = Napi::Float64Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), array.Data());
+  return array;
+}
+
+// Rejects backend 'cuda' where it cannot run; returns true when the call should go to CUDA.
+bool useCuda(Napi::Env env, Backend backend) {
+  if (backend == Backend::Cpu) return false;
+  const std::string reason = cudaUnavailableReason();
+  if (!reason.empty()) throw Napi::Error::New(env, "CUDA backend not available: " + reason);
+  return true;
+}
+
+Napi::Object attentionResult(Napi::Env env, const std::vector<float>& out, const std::vector<float>& lse, double ms) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("out", toFloat32Array(env, out));
+  result.Set("lse", toFloat32Array(env, lse));
+  result.Set("ms", ms);
+  return result;
+}
+
+struct AttentionOutputs {
+  std::vector<float> out, lse;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Exported functions.
+
+Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object cuda = Napi::Object::New(env);
+  Napi::Array devices = Napi::Array::New(env);
+#ifdef SPARSESCOPE_WITH_CUDA
+  const CudaDeviceReport report = cudaDeviceInfo();
+  cuda.Set("compiled", true);
+  cuda.Set("available", report.available);
+  if (!report.available) cuda.Set("reason", report.reason.empty() ? std::string("no CUDA device") : report.reason);
+  for (size_t d = 0; d < report.devices.size(); ++d) {
+    const CudaDevice& device = report.devices[d];
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("index", device.index);
+    entry.Set("name", device.name);
+    entry.Set("totalMemoryBytes", double(device.totalMemoryBytes));
+    entry.Set("freeMemoryBytes", double(device.freeMemoryBytes));
+    entry.Set("computeCapability", device.computeCapability);
+    devices.Set(uint32_t(d), entry);
+  }
+#else
+  cuda.Set("compiled", false);
+  cuda.Set("available", false);
+  cuda.Set("reason", cudaUnavailableReason());
+#endif
+  cuda.Set("devices", devices);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("cpuThreads", workerCount());
+  result.Set("cuda", cuda);
+  return result;
+}
+
+Napi::Value DenseAttention(const Napi::CallbackInfo& info) {
+  return startOp(info, 2, [&](KeepAlive& keep) {
+    Napi::Env env = info.Env();
+    const AttentionInputs inputs = parseInputs(env, info[0], true, keep);
+    const Napi::Object opts = requireObject(env, info[1], "opts");
+    const bool cuda = useCuda(env, parseBackend(env, opts));
+    const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
+    auto outputs = std::make_shared<AttentionOutputs>();
+    OpWorker::Compute compute = [=](const CallContext& ctx) {
+      const size_t rowTotal = size_t(inputs.numHeads) * rows.size(inputs.seqLen);
+      outputs->out.resize(rowTotal * inputs.headDim);
+      outputs->lse.resize(rowTotal);
+#ifdef SPARSESCOPE_WITH_CUDA
+      if (cuda) return cudaDenseAttention(inputs, rows, outputs->out.data(), outputs->lse.data(), ctx);
+#endif
+      (void)cuda;
+      return denseAttention(inputs, rows, outputs->out.data(), outputs->lse.data(), ctx);
+    };
+    OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };
+    return std::make_pair(compute, resolve);
+  });
+}
+
+Napi::Value PooledMap(const Napi::CallbackInfo& info) {
+  return startOp(info, 2, [&](KeepAlive& keep) {
+    Napi::Env env = info.Env();
+    const AttentionInputs inputs = parseInputs(env, info[0], false, keep);
+    if (inputs.numHeads != 1 || inputs.numKvHeads != 1) throwRange(env, "pooledMap takes one head: inputs.numHeads and inputs.numKvHeads must be 1");
+    const Napi::Object opts = requireObject(env, info[1], "opts");
+    const bool cuda = useCuda(env, parseBackend(env, opts));
+    const int n = inputs.seqLen;
+    PooledMapArgs args;
+    args.rowStart = requireInt(env, opts, "opts", "rowStart", 0, n - 1);
+    args.rowEnd = requireInt(env, opts, "opts", "rowEnd", args.rowStart + 1, n);
+    args.colStart = requireInt(env, opts, "opts", "colStart", 0, n - 1);
+    args.colEnd = requireInt(env, opts, "opts", "colEnd", args.colStart + 1, n);
+    args.rows = requireInt(env, opts, "opts", "rows", 1, 8192);
+    args.cols = requireInt(env, opts, "opts", "cols", 1, 8192);
+    const Napi::Value sample = opts.Get("sampleRows");
+    if (!sample.IsNull() && !sample.IsUndefined()) {
+      const Napi::Int32Array sampleRows = requireInt32Array(env, sample, "opts.sampleRows");
+      requireRows(env, sampleRows, n, "opts.sampleRows");
+      keep.hold(sampleRows);
+      args.sampleRows = RowSelection{sampleRows.Data(), int(sampleRows.ElementLength())};
+    }
+    struct Outputs {
+      std::vector<float> mean, max;
+      int rowsUsed = 0;
+    };
+    auto outputs = std::make_shared<Outputs>();
+    OpWorker::Compute compute = [=](const CallContext& ctx) {
+      outputs->mean.resize(size_t(args.rows) * args.cols);
+      outputs->max.resize(size_t(args.rows) * args.cols);
+#ifdef SPARSESCOPE_WITH_CUDA
+      if (cuda) return cudaPooledMap(inputs, args, outputs->mean.data(), outputs->max.data(), &outputs->rowsUsed, ctx);
+#endif
+      (void)cuda;
+      return pooledMap(inputs, args, outputs->mean.data(), outputs->max.data(), &outputs->rowsUsed, ctx);
+    };
+    OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
+      Napi::Object result = Napi::Object::New(env);
+      result.Set("mean", toFloat32Array(env, outputs->mean));
+      result.Set("max", toFloat32Array(env, outputs->max));
+      result.Set("rowsUsed", outputs->rowsUsed);
+      result.Set("ms", ms);
+      return result;
+    };
+    return std::make_pair(compute, resolve);
+  });
+}
+
+Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
+  return startOp(info, 3, [&](KeepAlive& keep) {
+    Napi::Env env = info.Env();
+    const AttentionInputs inputs = parseInputs(env, info[0], false, keep);
+    const Napi::Int32Array patterns = requireInt32Array(env, info[1], "patterns");
+    if (patterns.ElementLength() != size_t(inputs.numHeads) * 3)
+      throwRange(env, "patterns must have 3 * numHeads = " + std::to_string(inputs.numHeads * 3) + " entries, got " +
+                          std::to_string(patterns.ElementLength()));
+    keep.hold(patterns);
+    const HeadPatternsView patternsView{patterns.Data()};
+    const Napi::Object opts = requireObject(env, info[2], "opts");
+    const bool cuda = useCuda(env, parseBackend(env, opts));
+    auto index = std::make_shared<SparseIndex>();
+    OpWorker::Compute compute = [=](const CallContext& ctx) {
+#ifdef SPARSESCOPE_WITH_CUDA
+      if (cuda) return cudaBuildIndex(inputs, patternsView, index.get(), ctx);
+#endif
+      (void)cuda;
+      return buildSparseIndex(inputs, patternsView, index.get(), ctx);
+    };
+    OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
+      Napi::Object result = Napi::Object::New(env);
+      result.Set("numHeads", index->numHeads);
+      result.Set("seqLen", index->seqLen);
+      result.Set("numBlocks", index->numBlocks);
+      result.Set("tileOffsets", toInt32Array(env, index->tileOffsets));
+      result.Set("tileStarts", toInt32Array(env, index->tileStarts));
+      result.Set("colOffsets", toInt32Array(env, index->colOffsets));
+      result.Set("columns", toInt32Array(env, index->columns));
+      result.Set("window", toInt32Array(env, index->window));
+      result.Set("verticalOffsets", toInt32Array(env, index->verticalOffsets));
+      result.Set("verticals", toInt32Array(env, index->verticals));
+      result.Set("slashOffsets", toInt32Array(env, index->slashOffsets));
+      result.Set("slashes", toInt32Array(env, index->slashes));
+      result.Set("density", toFloat64Array(env, index->density));
+      result.Set("ms", ms);
+      return result;
+    };
+    return std::make_pair(compute, resolve);
+  });
+}
+
+Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
+  return startOp(info, 3, [&](KeepAlive& keep) {
+    Napi::Env env = info.Env();
+    const AttentionInputs inputs = parseInputs(env, info[0], true, keep);
+    const SparseIndexView index = parseIndex(env, info[1], inputs, keep);
+    const Napi::Object opts = requireObject(env, info[2], "opts");
+    const bool cuda = useCuda(env, parseBackend(env, opts));
+    const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
+    auto outputs = std::make_shared<AttentionOutputs>();
+    OpWorker::Compute compute = [=](const CallContext& ctx) {
+      const size_t rowTotal = size_t(inputs.numHeads) * rows.size(inputs.seqLen);
+      outputs->out.resize(rowTotal * inputs.headDim);
+      outputs->lse.resize(rowTotal);
+#ifdef SPARSESCOPE_WITH_CUDA
+      if (cuda) return cudaSparseAttention(inputs, index, rows, outputs->out.data(), outputs->lse.data(), ctx);
+#endif
+      (void)cuda;
+      return sparseAttention(inputs, index, rows, outputs->out.data(), outputs->lse.data(), ctx);
+    };
+    OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };
+    return std::make_pair(compute, resolve);
+  });
+}
+
+Napi::Value Recall(const Napi::CallbackInfo& info) {
+  return startOp(info, 3, [&](KeepAlive& keep) {
+    Napi::Env env = info.Env();
+    const AttentionInputs inputs = parseInputs(env, info[0], false, keep);
+    const SparseIndexView index = parseIndex(env, info[1], inputs, keep);
+    const Napi::Object opts = requireObject(env, info[2], "opts");
+    const bool cuda = useCuda(env, parseBackend(env, opts));
+    const Napi::Int32Array rowsArray = requireInt32Array(env, opts.Get("rows"), "opts.rows");
+    requireRows(env, rowsArray, inputs.seqLen, "opts.rows");
+    keep.hold(rowsArray);
+    const RowSelection rows{rowsArray.Data(), int(rowsArray.ElementLength())};
+    const Napi::Float32Array lse = requireTypedArray<Napi::Float32Array>(env, opts.Get("denseLse"), napi_float32_array, "opts.denseLse", "Float32Array");
+    if (lse.ElementLength() != size_t(inputs.numHeads) * rows.count)
+      throwRange(env, "opts.denseLse must have numHeads * rows.length = " + std::to_string(size_t(inputs.numHeads) * rows.count) + " entries");
+    keep.hold(lse);
+    const float* denseLse = lse.Data();
+    auto values = std::make_shared<std::vector<float>>();
+    OpWorker::Compute compute = [=](const CallContext& ctx) {
+      values->resize(size_t(inputs.numHeads) * rows.count);
+#ifdef SPARSESCOPE_WITH_CUDA
+      if (cuda) return cudaRecall(inputs, index, rows, denseLse, values->data(), ctx);
+#endif
+      (void)cuda;
+      return recall(inputs, index, rows, denseLse, values->data(), ctx);
+    };
+    OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
+      Napi::Object result = Napi::Object::New(env);
+      result.Set("recall", toFloat32Array(env, *values));
+      result.Set("ms", ms);
+      return result;
+    };
+    return std::make_pair(compute, resolve);
+  });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("deviceInfo", Napi::Function::New(env, DeviceInfo, "deviceInfo"));
+  exports.Set("denseAttention", Napi::Function::New(env, DenseAttention, "denseAttention"));
+  exports.Set("pooledMap", Napi::Function::New(env, PooledMap, "pooledMap"));
+  exports.Set("buildIndex", Napi::Function::New(env, BuildIndex, "buildIndex"));
+  exports.Set("sparseAttention", Napi::Function::New(env, SparseAttention, "sparseAttention"));
+  exports.Set("recall", Napi::Function::New(env, Recall, "recall"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace sparsescope
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return sparsescope::Init(env, exports); }
+NODE_API_MODULE(sparsescope, InitModule)

@@ -1,0 +1,215 @@
+#include "attention_tiles.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "../simd.h"
+
+namespace sparsescope {
+namespace {
+
+constexpr int kRowStep = 4;   // query rows per register block
+constexpr int kLaneStep = 16; // keys (or head-dim elements) per register block
+
+// scores[r][c] = sum_d queries[r][d] * keysT[d][c] for rows [0, rowCount rounded up to 4).
+SPARSESCOPE_HOT void scoreBlock(const float* queries, int padded, int headDim, int rowCount,
+                                const float* keysT, float* scores) {
+  for (int r0 = 0; r0 < rowCount; r0 += kRowStep) {
+    for (int c0 = 0; c0 < kBlock; c0 += kLaneStep) {
+      float acc[kRowStep][kLaneStep] = {};
+      for (int d = 0; d < headDim; ++d) {
+        const float* keys = keysT + size_t(d) * kBlock + c0;
+        for (int rr = 0; rr < kRowStep; ++rr) {
+          const float q = queries[size_t(r0 + rr) * padded + d];
+          for (int cc = 0; cc < kLaneStep; ++cc) acc[rr][cc] += q * keys[cc];
+        }
+      }
+      for (int rr = 0; rr < kRowStep; ++rr)
+        for (int cc = 0; cc < kLaneStep; ++cc) scores[(r0 + rr) * kBlock + c0 + cc] = acc[rr][cc];
+    }
+  }
+}
+
+// Online softmax step for each row: rescales the row's state to the new max and turns its scores
+// into probabilities (relative to that max) in place. Rows that see no key keep their state.
+SPARSESCOPE_HOT void softmaxStep(float* scores, int rowCount, float* rowMax, float* rowSum,
+                                 float* accumulator, int padded, bool withValues) {
+  for (int r = 0; r < rowCount; ++r) {
+    float* s = scores + r * kBlock;
+    float laneMax[kLaneStep];
+    for (int cc = 0; cc < kLaneStep; ++cc) laneMax[cc] = kNegInf;
+    for (int c0 = 0; c0 < kBlock; c0 += kLaneStep)
+      for (int cc = 0; cc < kLaneStep; ++cc) laneMax[cc] = s[c0 + cc] > laneMax[cc] ? s[c0 + cc] : laneMax[cc];
+    float chunkMax = kNegInf;
+    for (int cc = 0; cc < kLaneStep; ++cc) chunkMax = std::max(chunkMax, laneMax[cc]);
+    if (chunkMax == kNegInf) {
+      for (int c = 0; c < kBlock; ++c) s[c] = 0.0f;
+      continue;
+    }
+    const float newMax = std::max(rowMax[r], chunkMax);
+    const float correction = fastExp2(rowMax[r] - newMax);
+    float laneSum[kLaneStep] = {};
+    for (int c0 = 0; c0 < kBlock; c0 += kLaneStep)
+      for (int cc = 0; cc < kLaneStep; ++cc) {
+        const float p = fastExp2(s[c0 + cc] - newMax);
+        s[c0 + cc] = p;
+        laneSum[cc] += p;
+      }
+    float chunkSum = 0.0f;
+    for (int cc = 0; cc < kLaneStep; ++cc) chunkSum += laneSum[cc];
+    rowSum[r] = rowSum[r] * correction + chunkSum;
+    rowMax[r] = newMax;
+    if (withValues) {
+      float* acc = accumulator + size_t(r) * padded;
+      for (int d = 0; d < padded; ++d) acc[d] *= correction;
+    }
+  }
+}
+
+// accumulator[r][d] += sum_c probs[r][c] * values[c][d] for rows [0, rowCount rounded up to 4).
+SPARSESCOPE_HOT void accumulateValues(const float* probs, int rowCount, const float* values,
+                                      int padded, float* accumulator) {
+  for (int r0 = 0; r0 < rowCount; r0 += kRowStep) {
+    for (int d0 = 0; d0 < padded; d0 += kLaneStep) {
+      float acc[kRowStep][kLaneStep];
+      for (int rr = 0; rr < kRowStep; ++rr)
+        for (int dd = 0; dd < kLaneStep; ++dd) acc[rr][dd] = accumulator[size_t(r0 + rr) * padded + d0 + dd];
+      for (int c = 0; c < kBlock; ++c) {
+        const float* v = values + size_t(c) * padded + d0;
+        for (int rr = 0; rr < kRowStep; ++rr) {
+          const float p = probs[(r0 + rr) * kBlock + c];
+          for (int dd = 0; dd < kLaneStep; ++dd) acc[rr][dd] += p * v[dd];
+        }
+      }
+      for (int rr = 0; rr < kRowStep; ++rr)
+        for (int dd = 0; dd < kLaneStep; ++dd) accumulator[size_t(r0 + rr) * padded + d0 + dd] = acc[rr][dd];
+    }
+  }
+}
+
+int roundUpToRowStep(int rows) { return (rows + kRowStep - 1) / kRowStep * kRowStep; }
+
+}  // namespace
+
+std::vector<int32_t> denseTiles(int lastRow) {
+  std::vector<int32_t> tiles;
+  for (int start = 0; start <= lastRow; start += kBlock) tiles.push_back(start);
+  return tiles;
+}
+
+TileWorkspace::TileWorkspace(const AttentionInputs& inputs)
+    : inputs_(inputs),
+      headDim_(inputs.headDim),
+      padded_(paddedHeadDim(inputs.headDim)),
+      queries_(size_t(kBlock) * padded_, 0.0f),
+      keysT_(size_t(headDim_) * kBlock, 0.0f),
+      values_(size_t(kBlock) * padded_, 0.0f),
+      scores_(size_t(kBlock) * kBlock, 0.0f),
+      rowMax_(kBlock),
+      rowSum_(kBlock),
+      accumulator_(size_t(kBlock) * padded_),
+      convert_(size_t(std::max(headDim_, 1))) {}
+
+void TileWorkspace::loadQueries(int head, const int32_t* rows, int count) {
+  kvHead_ = inputs_.kvHeadOf(head);
+  rowCount_ = count;
+  const float scale = kLog2e / std::sqrt(float(headDim_));
+  for (int r = 0; r < kBlock; ++r) {
+    float* dst = queries_.data() + size_t(r) * padded_;
+    if (r < count) {
+      rows_[r] = rows[r];
+      toFloat(inputs_.dtype, inputs_.q, inputs_.rowOffset(head, rows[r]), headDim_, dst);
+      for (int d = 0; d < headDim_; ++d) dst[d] *= scale;
+    } else {
+      std::fill(dst, dst + headDim_, 0.0f);  // padding rows of the 4-row register blocks
+    }
+  }
+}
+
+void TileWorkspace::loadTile(int start, int count, bool withValues) {
+  int32_t columns[kBlock];
+  for (int c = 0; c < count; ++c) columns[c] = start + c;
+  loadColumns(columns, count, withValues);
+}
+
+void TileWorkspace::loadColumns(const int32_t* columns, int count, bool withValues) {
+  keyCount_ = count;
+  for (int c = 0; c < kBlock; ++c) {
+    float* value = values_.data() + size_t(c) * padded_;
+    if (c < count) {
+      const int column = columns[c];
+      keyColumns_[c] = column;
+      toFloat(inputs_.dtype, inputs_.k, inputs_.rowOffset(kvHead_, column), headDim_, convert_.data());
+      for (int d = 0; d < headDim_; ++d) keysT_[size_t(d) * kBlock + c] = convert_[d];
+      if (withValues) toFloat(inputs_.dtype, inputs_.v, inputs_.rowOffset(kvHead_, column), headDim_, value);
+    } else {
+      keyColumns_[c] = INT_MAX;  // masked by j <= i
+      for (int d = 0; d < headDim_; ++d) keysT_[size_t(d) * kBlock + c] = 0.0f;
+      if (withValues) std::fill(value, value + headDim_, 0.0f);
+    }
+  }
+}
+
+void TileWorkspace::scoreAndMask(RowWindow window) {
+  float* s = scores_.data();
+  scoreBlock(queries_.data(), padded_, headDim_, rowCount_, keysT_.data(), s);
+  for (int r = 0; r < roundUpToRowStep(rowCount_); ++r) {
+    float* rowScores = s + r * kBlock;
+    if (r >= rowCount_) {
+      std::fill(rowScores, rowScores + kBlock, kNegInf);
+      continue;
+    }
+    const int i = rows_[r];
+    for (int c = 0; c < kBlock; ++c) {
+      const int j = keyColumns_[c];
+      const bool inWindow = !window.active() || j < window.nInit || j > i - window.nLocal;
+      rowScores[c] = (j <= i && inWindow) ? rowScores[c] : kNegInf;
+    }
+  }
+}
+
+void TileWorkspace::resetSoftmax() {
+  std::fill(rowMax_.begin(), rowMax_.end(), kNegInf);
+  std::fill(rowSum_.begin(), rowSum_.end(), 0.0f);
+  std::fill(accumulator_.begin(), accumulator_.end(), 0.0f);
+}
+
+void TileWorkspace::accumulateSoftmax(bool withValues) {
+  const int rows = roundUpToRowStep(rowCount_);
+  softmaxStep(scores_.data(), rows, rowMax_.data(), rowSum_.data(), accumulator_.data(), padded_, withValues);
+  if (withValues) accumulateValues(scores_.data(), rows, values_.data(), padded_, accumulator_.data());
+}
+
+float TileWorkspace::rowLse2(int r) const {
+  return rowSum_[r] > 0.0f ? rowMax_[r] + std::log2(rowSum_[r]) : kNegInf;
+}
+
+void TileWorkspace::finishSoftmax(float* out, float* lse) const {
+  for (int r = 0; r < rowCount_; ++r) {
+    lse[r] = rowLse2(r) * kLn2;
+    if (out == nullptr) continue;
+    // A row that sees no key (possible with a stream_llm window) has output 0 and LSE -inf.
+    const float inverse = rowSum_[r] > 0.0f ? 1.0f / rowSum_[r] : 0.0f;
+    const float* acc = accumulator_.data() + size_t(r) * padded_;
+    for (int d = 0; d < headDim_; ++d) out[size_t(r) * headDim_ + d] = acc[d] * inverse;
+  }
+}
+
+std::vector<RowGroup> groupRowsByBlock(const RowSelection& rows, int seqLen) {
+  std::vector<RowGroup> groups;
+  const int total = rows.size(seqLen);
+  for (int index = 0; index < total;) {
+    const int block = rows.at(index) / kBlock;
+    int end = index + 1;
+    while (end < total && rows.at(end) / kBlock == block) ++end;
+    groups.push_back({block, index, end - index});
+    index = end;
+  }
+  return groups;
+}
+
+void groupRows(const RowSelection& rows, const RowGroup& group, int32_t* out) {
+  for (int r = 0; r < group.count; ++r) out[r] = rows.at(group.first + r);
+}
+
+}  // namespace sparsescope
