@@ -6,6 +6,7 @@
 import { basename, resolve } from 'node:path';
 import { SearchSettings, type Backend, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type RowSampling } from '../../contract/api.js';
 import { openCapture, writeCapture } from '../engine/capture/capture.js';
+import { chunksOf } from '../engine/capture/safetensors.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
 import type { Capture, TensorSource } from '../engine/capture/types.js';
 import { exportConfig, fitConfigToCapture, readConfigFile, writeConfigFile } from '../engine/config/index.js';
@@ -109,9 +110,7 @@ function tracked(tensors: readonly TensorSource[], onProgress: (fraction: number
     ...tensor,
     async *produce() {
       if (Atomics.load(cancel, 0) !== 0) throw new Error('cancelled');
-      const produced = tensor.produce();
-      if (produced instanceof Promise) yield await produced;
-      else yield* produced;
+      yield* chunksOf(tensor);
       onProgress((i + 1) / tensors.length);
     },
   }));

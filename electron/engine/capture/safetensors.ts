@@ -237,7 +237,8 @@ export function buildHeader(metadata: Record<string, string>, tensors: readonly 
   return { bytes, sizes };
 }
 
-async function* chunksOf(source: TensorSource): AsyncIterable<Uint8Array> {
+/** A tensor's bytes as chunks, whichever way its producer returns them. */
+export async function* chunksOf(source: TensorSource): AsyncIterable<Uint8Array> {
   const produced = source.produce();
   if (produced instanceof Promise) yield await produced;
   else yield* produced;
