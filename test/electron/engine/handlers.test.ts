@@ -114,6 +114,16 @@ describe('root confinement', () => {
   });
 });
 
+describe('granted files', () => {
+  it('opens a file outside the roots only once the host granted it (picked in a native dialog)', async () => {
+    const secret = join(outside, 'secret.safetensors');
+    expect((await apiError(engine.handlers['capture.open']({ path: secret }))).code).toBe('forbidden');
+    engine.grantPath(secret);
+    expect((await engine.handlers['capture.open']({ path: secret })).fileName).toBe('secret.safetensors');
+    expect((await apiError(engine.handlers['files.list']({ dir: outside }))).code).toBe('forbidden');
+  });
+});
+
 describe('captures', () => {
   it('opens a capture once per file, records it as recent, and closes it', async () => {
     const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
