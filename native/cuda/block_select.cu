@@ -1,5 +1,5 @@
 // Block-Sparse block choice for all block_sparse heads of a layer: mean-pool Q and K over 64-row
-// blocks (fp32, fixed order), score the causal key blocks of each query block by the pooled dot
+// blocks (fp64, fixed order), score the causal key blocks of each query block by the pooled dot
 // product and keep the top_k (diagonal forced) with the shared radix select.
 #include "index_build.cuh"
 #include "select_topk.cuh"
@@ -10,30 +10,31 @@ namespace {
 
 constexpr int kSelectThreads = 256;
 
-// pooled[listed][block][d] = mean over the block's rows of tensor[heads[listed]][row][d].
+// pooled[listed][block][d] = mean over the block's rows of tensor[heads[listed]][row][d], in fp64
+// and row order like the CPU builder, so both choose the same blocks.
 template <typename T, int D>
-__global__ void poolKernel(const T* tensor, int seqLen, const int32_t* heads, float* pooled) {
+__global__ void poolKernel(const T* tensor, int seqLen, const int32_t* heads, double* pooled) {
   const int block = blockIdx.x, listed = blockIdx.y, d = threadIdx.x;
   const int head = heads ? heads[listed] : listed;
   const int begin = block * kTileRows, end = min(begin + kTileRows, seqLen);
   const T* rows = tensor + size_t(head) * seqLen * D;
-  float sum = 0.f;
-  for (int row = begin; row < end; ++row) sum += ElementTraits<T>::toFloat(rows[size_t(row) * D + d]);
-  pooled[(size_t(listed) * gridDim.x + block) * D + d] = sum / float(end - begin);
+  double sum = 0.0;
+  for (int row = begin; row < end; ++row) sum = __dadd_rn(sum, double(ElementTraits<T>::toFloat(rows[size_t(row) * D + d])));
+  pooled[(size_t(listed) * gridDim.x + block) * D + d] = sum / double(end - begin);
 }
 
 template <typename T, int D>
-__global__ void __launch_bounds__(kSelectThreads) chooseBlocksKernel(const BlockSelectJob<T> job, const float* pooledQ,
-                                                                     const float* pooledK, int numBlocks) {
+__global__ void __launch_bounds__(kSelectThreads) chooseBlocksKernel(const BlockSelectJob<T> job, const double* pooledQ,
+                                                                     const double* pooledK, int numBlocks) {
   extern __shared__ float blockScores[];  // [numBlocks]
   const int block = blockIdx.x, listed = blockIdx.y;
   const int kvHead = job.heads[listed] / job.groupSize;
-  const float* query = pooledQ + (size_t(listed) * numBlocks + block) * D;
+  const double* query = pooledQ + (size_t(listed) * numBlocks + block) * D;
   for (int keyBlock = threadIdx.x; keyBlock <= block; keyBlock += kSelectThreads) {
-    const float* key = pooledK + (size_t(kvHead) * numBlocks + keyBlock) * D;
-    float dot = 0.f;
-    for (int d = 0; d < D; ++d) dot += query[d] * key[d];
-    blockScores[keyBlock] = keyBlock == block ? INFINITY : dot;
+    const double* key = pooledK + (size_t(kvHead) * numBlocks + keyBlock) * D;
+    double dot = 0.0;  // unfused, in order: the CPU's rounding
+    for (int d = 0; d < D; ++d) dot = __dadd_rn(dot, __dmul_rn(query[d], key[d]));
+    blockScores[keyBlock] = keyBlock == block ? INFINITY : __double2float_rn(dot);
   }
   __syncthreads();
   const int keep = min(job.topK[listed], block + 1);
@@ -49,7 +50,7 @@ template <typename T, int D>
 std::string selectSparseBlocks(const BlockSelectJob<T>& job) {
   if (job.numHeads == 0) return "";
   const int N = job.seqLen, numBlocks = (N + kTileRows - 1) / kTileRows;
-  DeviceBuffer<float> pooledQ, pooledK;
+  DeviceBuffer<double> pooledQ, pooledK;
   SPARSESCOPE_TRY(pooledQ.allocate(size_t(job.numHeads) * numBlocks * D, "pooled queries"));
   SPARSESCOPE_TRY(pooledK.allocate(size_t(job.numKvHeads) * numBlocks * D, "pooled keys"));
   poolKernel<T, D><<<dim3(numBlocks, job.numHeads), D>>>(job.q, N, job.heads, pooledQ.get());

@@ -95,6 +95,9 @@ class DeviceTimer {
   cudaEvent_t begin_ = nullptr, end_ = nullptr;
 };
 
+// Sets what cudaLastDeviceMs() reports on this thread (DeviceTimer::stop does it too).
+void recordDeviceMs(double ms);
+
 // Selects device 0 and fails with a clear message when there is none.
 std::string useDevice();
 

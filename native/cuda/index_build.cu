@@ -80,18 +80,20 @@ struct WriteEmitter {
   __device__ void column(int j) { *columns++ = j; }
 };
 
-// Vertical-Slash (spec 2.1 step 5, MInference's merge): offsets o < end give windows [e - 64, e),
+// Vertical-Slash (spec 2.1 step 5, MInference's convert_vertical_slash_indexes, as the CPU builder):
+// with end = 64m + 64 (not clipped to N), offsets o < end give windows [e - 64, e),
 // e = max(end - o, 64), visited by increasing e; a window within 64 of the open range extends it
-// by one tile, a farther one starts a new range. Verticals outside every range are loose columns.
+// by one tile, a farther one starts a new range. Verticals below a range and in no earlier range
+// are loose columns; offset 0 (always chosen) makes the last range reach end.
 template <class Emit>
 __device__ void verticalSlashBlock(const int32_t* verticals, int verticalCount, const int32_t* slashes,
-                                   int slashCount, int rowEnd, Emit& emit) {
+                                   int slashCount, int blockEnd, Emit& emit) {
   int next = 0, hi = slashCount;  // next = number of offsets < rowEnd
   while (next < hi) {
     const int mid = (next + hi) / 2;
-    if (slashes[mid] < rowEnd) next = mid + 1; else hi = mid;
+    if (slashes[mid] < blockEnd) next = mid + 1; else hi = mid;
   }
-  auto windowEnd = [&](int offset) { return max(rowEnd - offset, kTileRows); };
+  auto windowEnd = [&](int offset) { return max(blockEnd - offset, kTileRows); };
   int v = 0;
   for (int s = next - 1; s >= 0;) {
     int rangeEnd = windowEnd(slashes[s--]);
@@ -105,7 +107,6 @@ __device__ void verticalSlashBlock(const int32_t* verticals, int verticalCount, 
     while (v < verticalCount && verticals[v] < rangeEnd) ++v;
     for (int start = rangeStart; start < rangeEnd; start += kTileRows) emit.tile(start);
   }
-  while (v < verticalCount && verticals[v] < rowEnd) emit.column(verticals[v++]);
 }
 
 // A-shape bounding tiles: the 64-aligned tiles of [0, min(nInit, end)) and of the local band
@@ -129,7 +130,7 @@ __device__ void generateBlock(const ConvertArgs& args, int head, int block, Emit
     case PatternId::VerticalSlash: {
       const int v0 = args.verticalOffsets[head], s0 = args.slashOffsets[head];
       verticalSlashBlock(args.verticals + v0, args.verticalOffsets[head + 1] - v0, args.slashes + s0,
-                         args.slashOffsets[head + 1] - s0, rowEnd, emit);
+                         args.slashOffsets[head + 1] - s0, rowBegin + kTileRows, emit);
       break;
     }
     case PatternId::StreamLlm:
@@ -190,6 +191,10 @@ std::string planPatterns(const AttentionInputs& inputs, HeadPatternsView pattern
   plan->blockSparseSlot.assign(H, -1);
   for (int h = 0; h < H; ++h) {
     const int a = patterns.a(h), b = patterns.b(h);
+    const int id = int(patterns.pattern(h));
+    if (id < 0 || id > int(PatternId::BlockSparse))
+      return "patterns: head " + std::to_string(h) + " has unknown pattern id " + std::to_string(id);
+    if (a < 0 || b < 0) return "patterns: head " + std::to_string(h) + " has a negative parameter";
     int verticalCount = 0, slashCount = 0;
     switch (patterns.pattern(h)) {
       case PatternId::Dense:
@@ -202,21 +207,15 @@ std::string planPatterns(const AttentionInputs& inputs, HeadPatternsView pattern
         plan->verticalSlashHeads.push_back(h);
         break;
       case PatternId::StreamLlm:
-        if (a < 0 || b < 0)
-          return "head " + std::to_string(h) + ": stream_llm n_init and n_local must be >= 0, got " + std::to_string(a) +
-                 ", " + std::to_string(b);
         index->window[2 * h] = a;
         index->window[2 * h + 1] = b;
         break;
       case PatternId::BlockSparse:
-        if (a < 1) return "head " + std::to_string(h) + ": block_sparse top_k must be >= 1, got " + std::to_string(a);
         plan->blockSparseSlot[h] = int(plan->blockSparseHeads.size());
         plan->blockSparseHeads.push_back(h);
-        plan->blockSparseTopK.push_back(std::min(a, inputs.numBlocks()));
+        plan->blockSparseTopK.push_back(std::min(std::max(a, 1), inputs.numBlocks()));
         plan->maxTopK = std::max(plan->maxTopK, plan->blockSparseTopK.back());
         break;
-      default:
-        return "head " + std::to_string(h) + ": unknown pattern id " + std::to_string(int(patterns.pattern(h)));
     }
     index->verticalOffsets[h + 1] = index->verticalOffsets[h] + verticalCount;
     index->slashOffsets[h + 1] = index->slashOffsets[h] + slashCount;

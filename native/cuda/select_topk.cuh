@@ -8,8 +8,10 @@
 
 namespace sparsescope::cuda {
 
-// Maps a float to an unsigned key with the same order (larger float, larger key).
+// Maps a float to an unsigned key with the same order (larger float, larger key); NaN ranks
+// lowest, as in the CPU builder.
 __device__ __forceinline__ uint32_t orderedKey(float value) {
+  if (value != value) return 0u;
   const uint32_t bits = __float_as_uint(value);
   return bits ^ ((bits >> 31) ? 0xffffffffu : 0x80000000u);
 }
