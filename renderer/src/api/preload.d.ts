@@ -11,6 +11,9 @@ export type BridgeReply =
 export interface FileDialogOptions {
   title: string;
   filters: { name: string; extensions: string[] }[];
+  /** A save dialog instead of an open dialog. */
+  save?: boolean;
+  defaultPath?: string;
 }
 
 export interface SparsescopeBridge {

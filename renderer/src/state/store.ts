@@ -128,6 +128,8 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
   let nextNoticeId = 1;
   /** Which job id runs for each kind, so events of stale jobs are ignored. */
   const jobIds: Partial<Record<JobKind, string>> = {};
+  /** Events that arrived before job.start answered with their id (the socket can beat the reply). */
+  const earlyEvents = new Map<string, JobEvent>();
 
   return createStore<AppState & AppActions>()((set, get) => {
     function applyCapture(capture: CaptureSummary): void {
@@ -398,6 +400,9 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
           const { jobId } = await api.call('job.start', spec);
           jobIds[spec.kind] = jobId;
           set({ jobs: { ...get().jobs, [spec.kind]: { jobId, kind: spec.kind, state: 'queued', progress: 0, message: 'queued', etaSeconds: null } } });
+          const early = earlyEvents.get(jobId);
+          earlyEvents.delete(jobId);
+          if (early) get().handleJobEvent(early);
         } catch (error) {
           get().reportError(error, `starting the ${spec.kind} job`);
         }
@@ -414,7 +419,11 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       },
 
       handleJobEvent(event) {
-        if (jobIds[event.kind] !== event.jobId) return;
+        if (jobIds[event.kind] !== event.jobId) {
+          earlyEvents.set(event.jobId, event);
+          if (earlyEvents.size > 50) earlyEvents.delete(earlyEvents.keys().next().value!);
+          return;
+        }
         const previous = get().jobs[event.kind];
         if (previous && ['done', 'failed', 'cancelled'].includes(previous.state)) return;
         set({ jobs: { ...get().jobs, [event.kind]: event } });

@@ -42,16 +42,11 @@ export function FilesView() {
   const [picker, setPicker] = useState<Picker>(null);
   const [recent, setRecent] = useState<Result<'capture.recent'>>([]);
   const [busy, setBusy] = useState<string | null>(null);
-  const [exportDir, setExportDir] = useState('');
   const bridge = window.sparsescope;
 
   useEffect(() => {
     api.call('capture.recent', {}).then(setRecent, (e: unknown) => reportError(e, 'reading recent files'));
   }, [api, capture, reportError]);
-
-  useEffect(() => {
-    if (capture && !exportDir) setExportDir(dirname(capture.path));
-  }, [capture, exportDir]);
 
   const choose = async (kind: 'capture' | 'config') => {
     if (!bridge) return setPicker({ kind });
@@ -68,13 +63,18 @@ export function FilesView() {
     setBusy(format);
     try {
       const fileName = `${stem(capture.fileName)}${suffix}`;
+      // Electron writes through the engine to a path the user picks; a browser downloads the text.
+      const path = bridge
+        ? await bridge.openFileDialog({ title: `Export ${format}`, filters: [{ name: 'JSON', extensions: ['json'] }], save: true, defaultPath: `${dirname(capture.path)}/${fileName}` })
+        : undefined;
+      if (bridge && !path) return;
       const result = await api.call('config.export', {
         config,
         format,
         captureId: capture.captureId,
         ...(lastReport ? { report: lastReport } : {}),
         ...(searched ? { settings: searched.settings } : {}),
-        ...(bridge ? { path: `${exportDir}/${fileName}` } : {}),
+        ...(path ? { path } : {}),
       });
       for (const warning of result.warnings) notify('info', warning);
       if (bridge) notify('info', `Wrote ${result.path ?? fileName}.`);
@@ -154,12 +154,6 @@ export function FilesView() {
       </section>
       <section className="panel">
         <h2>Export</h2>
-        {bridge && (
-          <label className="field">
-            Save into folder
-            <input type="text" value={exportDir} onChange={(e) => setExportDir(e.target.value)} />
-          </label>
-        )}
         <ul className="export-list">
           {EXPORTS.map((e) => (
             <li key={e.format}>

@@ -5,7 +5,7 @@
  * loaded or searched config.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { ApiError, type HeadEvaluation, type HeadPattern, type PatternName } from '../../../contract/api';
+import { ApiError, type HeadEvaluation, type HeadPattern } from '../../../contract/api';
 import { describePattern, diffConfigs, entryAt, headKey, samePattern } from '../state/config';
 import { useApi, useApp } from '../state/context';
 import { errorMessage } from '../state/store';
@@ -14,64 +14,10 @@ import { fmtPercent, fmtRecall, fmtSpeedup, PATTERN_LABEL, PATTERNS } from './fo
 import { HeadPicker } from './HeadPicker';
 import { MapToolbar, useMapSettings } from './HeadView';
 import { HeatmapPanel } from './HeatmapPanel';
+import { defaultsFor, paramSpecs, sliderToValue, SLIDER_STEPS, valueToSlider, type ParamSpec } from '../state/params';
 import { useResolvedTheme } from './theme';
 
 const EVALUATE_DEBOUNCE_MS = 150;
-
-interface ParamSpec {
-  label: string;
-  min: number;
-  max: number;
-  hint: string;
-}
-
-/** What a and b mean for each pattern, and their useful ranges for a sequence of n tokens. */
-export function paramSpecs(pattern: PatternName, seqLen: number): [ParamSpec, ParamSpec] | [ParamSpec] | [] {
-  const blocks = Math.max(1, Math.ceil(seqLen / 64));
-  switch (pattern) {
-    case 'vertical_and_slash':
-      return [
-        { label: 'vertical_size', min: 30, max: Math.max(30, seqLen), hint: 'key columns kept (at least 30)' },
-        { label: 'slash_size', min: 50, max: Math.max(50, seqLen), hint: 'diagonals kept (at least 50)' },
-      ];
-    case 'stream_llm':
-      return [
-        { label: 'n_init (sink)', min: 0, max: Math.max(1, Math.min(seqLen, 4096)), hint: 'first tokens every row attends to' },
-        { label: 'n_local (window)', min: 1, max: Math.max(1, seqLen), hint: 'local window width' },
-      ];
-    case 'block_sparse':
-      return [{ label: 'top_k blocks', min: 1, max: blocks, hint: '64-token key blocks kept per query block' }];
-    case 'dense':
-      return [];
-  }
-}
-
-/** Log-scale slider position (0..1000) <-> integer value, so small budgets stay reachable. */
-const SLIDER_STEPS = 1000;
-export function sliderToValue(position: number, spec: Pick<ParamSpec, 'min' | 'max'>): number {
-  const low = Math.log(spec.min + 1);
-  const high = Math.log(spec.max + 1);
-  return Math.round(Math.exp(low + ((high - low) * position) / SLIDER_STEPS) - 1);
-}
-export function valueToSlider(value: number, spec: Pick<ParamSpec, 'min' | 'max'>): number {
-  const low = Math.log(spec.min + 1);
-  const high = Math.log(spec.max + 1);
-  return high > low ? Math.round(((Math.log(value + 1) - low) / (high - low)) * SLIDER_STEPS) : 0;
-}
-
-/** Sensible starting values when the user switches a head to another pattern. */
-function defaultsFor(pattern: PatternName, seqLen: number): HeadPattern {
-  switch (pattern) {
-    case 'vertical_and_slash':
-      return { pattern, a: Math.min(1000, seqLen), b: Math.min(6096, seqLen) };
-    case 'stream_llm':
-      return { pattern, a: 100, b: Math.min(800, seqLen) };
-    case 'block_sparse':
-      return { pattern, a: Math.min(100, Math.ceil(seqLen / 64)), b: 0 };
-    case 'dense':
-      return { pattern, a: 0, b: 0 };
-  }
-}
 
 function ParamControl({ spec, value, onChange, testId }: { spec: ParamSpec; value: number; onChange: (value: number) => void; testId: string }) {
   const clamp = (v: number) => Math.max(spec.min, Math.min(spec.max, Math.round(v)));

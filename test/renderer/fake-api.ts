@@ -1,0 +1,174 @@
+/**
+ * An in-memory engine for renderer tests: a small synthetic capture with sink + local-window
+ * heads, closed-form recall that grows with the budget, and jobs the test drives by hand
+ * (`finishJob`, `failJob`) or lets finish on their own (`autoFinishJobs`).
+ */
+import { ApiError, type Api, type CaptureSummary, type HeadConfig, type HeadPattern, type JobEvent, type MethodName, type Params, type Report, type Result } from '../../contract/api.js';
+
+export const FAKE_CAPTURE: CaptureSummary = {
+  captureId: 'cap-1',
+  path: '/data/demo.safetensors',
+  fileName: 'demo.safetensors',
+  sizeBytes: 3 << 20,
+  hash: 'f'.repeat(64),
+  model: 'fake-model',
+  source: 'synthetic',
+  numLayers: 3,
+  layers: [0, 1, 2],
+  numHeads: 4,
+  numKvHeads: 2,
+  headDim: 64,
+  seqLen: 2048,
+  dtype: 'BF16',
+};
+
+/** Recall the fake reports for a head pattern: more budget, more recall; dense is exact. */
+export function fakeRecall(layer: number, head: number, pattern: HeadPattern): number {
+  if (pattern.pattern === 'dense') return 1;
+  const budget = pattern.pattern === 'block_sparse' ? pattern.a * 64 : pattern.a + pattern.b;
+  const difficulty = 200 * (1 + layer + head);
+  return 1 - 0.6 * Math.exp(-budget / difficulty);
+}
+
+function fakeStats(layer: number, head: number, pattern: HeadPattern): Report['heads'][number] {
+  const recall = fakeRecall(layer, head, pattern);
+  const density = pattern.pattern === 'dense' ? 1 : Math.min(1, (pattern.a + pattern.b) / FAKE_CAPTURE.seqLen / 4);
+  return { layer, head, pattern: pattern.pattern, params: [pattern.a, pattern.b], recall, outputRelError: (1 - recall) / 2, density, rowsUsed: 256, denseMs: 4, indexMs: 0.2, sparseMs: 4 * density };
+}
+
+export function fakeReport(config: HeadConfig, layers = FAKE_CAPTURE.layers): Report {
+  const heads = layers.flatMap((layer) => config.heads[layer]!.map((entry, head) => fakeStats(layer, head, entry)));
+  const recalls = heads.map((h) => h.recall);
+  const denseMs = heads.reduce((s, h) => s + h.denseMs, 0);
+  const indexMs = heads.reduce((s, h) => s + h.indexMs, 0);
+  const sparseMs = heads.reduce((s, h) => s + h.sparseMs, 0);
+  return {
+    backend: 'cpu',
+    device: 'Fake CPU',
+    dtype: 'BF16',
+    seqLen: FAKE_CAPTURE.seqLen,
+    heads,
+    totals: { denseMs, indexMs, sparseMs, speedup: denseMs / (indexMs + sparseMs), meanRecall: recalls.reduce((s, r) => s + r, 0) / recalls.length, minRecall: Math.min(...recalls) },
+  };
+}
+
+type Call = { method: MethodName; params: unknown };
+type Handler = (params: never) => unknown;
+
+export class FakeApi implements Api {
+  readonly host = 'browser' as const;
+  readonly calls: Call[] = [];
+  readonly jobs = new Map<string, Extract<Params<'job.start'>, object>>();
+  autoFinishJobs = false;
+  /** Method name -> error to throw, for failure paths. */
+  readonly failures = new Map<MethodName, ApiError>();
+  private listeners = new Set<(event: JobEvent) => void>();
+  private nextJob = 1;
+
+  private handlers: { [M in MethodName]: (params: Params<M>) => Result<M> } = {
+    'device.info': () => ({ engineVersion: '0.0.0-fake', cpu: { threads: 2, model: 'Fake CPU' }, cuda: { available: false, reason: 'no GPU', devices: [] }, defaultBackend: 'cpu', host: 'test' }),
+    'capture.openDemo': () => FAKE_CAPTURE,
+    'capture.open': ({ path }) => {
+      if (!path.endsWith('.safetensors')) throw new ApiError(`${path}: not a safetensors file`, 'bad-request');
+      return { ...FAKE_CAPTURE, captureId: `cap-${path}`, path, fileName: path.split('/').pop()! };
+    },
+    'capture.close': () => ({ closed: true }),
+    'files.list': ({ dir }) => ({ dir: dir ?? '/data', parent: null, roots: ['/data'], entries: [{ name: 'demo.safetensors', path: '/data/demo.safetensors', kind: 'file', sizeBytes: 3 << 20 }] }),
+    'capture.recent': () => [{ path: '/data/demo.safetensors', openedAt: '2026-01-01T00:00:00.000Z' }],
+    'head.pooledMap': ({ resolution, region }) => {
+      const r = region ?? { rowStart: 0, rowEnd: FAKE_CAPTURE.seqLen, colStart: 0, colEnd: FAKE_CAPTURE.seqLen };
+      const mean = new Float32Array(resolution * resolution);
+      for (let i = 0; i < resolution; i++) for (let j = 0; j <= i; j++) mean[i * resolution + j] = j === 0 || j === i ? 0.4 : 0.2 / (i + 1);
+      return { region: r, rows: resolution, cols: resolution, mean, max: mean.slice(), rowsUsed: 1024, backend: 'cpu', ms: 1 };
+    },
+    'head.mask': ({ resolution, region, pattern }) => ({
+      region: region ?? { rowStart: 0, rowEnd: FAKE_CAPTURE.seqLen, colStart: 0, colEnd: FAKE_CAPTURE.seqLen },
+      rows: resolution,
+      cols: resolution,
+      coverage: new Float32Array(resolution * resolution).fill(pattern.pattern === 'dense' ? 1 : 0.5),
+      slashOffsets: pattern.pattern === 'vertical_and_slash' ? [0, 1, 2] : [],
+      verticalColumns: pattern.pattern === 'vertical_and_slash' ? [0, 5] : [],
+      density: 0.5,
+    }),
+    'head.evaluate': ({ layer, head, pattern }) => {
+      const stats = fakeStats(layer, head, pattern);
+      return { stats, rowRecall: { rowStart: 0, rowEnd: FAKE_CAPTURE.seqLen, recall: new Float32Array(16).fill(stats.recall) }, predictedSpeedup: 1 / (stats.density + 0.05) };
+    },
+    'head.budgetCurve': ({ layer, head, pattern }) => ({
+      pattern,
+      points: [100, 400, 1600].map((a) => ({ a, b: a, recall: fakeRecall(layer, head, { pattern, a, b: a }), density: a / FAKE_CAPTURE.seqLen })),
+    }),
+    'job.start': (spec) => {
+      const jobId = `job-${this.nextJob++}`;
+      this.jobs.set(jobId, spec);
+      queueMicrotask(() => {
+        this.emit({ jobId, kind: spec.kind, state: 'running', progress: 0.1, message: 'started', etaSeconds: 3 });
+        if (this.autoFinishJobs) this.finishJob(jobId);
+      });
+      return { jobId };
+    },
+    'job.cancel': ({ jobId }) => {
+      const spec = this.jobs.get(jobId);
+      if (!spec) return { cancelled: false };
+      queueMicrotask(() => this.emit({ jobId, kind: spec.kind, state: 'cancelled', progress: 0.1, message: 'cancelled', etaSeconds: null }));
+      return { cancelled: true };
+    },
+    'config.import': (params) => {
+      if (!('text' in params)) throw new ApiError('the fake imports text only', 'bad-request');
+      const heads = JSON.parse(params.text) as HeadConfig['heads'];
+      return { config: { numLayers: heads.length, numHeads: heads[0]?.length ?? 0, heads }, format: 'minference', warnings: [] };
+    },
+    'config.export': ({ config, format }) => ({ text: JSON.stringify({ format, heads: config.heads }), warnings: [] }),
+  };
+
+  async call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> {
+    this.calls.push({ method, params });
+    await Promise.resolve();
+    const failure = this.failures.get(method);
+    if (failure) throw failure;
+    return (this.handlers[method] as Handler)(params as never) as Result<M>;
+  }
+
+  onJobEvent(listener: (event: JobEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: JobEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** The result a real engine would send for the job's kind. */
+  resultFor(spec: Params<'job.start'>): unknown {
+    switch (spec.kind) {
+      case 'analyze':
+        return fakeReport(spec.config!);
+      case 'search': {
+        const heads = FAKE_CAPTURE.layers.map(() => Array.from({ length: FAKE_CAPTURE.numHeads }, (_, h) => ({ pattern: h % 2 ? ('stream_llm' as const) : ('vertical_and_slash' as const), a: h % 2 ? 100 : 500, b: h % 2 ? 800 : 700, score: 0.97 })));
+        const config = { numLayers: FAKE_CAPTURE.numLayers, numHeads: FAKE_CAPTURE.numHeads, heads };
+        return { config, report: fakeReport(config), settings: { mode: 'candidates', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 512, seed: 0 } } };
+      }
+      case 'bench':
+        return { report: fakeReport(spec.config!), sweep: [1024, 2048].map((seqLen) => ({ seqLen, denseMs: seqLen / 100, indexMs: 0.5, sparseMs: seqLen / 400, speedup: 3, meanRecall: 0.97 })) };
+    }
+  }
+
+  finishJob(jobId: string, result?: unknown): void {
+    const spec = this.jobs.get(jobId);
+    if (!spec) throw new Error(`no job ${jobId}`);
+    this.emit({ jobId, kind: spec.kind, state: 'done', progress: 1, message: 'done', etaSeconds: 0, result: result ?? this.resultFor(spec) });
+  }
+
+  failJob(jobId: string, error: string): void {
+    const spec = this.jobs.get(jobId);
+    if (!spec) throw new Error(`no job ${jobId}`);
+    this.emit({ jobId, kind: spec.kind, state: 'failed', progress: 0.5, message: 'failed', etaSeconds: null, error });
+  }
+
+  lastJobId(kind: JobEvent['kind']): string {
+    const ids = [...this.jobs].filter(([, spec]) => spec.kind === kind).map(([id]) => id);
+    const id = ids.at(-1);
+    if (!id) throw new Error(`no ${kind} job was started`);
+    return id;
+  }
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import type { HeadStats } from '../../../contract/api.js';
+import { checkConfigFits, defaultConfig, diffConfigs, headKey, statsCsv, withEntries } from '../../../renderer/src/state/config';
+
+const shape = { numLayers: 2, numHeads: 3 };
+
+function stats(layer: number, head: number, recall: number, density = 0.1): HeadStats {
+  return { layer, head, pattern: 'vertical_and_slash', params: [1000, 6096], recall, outputRelError: 0.01, density, rowsUsed: 10, denseMs: 10, indexMs: 1, sparseMs: 1 };
+}
+
+describe('head configs', () => {
+  it('fills missing heads with MInference’s default and edits without touching other layers', () => {
+    const base = defaultConfig(shape);
+    expect(base.heads[1]?.[2]).toEqual({ pattern: 'vertical_and_slash', a: 1000, b: 6096, score: 1 });
+    const edited = withEntries(base, [{ layer: 1, head: 0, entry: { pattern: 'dense', a: 0, b: 0 } }]);
+    expect(edited.heads[0]).toBe(base.heads[0]);
+    expect(base.heads[1]?.[0]?.pattern).toBe('vertical_and_slash');
+    expect(diffConfigs(base, edited)).toEqual([{ layer: 1, head: 0, before: base.heads[1]![0], after: { pattern: 'dense', a: 0, b: 0 } }]);
+  });
+
+  it('says why a config does not fit a capture', () => {
+    expect(checkConfigFits(defaultConfig(shape), { numLayers: 2, numHeads: 3 })).toBeNull();
+    expect(checkConfigFits(defaultConfig(shape), { numLayers: 2, numHeads: 32 })).toBe('the config has 3 heads per layer but the capture has 32');
+    expect(checkConfigFits(defaultConfig(shape), { numLayers: 4, numHeads: 3 })).toBe('the config has 2 layers but the capture has 4');
+  });
+
+  it('writes one CSV line per head, leaving numbers empty where the stats are for another pattern', () => {
+    const config = withEntries(defaultConfig(shape), [{ layer: 0, head: 1, entry: { pattern: 'stream_llm', a: 64, b: 256 } }]);
+    const csv = statsCsv(config, { [headKey(0, 0)]: stats(0, 0, 0.95), [headKey(0, 1)]: stats(0, 1, 0.5) }, [0]).trim().split('\n');
+    expect(csv).toEqual([
+      'layer,head,pattern,a,b,recall,outputRelError,density,rowsUsed,denseMs,indexMs,sparseMs',
+      '0,0,vertical_and_slash,1000,6096,0.95,0.01,0.1,10,10,1,1',
+      '0,1,stream_llm,64,256,,,,,,,',
+      '0,2,vertical_and_slash,1000,6096,,,,,,,',
+    ]);
+  });
+});

@@ -1,0 +1,167 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ApiError } from '../../../contract/api.js';
+import { headKey } from '../../../renderer/src/state/config';
+import { createAppStore, type AppStore } from '../../../renderer/src/state/store';
+import { FAKE_CAPTURE, FakeApi, fakeRecall } from '../fake-api.js';
+
+/** Let queued microtasks (fake engine replies and job events) run. */
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+};
+
+describe('app store', () => {
+  let api: FakeApi;
+  let store: AppStore;
+
+  beforeEach(async () => {
+    api = new FakeApi();
+    store = createAppStore(api);
+    await store.getState().init();
+    await settle();
+  });
+
+  it('opens the demo on start, focuses its first head and analyzes it with the default config', async () => {
+    const state = store.getState();
+    expect(state.capture?.captureId).toBe(FAKE_CAPTURE.captureId);
+    expect(state.device?.cpu.model).toBe('Fake CPU');
+    expect(state.focus).toEqual({ layer: 0, head: 0 });
+    expect(state.config?.heads[2]?.[3]).toEqual({ pattern: 'vertical_and_slash', a: 1000, b: 6096, score: 1 });
+    const analyze = api.lastJobId('analyze');
+    expect(store.getState().jobs.analyze?.state).toBe('running');
+    api.finishJob(analyze);
+    const stats = store.getState().stats;
+    expect(Object.keys(stats)).toHaveLength(FAKE_CAPTURE.layers.length * FAKE_CAPTURE.numHeads);
+    expect(stats[headKey(1, 2)]?.recall).toBeCloseTo(fakeRecall(1, 2, { pattern: 'vertical_and_slash', a: 1000, b: 6096 }), 12);
+  });
+
+  it('applies a pattern to a selection, re-measures those heads, and undoes and redoes the edit', async () => {
+    api.finishJob(api.lastJobId('analyze'));
+    const keys = [headKey(0, 1), headKey(2, 3)];
+    store.getState().setPatterns(keys, { pattern: 'stream_llm', a: 64, b: 512 }, 'A-shape');
+    expect(store.getState().config?.heads[0]?.[1]).toEqual({ pattern: 'stream_llm', a: 64, b: 512 });
+    expect(store.getState().tunedKeys.sort()).toEqual(keys.sort());
+    await settle();
+    expect(store.getState().stats[headKey(2, 3)]?.recall).toBeCloseTo(fakeRecall(2, 3, { pattern: 'stream_llm', a: 64, b: 512 }), 12);
+
+    store.getState().undo();
+    expect(store.getState().config?.heads[0]?.[1]).toMatchObject({ pattern: 'vertical_and_slash', a: 1000, b: 6096 });
+    expect(store.getState().redoStack).toHaveLength(1);
+    store.getState().redo();
+    expect(store.getState().config?.heads[2]?.[3]).toEqual({ pattern: 'stream_llm', a: 64, b: 512 });
+    expect(store.getState().undoStack).toHaveLength(1);
+  });
+
+  it('ignores a late evaluation for a pattern the head no longer has', async () => {
+    const stale = await api.call('head.evaluate', { captureId: 'cap-1', layer: 0, head: 0, pattern: { pattern: 'dense', a: 0, b: 0 } });
+    store.getState().recordEvaluation(stale);
+    expect(store.getState().stats[headKey(0, 0)]).toBeUndefined();
+  });
+
+  it('asks before a search replaces hand-tuned heads, and keeps them when told to', async () => {
+    store.getState().setPatterns([headKey(1, 0)], { pattern: 'dense', a: 0, b: 0 }, 'dense');
+    await settle();
+    await store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'candidates' } });
+    api.finishJob(api.lastJobId('search'));
+    const pending = store.getState().pendingSearch;
+    expect(pending?.tunedKeys).toEqual([headKey(1, 0)]);
+    expect(store.getState().config?.heads[1]?.[0]?.pattern).toBe('dense');
+
+    store.getState().resolvePendingSearch('keep-tuned');
+    const state = store.getState();
+    expect(state.pendingSearch).toBeNull();
+    expect(state.config?.heads[1]?.[0]?.pattern).toBe('dense');
+    expect(state.config?.heads[1]?.[1]).toMatchObject({ pattern: 'stream_llm', a: 100, b: 800 });
+    expect(state.searched?.config.heads[1]?.[0]?.pattern).toBe('vertical_and_slash');
+    expect(state.stats[headKey(1, 1)]?.pattern).toBe('stream_llm');
+  });
+
+  it('overwrites tuned heads only after the user chooses so', async () => {
+    store.getState().setPatterns([headKey(0, 0)], { pattern: 'dense', a: 0, b: 0 }, 'dense');
+    await store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'candidates' } });
+    api.finishJob(api.lastJobId('search'));
+    store.getState().resolvePendingSearch('overwrite');
+    expect(store.getState().config?.heads[0]?.[0]?.pattern).toBe('vertical_and_slash');
+    expect(store.getState().tunedKeys).toEqual([]);
+  });
+
+  it('applies a search directly when nothing was tuned', async () => {
+    await store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'candidates' } });
+    api.finishJob(api.lastJobId('search'));
+    expect(store.getState().pendingSearch).toBeNull();
+    expect(store.getState().config?.heads[0]?.[1]?.pattern).toBe('stream_llm');
+  });
+
+  it('keeps the config and says why when a job fails, and ignores events of other jobs', async () => {
+    const before = store.getState().config;
+    await store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'candidates' } });
+    const jobId = api.lastJobId('search');
+    api.emit({ jobId: 'someone-else', kind: 'search', state: 'done', progress: 1, message: '', etaSeconds: 0, result: api.resultFor({ kind: 'search', captureId: 'x', settings: { mode: 'candidates' } }) });
+    expect(store.getState().searched).toBeNull();
+    api.failJob(jobId, 'worker crashed');
+    expect(store.getState().config).toBe(before);
+    expect(store.getState().jobs.search?.state).toBe('failed');
+    expect(store.getState().notices.at(-1)?.message).toMatch(/search job failed: worker crashed/);
+  });
+
+  it('refuses a second job of a kind while one runs, and cancels through the engine', async () => {
+    await store.getState().startJob({ kind: 'bench', captureId: 'cap-1' });
+    await settle();
+    await store.getState().startJob({ kind: 'bench', captureId: 'cap-1' });
+    expect([...api.jobs.values()].filter((s) => s.kind === 'bench')).toHaveLength(1);
+    expect(store.getState().notices.at(-1)?.message).toMatch(/already running/);
+    await store.getState().cancelJob('bench');
+    await settle();
+    expect(store.getState().jobs.bench?.state).toBe('cancelled');
+  });
+
+  it('stores a benchmark result', async () => {
+    const config = store.getState().config!;
+    await store.getState().startJob({ kind: 'bench', captureId: 'cap-1', config, sweep: [1024, 2048] });
+    api.finishJob(api.lastJobId('bench'));
+    expect(store.getState().bench?.sweep.map((p) => p.seqLen)).toEqual([1024, 2048]);
+    expect(store.getState().bench?.report?.device).toBe('Fake CPU');
+  });
+
+  it('rejects an imported config whose head count does not fit the capture, with a readable notice', async () => {
+    const heads = [[{ pattern: 'dense', a: 0, b: 0 }]];
+    await store.getState().importConfig({ text: JSON.stringify(heads), fileName: 'small.json' });
+    expect(store.getState().config?.numHeads).toBe(FAKE_CAPTURE.numHeads);
+    expect(store.getState().notices.at(-1)?.message).toMatch(/config has 1 heads per layer but the capture has 4/);
+  });
+
+  it('imports a fitting config as the new baseline and re-analyzes', async () => {
+    const heads = FAKE_CAPTURE.layers.map(() => Array.from({ length: 4 }, () => ({ pattern: 'block_sparse', a: 8, b: 0 })));
+    const analyzeJobs = [...api.jobs.values()].filter((s) => s.kind === 'analyze').length;
+    await store.getState().importConfig({ text: JSON.stringify(heads), fileName: 'cfg.json' });
+    await settle();
+    expect(store.getState().loadedConfig?.heads[2]?.[1]?.pattern).toBe('block_sparse');
+    expect([...api.jobs.values()].filter((s) => s.kind === 'analyze')).toHaveLength(analyzeJobs + 1);
+  });
+
+  it('reports engine errors as notices that name what failed', async () => {
+    api.failures.set('capture.open', new ApiError('/nope.safetensors: no such file', 'not-found'));
+    await store.getState().openCapture('/nope.safetensors');
+    expect(store.getState().notices.at(-1)).toMatchObject({ level: 'error', message: 'Failed opening /nope.safetensors: /nope.safetensors: no such file' });
+    expect(store.getState().capture?.captureId).toBe(FAKE_CAPTURE.captureId);
+    expect(store.getState().opening).toBe(false);
+  });
+
+  it('shift-selection toggles heads and plain focus resets the selection', () => {
+    const { focusHead } = store.getState();
+    focusHead({ layer: 1, head: 1 }, { extendSelection: true });
+    focusHead({ layer: 2, head: 2 }, { extendSelection: true });
+    expect(store.getState().selection).toEqual([headKey(0, 0), headKey(1, 1), headKey(2, 2)]);
+    focusHead({ layer: 1, head: 1 }, { extendSelection: true });
+    expect(store.getState().selection).toEqual([headKey(0, 0), headKey(2, 2)]);
+    focusHead({ layer: 2, head: 0 }, { view: 'head' });
+    expect(store.getState().selection).toEqual([headKey(2, 0)]);
+    expect(store.getState().view).toBe('head');
+  });
+
+  it('remembers the theme choice', () => {
+    const saved = new Map<string, string>();
+    const storage = { getItem: (k: string) => saved.get(k) ?? null, setItem: (k: string, v: string) => void saved.set(k, v) };
+    createAppStore(api, { storage }).getState().setTheme('dark');
+    expect(createAppStore(api, { storage }).getState().theme).toBe('dark');
+  });
+});
