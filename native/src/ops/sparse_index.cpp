@@ -43,13 +43,14 @@ int64_t columnEntries(int column, BlockRows rows) { return std::max(0, rows.end 
 double densityOf(int64_t entries, int seqLen) { return double(entries) / (double(seqLen) * (double(seqLen) + 1) / 2); }
 
 // Indices of the `count` largest scores, ties to the lower index, NaN lowest; returned ascending.
-std::vector<int32_t> topIndices(const std::vector<float>& scores, int count) {
-  auto rank = [](float score) { return std::isnan(score) ? -std::numeric_limits<float>::infinity() : score; };
+template <typename Score>
+std::vector<int32_t> topIndices(const std::vector<Score>& scores, int count) {
+  auto rank = [](Score score) { return std::isnan(score) ? -std::numeric_limits<Score>::infinity() : score; };
   std::vector<int32_t> order(scores.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
   const auto chosenEnd = order.begin() + std::min<size_t>(size_t(count), order.size());
   std::partial_sort(order.begin(), chosenEnd, order.end(), [&](int32_t x, int32_t y) {
-    const float sx = rank(scores[size_t(x)]), sy = rank(scores[size_t(y)]);
+    const Score sx = rank(scores[size_t(x)]), sy = rank(scores[size_t(y)]);
     return sx != sy ? sx > sy : x < y;
   });
   std::vector<int32_t> chosen(order.begin(), chosenEnd);
@@ -204,15 +205,15 @@ HeadIndex blockSparseHead(const AttentionInputs& inputs, int head, int topK) {
   result.tiles.resize(size_t(numBlocks));
   result.columns.resize(size_t(numBlocks));
   int64_t entries = 0;
-  std::vector<float> scores;
+  std::vector<double> scores;
   for (int m = 0; m < numBlocks; ++m) {
-    scores.assign(size_t(m + 1), 0.0f);
+    scores.assign(size_t(m + 1), 0.0);
     for (int n = 0; n < m; ++n) {
       double dot = 0.0;
       for (int d = 0; d < inputs.headDim; ++d) dot += pooledQ[size_t(m)][size_t(d)] * pooledK[size_t(n)][size_t(d)];
-      scores[size_t(n)] = float(dot);
+      scores[size_t(n)] = dot;
     }
-    scores[size_t(m)] = std::numeric_limits<float>::infinity();  // the diagonal block is always kept
+    scores[size_t(m)] = std::numeric_limits<double>::infinity();  // the diagonal block is always kept
     const std::vector<int32_t> kept = topIndices(scores, std::min(m + 1, std::max(topK, 1)));
     const BlockRows rows = blockRows(m, seqLen);
     for (const int32_t n : kept) {
