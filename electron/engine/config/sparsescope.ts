@@ -107,5 +107,8 @@ export function sparsescopeText(config: HeadConfig, provenance: Provenance = {},
       })),
     ),
   };
-  return `${JSON.stringify(file, null, 2)}\n`;
+  // One line per head keeps a 1,000-head file readable and diffable.
+  const { heads, ...rest } = file;
+  const headsText = heads.map((layer) => `    [\n${layer.map((head) => `      ${JSON.stringify(head)}`).join(',\n')}\n    ]`).join(',\n');
+  return `${JSON.stringify(rest, null, 2).slice(0, -2)},\n  "heads": [\n${headsText}\n  ]\n}\n`;
 }

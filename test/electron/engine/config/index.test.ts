@@ -196,6 +196,8 @@ describe('config export', () => {
       measured: { backend: 'cpu', device: 'test cpu', totals: { speedup: 4 } },
     });
     expect(doc.heads[0][3]).toEqual({ pattern: 'stream_llm', params: [64, 1024], recall: 0.97, outputRelError: 0.02, density: 0.25, speedup: 4 });
+    const text = exportConfig(mixed, 'sparsescope').text;
+    expect(text.split('\n').filter((line) => line.includes('"pattern"'))).toHaveLength(4);
   });
 });
 
