@@ -74,7 +74,7 @@ class DeviceBuffer {
   size_t count_ = 0;
 };
 
-// Device-event stopwatch; `stop` records the elapsed time for cudaLastDeviceMs().
+// Device-event stopwatch; `stop` records the elapsed time for cudaTakeDeviceMs().
 class DeviceTimer {
  public:
   DeviceTimer() {
@@ -95,7 +95,7 @@ class DeviceTimer {
   cudaEvent_t begin_ = nullptr, end_ = nullptr;
 };
 
-// Sets what cudaLastDeviceMs() reports on this thread (DeviceTimer::stop does it too).
+// Sets what cudaTakeDeviceMs() reports on this thread (DeviceTimer::stop does it too).
 void recordDeviceMs(double ms);
 
 // Selects device 0 and fails with a clear message when there is none.

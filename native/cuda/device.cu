@@ -6,7 +6,7 @@ namespace sparsescope {
 namespace cuda {
 
 namespace {
-thread_local double lastDeviceMs = 0;
+thread_local double lastDeviceMs = -1;
 }
 
 std::string DeviceTimer::stop() {
@@ -31,7 +31,11 @@ std::string useDevice() {
 
 }  // namespace cuda
 
-double cudaLastDeviceMs() { return cuda::lastDeviceMs; }
+double cudaTakeDeviceMs() {
+  const double ms = cuda::lastDeviceMs;
+  cuda::lastDeviceMs = -1;
+  return ms;
+}
 
 CudaDeviceReport cudaDeviceInfo() {
   CudaDeviceReport report;

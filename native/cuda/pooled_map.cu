@@ -132,7 +132,7 @@ std::string pooledMap(const AttentionInputs& inputs, const PooledMapArgs& args, 
   lseJob.withValues = false;
   lseJob.lse = lse.data();
   SPARSESCOPE_TRY(runAttention(lseJob, ctx));
-  const double lseMs = cudaLastDeviceMs();
+  const double lseMs = cudaTakeDeviceMs();
   for (float& value : lse) value *= kLog2e;
 
   std::vector<int32_t> cellOfColumn(regionCols);
@@ -177,7 +177,7 @@ std::string pooledMap(const AttentionInputs& inputs, const PooledMapArgs& args, 
   mapKernel<T, D><<<dim3(rowGroups, splits), kThreads>>>(map);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
   SPARSESCOPE_TRY(timer.stop());
-  recordDeviceMs(lseMs + cudaLastDeviceMs());
+  recordDeviceMs(lseMs + cudaTakeDeviceMs());
   if (ctx.cancelled()) return kCancelled;
 
   std::vector<uint32_t> maxBits(cells);

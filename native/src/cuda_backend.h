@@ -34,10 +34,11 @@ struct CudaDeviceReport {
 
 CudaDeviceReport cudaDeviceInfo();
 
-// Device-event time in ms of the kernels of the calling thread's last successful cuda* op
-// (host<->device copies excluded): what the binding reports as `ms` for the CUDA backend, so
-// timings follow spec 2.2 (device events) rather than including transfers of whole layers.
-double cudaLastDeviceMs();
+// Device-event time in ms of the kernels of the calling thread's last cuda* op (host<->device
+// copies excluded), or -1 when none ran since the previous call; each call resets it. The binding
+// reports it as `ms` for the CUDA backend, so timings follow spec 2.2 (device events) rather than
+// including transfers of whole layers.
+double cudaTakeDeviceMs();
 
 // Dense causal attention. out: [H, R, D], lse: [H, R] (natural log), R = rows.size(N).
 std::string cudaDenseAttention(const AttentionInputs& inputs, const RowSelection& rows, float* out,
