@@ -15,7 +15,7 @@ const { runCli } = await import(entry.href);
 const controller = new AbortController();
 process.on('SIGINT', () => {
   if (controller.signal.aborted) process.exit(130);
-  process.stderr.write('\nsparsescope: cancelling (Ctrl-C again to quit now)\n');
+  process.stderr.write('\nsparsescope: stopping (Ctrl-C again to quit now)\n');
   controller.abort();
 });
 

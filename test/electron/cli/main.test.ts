@@ -164,3 +164,13 @@ describe('commands that need a capture argument', () => {
     expect(await run(['search', capturePath])).toMatchObject({ code: 1, stderr: 'sparsescope: search: --out CFG is required\n' });
   });
 });
+
+describe('sparsescope serve', () => {
+  it('prints a loopback URL with a token and stops when signalled', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const { code, stdout } = await run(['serve', '--port', '0', '--root', dir], controller.signal);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^sparsescope serve: open http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}\nroots: /);
+  });
+});
