@@ -30,6 +30,9 @@ interface Job {
   running?: RunningJob;
 }
 
+/** Finished jobs remembered (for job.cancel answers); older ones are forgotten. */
+const KEEP_FINISHED_JOBS = 100;
+
 /** Seconds left, extrapolated from elapsed time and progress; null until there is enough to go on. */
 export function estimateEta(elapsedMs: number, progress: number): number | null {
   if (progress < 0.01 || progress >= 1 || elapsedMs < 250) return null;
@@ -130,10 +133,16 @@ export class JobManager {
     job.running = undefined;
     if (state === 'done') job.progress = 1;
     this.emit(job, result, error);
+    this.forgetOldJobs();
     if (this.current === job) {
       this.current = null;
       this.pump();
     }
+  }
+
+  private forgetOldJobs(): void {
+    const finished = [...this.jobs.values()].filter((job) => job.state !== 'queued' && job.state !== 'running');
+    for (const job of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED_JOBS))) this.jobs.delete(job.id);
   }
 
   private emit(job: Job, result?: unknown, error?: string): void {

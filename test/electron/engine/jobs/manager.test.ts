@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ApiError, type JobEvent, type JobSpec } from '../../../../contract/api.js';
 import { JobManager, estimateEta, type JobExecutor } from '../../../../electron/engine/jobs/manager.js';
 
@@ -117,6 +117,17 @@ describe('JobManager', () => {
     await tick();
     await tick();
     expect(events.at(-1)).toMatchObject({ state: 'failed', error: 'no worker' });
+  });
+
+  it('forgets the oldest finished jobs beyond the last 100', async () => {
+    const manager = new JobManager(() => ({ promise: Promise.resolve('ok'), cancel: () => {} }));
+    let done = 0;
+    manager.onEvent((event) => void (event.state === 'done' && done++));
+    const ids = Array.from({ length: 101 }, () => manager.start(analyze));
+    await vi.waitFor(() => expect(done).toBe(101));
+    expect(manager.cancel(ids[100]!)).toBe(false);
+    expect(() => manager.cancel(ids[0]!)).toThrow(/no job/);
+    expect(manager.cancel(ids[1]!)).toBe(false);
   });
 });
 
