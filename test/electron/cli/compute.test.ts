@@ -1,0 +1,70 @@
+/**
+ * analyze, search and bench through runCli on a small synthetic capture, with the real native
+ * module (CPU backend). Skipped only where the addon has not been built.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Report } from '../../../contract/api.js';
+import { nativeAddonPath } from '../../../electron/engine/native.js';
+import { run } from './run.js';
+
+let dir: string;
+let capture: string;
+
+describe.skipIf(!existsSync(nativeAddonPath()))('compute commands (native CPU backend)', () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sparsescope-cli-compute-'));
+    capture = join(dir, 'small.safetensors');
+    const demo = await run(['demo', '--out', capture, '--seq', '512', '--layers', '2', '--heads', '4', '--kv-heads', '2', '--head-dim', '32', '--seed', '1']);
+    expect(demo.code).toBe(0);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('search writes a MInference config whose scores are the measured recalls, and analyze reads it back', { timeout: 120_000 }, async () => {
+    const cfg = join(dir, 'cfg.json');
+    const searched = await run(['search', capture, '--out', cfg, '--target-recall', '0.9', '--backend', 'cpu', '--exact', '--json']);
+    expect(searched.stderr).not.toMatch(/sparsescope: (?!warning)/);
+    expect(searched.code).toBe(0);
+    const report = Report.parse(JSON.parse(searched.stdout));
+    const config = JSON.parse(await readFile(cfg, 'utf8')) as Record<string, [string, number, number, number]>[];
+    expect(config).toHaveLength(2);
+    for (const stats of report.heads) {
+      const entry = config[stats.layer]?.[String(stats.head)];
+      expect(entry).toEqual([stats.pattern === 'dense' ? 'vertical_and_slash' : stats.pattern, expect.any(Number), expect.any(Number), stats.recall]);
+    }
+
+    const analyzed = await run(['analyze', capture, '--config', cfg, '--backend', 'cpu', '--exact', '--json']);
+    expect(analyzed.code).toBe(0);
+    const again = Report.parse(JSON.parse(analyzed.stdout));
+    expect(again.heads).toHaveLength(8);
+    for (const stats of again.heads) {
+      const [, a, b] = config[stats.layer]?.[String(stats.head)] ?? [];
+      expect(stats.params).toEqual([a, b]);
+    }
+    expect(again.totals.minRecall).toBeGreaterThan(0);
+  });
+
+  it('analyze prints a table, and only the chosen layers', { timeout: 60_000 }, async () => {
+    const { code, stdout } = await run(['analyze', capture, '--layers', '1', '--backend', 'cpu', '--rows', '64']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^layer +head +pattern/m);
+    expect(stdout.split('\n').filter((line) => /^0 /.test(line))).toEqual([]);
+    expect(stdout.split('\n').filter((line) => /^1 /.test(line))).toHaveLength(4);
+    expect(stdout).toMatch(/^total: dense [\d.]+ ms/m);
+  });
+
+  it('bench reports the capture in the spec JSON shape', { timeout: 60_000 }, async () => {
+    const { code, stdout } = await run(['bench', capture, '--backend', 'cpu', '--repeat', '1', '--json']);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    const report = Report.parse(result);
+    expect(report.heads).toHaveLength(8);
+    expect(report.totals.speedup).toBeGreaterThan(0);
+    expect(result.sweep).toEqual([]);
+  });
+});
