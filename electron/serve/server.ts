@@ -117,9 +117,12 @@ function allowedHosts(host: string, port: number): Set<string> | null {
 }
 
 function contentSecurityPolicy(hostHeader: string): string {
+  // The Host header is checked against the bound address except on a wildcard bind: only a plain
+  // host[:port] may go into the policy.
+  const socketSource = /^[\w.-]+(:\d+)?$|^\[[\da-f:.]+\](:\d+)?$/i.test(hostHeader) ? ` ws://${hostHeader}` : '';
   return [
     "default-src 'self'",
-    `connect-src 'self' ws://${hostHeader}`,
+    `connect-src 'self'${socketSource}`,
     "img-src 'self' data: blob:",
     "style-src 'self' 'unsafe-inline'",
     "object-src 'none'",
