@@ -46,7 +46,7 @@ export function countResults(report) {
     passed: report.numPassedTests,
     failed: report.numFailedTests + fileErrors.length,
     skipped: report.numPendingTests + report.numTodoTests,
-    files: report.numTotalTestSuites ?? report.testResults.length,
+    files: report.testResults.length,
     fileErrors: fileErrors.map((file) => `${file.name}: ${file.message || 'failed to run'}`),
   };
 }
