@@ -74,10 +74,6 @@ export class WorkerChannel {
     this.worker?.send({ type: 'release', capturePath });
   }
 
-  get busy(): boolean {
-    return this.inFlight.size > 0;
-  }
-
   dispose(): void {
     this.disposed = true;
     this.failAll(new ApiError(`the ${this.name} worker has been shut down`, 'cancelled'));
