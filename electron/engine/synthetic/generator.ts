@@ -45,7 +45,7 @@ export const ROPE_THETA = 1e8;
 /** A pair is "semantic" when it turns by at most this many radians over the whole sequence. */
 const SEMANTIC_MAX_TURN = 0.3;
 const BLOCK = 64;
-const MAX_TOPICS = 8;
+const MAX_TOPICS = 12;
 const MAX_SALIENT_CHANNELS = 4;
 /** Per-coordinate noise of q~ and k~ (logit units): about 0.4 logits of noise per score. */
 const QUERY_NOISE = 0.05;
@@ -158,12 +158,12 @@ function buildDocument(options: SyntheticOptions, geometry: Geometry): Document 
   const numBlocks = Math.ceil(options.seqLen / BLOCK);
   const segmentBlocks: number[] = [];
   for (let covered = 0; covered < numBlocks; ) {
-    const length = Math.min(rng.int(2, 10), numBlocks - covered);
+    const length = Math.min(rng.int(2, 8), numBlocks - covered);
     segmentBlocks.push(length);
     covered += length;
   }
   // Topics recur, so a query's cluster includes earlier segments: what Block-Sparse exists for.
-  const numTopics = Math.max(2, Math.min(geometry.topicDims.length, Math.round(segmentBlocks.length / 3)));
+  const numTopics = Math.max(2, Math.min(geometry.topicDims.length, Math.max(4, Math.round(segmentBlocks.length / 2.5))));
   const blockTopic = new Int32Array(numBlocks);
   let block = 0;
   let previous = -1;

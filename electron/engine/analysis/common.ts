@@ -1,0 +1,146 @@
+/**
+ * Shared pieces of the analysis functions: backend resolution, which query rows a measure
+ * evaluates (spec 2.2), reading head/layer inputs, pattern encoding, cancellation.
+ */
+import { cpus } from 'node:os';
+import { ApiError, type Backend, type HeadConfig, type HeadPattern, type RowSampling } from '../../../contract/api.js';
+import type { Capture } from '../capture/types.js';
+import { PATTERN_ID, type AttentionInputs, type CallControl, type NativeBackend, type NativeModule } from '../native-api.js';
+import { Rng } from '../synthetic/prng.js';
+
+export const BLOCK = 64;
+
+/** What every long analysis function accepts: cooperative cancel (element 0 set to 1). */
+export interface Control {
+  cancel?: Int32Array;
+}
+
+export type ProgressCallback = (fraction: number, message: string) => void;
+
+export function throwIfCancelled(control: Control | undefined): void {
+  if (control?.cancel && Atomics.load(control.cancel, 0) !== 0) throw new ApiError('cancelled', 'cancelled');
+}
+
+export function nativeControl(control: Control | undefined, onProgress?: (fraction: number) => void): CallControl {
+  return { ...(control?.cancel ? { cancel: control.cancel } : {}), ...(onProgress ? { onProgress } : {}) };
+}
+
+export interface ResolvedBackend {
+  backend: NativeBackend;
+  /** Human-readable device, shown with every number. */
+  device: string;
+}
+
+/** `auto` picks CUDA when the native module reports a usable device, else the CPU. */
+export function resolveBackend(native: NativeModule, requested: Backend): ResolvedBackend {
+  const report = native.deviceInfo();
+  const cudaDevice = report.cuda.available ? report.cuda.devices[0] : undefined;
+  if (requested === 'cuda' && !cudaDevice) {
+    throw new ApiError(`backend cuda requested but CUDA is not available: ${report.cuda.reason ?? 'no device'}`);
+  }
+  if (cudaDevice && requested !== 'cpu') return { backend: 'cuda', device: `${cudaDevice.name} (CUDA, sm ${cudaDevice.computeCapability})` };
+  const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  return { backend: 'cpu', device: `${model} (CPU, ${report.cpuThreads} threads)` };
+}
+
+/** First evaluated query row (spec 2.2): rows >= 2500 when N > 5000, else all rows. */
+export function evaluatedRowStart(seqLen: number): number {
+  return seqLen > 5000 ? 2500 : 0;
+}
+
+/** The evaluated rows, ascending: all of them (exact) or a seeded uniform sample. */
+export function evaluatedRows(seqLen: number, sampling: RowSampling): Int32Array {
+  const start = evaluatedRowStart(seqLen);
+  const available = seqLen - start;
+  if (sampling.mode === 'exact' || sampling.rows >= available) return Int32Array.from({ length: available }, (_, i) => start + i);
+  return new Rng(sampling.seed, 0x5a3b1e).distinctSorted(sampling.rows, start, seqLen);
+}
+
+export function validateHeadRef(capture: Capture, layer: number, head: number): void {
+  const { summary } = capture;
+  if (!summary.layers.includes(layer)) throw new ApiError(`layer ${layer} is not in the capture (layers present: ${summary.layers.join(', ')})`, 'not-found');
+  if (!Number.isInteger(head) || head < 0 || head >= summary.numHeads) throw new ApiError(`head ${head} is out of range (the capture has ${summary.numHeads} query heads)`, 'not-found');
+}
+
+export function kvHeadOf(capture: Capture, head: number): number {
+  return Math.floor(head / (capture.summary.numHeads / capture.summary.numKvHeads));
+}
+
+/** One query head with its KV head, as a one-head native input. */
+export async function headInputs(capture: Capture, layer: number, head: number, withValues: boolean): Promise<AttentionInputs> {
+  validateHeadRef(capture, layer, head);
+  const { summary } = capture;
+  const kvHead = kvHeadOf(capture, head);
+  const [q, k, v] = await Promise.all([
+    capture.readHead(layer, 'q', head),
+    capture.readHead(layer, 'k', kvHead),
+    withValues ? capture.readHead(layer, 'v', kvHead) : Promise.resolve(undefined),
+  ]);
+  return { dtype: summary.dtype, numHeads: 1, numKvHeads: 1, seqLen: summary.seqLen, headDim: summary.headDim, q, k, ...(v ? { v } : {}) };
+}
+
+/** A whole layer (all query heads) as native input. */
+export async function layerInputs(capture: Capture, layer: number): Promise<AttentionInputs> {
+  const { summary } = capture;
+  if (!summary.layers.includes(layer)) throw new ApiError(`layer ${layer} is not in the capture (layers present: ${summary.layers.join(', ')})`, 'not-found');
+  const [q, k, v] = await Promise.all([capture.readLayer(layer, 'q'), capture.readLayer(layer, 'k'), capture.readLayer(layer, 'v')]);
+  return { dtype: summary.dtype, numHeads: summary.numHeads, numKvHeads: summary.numKvHeads, seqLen: summary.seqLen, headDim: summary.headDim, q, k, v };
+}
+
+/** What MInference assumes for a head its config does not list. */
+export const MINFERENCE_DEFAULT: HeadPattern = { pattern: 'vertical_and_slash', a: 1000, b: 6096 };
+
+export function encodePatterns(patterns: readonly HeadPattern[]): Int32Array {
+  const encoded = new Int32Array(patterns.length * 3);
+  patterns.forEach((p, h) => encoded.set([PATTERN_ID[p.pattern], p.a, p.b], 3 * h));
+  return encoded;
+}
+
+/** The patterns of one layer from a config, MInference's default for missing heads. */
+export function layerPatterns(config: HeadConfig | undefined, layer: number, numHeads: number): HeadPattern[] {
+  if (config && config.numHeads !== numHeads) throw new ApiError(`config has ${config.numHeads} heads per layer but the capture has ${numHeads}`);
+  const entries = config?.heads[layer] ?? [];
+  return Array.from({ length: numHeads }, (_, h) => {
+    const entry = entries[h];
+    return entry ? { pattern: entry.pattern, a: entry.a, b: entry.b } : { ...MINFERENCE_DEFAULT };
+  });
+}
+
+/**
+ * Index cost of a pattern relative to dense attention over the causal N(N+1)/2 entries:
+ * Vertical-Slash scores the last 64 queries against every key; Block-Sparse scores pooled blocks.
+ * Used by the search as a tie-breaker and by the predicted speedup.
+ */
+export function indexOverhead(pattern: HeadPattern['pattern'], seqLen: number): number {
+  const causal = (seqLen * (seqLen + 1)) / 2;
+  if (pattern === 'vertical_and_slash') return (Math.min(64, seqLen) * seqLen) / causal;
+  if (pattern === 'block_sparse') {
+    const blocks = Math.ceil(seqLen / BLOCK);
+    return (seqLen + (blocks * (blocks + 1)) / 2) / causal;
+  }
+  return 0;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
+  return values.length ? sum / values.length : 0;
+}
+
+/** ||a - b||_F / ||b||_F over a slice of two equally laid-out outputs. */
+export function relativeError(sparse: Float32Array, dense: Float32Array, offset = 0, length = dense.length): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = offset; i < offset + length; i++) {
+    const d = sparse[i]! - dense[i]!;
+    diff += d * d;
+    norm += dense[i]! * dense[i]!;
+  }
+  return norm > 0 ? Math.sqrt(diff / norm) : 0;
+}

@@ -1,0 +1,77 @@
+/**
+ * Budget ladders of each pattern family. Along a track every step computes a superset of the
+ * previous step's set (top-k of the same scores, wider windows), so recall and density only grow:
+ * the search can bisect a track and stop as soon as a step costs more than the best found.
+ */
+import type { HeadPattern, PatternName } from '../../../contract/api.js';
+import { BLOCK } from './common.js';
+
+/** A monotone one-parameter family of patterns: budget in [min, max] -> pattern. */
+export interface Track {
+  label: string;
+  min: number;
+  max: number;
+  at(budget: number): HeadPattern;
+}
+
+/** MInference's forced minimums (spec 2.1): v' >= 30, s' >= 50. */
+export const VS_MIN_VERTICAL = 30;
+export const VS_MIN_SLASH = 50;
+/** Vertical budgets tried by the target-recall search; each gets its own slash track. */
+const VS_VERTICALS = [30, 100, 300, 1000, 3000];
+/** A-shape sink budgets: a few sink tokens, or MInference's larger initial window. */
+const STREAM_INITS = [16, 128];
+
+export function searchTracks(seqLen: number): Track[] {
+  const blocks = Math.ceil(seqLen / BLOCK);
+  const tracks: Track[] = STREAM_INITS.filter((nInit) => nInit < seqLen).map((nInit) => ({
+    label: `stream_llm n_init ${nInit}`,
+    min: 16,
+    max: seqLen,
+    at: (nLocal: number): HeadPattern => ({ pattern: 'stream_llm', a: nInit, b: nLocal }),
+  }));
+  tracks.push({ label: 'block_sparse', min: 1, max: blocks, at: (topK: number): HeadPattern => ({ pattern: 'block_sparse', a: topK, b: 0 }) });
+  for (const vertical of VS_VERTICALS) {
+    if (vertical > seqLen) break;
+    tracks.push({
+      label: `vertical_and_slash v ${vertical}`,
+      min: VS_MIN_SLASH,
+      max: seqLen,
+      at: (slash: number): HeadPattern => ({ pattern: 'vertical_and_slash', a: vertical, b: slash }),
+    });
+  }
+  return tracks;
+}
+
+/** MInference's candidate set (its offline search), plus Block-Sparse at its default top_k. */
+export const MINFERENCE_CANDIDATES: readonly HeadPattern[] = [
+  { pattern: 'stream_llm', a: 100, b: 800 },
+  { pattern: 'vertical_and_slash', a: 30, b: 800 },
+  { pattern: 'vertical_and_slash', a: 100, b: 750 },
+  { pattern: 'vertical_and_slash', a: 500, b: 700 },
+  { pattern: 'vertical_and_slash', a: 3500, b: 100 },
+  { pattern: 'block_sparse', a: 100, b: 0 },
+];
+
+/** Geometric budgets from `min` to `max` (inclusive), about `steps` of them. */
+function geometric(min: number, max: number, steps: number): number[] {
+  const values = new Set<number>();
+  for (let s = 0; s < steps; s++) values.add(Math.round(min * (max / min) ** (s / (steps - 1))));
+  return [...values].sort((a, b) => a - b);
+}
+
+/** Points of the recall-versus-budget curve of a family, smallest budget first. */
+export function familyLadder(pattern: PatternName, seqLen: number): HeadPattern[] {
+  const steps = 12;
+  switch (pattern) {
+    case 'stream_llm':
+      return geometric(16, seqLen, steps).map((nLocal) => ({ pattern, a: Math.min(128, seqLen), b: nLocal }));
+    case 'vertical_and_slash':
+      // Verticals and slashes grow together, in MInference's typical 1:6 proportion.
+      return geometric(VS_MIN_SLASH, seqLen, steps).map((slash) => ({ pattern, a: Math.max(VS_MIN_VERTICAL, Math.round(slash / 6)), b: slash }));
+    case 'block_sparse':
+      return geometric(1, Math.ceil(seqLen / BLOCK), steps).map((topK) => ({ pattern, a: topK, b: 0 }));
+    case 'dense':
+      return [{ pattern, a: 0, b: 0 }];
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Per-head pattern search (spec 5, issue 3 item 4).
+ *  - candidates: MInference's candidate set; the best recall wins (lower density breaks ties).
+ *  - target-recall: the cheapest config reaching the target, where cost = density + the index's
+ *    own cost (see indexOverhead). Each family's budget tracks are monotone, so a track is walked
+ *    up by doubling until the target is reached, then bisected to 5%; a track stops as soon as a
+ *    step costs more than the best config found so far. A head that nothing serves below
+ *    MAX_SPARSE_COST stays dense.
+ * Deterministic: same capture, settings and backend give the same config.
+ */
+import type { Backend, HeadConfig, HeadPattern, HeadStats, SearchResult, SearchSettings } from '../../../contract/api.js';
+import type { Capture } from '../capture/types.js';
+import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
+import { analyzeLayer, buildReport, selectLayers } from './analyze.js';
+import {
+  evaluatedRows,
+  indexOverhead,
+  layerInputs,
+  MINFERENCE_DEFAULT,
+  resolveBackend,
+  throwIfCancelled,
+  type Control,
+  type ProgressCallback,
+} from './common.js';
+import { MINFERENCE_CANDIDATES, searchTracks, type Track } from './ladders.js';
+import { HeadProbe, type PatternMeasure } from './probe.js';
+
+/** Above this cost a sparse kernel saves too little over dense to be worth its irregular access. */
+export const MAX_SPARSE_COST = 0.8;
+/** Bisection stops when the passing and failing budgets are this close (relative). */
+const BISECTION_TOLERANCE = 0.05;
+
+export interface HeadChoice {
+  pattern: HeadPattern;
+  recall: number;
+  density: number;
+}
+
+const DENSE: HeadPattern = { pattern: 'dense', a: 0, b: 0 };
+
+function cost(measure: PatternMeasure, seqLen: number): number {
+  return measure.density + indexOverhead(measure.pattern.pattern, seqLen);
+}
+
+/** Cheapest step of a track reaching `target`, or null when none does below `costLimit`. */
+async function cheapestOnTrack(probe: HeadProbe, track: Track, target: number, costLimit: number, seqLen: number): Promise<PatternMeasure | null> {
+  let failing: number | null = null;
+  let budget = track.min;
+  let passing: PatternMeasure | null = null;
+  for (;;) {
+    const measure = await probe.measure(track.at(budget));
+    if (cost(measure, seqLen) >= costLimit) return null;
+    if (measure.recall >= target) {
+      passing = measure;
+      break;
+    }
+    if (budget >= track.max) return null;
+    failing = budget;
+    budget = Math.min(track.max, budget * 2);
+  }
+  let passBudget = budget;
+  if (failing === null) return passing;
+  let failBudget = failing;
+  while (passBudget - failBudget > Math.max(1, BISECTION_TOLERANCE * failBudget)) {
+    const mid = Math.floor((failBudget + passBudget) / 2);
+    const measure = await probe.measure(track.at(mid));
+    if (measure.recall >= target) {
+      passing = measure;
+      passBudget = mid;
+    } else failBudget = mid;
+  }
+  return passing;
+}
+
+/** Target-recall search for one head. */
+export async function searchHeadTarget(probe: HeadProbe, seqLen: number, target: number): Promise<HeadChoice> {
+  let best: PatternMeasure | null = null;
+  let bestCost = MAX_SPARSE_COST;
+  for (const track of searchTracks(seqLen)) {
+    const found = await cheapestOnTrack(probe, track, target, bestCost, seqLen);
+    if (found && cost(found, seqLen) < bestCost) {
+      best = found;
+      bestCost = cost(found, seqLen);
+    }
+  }
+  return best ? { pattern: best.pattern, recall: best.recall, density: best.density } : { pattern: DENSE, recall: 1, density: 1 };
+}
+
+/** MInference candidate search for one head: best recall, then lowest density. */
+export async function searchHeadCandidates(probe: HeadProbe): Promise<HeadChoice> {
+  let best: PatternMeasure | null = null;
+  for (const candidate of MINFERENCE_CANDIDATES) {
+    const measure = await probe.measure(candidate);
+    if (!best || measure.recall > best.recall || (measure.recall === best.recall && measure.density < best.density)) best = measure;
+  }
+  return { pattern: best!.pattern, recall: best!.recall, density: best!.density };
+}
+
+/** A one-head view into a layer's inputs (no copy). */
+export function headView(inputs: AttentionInputs, head: number): AttentionInputs {
+  const bytes = inputs.q.byteLength / (inputs.numHeads * inputs.seqLen * inputs.headDim);
+  const headBytes = inputs.seqLen * inputs.headDim * bytes;
+  const kvHead = Math.floor(head / (inputs.numHeads / inputs.numKvHeads));
+  const slice = (buffer: Uint8Array, index: number): Uint8Array => buffer.subarray(index * headBytes, (index + 1) * headBytes);
+  return {
+    ...inputs,
+    numHeads: 1,
+    numKvHeads: 1,
+    q: slice(inputs.q, head),
+    k: slice(inputs.k, kvHead),
+    ...(inputs.v ? { v: slice(inputs.v, kvHead) } : {}),
+  };
+}
+
+/** Search every head of one layer's inputs; progress per head. */
+export async function searchLayer(
+  native: NativeModule,
+  inputs: AttentionInputs,
+  settings: SearchSettings,
+  backend: NativeBackend,
+  onHeadDone: (head: number, choice: HeadChoice) => void,
+  control?: Control,
+): Promise<HeadChoice[]> {
+  const rows = evaluatedRows(inputs.seqLen, settings.sampling);
+  const choices: HeadChoice[] = [];
+  for (let head = 0; head < inputs.numHeads; head++) {
+    throwIfCancelled(control);
+    const probe = new HeadProbe(native, headView(inputs, head), backend, rows, control);
+    const choice = settings.mode === 'candidates' ? await searchHeadCandidates(probe) : await searchHeadTarget(probe, inputs.seqLen, settings.targetRecall);
+    choices.push(choice);
+    onHeadDone(head, choice);
+  }
+  return choices;
+}
+
+export async function searchCapture(
+  native: NativeModule,
+  capture: Capture,
+  settings: SearchSettings,
+  backend: Backend,
+  onProgress: ProgressCallback = () => {},
+  control?: Control,
+): Promise<SearchResult> {
+  const resolved = resolveBackend(native, backend);
+  const { summary } = capture;
+  const layers = selectLayers(capture, settings.layers);
+  const rows = evaluatedRows(summary.seqLen, settings.sampling);
+  const config: HeadConfig = {
+    numLayers: summary.numLayers,
+    numHeads: summary.numHeads,
+    heads: Array.from({ length: summary.numLayers }, () => Array.from({ length: summary.numHeads }, () => ({ ...MINFERENCE_DEFAULT }))),
+  };
+  const stats: HeadStats[] = [];
+  const totalHeads = layers.length * summary.numHeads;
+  // Measuring the chosen config of a layer costs about as much as searching two heads.
+  const fraction = (layerIndex: number, headsDone: number): number => (layerIndex * summary.numHeads + headsDone) / totalHeads;
+  for (const [layerIndex, layer] of layers.entries()) {
+    const inputs = await layerInputs(capture, layer);
+    const choices = await searchLayer(
+      native,
+      inputs,
+      settings,
+      resolved.backend,
+      (head, choice) => onProgress(fraction(layerIndex, head + 1), `layer ${layer} head ${head}: ${choice.pattern.pattern} (${choice.pattern.a}, ${choice.pattern.b}) recall ${choice.recall.toFixed(3)}`),
+      control,
+    );
+    choices.forEach((choice, head) => (config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) }));
+    stats.push(...(await analyzeLayer(native, inputs, layer, choices.map((choice) => choice.pattern), resolved.backend, rows, control)));
+  }
+  onProgress(1, 'done');
+  return { config, report: buildReport(resolved.backend, resolved.device, capture, stats), settings };
+}
