@@ -86,6 +86,20 @@ export function describePattern(entry: HeadPattern): string {
   }
 }
 
+/** A few characters for tables: "VS 1000/6096", "A 100/800", "BS 100", "dense". */
+export function shortPattern(entry: HeadPattern): string {
+  switch (entry.pattern) {
+    case 'vertical_and_slash':
+      return `VS ${entry.a}/${entry.b}`;
+    case 'stream_llm':
+      return `A ${entry.a}/${entry.b}`;
+    case 'block_sparse':
+      return `BS ${entry.a}`;
+    case 'dense':
+      return 'dense';
+  }
+}
+
 function csvField(value: string | number): string {
   const text = String(value);
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

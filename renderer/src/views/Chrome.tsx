@@ -10,12 +10,12 @@ export function StatusBar() {
   const jobs = useApp((s) => s.jobs);
   const gpu = device?.cuda.available ? device.cuda.devices[0] : undefined;
   const backend = device ? (device.defaultBackend === 'cuda' && gpu ? `CUDA · ${gpu.name}` : `CPU · ${device.cpu.model} (${device.cpu.threads} threads)`) : 'connecting…';
-  const memory = gpu ? `${fmtBytes(gpu.totalMemoryBytes - gpu.freeMemoryBytes)} / ${fmtBytes(gpu.totalMemoryBytes)} GPU memory` : device ? `no GPU${device.cuda.reason ? ` (${device.cuda.reason})` : ''}` : '';
+  const memory = gpu ? `${fmtBytes(gpu.totalMemoryBytes - gpu.freeMemoryBytes)} / ${fmtBytes(gpu.totalMemoryBytes)} GPU memory` : device ? 'no GPU' : '';
   const active = Object.values(jobs).filter(isActive);
   return (
     <footer className="status-bar" data-testid="status-bar">
       <span title="Backend the engine uses for `auto`">{backend}</span>
-      <span>{memory}</span>
+      <span title={device?.cuda.reason}>{memory}</span>
       <span>{capture ? `${capture.fileName} · ${capture.seqLen.toLocaleString()} tokens · ${capture.dtype}` : 'no capture'}</span>
       <span className="status-jobs" data-testid="status-jobs">
         {active.length === 0 ? 'idle' : active.map((j) => `${j.kind} ${(j.progress * 100).toFixed(0)}%`).join(' · ')}
@@ -28,7 +28,7 @@ export function StatusBar() {
 export function Notices() {
   const notices = useApp((s) => s.notices);
   const dismiss = useApp((s) => s.dismissNotice);
-  if (notices.length === 0) return null;
+  // The container stays in the page even when empty: it is a row of the app's grid.
   return (
     <div className="notices" aria-live="polite">
       {notices.map((n) => (

@@ -51,6 +51,12 @@ interface Layers {
 
 const EMPTY_LAYERS: Layers = { base: null, detail: null, baseMask: null, detailMask: null, lines: null };
 
+/** Token positions on the axes: 0, 500, 1.5k, 12k. */
+function tokenTick(value: { valueOf(): number }): string {
+  const v = value.valueOf();
+  return Math.abs(v) >= 1000 ? `${+(v / 1000).toFixed(1)}k` : String(v);
+}
+
 function regionKey(region: Region): string {
   return `${region.rowStart}-${region.rowEnd}-${region.colStart}-${region.colEnd}`;
 }
@@ -114,8 +120,8 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     const x = scaleLinear().domain([0, seqLen]).range([t.x, t.x + t.k * size]);
     const y = scaleLinear().domain([0, seqLen]).range([t.y, t.y + t.k * size]);
     const ticks = Math.max(3, Math.floor(size / 90));
-    if (xAxisRef.current) select(xAxisRef.current).call(axisBottom(x).ticks(ticks, '~s'));
-    if (yAxisRef.current) select(yAxisRef.current).call(axisLeft(y).ticks(ticks, '~s'));
+    if (xAxisRef.current) select(xAxisRef.current).call(axisBottom(x).ticks(ticks).tickFormat(tokenTick));
+    if (yAxisRef.current) select(yAxisRef.current).call(axisLeft(y).ticks(ticks).tickFormat(tokenTick));
     const strip = stripRef.current?.getContext('2d');
     if (strip && rowStrip) {
       strip.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -141,7 +147,7 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
           loading: false,
           error: null,
           paintMs,
-          caption: `${map.cols}² cells · ${map.rowsUsed.toLocaleString()} rows · ${map.backend} · engine ${map.ms.toFixed(0)} ms · paint ${paintMs.toFixed(1)} ms`,
+          caption: `${map.cols}² cells · ${map.rowsUsed.toLocaleString()} rows · ${map.backend} ${map.ms.toFixed(0)} ms · paint ${paintMs.toFixed(1)} ms`,
         });
       })
       .catch((error: unknown) => {

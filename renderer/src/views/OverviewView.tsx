@@ -5,7 +5,7 @@
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { PatternName } from '../../../contract/api';
 import { cellAt, drawGrid, gridLayout } from '../charts/grid';
-import { describePattern, entryAt, headKey } from '../state/config';
+import { describePattern, entryAt, headKey, shortPattern } from '../state/config';
 import { headSpeedup, listHeads, modelTotals, type HeadFilter, type HeadSort } from '../state/overview';
 import { useApp } from '../state/context';
 import { isActive } from '../state/store';
@@ -200,7 +200,7 @@ export function OverviewView() {
                     L{row.layer} H{row.head}
                   </td>
                   <td>
-                    <PatternSwatch pattern={row.entry.pattern} /> {describePattern(row.entry)}
+                    <PatternSwatch pattern={row.entry.pattern} /> {shortPattern(row.entry)}
                   </td>
                   <td className={`num ${row.stats && row.stats.recall < LOW_RECALL ? 'bad' : ''}`}>{fmtRecall(row.stats?.recall)}</td>
                   <td className="num">{fmtPercent(row.stats?.density)}</td>
