@@ -14,6 +14,31 @@ export interface Track {
   at(budget: number): HeadPattern;
 }
 
+/**
+ * Density a pattern will have, from its budget alone (no data): each row keeps about this many
+ * keys. The search uses it to skip budgets that cannot beat the best config found so far.
+ */
+export function expectedDensity(pattern: HeadPattern, seqLen: number): number {
+  let keysPerRow: (i: number) => number;
+  switch (pattern.pattern) {
+    case 'stream_llm':
+      keysPerRow = (i) => Math.min(i + 1, pattern.a) + Math.max(0, Math.min(pattern.b, i + 1 - pattern.a));
+      break;
+    case 'vertical_and_slash':
+      // Slash windows add about half a tile on average; verticals are loose columns.
+      keysPerRow = (i) => Math.min(i + 1, Math.max(pattern.a, VS_MIN_VERTICAL) + Math.max(pattern.b, VS_MIN_SLASH) + BLOCK / 2);
+      break;
+    case 'block_sparse':
+      keysPerRow = (i) => Math.min(i + 1, Math.max(1, pattern.a) * BLOCK);
+      break;
+    case 'dense':
+      return 1;
+  }
+  let kept = 0;
+  for (let i = 0; i < seqLen; i++) kept += keysPerRow(i);
+  return kept / ((seqLen * (seqLen + 1)) / 2);
+}
+
 /** MInference's forced minimums (spec 2.1): v' >= 30, s' >= 50. */
 export const VS_MIN_VERTICAL = 30;
 export const VS_MIN_SLASH = 50;
@@ -24,12 +49,14 @@ const STREAM_INITS = [16, 128];
 
 export function searchTracks(seqLen: number): Track[] {
   const blocks = Math.ceil(seqLen / BLOCK);
-  const tracks: Track[] = STREAM_INITS.filter((nInit) => nInit < seqLen).map((nInit) => ({
+  const streamTracks: Track[] = STREAM_INITS.filter((nInit) => nInit < seqLen).map((nInit) => ({
     label: `stream_llm n_init ${nInit}`,
     min: 16,
     max: seqLen,
     at: (nLocal: number): HeadPattern => ({ pattern: 'stream_llm', a: nInit, b: nLocal }),
   }));
+  // Cheap-to-evaluate tracks first: a good early config lets later tracks stop at once.
+  const tracks: Track[] = streamTracks.slice(0, 1);
   tracks.push({ label: 'block_sparse', min: 1, max: blocks, at: (topK: number): HeadPattern => ({ pattern: 'block_sparse', a: topK, b: 0 }) });
   for (const vertical of VS_VERTICALS) {
     if (vertical > seqLen) break;
@@ -40,6 +67,7 @@ export function searchTracks(seqLen: number): Track[] {
       at: (slash: number): HeadPattern => ({ pattern: 'vertical_and_slash', a: vertical, b: slash }),
     });
   }
+  tracks.push(...streamTracks.slice(1));
   return tracks;
 }
 

@@ -22,7 +22,7 @@ import {
   type Control,
   type ProgressCallback,
 } from './common.js';
-import { MINFERENCE_CANDIDATES, searchTracks, type Track } from './ladders.js';
+import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks, type Track } from './ladders.js';
 import { HeadProbe, type PatternMeasure } from './probe.js';
 
 /** Above this cost a sparse kernel saves too little over dense to be worth its irregular access. */
@@ -42,34 +42,43 @@ function cost(measure: PatternMeasure, seqLen: number): number {
   return measure.density + indexOverhead(measure.pattern.pattern, seqLen);
 }
 
-/** Cheapest step of a track reaching `target`, or null when none does below `costLimit`. */
-async function cheapestOnTrack(probe: HeadProbe, track: Track, target: number, costLimit: number, seqLen: number): Promise<PatternMeasure | null> {
-  let failing: number | null = null;
-  let budget = track.min;
-  let passing: PatternMeasure | null = null;
-  for (;;) {
-    const measure = await probe.measure(track.at(budget));
-    if (cost(measure, seqLen) >= costLimit) return null;
-    if (measure.recall >= target) {
-      passing = measure;
-      break;
-    }
-    if (budget >= track.max) return null;
-    failing = budget;
-    budget = Math.min(track.max, budget * 2);
+/** Largest budget of a track whose expected cost stays under `costLimit`, or null. */
+function affordableBudget(track: Track, costLimit: number, seqLen: number): number | null {
+  const affordable = (budget: number): boolean => expectedDensity(track.at(budget), seqLen) + indexOverhead(track.at(budget).pattern, seqLen) < costLimit;
+  if (!affordable(track.min)) return null;
+  let lo = track.min;
+  let hi = track.max;
+  if (affordable(hi)) return hi;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (affordable(mid)) lo = mid;
+    else hi = mid;
   }
-  let passBudget = budget;
-  if (failing === null) return passing;
-  let failBudget = failing;
-  while (passBudget - failBudget > Math.max(1, BISECTION_TOLERANCE * failBudget)) {
-    const mid = Math.floor((failBudget + passBudget) / 2);
+  return lo;
+}
+
+/**
+ * Cheapest step of a track reaching `target`, or null when none does below `costLimit`.
+ * The most affordable budget is tried first (one measure rules a failing track out), then the
+ * passing budget is bisected down in log space to BISECTION_TOLERANCE.
+ */
+async function cheapestOnTrack(probe: HeadProbe, track: Track, target: number, costLimit: number, seqLen: number): Promise<PatternMeasure | null> {
+  const top = affordableBudget(track, costLimit, seqLen);
+  if (top === null) return null;
+  let passing = await probe.measure(track.at(top));
+  if (passing.recall < target) return null;
+  let fail = track.min;
+  let pass = top;
+  while (pass > fail && pass > fail * (1 + BISECTION_TOLERANCE)) {
+    const mid = Math.max(fail, Math.min(pass - 1, Math.floor(Math.sqrt(fail * pass))));
     const measure = await probe.measure(track.at(mid));
     if (measure.recall >= target) {
       passing = measure;
-      passBudget = mid;
-    } else failBudget = mid;
+      pass = mid;
+      if (mid === fail) break;
+    } else fail = mid + (mid === fail ? 1 : 0);
   }
-  return passing;
+  return cost(passing, seqLen) < costLimit ? passing : null;
 }
 
 /** Target-recall search for one head. */
