@@ -11,21 +11,26 @@ namespace {
 constexpr int kRowStep = 4;   // query rows per register block
 constexpr int kLaneStep = 16; // keys (or head-dim elements) per register block
 
-// scores[r][c] = sum_d queries[r][d] * keysT[d][c] for rows [0, rowCount rounded up to 4).
+// scores[r][c] = sum_d queries[r][d] * keysT[d][c] for rows [0, rowCount rounded up to 4):
+// 4 rows x 16 keys of accumulators stay in registers across the head dim.
 SPARSESCOPE_HOT void scoreBlock(const float* queries, int padded, int headDim, int rowCount,
                                 const float* keysT, float* scores) {
   for (int r0 = 0; r0 < rowCount; r0 += kRowStep) {
+    const float* q = queries + size_t(r0) * padded;
     for (int c0 = 0; c0 < kBlock; c0 += kLaneStep) {
-      float acc[kRowStep][kLaneStep] = {};
+      f32x8 acc[kRowStep][2] = {};
       for (int d = 0; d < headDim; ++d) {
-        const float* keys = keysT + size_t(d) * kBlock + c0;
+        const f32x8 k0 = load8(keysT + size_t(d) * kBlock + c0), k1 = load8(keysT + size_t(d) * kBlock + c0 + 8);
         for (int rr = 0; rr < kRowStep; ++rr) {
-          const float q = queries[size_t(r0 + rr) * padded + d];
-          for (int cc = 0; cc < kLaneStep; ++cc) acc[rr][cc] += q * keys[cc];
+          const f32x8 qv = splat8(q[size_t(rr) * padded + d]);
+          acc[rr][0] += qv * k0;
+          acc[rr][1] += qv * k1;
         }
       }
-      for (int rr = 0; rr < kRowStep; ++rr)
-        for (int cc = 0; cc < kLaneStep; ++cc) scores[(r0 + rr) * kBlock + c0 + cc] = acc[rr][cc];
+      for (int rr = 0; rr < kRowStep; ++rr) {
+        store8(scores + (r0 + rr) * kBlock + c0, acc[rr][0]);
+        store8(scores + (r0 + rr) * kBlock + c0 + 8, acc[rr][1]);
+      }
     }
   }
 }
@@ -36,53 +41,59 @@ SPARSESCOPE_HOT void softmaxStep(float* scores, int rowCount, float* rowMax, flo
                                  float* accumulator, int padded, bool withValues) {
   for (int r = 0; r < rowCount; ++r) {
     float* s = scores + r * kBlock;
-    float laneMax[kLaneStep];
-    for (int cc = 0; cc < kLaneStep; ++cc) laneMax[cc] = kNegInf;
-    for (int c0 = 0; c0 < kBlock; c0 += kLaneStep)
-      for (int cc = 0; cc < kLaneStep; ++cc) laneMax[cc] = s[c0 + cc] > laneMax[cc] ? s[c0 + cc] : laneMax[cc];
+    f32x8 laneMax = splat8(kNegInf);
+    for (int c = 0; c < kBlock; c += 8) {
+      const f32x8 value = load8(s + c);
+      laneMax = value > laneMax ? value : laneMax;
+    }
     float chunkMax = kNegInf;
-    for (int cc = 0; cc < kLaneStep; ++cc) chunkMax = std::max(chunkMax, laneMax[cc]);
+    for (int lane = 0; lane < 8; ++lane) chunkMax = std::max(chunkMax, laneMax[lane]);
     if (chunkMax == kNegInf) {
-      for (int c = 0; c < kBlock; ++c) s[c] = 0.0f;
+      for (int c = 0; c < kBlock; c += 8) store8(s + c, f32x8{});
       continue;
     }
     const float newMax = std::max(rowMax[r], chunkMax);
     const float correction = fastExp2(rowMax[r] - newMax);
-    float laneSum[kLaneStep] = {};
-    for (int c0 = 0; c0 < kBlock; c0 += kLaneStep)
-      for (int cc = 0; cc < kLaneStep; ++cc) {
-        const float p = fastExp2(s[c0 + cc] - newMax);
-        s[c0 + cc] = p;
-        laneSum[cc] += p;
-      }
+    f32x8 laneSum{};
+    for (int c = 0; c < kBlock; c += 8) {
+      const f32x8 p = fastExp2(load8(s + c) - newMax);
+      store8(s + c, p);
+      laneSum += p;
+    }
     float chunkSum = 0.0f;
-    for (int cc = 0; cc < kLaneStep; ++cc) chunkSum += laneSum[cc];
+    for (int lane = 0; lane < 8; ++lane) chunkSum += laneSum[lane];
     rowSum[r] = rowSum[r] * correction + chunkSum;
     rowMax[r] = newMax;
-    if (withValues) {
+    if (withValues && correction != 1.0f) {
       float* acc = accumulator + size_t(r) * padded;
-      for (int d = 0; d < padded; ++d) acc[d] *= correction;
+      for (int d = 0; d < padded; d += 8) store8(acc + d, load8(acc + d) * correction);
     }
   }
 }
 
-// accumulator[r][d] += sum_c probs[r][c] * values[c][d] for rows [0, rowCount rounded up to 4).
+// accumulator[r][d] += sum_c probs[r][c] * values[c][d] for rows [0, rowCount rounded up to 4):
+// 4 rows x 16 head-dim elements of accumulators stay in registers across the 64 keys.
 SPARSESCOPE_HOT void accumulateValues(const float* probs, int rowCount, const float* values,
                                       int padded, float* accumulator) {
   for (int r0 = 0; r0 < rowCount; r0 += kRowStep) {
     for (int d0 = 0; d0 < padded; d0 += kLaneStep) {
-      float acc[kRowStep][kLaneStep];
-      for (int rr = 0; rr < kRowStep; ++rr)
-        for (int dd = 0; dd < kLaneStep; ++dd) acc[rr][dd] = accumulator[size_t(r0 + rr) * padded + d0 + dd];
+      f32x8 acc[kRowStep][2];
+      for (int rr = 0; rr < kRowStep; ++rr) {
+        acc[rr][0] = load8(accumulator + size_t(r0 + rr) * padded + d0);
+        acc[rr][1] = load8(accumulator + size_t(r0 + rr) * padded + d0 + 8);
+      }
       for (int c = 0; c < kBlock; ++c) {
-        const float* v = values + size_t(c) * padded + d0;
+        const f32x8 v0 = load8(values + size_t(c) * padded + d0), v1 = load8(values + size_t(c) * padded + d0 + 8);
         for (int rr = 0; rr < kRowStep; ++rr) {
-          const float p = probs[(r0 + rr) * kBlock + c];
-          for (int dd = 0; dd < kLaneStep; ++dd) acc[rr][dd] += p * v[dd];
+          const f32x8 p = splat8(probs[(r0 + rr) * kBlock + c]);
+          acc[rr][0] += p * v0;
+          acc[rr][1] += p * v1;
         }
       }
-      for (int rr = 0; rr < kRowStep; ++rr)
-        for (int dd = 0; dd < kLaneStep; ++dd) accumulator[size_t(r0 + rr) * padded + d0 + dd] = acc[rr][dd];
+      for (int rr = 0; rr < kRowStep; ++rr) {
+        store8(accumulator + size_t(r0 + rr) * padded + d0, acc[rr][0]);
+        store8(accumulator + size_t(r0 + rr) * padded + d0 + 8, acc[rr][1]);
+      }
     }
   }
 }
