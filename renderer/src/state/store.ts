@@ -246,7 +246,9 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         }
         case 'bench': {
           const parsed = BenchResult.safeParse(event.result);
-          if (parsed.success) set({ bench: parsed.data });
+          // The capture benchmark and the synthetic sweep are separate jobs; keep the other's result.
+          const previous = get().bench;
+          if (parsed.success) set({ bench: { report: parsed.data.report ?? previous?.report, sweep: parsed.data.sweep.length > 0 ? parsed.data.sweep : (previous?.sweep ?? []) } });
           else get().notify('error', 'Benchmark finished but its result was malformed.');
           return;
         }

@@ -10,8 +10,20 @@ import { isActive } from '../state/store';
 import { Axis, JobProgress, Stat } from './common';
 import { fmtMs, fmtRecall, fmtSpeedup, fmtTokens } from './format';
 
-const CPU_SWEEP = [1024, 2048, 4096, 8192, 16384];
-const GPU_SWEEP = [8192, 16384, 32768, 65536, 131072];
+const CPU_SWEEP = '1K, 2K, 4K, 8K';
+const GPU_SWEEP = '8K, 16K, 32K, 64K, 128K';
+
+/** "1K, 4096, 16k" -> [1024, 4096, 16384], or a message naming the bad entry. */
+export function parseSweep(text: string): number[] | string {
+  const lengths: number[] = [];
+  for (const part of text.split(/[,\s]+/).filter(Boolean)) {
+    const match = /^(\d+)([kK]?)$/.exec(part);
+    const value = match ? Number(match[1]) * (match[2] ? 1024 : 1) : NaN;
+    if (!Number.isInteger(value) || value < 64 || value > 1 << 21) return `"${part}" is not a context length between 64 and 2M tokens`;
+    lengths.push(value);
+  }
+  return lengths.length > 0 ? lengths : 'give at least one context length';
+}
 
 interface LayerTiming {
   layer: number;
@@ -118,13 +130,17 @@ export function BenchView() {
   const cudaAvailable = device?.cuda.available ?? false;
   const [backend, setBackend] = useState<Backend>('auto');
   const [repeat, setRepeat] = useState(3);
-  const [withSweep, setWithSweep] = useState(true);
-  const sweep = useMemo(() => ((backend === 'cuda' || (backend === 'auto' && device?.defaultBackend === 'cuda')) ? GPU_SWEEP : CPU_SWEEP), [backend, device]);
+  const onGpu = backend === 'cuda' || (backend === 'auto' && device?.defaultBackend === 'cuda');
+  const [sweepText, setSweepText] = useState<string | null>(null);
+  const sweep = useMemo(() => parseSweep(sweepText ?? (onGpu ? GPU_SWEEP : CPU_SWEEP)), [sweepText, onGpu]);
 
   if (!capture || !config) return <div className="empty">No capture open.</div>;
   const running = isActive(job);
   const report = bench?.report;
   const where = report ? `${report.device} · ${report.backend.toUpperCase()} · ${report.dtype}` : null;
+  // Sweep points carry no device of their own: they ran on the engine's backend for this choice.
+  const sweepBackend = backend === 'auto' ? device?.defaultBackend : backend;
+  const sweepDevice = sweepBackend === 'cuda' ? `${device?.cuda.devices[0]?.name ?? 'CUDA'} · CUDA` : `${device?.cpu.model ?? 'CPU'} · CPU`;
 
   return (
     <div className="bench">
@@ -143,19 +159,17 @@ export function BenchView() {
           </label>
           <label>
             Repeats
-            <input type="number" min={1} max={100} value={repeat} onChange={(e) => setRepeat(Math.max(1, Math.min(100, Number(e.target.value) || 1)))} />
+            <input type="number" min={1} max={100} value={repeat} data-testid="bench-repeat" onChange={(e) => setRepeat(Math.max(1, Math.min(100, Number(e.target.value) || 1)))} />
           </label>
-          <label className="check">
-            <input type="checkbox" checked={withSweep} onChange={(e) => setWithSweep(e.target.checked)} /> context sweep {sweep.map(fmtTokens).join(', ')}
+          <button type="button" className="primary" disabled={running} data-testid="start-bench" onClick={() => void startJob({ kind: 'bench', captureId: capture.captureId, config, backend, repeat })}>
+            Benchmark this capture
+          </button>
+          <label title="Context lengths of the synthetic sweep; K = 1024 tokens">
+            Sweep
+            <input type="text" value={sweepText ?? (onGpu ? GPU_SWEEP : CPU_SWEEP)} onChange={(e) => setSweepText(e.target.value)} data-testid="sweep-lengths" size={22} />
           </label>
-          <button
-            type="button"
-            className="primary"
-            disabled={running}
-            data-testid="start-bench"
-            onClick={() => void startJob({ kind: 'bench', captureId: capture.captureId, config, backend, repeat, sweep: withSweep ? sweep : [] })}
-          >
-            Run benchmark
+          <button type="button" disabled={running || typeof sweep === 'string'} data-testid="start-sweep" onClick={() => typeof sweep !== 'string' && void startJob({ kind: 'bench', backend, repeat, sweep })}>
+            Run context sweep
           </button>
           {running && (
             <button type="button" onClick={() => void cancelJob('bench')}>
@@ -163,10 +177,11 @@ export function BenchView() {
             </button>
           )}
         </div>
+        {typeof sweep === 'string' && <p className="error-text small">Sweep: {sweep}</p>}
         <JobProgress job={job} />
         <p className="muted small">Median of the repeats after a warm-up; speedup = dense / (index + sparse) on the same backend, inputs and precision.</p>
       </section>
-      {!bench && <section className="panel empty">Run the benchmark to compare dense and sparse pre-fill on this capture with the current config.</section>}
+      {!bench && <section className="panel empty">Benchmark the capture to compare dense and sparse pre-fill per layer with the current config, or run the sweep for latency versus context length.</section>}
       {report && (
         <section className="panel" data-testid="bench-report">
           <header className="panel-head">
@@ -197,8 +212,8 @@ export function BenchView() {
       {bench && bench.sweep.length > 0 && (
         <section className="panel" data-testid="bench-sweep">
           <header className="panel-head">
-            <h2>Latency vs context (synthetic)</h2>
-            <span className="device-tag">{where ?? `${device?.defaultBackend.toUpperCase() ?? ''}`}</span>
+            <h2>Latency vs context (synthetic GQA layer, searched per length)</h2>
+            <span className="device-tag">{sweepDevice}</span>
           </header>
           <SweepChart sweep={bench.sweep} />
           <ul className="legend">

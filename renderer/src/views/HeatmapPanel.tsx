@@ -76,6 +76,8 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
   const [detailRegion, setDetailRegion] = useState<Region | null>(null);
   const [status, setStatus] = useState<{ loading: boolean; error: string | null; paintMs: number | null; caption: string }>({ loading: true, error: null, paintMs: null, caption: '' });
   const [zoomed, setZoomed] = useState(false);
+  /** Whether the overlay for the current pattern is on the canvas (tests and screen readers read it). */
+  const [maskState, setMaskState] = useState<'none' | 'loading' | 'drawn'>('none');
   const lut = useMemo(() => themeLut(theme), [theme]);
   const maskKey = mask ? `${mask.pattern}:${mask.a}:${mask.b}` : '';
   // Zoomed views ask for about one cell per device pixel, never finer than one token.
@@ -186,9 +188,11 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     if (!mask) {
       layersRef.current = { ...layersRef.current, baseMask: null, detailMask: null, lines: null };
       redraw();
+      setMaskState('none');
       return;
     }
     let current = true;
+    setMaskState('loading');
     const veil = cssColour('--mask-veil', 170);
     const timer = setTimeout(() => {
       const regions: (Region | null)[] = [null, detailRegion];
@@ -208,6 +212,7 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
             lines: { slashOffsets: full.slashOffsets, verticalColumns: full.verticalColumns },
           };
           redraw();
+          setMaskState('drawn');
         })
         .catch((error: unknown) => {
           if (current) setStatus((s) => ({ ...s, error: `mask: ${errorMessage(error)}` }));
@@ -285,6 +290,7 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
             data-testid="heatmap"
             data-ready={status.loading ? 'false' : 'true'}
             data-paint-ms={status.paintMs?.toFixed(2) ?? ''}
+            data-mask={maskState}
             width={Math.round(size * dpr)}
             height={Math.round(size * dpr)}
             style={{ width: size, height: size }}

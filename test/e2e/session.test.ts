@@ -1,0 +1,222 @@
+/**
+ * Issue 5's user session in Chromium against the real `sparsescope serve`: open the demo, sort by
+ * recall, open the worst head, see the mask overlay, change its budget and see recall change, run
+ * a search and cancel it, run it to the end, benchmark, export MInference JSON and check the file.
+ * With UPDATE_SCREENSHOTS=1 it also writes every view to assets/screenshots/ (light, plus dark).
+ */
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canvasPixels, launchBrowser, waitForHeatmap, type Browser } from './browser.js';
+import { startTestServer, type TestServer } from './serve-fixture.js';
+
+const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../assets/screenshots/', import.meta.url)) : null;
+
+async function screenshot(page: Page, name: string, scratch: string): Promise<void> {
+  await page.mouse.move(0, 799); // no hover tooltips in the pictures
+  await page.screenshot({ path: join(SCREENSHOT_DIR ?? scratch, `${name}.png`) });
+}
+
+async function recallColumn(page: Page): Promise<string[]> {
+  return page.$$eval('[data-testid=heads-table] tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent ?? ''));
+}
+
+async function jobState(page: Page, kind: string, states: string[], timeout: number): Promise<string> {
+  const handle = await page.waitForFunction(
+    ({ kind, states }) => {
+      const state = document.querySelector(`[data-testid=job-${kind}]`)?.getAttribute('data-state');
+      return state && states.includes(state) ? state : null;
+    },
+    { kind, states },
+    { timeout, polling: 100 },
+  );
+  return (await handle.jsonValue()) as string;
+}
+
+/** The recall shown by Tune once its evaluation has settled. */
+async function settledTuneRecall(page: Page, previous: string | null): Promise<{ recall: string; latencyMs: number }> {
+  const handle = await page.waitForFunction(
+    (previous) => {
+      const stats = document.querySelector('[data-testid=tune-stats]');
+      const recall = stats?.querySelector('.stat-value')?.textContent ?? '—';
+      if (!stats || stats.getAttribute('data-pending') !== 'false' || recall === '—' || recall === previous) return null;
+      return { recall, latencyMs: Number(stats.getAttribute('data-latency-ms')) };
+    },
+    previous,
+    { timeout: 60_000, polling: 50 },
+  );
+  return (await handle.jsonValue()) as { recall: string; latencyMs: number };
+}
+
+describe('issue 5: an inference engineer’s session', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let scratch: string;
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'sparsescope-session-'));
+    if (SCREENSHOT_DIR) await mkdir(SCREENSHOT_DIR, { recursive: true });
+    server = await startTestServer();
+    browser = await launchBrowser();
+    page = browser.page;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('opens the demo, analyzes it, and sorts the heads lowest recall first', async () => {
+    await page.goto(server.url);
+    await waitForHeatmap(page);
+    await page.waitForSelector('[data-testid=job-analyze]', { state: 'detached', timeout: 120_000 });
+    await page.selectOption('[data-testid=sort]', 'recall');
+    const recalls = (await recallColumn(page)).map(Number);
+    expect(recalls.length).toBeGreaterThan(8);
+    expect(recalls.every(Number.isFinite)).toBe(true);
+    expect(recalls).toEqual([...recalls].sort((x, y) => x - y));
+  });
+
+  it('opens the worst head and shows the mask the pattern computes over its map', async () => {
+    const worst = await page.getAttribute('[data-testid=heads-table] tbody tr:first-child', 'data-head');
+    await page.dblclick('[data-testid=heads-table] tbody tr:first-child');
+    await page.waitForSelector('[data-testid=tab-head][aria-selected=true]');
+    const [layer, head] = worst!.split(':');
+    expect(await page.inputValue('[data-testid=pick-layer]')).toBe(layer);
+    expect(await page.inputValue('[data-testid=pick-head]')).toBe(head);
+    await waitForHeatmap(page);
+    await page.waitForSelector('[data-testid=heatmap][data-mask=drawn]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=budget-curve]', { timeout: 120_000 });
+    expect(await page.textContent('[data-testid=head-stats]')).toMatch(/\d\.\d{4}/);
+  });
+
+  it('changes the budget in Tune and sees recall change, with the mask following', async () => {
+    await page.click('[data-testid=tab-tune]');
+    await waitForHeatmap(page);
+    const initial = await settledTuneRecall(page, null);
+    await page.fill('[data-testid=param-a-number]', '30');
+    await page.fill('[data-testid=param-b-number]', '50');
+    const reduced = await settledTuneRecall(page, initial.recall);
+    expect(Number(reduced.recall)).toBeLessThan(Number(initial.recall));
+    expect(reduced.latencyMs).toBeGreaterThan(0);
+    console.log(`budget change -> updated recall: ${reduced.latencyMs.toFixed(0)} ms (includes the 150 ms debounce)`);
+
+    await page.waitForSelector('[data-testid=heatmap][data-mask=drawn]', { timeout: 60_000 });
+    const withMask = await canvasPixels(page, '[data-testid=heatmap]');
+    await page.uncheck('[data-testid=mask-toggle]');
+    await page.waitForSelector('[data-testid=heatmap][data-mask=none]');
+    const withoutMask = await canvasPixels(page, '[data-testid=heatmap]');
+    expect(withMask.distinctColours).not.toBe(withoutMask.distinctColours);
+    await page.check('[data-testid=mask-toggle]');
+    await page.waitForSelector('[data-testid=heatmap][data-mask=drawn]', { timeout: 60_000 });
+
+    await page.click('[data-testid=apply]');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=diff]')?.children.length) === 1);
+    await screenshot(page, 'tune', scratch);
+  });
+
+  it('starts a search, cancels it, then runs it to the end and keeps the tuned head on request', async () => {
+    await page.click('[data-testid=tab-search]');
+    await page.click('[data-testid=start-search]');
+    await jobState(page, 'search', ['running'], 60_000);
+    await page.click('[data-testid=cancel-search]');
+    expect(await jobState(page, 'search', ['cancelled', 'done'], 60_000)).toBe('cancelled');
+
+    await page.click('[data-testid=start-search]');
+    await jobState(page, 'search', ['running', 'done'], 60_000);
+    await page.waitForSelector('[data-testid=search-confirm]', { timeout: 170_000 });
+    await page.click('text=Keep my tuned heads');
+    await page.waitForSelector('[data-testid=search-result]');
+    expect(await page.textContent('[data-testid=search-result]')).toMatch(/differ from the loaded config/);
+    await screenshot(page, 'search', scratch);
+  });
+
+  it('shows the searched config in the overview', async () => {
+    await page.click('[data-testid=tab-overview]');
+    await page.selectOption('[data-testid=sort]', 'recall');
+    const recalls = (await recallColumn(page)).map(Number);
+    expect(recalls.every(Number.isFinite)).toBe(true);
+    // The hand-tuned head (vertical 30, slash 50) is kept and is the worst.
+    expect(await page.textContent('[data-testid=heads-table] tbody tr:first-child')).toMatch(/VS 30\/50/);
+    await page.click('[data-testid=heads-table] tbody tr:nth-child(2)');
+    await waitForHeatmap(page);
+    await screenshot(page, 'overview', scratch);
+  });
+
+  it('benchmarks dense against sparse per layer with device and precision on every number', async () => {
+    await page.click('[data-testid=tab-bench]');
+    await page.fill('[data-testid=bench-repeat]', '1');
+    await page.click('[data-testid=start-bench]');
+    await page.waitForSelector('[data-testid=bench-report]', { timeout: 170_000 });
+    expect(await page.textContent('[data-testid=bench-report]')).toMatch(/· (CPU|CUDA) · (BF16|F16|F32)/);
+    expect(await page.locator('[data-testid=layer-bars] rect').count()).toBeGreaterThan(3);
+  });
+
+  it('runs a latency-versus-context sweep and charts it with the speedup line', async () => {
+    await page.fill('[data-testid=sweep-lengths]', '1K, 2K');
+    await page.click('[data-testid=start-sweep]');
+    await page.waitForSelector('[data-testid=sweep-chart]', { timeout: 170_000 });
+    expect(await page.locator('[data-testid=sweep-chart] .dot-speedup').count()).toBe(2);
+    expect(await page.textContent('[data-testid=bench-sweep]')).toMatch(/· (CPU|CUDA)/);
+    await screenshot(page, 'bench', scratch);
+  });
+
+  it('exports MInference JSON that matches the config on screen', async () => {
+    await page.click('[data-testid=tab-files]');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-minference]')]);
+    const file = join(scratch, download.suggestedFilename());
+    await download.saveAs(file);
+    expect(download.suggestedFilename()).toMatch(/\.minference\.json$/);
+    const layers = JSON.parse(await readFile(file, 'utf8')) as Record<string, [string, number, number, number]>[];
+    expect(Array.isArray(layers)).toBe(true);
+    expect(layers.length).toBe(4);
+    for (const layer of layers) {
+      expect(Object.keys(layer).sort((a, b) => Number(a) - Number(b))).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+      for (const [pattern, v, s] of Object.values(layer)) {
+        expect(['vertical_and_slash', 'stream_llm', 'block_sparse']).toContain(pattern);
+        expect(Number.isInteger(v) && Number.isInteger(s)).toBe(true);
+      }
+    }
+    // The head tuned by hand is in the file with its budgets.
+    expect(Object.values(layers).flatMap((l) => Object.values(l)).some(([p, v, s]) => p === 'vertical_and_slash' && v === 30 && s === 50)).toBe(true);
+    await screenshot(page, 'files', scratch);
+  });
+
+  it('draws a 1024² map, zooms to tiles, and stays readable in the dark theme', async () => {
+    await page.click('[data-testid=tab-head]');
+    await waitForHeatmap(page);
+    await page.selectOption('[data-testid=resolution]', '1024');
+    await page.waitForSelector('.heatmap-caption >> text=1024² cells', { timeout: 120_000 });
+    const paintMs = Number(await page.getAttribute('[data-testid=heatmap]', 'data-paint-ms'));
+    expect(paintMs).toBeGreaterThan(0);
+    console.log(`first paint of a 1024x1024 heatmap (data arrival -> canvas drawn): ${paintMs.toFixed(1)} ms`);
+    await page.waitForSelector('[data-testid=heatmap][data-mask=drawn]', { timeout: 60_000 });
+    await screenshot(page, 'head', scratch);
+
+    const box = (await page.locator('[data-testid=heatmap]').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.7);
+    for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -400);
+    await page.waitForSelector('text=reset zoom');
+    await page.waitForTimeout(1500);
+    expect((await canvasPixels(page, '[data-testid=heatmap]')).distinctColours).toBeGreaterThan(10);
+    await screenshot(page, 'head-zoomed', scratch);
+
+    await page.selectOption('[data-testid=theme]', 'dark');
+    expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
+    await page.click('text=reset zoom');
+    await waitForHeatmap(page);
+    await page.waitForTimeout(1500);
+    await screenshot(page, 'head-dark', scratch);
+    await page.click('[data-testid=tab-overview]');
+    await waitForHeatmap(page);
+    await screenshot(page, 'overview-dark', scratch);
+    await page.keyboard.press('?');
+    await page.waitForSelector('[data-testid=help]');
+    await screenshot(page, 'help-dark', scratch);
+    expect(browser.errors).toEqual([]);
+  });
+});

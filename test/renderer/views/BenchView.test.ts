@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { layerTimings, parseSweep } from '../../../renderer/src/views/BenchView';
+import { FAKE_CAPTURE, fakeReport } from '../fake-api.js';
+import { defaultConfig } from '../../../renderer/src/state/config';
+
+describe('benchmark view helpers', () => {
+  it('reads context lengths with K suffixes and names a bad entry', () => {
+    expect(parseSweep('1K, 4096 16k')).toEqual([1024, 4096, 16384]);
+    expect(parseSweep('1K, 12x')).toBe('"12x" is not a context length between 64 and 2M tokens');
+    expect(parseSweep('32')).toBe('"32" is not a context length between 64 and 2M tokens');
+    expect(parseSweep(' ')).toBe('give at least one context length');
+  });
+
+  it('sums head timings per layer', () => {
+    const report = fakeReport(defaultConfig(FAKE_CAPTURE));
+    const layers = layerTimings(report);
+    expect(layers.map((l) => l.layer)).toEqual([0, 1, 2]);
+    const layer1 = report.heads.filter((h) => h.layer === 1);
+    expect(layers[1]!.denseMs).toBeCloseTo(layer1.reduce((s, h) => s + h.denseMs, 0), 12);
+    expect(layers[1]!.sparseMs).toBeCloseTo(layer1.reduce((s, h) => s + h.sparseMs, 0), 12);
+  });
+});
