@@ -33,8 +33,8 @@ describe('sparsescope (top level)', () => {
     expect((await run(['config', 'explode'])).stderr).toBe('sparsescope: unknown command "config explode" (did you mean config convert?)\n');
   });
 
-  it.each(['demo', 'info', 'analyze', 'search', 'bench', 'serve'])('%s --help describes the command', async (name) => {
-    const { code, stdout, stderr } = await run([name, '--help']);
+  it.each(['demo', 'info', 'analyze', 'search', 'bench', 'config convert', 'serve'])('%s --help describes the command', async (name) => {
+    const { code, stdout, stderr } = await run([...name.split(' '), '--help']);
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toMatch(new RegExp(`^usage: sparsescope ${name}`));
