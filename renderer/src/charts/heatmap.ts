@@ -22,15 +22,21 @@ export function tokenToPixelY(view: TokenView, token: number): number {
   return view.transform.y + view.transform.k * (token * view.size) / view.seqLen;
 }
 
+export function pixelToTokenX(view: TokenView, pixel: number): number {
+  return ((pixel - view.transform.x) / view.transform.k) * (view.seqLen / view.size);
+}
+
+export function pixelToTokenY(view: TokenView, pixel: number): number {
+  return ((pixel - view.transform.y) / view.transform.k) * (view.seqLen / view.size);
+}
+
 /** The token region visible in the canvas, clamped to the map and to whole tokens. */
 export function visibleRegion(view: TokenView): Region {
-  const { k, x, y } = view.transform;
-  const toToken = (pixel: number, offset: number) => ((pixel - offset) / k) * (view.seqLen / view.size);
   const clamp = (t: number) => Math.max(0, Math.min(view.seqLen, t));
-  const colStart = Math.floor(clamp(toToken(0, x)));
-  const colEnd = Math.max(colStart + 1, Math.ceil(clamp(toToken(view.size, x))));
-  const rowStart = Math.floor(clamp(toToken(0, y)));
-  const rowEnd = Math.max(rowStart + 1, Math.ceil(clamp(toToken(view.size, y))));
+  const colStart = Math.floor(clamp(pixelToTokenX(view, 0)));
+  const colEnd = Math.max(colStart + 1, Math.ceil(clamp(pixelToTokenX(view, view.size))));
+  const rowStart = Math.floor(clamp(pixelToTokenY(view, 0)));
+  const rowEnd = Math.max(rowStart + 1, Math.ceil(clamp(pixelToTokenY(view, view.size))));
   return { rowStart, rowEnd, colStart, colEnd };
 }
 

@@ -20,6 +20,7 @@ import {
   type Params,
   type SearchSettings,
 } from '../../../contract/api';
+import type { HeadFilter, HeadSort } from './overview';
 import { checkConfigFits, defaultConfig, entryAt, headKey, parseHeadKey, withEntries, type HeadConfigEntry, type HeadId } from './config';
 
 export type ViewName = 'overview' | 'head' | 'tune' | 'search' | 'bench' | 'files';
@@ -68,6 +69,9 @@ export interface AppState {
   redoStack: ConfigEdit[];
   focus: HeadId;
   selection: string[];
+  /** Overview list order and filter, kept while the user visits other views. */
+  headSort: HeadSort;
+  headFilter: HeadFilter;
   view: ViewName;
   theme: ThemeChoice;
   helpOpen: boolean;
@@ -88,6 +92,7 @@ export interface AppActions {
   toggleHelp(open?: boolean): void;
   focusHead(head: HeadId, options?: { view?: ViewName; extendSelection?: boolean }): void;
   setSelection(keys: string[]): void;
+  setHeadList(sort: HeadSort, filter: HeadFilter): void;
   setPatterns(keys: string[], pattern: HeadPattern, label: string): void;
   undo(): void;
   redo(): void;
@@ -268,6 +273,8 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       redoStack: [],
       focus: { layer: 0, head: 0 },
       selection: [],
+      headSort: 'layer',
+      headFilter: { pattern: 'all', layer: 'all' },
       view: 'overview',
       theme: readStoredTheme(options.storage),
       helpOpen: false,
@@ -356,6 +363,10 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
 
       setSelection(keys) {
         set({ selection: keys });
+      },
+
+      setHeadList(headSort, headFilter) {
+        set({ headSort, headFilter });
       },
 
       setPatterns(keys, pattern, label) {

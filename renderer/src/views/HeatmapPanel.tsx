@@ -7,7 +7,7 @@ import { axisBottom, axisLeft, scaleLinear, select, zoom, zoomIdentity, type Zoo
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, type HeadPattern, type MaskGeometry, type Region } from '../../../contract/api';
 import { recallColour, themeLut, type ColourScale } from '../charts/colormap';
-import { drawMaskLines, drawPlaced, drawRowStrip, fullRegion, renderMask, renderPooledMap, visibleRegion, type PlacedImage, type TokenView } from '../charts/heatmap';
+import { drawMaskLines, drawPlaced, drawRowStrip, fullRegion, pixelToTokenX, pixelToTokenY, renderMask, renderPooledMap, visibleRegion, type PlacedImage, type TokenView } from '../charts/heatmap';
 import { errorMessage } from '../state/store';
 import { useApi } from '../state/context';
 import { cssColour, cssVar } from './theme';
@@ -17,6 +17,8 @@ const MIN_SPAN = 256;
 const AXIS_LEFT = 52;
 const AXIS_BOTTOM = 30;
 const STRIP_WIDTH = 14;
+/** The caption line under the axis plus the grid's top padding. */
+const CAPTION_HEIGHT = 26;
 
 export interface RowStrip {
   rowStart: number;
@@ -94,7 +96,7 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     const observer = new ResizeObserver(([entry]) => {
       if (!entry) return;
       const { width, height } = entry.contentRect;
-      setSize(Math.max(120, Math.floor(Math.min(width - AXIS_LEFT - STRIP_WIDTH - 8, height - AXIS_BOTTOM))));
+      setSize(Math.max(120, Math.floor(Math.min(width - AXIS_LEFT - STRIP_WIDTH - 8, height - AXIS_BOTTOM - CAPTION_HEIGHT))));
     });
     observer.observe(wrapper);
     return () => observer.disconnect();
@@ -118,9 +120,9 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     if (detailMask) drawPlaced(context, current, detailMask);
     if (lines) drawMaskLines(context, current, lines, { slash: cssVar('--mask-slash'), vertical: cssVar('--mask-vertical') });
     // Axes in token positions follow the zoom.
-    const t = transformRef.current;
-    const x = scaleLinear().domain([0, seqLen]).range([t.x, t.x + t.k * size]);
-    const y = scaleLinear().domain([0, seqLen]).range([t.y, t.y + t.k * size]);
+    // Scales over the visible tokens only, so the axis lines stay beside the canvas when zoomed.
+    const x = scaleLinear().domain([pixelToTokenX(current, 0), pixelToTokenX(current, size)]).range([0, size]);
+    const y = scaleLinear().domain([pixelToTokenY(current, 0), pixelToTokenY(current, size)]).range([0, size]);
     const ticks = Math.max(3, Math.floor(size / 90));
     if (xAxisRef.current) select(xAxisRef.current).call(axisBottom(x).ticks(ticks).tickFormat(tokenTick));
     if (yAxisRef.current) select(yAxisRef.current).call(axisLeft(y).ticks(ticks).tickFormat(tokenTick));

@@ -27,8 +27,11 @@ export function OverviewView() {
   const analyzeJob = useApp((s) => s.jobs.analyze);
   const cancelJob = useApp((s) => s.cancelJob);
   const theme = useResolvedTheme(useApp((s) => s.theme));
-  const [sort, setSort] = useState<HeadSort>('layer');
-  const [filter, setFilter] = useState<HeadFilter>({ pattern: 'all', layer: 'all' });
+  const sort = useApp((s) => s.headSort);
+  const filter = useApp((s) => s.headFilter);
+  const setHeadList = useApp((s) => s.setHeadList);
+  const setSort = (next: HeadSort) => setHeadList(next, filter);
+  const setFilter = (next: HeadFilter) => setHeadList(sort, next);
   const [hover, setHover] = useState<{ layer: number; head: number; x: number; y: number } | null>(null);
   const gridRef = useRef<HTMLCanvasElement>(null);
   const gridBoxRef = useRef<HTMLDivElement>(null);

@@ -4,12 +4,12 @@
  * the overview; heads tuned by hand are only replaced after the user confirms.
  */
 import { useState } from 'react';
-import type { RowSampling, SearchSettings } from '../../../contract/api';
-import { diffConfigs } from '../state/config';
+import type { PatternName, RowSampling, SearchSettings } from '../../../contract/api';
+import { diffConfigs, headKey, shortPattern } from '../state/config';
 import { useApp } from '../state/context';
 import { isActive } from '../state/store';
-import { JobProgress, PatternLegend, Stat } from './common';
-import { fmtMs, fmtPercent, fmtRecall, fmtSpeedup, PATTERN_LABEL } from './format';
+import { JobProgress, PatternLegend, PatternSwatch, Stat } from './common';
+import { fmtMs, fmtPercent, fmtRecall, fmtSpeedup, PATTERN_LABEL, PATTERNS } from './format';
 
 const SAMPLING_CHOICES: { label: string; value: RowSampling }[] = [
   { label: '256 sampled rows (fast)', value: { mode: 'sampled', rows: 256, seed: 0 } },
@@ -24,8 +24,8 @@ export function SearchView() {
   const searched = useApp((s) => s.searched);
   const job = useApp((s) => s.jobs.search);
   const tunedCount = useApp((s) => s.tunedKeys.length);
-  const { startJob, cancelJob } = useApp((s) => s);
-  const [mode, setMode] = useState<SearchSettings['mode']>('candidates');
+  const { startJob, cancelJob, focusHead } = useApp((s) => s);
+  const [mode, setMode] = useState<SearchSettings['mode']>('target-recall');
   const [targetRecall, setTargetRecall] = useState(0.95);
   const [samplingIndex, setSamplingIndex] = useState(1);
   const [layerScope, setLayerScope] = useState<'all' | number>('all');
@@ -43,11 +43,12 @@ export function SearchView() {
         ...(layerScope === 'all' ? {} : { layers: [layerScope] }),
       },
     });
-  const changes = searched && loadedConfig ? diffConfigs(loadedConfig, searched.config).length : 0;
+  const changes = searched && loadedConfig ? diffConfigs(loadedConfig, searched.config) : [];
   const counts = searched ? countPatterns(searched.report.heads.map((h) => h.pattern)) : null;
+  const statsByKey = new Map(searched?.report.heads.map((h) => [headKey(h.layer, h.head), h]));
 
   return (
-    <div className="split">
+    <div className="split search">
       <section className="panel side-panel">
         <h2>Per-head search</h2>
         <fieldset>
@@ -84,7 +85,11 @@ export function SearchView() {
             ))}
           </select>
         </label>
-        {tunedCount > 0 && <p className="muted small">{tunedCount} heads were tuned by hand; you will be asked before the search replaces them.</p>}
+        {tunedCount > 0 && (
+          <p className="muted small">
+            {tunedCount === 1 ? '1 head was' : `${tunedCount} heads were`} tuned by hand; you will be asked before the search replaces {tunedCount === 1 ? 'it' : 'them'}.
+          </p>
+        )}
         <div className="button-row">
           <button type="button" className="primary" onClick={start} disabled={running} data-testid="start-search">
             Start search
@@ -97,15 +102,15 @@ export function SearchView() {
         </div>
         <JobProgress job={job} />
       </section>
-      <section className="panel">
+      <section className="panel search-result">
         <h2>Result</h2>
         {!searched && <p className="muted">No search has finished for this capture yet. The overview shows the loaded config until then.</p>}
         {searched && counts && (
           <div data-testid="search-result">
             <p>
-              {searched.settings.mode === 'candidates' ? 'Candidate set' : `Target recall ${searched.settings.targetRecall}`} ·{' '}
+              {searched.settings.mode === 'candidates' ? 'MInference candidate set' : `Cheapest budget reaching recall ${searched.settings.targetRecall}`} ·{' '}
               {searched.settings.sampling.mode === 'exact' ? 'exact rows' : `${searched.settings.sampling.rows} sampled rows`} · {searched.report.heads.length} heads ·{' '}
-              <strong>{changes}</strong> differ from the loaded config
+              <strong>{changes.length}</strong> differ from the loaded config
             </p>
             <div className="totals">
               <Stat label="mean recall" value={fmtRecall(searched.report.totals.meanRecall)} />
@@ -115,26 +120,57 @@ export function SearchView() {
               <Stat label="index + sparse" value={fmtMs(searched.report.totals.indexMs + searched.report.totals.sparseMs)} />
             </div>
             <p className="muted small">
-              Measured on {searched.report.device} ({searched.report.backend}, {searched.report.dtype}), {searched.report.seqLen.toLocaleString()} tokens.
+              Measured on {searched.report.device} · {searched.report.backend.toUpperCase()} · {searched.report.dtype} · {searched.report.seqLen.toLocaleString()} tokens.
             </p>
-            <ul className="legend">
-              {Object.entries(counts).map(([pattern, count]) => (
-                <li key={pattern}>
-                  <span className={`swatch pat-${pattern}`} /> {PATTERN_LABEL[pattern as keyof typeof PATTERN_LABEL]}: {count} ({fmtPercent(count / searched.report.heads.length, 0)})
-                </li>
+            <h3>Patterns chosen</h3>
+            <div className="share-bar" role="img" aria-label="Share of heads per pattern">
+              {PATTERNS.filter((p) => counts[p] > 0).map((p) => (
+                <span key={p} className={`pat-${p}`} style={{ flexGrow: counts[p] }} title={`${PATTERN_LABEL[p]}: ${counts[p]}`} />
               ))}
-            </ul>
+            </div>
+            <PatternLegend counts={counts} />
+            <h3>Changes vs the loaded config</h3>
+            <div className="table-scroll">
+              <table className="heads-table">
+                <thead>
+                  <tr>
+                    <th>head</th>
+                    <th>loaded</th>
+                    <th>searched</th>
+                    <th className="num">recall</th>
+                    <th className="num">density</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {changes.slice(0, 200).map((d) => {
+                    const stats = statsByKey.get(headKey(d.layer, d.head));
+                    return (
+                      <tr key={`${d.layer}:${d.head}`} onClick={() => focusHead(d, { view: 'head' })}>
+                        <td>
+                          L{d.layer} H{d.head}
+                        </td>
+                        <td className="muted">{shortPattern(d.before)}</td>
+                        <td>
+                          <PatternSwatch pattern={d.after.pattern} /> {shortPattern(d.after)}
+                        </td>
+                        <td className="num">{fmtRecall(stats?.recall)}</td>
+                        <td className="num">{fmtPercent(stats?.density)}</td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
           </div>
         )}
-        <PatternLegend />
       </section>
     </div>
   );
 }
 
-function countPatterns(patterns: string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const p of patterns) counts[p] = (counts[p] ?? 0) + 1;
+function countPatterns(patterns: PatternName[]): Record<PatternName, number> {
+  const counts: Record<PatternName, number> = { vertical_and_slash: 0, stream_llm: 0, block_sparse: 0, dense: 0 };
+  for (const p of patterns) counts[p]++;
   return counts;
 }
 

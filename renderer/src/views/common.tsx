@@ -48,7 +48,8 @@ export function JobProgress({ job, onCancel }: { job: JobEvent | undefined; onCa
         )}
       </div>
       <div className="muted job-message">
-        {job.state}: {job.error ?? job.message}
+        {job.state}
+        {(job.error ?? job.message) && (job.error ?? job.message) !== job.state ? `: ${job.error ?? job.message}` : ''}
       </div>
     </div>
   );
