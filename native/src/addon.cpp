@@ -54,14 +54,14 @@ int requireInt(Napi::Env env, const Napi::Object& object, const std::string& own
 
 template <typename Array>
 Array requireTypedArray(Napi::Env env, const Napi::Value& value, napi_typedarray_type type, const std::string& name,
-                        const char* typeName) {
+                        const char* expected) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type)
-    throwType(env, name + " must be a " + typeName);
+    throwType(env, name + " must be " + expected);
   return value.As<Array>();
 }
 
 Napi::Int32Array requireInt32Array(Napi::Env env, const Napi::Value& value, const std::string& name) {
-  return requireTypedArray<Napi::Int32Array>(env, value, napi_int32_array, name, "Int32Array");
+  return requireTypedArray<Napi::Int32Array>(env, value, napi_int32_array, name, "an Int32Array");
 }
 
 // Rows must be strictly ascending query rows in [0, seqLen).
@@ -124,7 +124,7 @@ AttentionInputs parseInputs(Napi::Env env, const Napi::Value& value, bool needsV
   const size_t rowBytes = size_t(inputs.seqLen) * inputs.headDim * bytesPerElement(inputs.dtype);
   auto tensor = [&](const char* key, int heads) -> const void* {
     const std::string name = std::string("inputs.") + key;
-    const Napi::Uint8Array bytes = requireTypedArray<Napi::Uint8Array>(env, object.Get(key), napi_uint8_array, name, "Uint8Array");
+    const Napi::Uint8Array bytes = requireTypedArray<Napi::Uint8Array>(env, object.Get(key), napi_uint8_array, name, "a Uint8Array");
     const size_t expected = rowBytes * heads;
     if (bytes.ByteLength() != expected)
       throwRange(env, name + " has " + std::to_string(bytes.ByteLength()) + " bytes, expected " + std::to_string(expected) + " (" +
@@ -272,6 +272,9 @@ class OpWorker : public Napi::AsyncWorker {
   }
 
   void Execute() override {
+#ifdef SPARSESCOPE_WITH_CUDA
+    cudaTakeDeviceMs();  // forget an earlier op's time on this worker thread
+#endif
     const auto start = std::chrono::steady_clock::now();
     std::string status;
     try {
@@ -282,6 +285,9 @@ class OpWorker : public Napi::AsyncWorker {
       status = error.what();
     }
     ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+#ifdef SPARSESCOPE_WITH_CUDA
+    if (const double deviceMs = cudaTakeDeviceMs(); deviceMs >= 0) ms_ = deviceMs;  // CUDA: device events (spec 2.2)
+#endif
     if (!status.empty()) SetError(status);
   }
 
@@ -545,7 +551,7 @@ Napi::Value Recall(const Napi::CallbackInfo& info) {
     requireRows(env, rowsArray, inputs.seqLen, "opts.rows");
     keep.hold(rowsArray);
     const RowSelection rows{rowsArray.Data(), int(rowsArray.ElementLength())};
-    const Napi::Float32Array lse = requireTypedArray<Napi::Float32Array>(env, opts.Get("denseLse"), napi_float32_array, "opts.denseLse", "Float32Array");
+    const Napi::Float32Array lse = requireTypedArray<Napi::Float32Array>(env, opts.Get("denseLse"), napi_float32_array, "opts.denseLse", "a Float32Array");
     if (lse.ElementLength() != size_t(inputs.numHeads) * rows.count)
       throwRange(env, "opts.denseLse must have numHeads * rows.length = " + std::to_string(size_t(inputs.numHeads) * rows.count) + " entries");
     keep.hold(lse);
