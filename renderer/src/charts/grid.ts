@@ -13,7 +13,7 @@ export interface GridLayout {
 export function gridLayout(layers: number[], numHeads: number, availableWidth: number): GridLayout {
   const left = 34;
   const top = 18;
-  const cell = Math.max(6, Math.min(40, Math.floor((availableWidth - left) / Math.max(1, numHeads))));
+  const cell = Math.max(6, Math.min(56, Math.floor((availableWidth - left) / Math.max(1, numHeads))));
   return { layers, numHeads, cell, left, top, width: left + cell * numHeads, height: top + cell * layers.length };
 }
 

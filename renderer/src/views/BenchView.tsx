@@ -94,7 +94,7 @@ function SweepChart({ sweep }: { sweep: BenchResult['sweep'] }) {
   return (
     <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Latency versus context length" data-testid="sweep-chart">
       <Axis axis={axisBottom(x).tickValues(points.map((p) => p.seqLen)).tickFormat((v) => fmtTokens(Number(v)))} transform={`translate(0,${H - M.bottom})`} />
-      <Axis axis={axisLeft(y).ticks(5, '~s')} transform={`translate(${M.left},0)`} />
+      <Axis axis={axisLeft(y).tickValues(y.ticks().filter((v) => /^[125]/.test(v.toExponential()))).tickFormat((v) => `${+Number(v).toPrecision(3)}`)} transform={`translate(${M.left},0)`} />
       <Axis axis={axisRight(s).ticks(5).tickFormat((v) => `${Number(v)}×`)} transform={`translate(${W - M.right},0)`} />
       <text className="axis-label" x={(W + M.left - M.right) / 2} y={H - 4} textAnchor="middle">
         context length (tokens)

@@ -162,7 +162,7 @@ export function HeadView() {
         {curve.error && <p className="error-text">{curve.error}</p>}
         {!curve.data && !curve.error && entry.pattern !== 'dense' && <p className="muted">Computing the curve…</p>}
         {curve.data && <BudgetCurveChart curve={curve.data} current={shown ? { recall: shown.recall, density: shown.density } : null} />}
-        <p className="muted small">Map: darkened cells are skipped by the pattern; lines show chosen diagonals and columns. Scroll to zoom, drag to pan, double-click to reset. The strip on the right is recall per query row.</p>
+        <p className="muted small">Map: faded (dark theme: darkened) cells are skipped by the pattern; lines show chosen diagonals and columns. Scroll to zoom, drag to pan, double-click to reset. The strip on the right is recall per query row.</p>
       </aside>
     </div>
   );

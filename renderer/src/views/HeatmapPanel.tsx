@@ -195,7 +195,8 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     }
     let current = true;
     setMaskState('loading');
-    const veil = cssColour('--mask-veil', 170);
+    // Skipped cells fade towards the background (light) or go dark (dark theme).
+    const veil = cssColour('--mask-veil', theme === 'dark' ? 175 : 200);
     const timer = setTimeout(() => {
       const regions: (Region | null)[] = [null, detailRegion];
       Promise.all(

@@ -185,7 +185,7 @@ export function TuneView() {
                 </option>
               </select>
             </h3>
-            <span className="muted">{diffs.length} heads</span>
+            <span className="muted">{diffs.length === 1 ? '1 head' : `${diffs.length} heads`}</span>
           </div>
           <ul className="diff-list" data-testid="diff">
             {diffs.slice(0, 100).map((d) => (
