@@ -18,9 +18,6 @@ export interface PatternMeasure {
 export class HeadProbe {
   private denseLse: Float32Array | null = null;
   private readonly measured = new Map<string, PatternMeasure>();
-  /** Native time spent, for reports: dense (once), index builds and recall passes. */
-  denseMs = 0;
-  evaluations = 0;
 
   constructor(
     private readonly native: NativeModule,
@@ -35,7 +32,6 @@ export class HeadProbe {
       throwIfCancelled(this.control);
       const dense = await this.native.denseAttention(this.inputs, { backend: this.backend, rows: this.rows }, nativeControl(this.control));
       this.denseLse = dense.lse;
-      this.denseMs = dense.ms;
     }
     return this.denseLse;
   }
@@ -55,7 +51,6 @@ export class HeadProbe {
     const { recall } = await this.native.recall(this.inputs, index, { backend: this.backend, rows: this.rows, denseLse }, nativeControl(this.control));
     const result: PatternMeasure = { pattern, recall: mean(recall), rowRecall: recall, density: index.density[0] ?? 1, index };
     this.measured.set(key, result);
-    this.evaluations++;
     return result;
   }
 }

@@ -161,7 +161,6 @@ export async function searchCapture(
   };
   const stats: HeadStats[] = [];
   const totalHeads = layers.length * summary.numHeads;
-  // Measuring the chosen config of a layer costs about as much as searching two heads.
   const fraction = (layerIndex: number, headsDone: number): number => (layerIndex * summary.numHeads + headsDone) / totalHeads;
   for (const [layerIndex, layer] of layers.entries()) {
     const inputs = await layerInputs(capture, layer);
