@@ -77,6 +77,9 @@ std::string launchAttention(const AttentionJob& job, const CallContext& ctx) {
   DeviceBuffer<float> out, lse;
   if (kWithV) SPARSESCOPE_TRY(out.allocate(size_t(H) * R * D, "attention output"));
   SPARSESCOPE_TRY(lse.allocate(size_t(H) * R, "log-sum-exp output"));
+  // NaN-fill the outputs so an unwritten element can never pass for a result.
+  if (kWithV) SPARSESCOPE_CUDA_TRY(cudaMemset(out.get(), 0xff, size_t(H) * R * D * sizeof(float)));
+  SPARSESCOPE_CUDA_TRY(cudaMemset(lse.get(), 0xff, size_t(H) * R * sizeof(float)));
 
   AttentionArgs<T> args;
   args.q = q.get();

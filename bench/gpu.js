@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// GPU benchmark of the CUDA backend (run by bench/gpu.sh): bf16, H=32, Hkv=8, D=128, causal, at
+// each N of SEQ_LENS. Times are the addon's `ms` for backend 'cuda' (device events around the
+// kernels, transfers excluded), median of REPEATS after one warm-up. SDPA baselines come from
+// bench/gpu_sdpa.py (JSON lines in the file named by SDPA_JSON). Prints a table with ratios and,
+// with RESULT_JSON set, writes every number there.
+import { createRequire } from 'node:module';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { verticalSlashIndex } from './gpu_index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const native = createRequire(import.meta.url)(path.join(root, 'native/build/Release/sparsescope.node'));
+
+const HEADS = 32;
+const KV_HEADS = 8;
+const HEAD_DIM = 128;
+const seqLens = (process.env.SEQ_LENS ?? '32768,131072').split(',').map(Number);
+const repeats = Number(process.env.REPEATS ?? 5);
+
+// Random bf16 tensors, drawn from a table of Gaussian values (fast enough for 1 GiB).
+function randomBf16(count, state) {
+  const table = new Uint16Array(4096);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  for (let i = 0; i < table.length; i += 1) {
+    const u = (i + 0.5) / table.length;
+    f32[0] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * ((i * 0.618034) % 1));
+    table[i] = u32[0] >>> 16;
+  }
+  const bits = new Uint16Array(count);
+  for (let i = 0; i < count; i += 1) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    bits[i] = table[(state >>> 0) & 4095];
+  }
+  return new Uint8Array(bits.buffer);
+}
+
+async function median(run) {
+  await run();
+  const times = [];
+  for (let r = 0; r < repeats; r += 1) times.push((await run()).ms);
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+const causalFlops = (n) => 4 * HEADS * HEAD_DIM * (n * (n + 1)) / 2;
+const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+
+function readSdpa() {
+  const file = process.env.SDPA_JSON;
+  if (!file || !existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+const device = native.deviceInfo().cuda.devices[0];
+if (!device) {
+  console.error('no CUDA device: the GPU benchmark needs one');
+  process.exit(1);
+}
+const results = { device, date: new Date().toISOString(), repeats, rows: [] };
+const sdpa = readSdpa();
+
+for (const seqLen of seqLens) {
+  const inputs = {
+    dtype: 'BF16',
+    numHeads: HEADS,
+    numKvHeads: KV_HEADS,
+    seqLen,
+    headDim: HEAD_DIM,
+    q: randomBf16(HEADS * seqLen * HEAD_DIM, 0x9e3779b9),
+    k: randomBf16(KV_HEADS * seqLen * HEAD_DIM, 0x85ebca6b),
+    v: randomBf16(KV_HEADS * seqLen * HEAD_DIM, 0xc2b2ae35),
+  };
+  const row = (name, ms, extra = {}) => {
+    results.rows.push({ seqLen, name, ms, ...extra });
+    console.error(`N=${seqLen} ${name}: ${ms.toFixed(2)} ms`);
+  };
+  const denseMs = await median(() => native.denseAttention(inputs, { backend: 'cuda' }));
+  row('ours dense', denseMs, { tflops: causalFlops(seqLen) / denseMs / 1e9 });
+  for (const baseline of sdpa.filter((s) => s.seqLen === seqLen && s.ms)) row(baseline.backend, baseline.ms, { tflops: baseline.tflops });
+
+  const band = verticalSlashIndex(HEADS, seqLen, range(1000), range(6096));
+  row('ours VS, band index (1000 v, 0..6095)', await median(() => native.sparseAttention(inputs, band, { backend: 'cuda' })));
+
+  const vsPatterns = new Int32Array(HEADS * 3);
+  for (let h = 0; h < HEADS; h += 1) vsPatterns.set([1, 1000, 6096], 3 * h);
+  let estimated;
+  const indexMs = await median(async () => (estimated = await native.buildIndex(inputs, vsPatterns, { backend: 'cuda' })));
+  row('index build, all heads (VS 1000/6096)', indexMs);
+  row('ours VS, estimated index', await median(() => native.sparseAttention(inputs, estimated, { backend: 'cuda' })), {
+    density: mean([...estimated.density]),
+  });
+
+  const aShapePatterns = new Int32Array(HEADS * 3);
+  for (let h = 0; h < HEADS; h += 1) aShapePatterns.set([2, 1024, 4096], 3 * h);
+  const aShape = await native.buildIndex(inputs, aShapePatterns, { backend: 'cuda' });
+  row('ours A-shape (1024, 4096)', await median(() => native.sparseAttention(inputs, aShape, { backend: 'cuda' })), {
+    density: mean([...aShape.density]),
+  });
+}
+
+const cudnn = (n) => results.rows.find((r) => r.seqLen === n && r.name === 'sdpa_cudnn')?.ms;
+const ours = (n) => results.rows.find((r) => r.seqLen === n && r.name === 'ours dense').ms;
+console.log(`\n${device.name} (cc ${device.computeCapability}), bf16 H=${HEADS} Hkv=${KV_HEADS} D=${HEAD_DIM}, median of ${repeats}`);
+console.log('| N | kernel | ms | TFLOP/s | ours dense / this | cuDNN / this | density |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+for (const r of results.rows) {
+  const vsCudnn = cudnn(r.seqLen) ? (cudnn(r.seqLen) / r.ms).toFixed(2) : '-';
+  console.log(
+    `| ${r.seqLen} | ${r.name} | ${r.ms.toFixed(2)} | ${r.tflops ? r.tflops.toFixed(0) : '-'} | ${(ours(r.seqLen) / r.ms).toFixed(2)} | ${vsCudnn} | ${r.density !== undefined ? r.density.toFixed(4) : '-'} |`,
+  );
+}
+if (process.env.RESULT_JSON) writeFileSync(process.env.RESULT_JSON, JSON.stringify(results, null, 2));

@@ -1,0 +1,355 @@
+#!/usr/bin/env node
+// GPU tests of the CUDA backend (npm run test:gpu, on a machine with an NVIDIA GPU). Every kernel
+// runs on fresh random inputs (N not a multiple of 64, GQA 1:1 and 4:1, D 64 and 128, F16 and BF16)
+// and is compared with the CPU backend of the same addon and with a float64 reference; indexes
+// must equal the CPU ones bit for bit where both chose the same top-k (and the top-k agreement
+// is reported). The CUDA code NaN-fills its outputs before each run, so an unwritten element fails.
+// Plain Node ESM without dependencies: loads native/build/Release/sparsescope.node directly.
+import { createRequire } from 'node:module';
+import { randomInt } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { convertVerticalSlash } from '../bench/gpu_index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const native = createRequire(import.meta.url)(path.join(root, 'native/build/Release/sparsescope.node'));
+
+const seed = Number(process.env.SEED ?? randomInt(2 ** 31));
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) passed += 1;
+  else failed += 1;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `  ${detail}` : ''}`);
+}
+
+// ------------------------------------------------------------------ random inputs
+
+function mulberry32(state) {
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = mulberry32(seed);
+const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+function toBf16(value) {
+  f32[0] = value;
+  const bits = u32[0];
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff; // round to nearest even
+}
+function fromBf16(bits) {
+  u32[0] = bits << 16;
+  return f32[0];
+}
+function toF16(value) {
+  f32[0] = value;
+  const bits = u32[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  let mantissa = bits & 0x7fffff;
+  if (exponent <= 0) return sign; // inputs here are far from the subnormal range
+  if (exponent >= 31) return sign | 0x7c00;
+  let half = sign | (exponent << 10) | (mantissa >>> 13);
+  mantissa &= 0x1fff;
+  if (mantissa > 0x1000 || (mantissa === 0x1000 && half & 1)) half += 1;
+  return half;
+}
+function fromF16(bits) {
+  const exponent = (bits >>> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  const magnitude = exponent === 0 ? mantissa * 2 ** -24 : (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  return bits & 0x8000 ? -magnitude : magnitude;
+}
+
+// A tensor of `count` values drawn by `draw`, as raw bytes of `dtype` plus its float64 values.
+function tensor(dtype, count, draw) {
+  const bits = new Uint16Array(count);
+  const values = new Float64Array(count);
+  const encode = dtype === 'BF16' ? toBf16 : toF16;
+  const decode = dtype === 'BF16' ? fromBf16 : fromF16;
+  for (let i = 0; i < count; i += 1) {
+    bits[i] = encode(draw(i));
+    values[i] = decode(bits[i]);
+  }
+  return { bytes: new Uint8Array(bits.buffer), values };
+}
+
+// Q/K/V with some structure (a sink key, a few salient keys, local preference) so that the
+// estimate has clear winners as well as near-ties.
+function makeInputs({ dtype, heads, kvHeads, seqLen, headDim }) {
+  const salient = new Set([0, 7, Math.floor(seqLen / 3), seqLen - 5]);
+  const q = tensor(dtype, heads * seqLen * headDim, () => gaussian() * 1.5);
+  const k = tensor(dtype, kvHeads * seqLen * headDim, (i) => {
+    const row = Math.floor(i / headDim) % seqLen;
+    return gaussian() + (salient.has(row) ? 2.5 : 0);
+  });
+  const v = tensor(dtype, kvHeads * seqLen * headDim, () => gaussian());
+  const inputs = { dtype, numHeads: heads, numKvHeads: kvHeads, seqLen, headDim, q: q.bytes, k: k.bytes, v: v.bytes };
+  return { inputs, values: { q: q.values, k: k.values, v: v.values } };
+}
+
+// ------------------------------------------------------------------ float64 references
+
+// The keys row i of head h computes under `index` (null: dense causal), ascending.
+function keySet(index, head, row) {
+  if (!index) return Array.from({ length: row + 1 }, (_, j) => j);
+  const slot = head * index.numBlocks + Math.floor(row / 64);
+  const keys = new Set();
+  const [nInit, nLocal] = [index.window[2 * head], index.window[2 * head + 1]];
+  const allowed = (j) => j <= row && j < index.seqLen && (nInit < 0 || j < nInit || j > row - nLocal);
+  for (let t = index.tileOffsets[slot]; t < index.tileOffsets[slot + 1]; t += 1)
+    for (let j = index.tileStarts[t]; j < index.tileStarts[t] + 64; j += 1) if (allowed(j)) keys.add(j);
+  for (let c = index.colOffsets[slot]; c < index.colOffsets[slot + 1]; c += 1)
+    if (allowed(index.columns[c])) keys.add(index.columns[c]);
+  return [...keys].sort((a, b) => a - b);
+}
+
+// out [D], lse, and recall against `denseLse` of row i of head h over `keys`.
+function referenceRow(case_, head, row, keys) {
+  const { seqLen, headDim, numHeads, numKvHeads } = case_.inputs;
+  const { q, k, v } = case_.values;
+  const kvHead = Math.floor(head / (numHeads / numKvHeads));
+  const scale = 1 / Math.sqrt(headDim);
+  const qOffset = (head * seqLen + row) * headDim;
+  const scores = keys.map((j) => {
+    const kOffset = (kvHead * seqLen + j) * headDim;
+    let dot = 0;
+    for (let d = 0; d < headDim; d += 1) dot += q[qOffset + d] * k[kOffset + d];
+    return dot * scale;
+  });
+  const max = Math.max(...scores);
+  const weights = scores.map((s) => Math.exp(s - max));
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const out = new Float64Array(headDim);
+  keys.forEach((j, n) => {
+    const vOffset = (kvHead * seqLen + j) * headDim;
+    for (let d = 0; d < headDim; d += 1) out[d] += (weights[n] / sum) * v[vOffset + d];
+  });
+  return { out, lse: max + Math.log(sum) };
+}
+
+function sampleRows(seqLen, count) {
+  const rows = new Set([0, 1, 63, 64, seqLen - 1, seqLen - 2]);
+  while (rows.size < Math.min(count, seqLen)) rows.add(Math.floor(random() * seqLen));
+  return Int32Array.from([...rows].filter((r) => r < seqLen).sort((a, b) => a - b));
+}
+
+function relativeError(actual, expected) {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i += 1) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return Math.sqrt(diff / Math.max(norm, 1e-30));
+}
+const hasNaN = (array) => array.some((x) => Number.isNaN(x));
+const fmt = (x) => x.toExponential(2);
+
+// Compares an attention result over `rows` (given to the op) with the float64 reference.
+function compareAttention(name, case_, result, index, rows) {
+  const { numHeads, headDim } = case_.inputs;
+  const expectedOut = [];
+  const expectedLse = [];
+  for (let h = 0; h < numHeads; h += 1)
+    for (const row of rows) {
+      const reference = referenceRow(case_, h, row, keySet(index, h, row));
+      expectedOut.push(...reference.out);
+      expectedLse.push(reference.lse);
+    }
+  const outError = relativeError(result.out, expectedOut);
+  let lseError = 0;
+  expectedLse.forEach((lse, r) => (lseError = Math.max(lseError, Math.abs(result.lse[r] - lse))));
+  const ok = !hasNaN(result.out) && !hasNaN(result.lse) && result.out.length === expectedOut.length && outError < 1e-2 && lseError < 2e-3;
+  check(name, ok, `out rel err ${fmt(outError)}, lse max err ${fmt(lseError)} (D=${headDim})`);
+}
+
+// ------------------------------------------------------------------ index references
+
+const sameArray = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+const headSlice = (offsets, values, h) => values.slice(offsets[h], offsets[h + 1]);
+
+function blockSlice(index, h, m) {
+  const slot = h * index.numBlocks + m;
+  return {
+    tiles: index.tileStarts.slice(index.tileOffsets[slot], index.tileOffsets[slot + 1]),
+    columns: index.columns.slice(index.colOffsets[slot], index.colOffsets[slot + 1]),
+  };
+}
+
+function sameHeadIndex(a, b, h) {
+  for (let m = 0; m < a.numBlocks; m += 1) {
+    const x = blockSlice(a, h, m);
+    const y = blockSlice(b, h, m);
+    if (!sameArray(x.tiles, y.tiles) || !sameArray(x.columns, y.columns)) return false;
+  }
+  return a.density[h] === b.density[h] && a.window[2 * h] === b.window[2 * h] && a.window[2 * h + 1] === b.window[2 * h + 1];
+}
+
+// ------------------------------------------------------------------ the tests
+
+const PATTERN = { dense: 0, vs: 1, stream: 2, block: 3 };
+function patternsFor(heads, seqLen) {
+  const choices = [
+    [PATTERN.vs, 100, 200],
+    [PATTERN.vs, 30, 50],
+    [PATTERN.stream, 100, 200],
+    [PATTERN.block, 3, 0],
+    [PATTERN.vs, 500, 1000],
+    [PATTERN.dense, 0, 0],
+    [PATTERN.stream, 0, Math.min(seqLen, 90)],
+    [PATTERN.vs, 1000, 6096],
+  ];
+  const patterns = new Int32Array(heads * 3);
+  for (let h = 0; h < heads; h += 1) patterns.set(choices[h % choices.length], 3 * h);
+  return patterns;
+}
+
+const topKStats = { heads: 0, verticalDiffer: 0, slashDiffer: 0 };
+
+async function runCase(shape) {
+  const label = `${shape.dtype} N=${shape.seqLen} H=${shape.heads}/${shape.kvHeads} D=${shape.headDim}`;
+  const case_ = makeInputs(shape);
+  const { inputs } = case_;
+  const rows = sampleRows(shape.seqLen, 24);
+
+  // Dense: all rows (checked on samples) and a row selection.
+  const denseAll = await native.denseAttention(inputs, { backend: 'cuda' });
+  const pick = (array, width) => {
+    const picked = [];
+    for (let h = 0; h < shape.heads; h += 1)
+      for (const r of rows) picked.push(...array.subarray((h * shape.seqLen + r) * width, (h * shape.seqLen + r + 1) * width));
+    return Float32Array.from(picked);
+  };
+  check(`dense all rows written ${label}`, !hasNaN(denseAll.out) && !hasNaN(denseAll.lse));
+  compareAttention(`dense vs float64 ${label}`, case_, { out: pick(denseAll.out, shape.headDim), lse: pick(denseAll.lse, 1) }, null, rows);
+  const denseRows = await native.denseAttention(inputs, { backend: 'cuda', rows });
+  compareAttention(`dense rows vs float64 ${label}`, case_, denseRows, null, rows);
+  const denseCpu = await native.denseAttention(inputs, { backend: 'cpu', rows });
+  const cpuError = relativeError(denseRows.out, denseCpu.out);
+  check(`dense vs CPU ${label}`, cpuError < 1e-2, `rel err ${fmt(cpuError)}`);
+
+  // Index: GPU vs CPU.
+  const patterns = patternsFor(shape.heads, shape.seqLen);
+  const gpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cuda' });
+  const cpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cpu' });
+  let identical = true;
+  let conversionOk = true;
+  for (let h = 0; h < shape.heads; h += 1) {
+    const isVs = patterns[3 * h] === PATTERN.vs;
+    if (isVs) {
+      topKStats.heads += 1;
+      const gpuV = headSlice(gpuIndex.verticalOffsets, gpuIndex.verticals, h);
+      const gpuS = headSlice(gpuIndex.slashOffsets, gpuIndex.slashes, h);
+      const sameV = sameArray(gpuV, headSlice(cpuIndex.verticalOffsets, cpuIndex.verticals, h));
+      const sameS = sameArray(gpuS, headSlice(cpuIndex.slashOffsets, cpuIndex.slashes, h));
+      if (!sameV) topKStats.verticalDiffer += 1;
+      if (!sameS) topKStats.slashDiffer += 1;
+      for (let m = 0; m < gpuIndex.numBlocks; m += 1) {
+        const expected = convertVerticalSlash(gpuV, gpuS, m);
+        const actual = blockSlice(gpuIndex, h, m);
+        if (!sameArray(actual.tiles, expected.tiles) || !sameArray(actual.columns, expected.columns)) conversionOk = false;
+      }
+      if (sameV && sameS && !sameHeadIndex(gpuIndex, cpuIndex, h)) identical = false;
+    } else if (!sameHeadIndex(gpuIndex, cpuIndex, h)) identical = false;
+  }
+  check(`index equals CPU bit for bit (same top-k) ${label}`, identical);
+  check(`index conversion of the GPU top-k matches the reference ${label}`, conversionOk);
+
+  // Sparse attention and recall on the CPU's index (identical kernels' input for both backends).
+  const sparse = await native.sparseAttention(inputs, cpuIndex, { backend: 'cuda', rows });
+  compareAttention(`sparse vs float64 ${label}`, case_, sparse, cpuIndex, rows);
+  const sparseCpu = await native.sparseAttention(inputs, cpuIndex, { backend: 'cpu', rows });
+  const sparseCpuError = relativeError(sparse.out, sparseCpu.out);
+  check(`sparse vs CPU ${label}`, sparseCpuError < 1e-2, `rel err ${fmt(sparseCpuError)}`);
+
+  const recall = await native.recall(inputs, cpuIndex, { backend: 'cuda', rows, denseLse: denseRows.lse });
+  const recallCpu = await native.recall(inputs, cpuIndex, { backend: 'cpu', rows, denseLse: denseRows.lse });
+  let recallError = 0;
+  let recallCpuError = 0;
+  for (let h = 0; h < shape.heads; h += 1)
+    rows.forEach((row, r) => {
+      const dense = referenceRow(case_, h, row, keySet(null, h, row)).lse;
+      const partial = referenceRow(case_, h, row, keySet(cpuIndex, h, row)).lse;
+      const at = h * rows.length + r;
+      recallError = Math.max(recallError, Math.abs(recall.recall[at] - Math.exp(partial - dense)));
+      recallCpuError = Math.max(recallCpuError, Math.abs(recall.recall[at] - recallCpu.recall[at]));
+    });
+  check(`recall vs float64 ${label}`, !hasNaN(recall.recall) && recallError < 2e-3, `max err ${fmt(recallError)}`);
+  check(`recall vs CPU ${label}`, recallCpuError < 2e-3, `max err ${fmt(recallCpuError)}`);
+
+  // Pooled map of head 0 over a region, sampled rows, GPU vs CPU.
+  const headInputs = {
+    ...inputs,
+    numHeads: 1,
+    numKvHeads: 1,
+    q: inputs.q.subarray(0, shape.seqLen * shape.headDim * 2),
+    k: inputs.k.subarray(0, shape.seqLen * shape.headDim * 2),
+    v: undefined,
+  };
+  const region = { rowStart: 10, rowEnd: shape.seqLen, colStart: 3, colEnd: shape.seqLen - 7, rows: 17, cols: 23 };
+  for (const sample of [null, rows]) {
+    const opts = { ...region, sampleRows: sample };
+    const gpuMap = await native.pooledMap(headInputs, { backend: 'cuda', ...opts });
+    const cpuMap = await native.pooledMap(headInputs, { backend: 'cpu', ...opts });
+    const meanError = relativeError(gpuMap.mean, cpuMap.mean);
+    const maxError = relativeError(gpuMap.max, cpuMap.max);
+    check(
+      `pooled map vs CPU (${sample ? 'sampled' : 'all'} rows) ${label}`,
+      gpuMap.rowsUsed === cpuMap.rowsUsed && meanError < 1e-2 && maxError < 1e-2 && !hasNaN(gpuMap.mean),
+      `mean rel err ${fmt(meanError)}, max rel err ${fmt(maxError)}, rows ${gpuMap.rowsUsed}`,
+    );
+  }
+}
+
+async function rejects(name, promise, pattern) {
+  try {
+    await promise;
+    check(name, false, 'resolved');
+  } catch (error) {
+    check(name, pattern.test(error.message), error.message);
+  }
+}
+
+async function errorCases() {
+  const { inputs } = makeInputs({ dtype: 'BF16', heads: 2, kvHeads: 1, seqLen: 100, headDim: 64 });
+  await rejects('F32 input is refused with a message', native.denseAttention({ ...inputs, dtype: 'F32', q: new Uint8Array(2 * 100 * 64 * 4), k: new Uint8Array(100 * 64 * 4), v: new Uint8Array(100 * 64 * 4) }, { backend: 'cuda' }), /F32|CPU/);
+  await rejects('head_dim 32 is refused with a message', native.denseAttention({ ...inputs, headDim: 32, q: inputs.q.subarray(0, 2 * 100 * 32 * 2), k: inputs.k.subarray(0, 100 * 32 * 2), v: inputs.v.subarray(0, 100 * 32 * 2) }, { backend: 'cuda' }), /head_dim/);
+  const cancel = new Int32Array(new SharedArrayBuffer(4));
+  cancel[0] = 1;
+  await rejects('a set cancel flag rejects with "cancelled"', native.denseAttention(inputs, { backend: 'cuda' }, { cancel }), /^cancelled$/);
+}
+
+const shapes = [
+  { dtype: 'BF16', heads: 4, kvHeads: 4, seqLen: 333, headDim: 64 },
+  { dtype: 'F16', heads: 8, kvHeads: 2, seqLen: 1000, headDim: 128 },
+  { dtype: 'BF16', heads: 8, kvHeads: 2, seqLen: 777, headDim: 128 },
+  { dtype: 'F16', heads: 4, kvHeads: 1, seqLen: 130, headDim: 64 },
+  { dtype: 'BF16', heads: 8, kvHeads: 8, seqLen: 2113, headDim: 128 },
+  { dtype: 'BF16', heads: 2, kvHeads: 2, seqLen: 40, headDim: 64 },
+];
+
+const info = native.deviceInfo();
+console.log(`seed ${seed}; device ${JSON.stringify(info.cuda.devices[0] ?? info.cuda.reason)}`);
+check('CUDA compiled and available', info.cuda.compiled && info.cuda.available, info.cuda.reason ?? '');
+if (info.cuda.available) {
+  for (const shape of shapes) {
+    try {
+      await runCase(shape);
+    } catch (error) {
+      check(`case ${JSON.stringify(shape)} ran`, false, error.stack);
+    }
+  }
+  await errorCases();
+  const { heads, verticalDiffer, slashDiffer } = topKStats;
+  console.log(`top-k sets differing from the CPU's (fp32 sums, last-ulp near-ties): verticals ${verticalDiffer}/${heads} heads, slashes ${slashDiffer}/${heads} heads`);
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;
