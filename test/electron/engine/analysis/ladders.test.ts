@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { encodePatterns } from '../../../../electron/engine/analysis/common.js';
+import { expectedDensity, familyLadder, searchTracks } from '../../../../electron/engine/analysis/ladders.js';
+import { referenceNative } from './reference-native.js';
+
+describe('ladders', () => {
+  it('orders search tracks cheap-to-evaluate first and keeps budgets within the sequence', () => {
+    const tracks = searchTracks(4096);
+    expect(tracks.map((t) => t.label)).toEqual([
+      'stream_llm n_init 16',
+      'block_sparse',
+      'vertical_and_slash v 30',
+      'vertical_and_slash v 100',
+      'vertical_and_slash v 300',
+      'vertical_and_slash v 1000',
+      'vertical_and_slash v 3000',
+      'stream_llm n_init 128',
+    ]);
+    expect(tracks.find((t) => t.label === 'block_sparse')!.max).toBe(64);
+    expect(searchTracks(256).some((t) => t.label.includes('v 300'))).toBe(false);
+  });
+
+  it('predicts the exact A-shape density and grows along every ladder', async () => {
+    const native = referenceNative();
+    const n = 200;
+    const inputs = { dtype: 'F32' as const, numHeads: 1, numKvHeads: 1, seqLen: n, headDim: 8, q: new Uint8Array(n * 8 * 4), k: new Uint8Array(n * 8 * 4) };
+    for (const pattern of [{ pattern: 'stream_llm' as const, a: 4, b: 30 }, { pattern: 'stream_llm' as const, a: 100, b: 150 }]) {
+      const index = await native.buildIndex(inputs, encodePatterns([pattern]), { backend: 'cpu' });
+      expect(expectedDensity(pattern, n)).toBeCloseTo(index.density[0]!, 12);
+    }
+    for (const family of ['stream_llm', 'vertical_and_slash', 'block_sparse'] as const) {
+      const densities = familyLadder(family, 4096).map((p) => expectedDensity(p, 4096));
+      expect(densities).toEqual([...densities].sort((a, b) => a - b));
+      expect(densities.at(-1)).toBeCloseTo(1, 6);
+    }
+  });
+});
