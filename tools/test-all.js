@@ -57,7 +57,7 @@ function runSuite(name, scratch) {
   const result = spawnSync(
     process.execPath,
     [vitest, 'run', '--project', name, '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${output}`],
-    { cwd: repo, stdio: 'inherit', timeout: SUITE_TIMEOUT_MS, env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' } },
+    { cwd: repo, stdio: 'inherit', timeout: SUITE_TIMEOUT_MS },
   );
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   let counts;
