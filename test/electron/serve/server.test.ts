@@ -139,6 +139,33 @@ describe('serve: page and static files', () => {
   });
 });
 
+describe('serve: wildcard bind (remote engine behind a tunnel or firewall)', () => {
+  it('accepts any Host name with the token, and puts only a plain host:port into the CSP', async () => {
+    const remote = await startServer({ host: '0.0.0.0', roots: [root], token: TOKEN, staticDir: join(base, 'static'), engine });
+    const remotePort = Number(new URL(remote.url).port);
+    const get = (host: string) =>
+      new Promise<Reply>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: remotePort, path: `/?token=${TOKEN}`, headers: { Host: host } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: '' }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(remote.url).toBe(`http://127.0.0.1:${remotePort}/?token=${TOKEN}`);
+      const named = await get(`gpu-box:${remotePort}`);
+      expect(named.status).toBe(200);
+      expect(String(named.headers['content-security-policy'])).toContain(`connect-src 'self' ws://gpu-box:${remotePort};`);
+      const odd = await get("x; script-src 'unsafe-eval'");
+      expect(String(odd.headers['content-security-policy'])).toContain("connect-src 'self';");
+      expect(String(odd.headers['content-security-policy'])).not.toContain('unsafe-eval');
+    } finally {
+      await remote.close();
+    }
+  });
+});
+
 describe('serve: API', () => {
   it('answers a call with the token header or the cookie, in the wire format', async () => {
     const reply = await api('device.info', {});
