@@ -14,26 +14,35 @@ const APP_INDEX = here('../../renderer/index.html');
 const PRELOAD = here('../preload/preload.cjs');
 const WORKER = here('../engine/jobs/worker.js');
 
-if (!app.requestSingleInstanceLock()) app.quit();
+function start(): void {
+  app.on('web-contents-created', (_event, contents) => lockDownContents(contents));
 
-app.on('web-contents-created', (_event, contents) => lockDownContents(contents));
+  void app.whenReady().then(() => {
+    lockDownSession(session.defaultSession);
+    // The desktop user may open files in their home and temp folders; others through the native dialog.
+    const engine = createEngine({
+      host: 'electron',
+      roots: [homedir(), tmpdir()],
+      cacheDir: join(app.getPath('userData'), 'cache'),
+      spawnWorker: utilityWorkerSpawner(WORKER),
+    });
+    const window = new BrowserWindow(windowOptions(PRELOAD));
+    registerIpc(engine, APP_INDEX, (contents) => BrowserWindow.fromWebContents(contents));
+    const stopForwarding = forwardJobEvents(engine, window);
+    window.once('ready-to-show', () => window.show());
+    window.on('closed', stopForwarding);
+    void window.loadFile(APP_INDEX);
 
-void app.whenReady().then(() => {
-  lockDownSession(session.defaultSession);
-  // The desktop user may open files in their home and temp folders; others through the native dialog.
-  const engine = createEngine({
-    host: 'electron',
-    roots: [homedir(), tmpdir()],
-    cacheDir: join(app.getPath('userData'), 'cache'),
-    spawnWorker: utilityWorkerSpawner(WORKER),
+    app.on('second-instance', () => {
+      if (window.isDestroyed()) return;
+      if (window.isMinimized()) window.restore();
+      window.focus();
+    });
+    app.on('window-all-closed', () => app.quit());
+    app.on('will-quit', () => void engine.dispose());
   });
-  const window = new BrowserWindow(windowOptions(PRELOAD));
-  registerIpc(engine, APP_INDEX, (contents) => BrowserWindow.fromWebContents(contents));
-  const stopForwarding = forwardJobEvents(engine, window);
-  window.once('ready-to-show', () => window.show());
-  window.on('closed', stopForwarding);
-  void window.loadFile(APP_INDEX);
+}
 
-  app.on('window-all-closed', () => app.quit());
-  app.on('will-quit', () => void engine.dispose());
-});
+// One window per user: a second launch focuses the first instead of starting another engine.
+if (app.requestSingleInstanceLock()) start();
+else app.quit();

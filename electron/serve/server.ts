@@ -159,6 +159,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const token = options.token ?? randomBytes(32).toString('base64url');
   const staticDir = resolve(options.staticDir ?? DEFAULT_STATIC_DIR);
   const maxBodyBytes = options.maxBodyBytes ?? 16 << 20;
+  if (options.roots.length === 0) throw new ApiError('serve needs at least one --root folder');
+  for (const root of options.roots) {
+    const info = await stat(root).catch(() => null);
+    if (!info?.isDirectory()) throw new ApiError(`root folder ${root} does not exist or is not a folder`, 'not-found');
+  }
   const engine =
     options.engine ??
     createEngine({ host: 'serve', roots: options.roots, cacheDir: options.cacheDir ?? defaultCacheDir(), spawnWorker: nodeWorkerSpawner() });

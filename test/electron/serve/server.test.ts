@@ -139,6 +139,13 @@ describe('serve: page and static files', () => {
   });
 });
 
+describe('serve: start-up checks', () => {
+  it('refuses a root folder that does not exist, before listening', async () => {
+    await expect(startServer({ roots: [join(base, 'missing')], engine })).rejects.toThrow(/root folder .*missing does not exist/);
+    await expect(startServer({ roots: [], engine })).rejects.toThrow(/at least one --root/);
+  });
+});
+
 describe('serve: wildcard bind (remote engine behind a tunnel or firewall)', () => {
   it('accepts any Host name with the token, and puts only a plain host:port into the CSP', async () => {
     const remote = await startServer({ host: '0.0.0.0', roots: [root], token: TOKEN, staticDir: join(base, 'static'), engine });
