@@ -358,7 +358,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
             ? get().selection.filter((k) => k !== key)
             : [...get().selection, key]
           : [key];
-        set({ focus: head, selection, ...(focusOptions.view ? { view: focusOptions.view } : {}) });
+        set({ focus: { layer: head.layer, head: head.head }, selection, ...(focusOptions.view ? { view: focusOptions.view } : {}) });
       },
 
       setSelection(keys) {

@@ -1,0 +1,71 @@
+// @vitest-environment jsdom
+import { act } from 'react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { handleDroppedFile } from '../../../renderer/src/views/drop';
+import { FilesView } from '../../../renderer/src/views/FilesView';
+import { byTestId, click, flush, mount, type Mounted } from '../dom.js';
+
+describe('Files', () => {
+  let mounted: Mounted;
+  let downloads: { name: string; blob: Blob }[];
+
+  beforeEach(() => {
+    downloads = [];
+    const blobs = new Map<string, Blob>();
+    URL.createObjectURL = (blob: Blob) => {
+      const url = `blob:${blobs.size}`;
+      blobs.set(url, blob);
+      return url;
+    };
+    URL.revokeObjectURL = () => undefined;
+    vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      downloads.push({ name: this.download, blob: blobs.get(this.href)! });
+    });
+  });
+
+  afterEach(() => {
+    mounted?.unmount();
+    vi.restoreAllMocks();
+  });
+
+  it('exports MInference JSON through the engine and downloads it in a browser', async () => {
+    mounted = await mount(<FilesView />);
+    await click(byTestId(mounted.container, 'export-minference'));
+    await flush();
+    const call = mounted.api.calls.find((c) => c.method === 'config.export');
+    expect(call?.params).toMatchObject({ format: 'minference', captureId: 'cap-1' });
+    expect(call?.params).not.toHaveProperty('path');
+    expect(downloads.map((d) => d.name)).toEqual(['demo.minference.json']);
+    expect(JSON.parse(await downloads[0]!.blob.text())).toMatchObject({ format: 'minference' });
+  });
+
+  it('downloads the per-head stats as CSV', async () => {
+    mounted = await mount(<FilesView />);
+    await click(byTestId(mounted.container, 'export-csv'));
+    const lines = (await downloads[0]!.blob.text()).trim().split('\n');
+    expect(downloads[0]!.name).toBe('demo-heads.csv');
+    expect(lines).toHaveLength(1 + 12);
+    expect(lines[1]).toMatch(/^0,0,vertical_and_slash,1000,6096,0\.\d+/);
+  });
+
+  it('opens a capture picked in the engine’s file browser', async () => {
+    mounted = await mount(<FilesView />);
+    await click(byTestId(mounted.container, 'open-capture'));
+    const entry = [...byTestId(mounted.container, 'file-browser').querySelectorAll('button')].find((b) => b.textContent?.includes('demo.safetensors'));
+    await click(entry!);
+    expect(mounted.api.calls.find((c) => c.method === 'capture.open')?.params).toEqual({ path: '/data/demo.safetensors' });
+    expect(mounted.container.querySelector('[data-testid=file-browser]')).toBeNull();
+  });
+
+  it('imports a dropped config by its text, and explains why a dropped capture cannot open in a browser', async () => {
+    mounted = await mount(<FilesView />);
+    const actions = mounted.store.getState();
+    const heads = JSON.stringify([0, 1, 2].map(() => [0, 1, 2, 3].map(() => ({ pattern: 'dense', a: 0, b: 0 }))));
+    await act(async () => handleDroppedFile(new File([heads], 'cfg.json'), actions));
+    expect(mounted.api.calls.find((c) => c.method === 'config.import')?.params).toEqual({ text: heads, fileName: 'cfg.json' });
+    await act(async () => handleDroppedFile(new File(['x'], 'big.safetensors'), actions));
+    expect(mounted.store.getState().notices.at(-1)?.message).toMatch(/^big\.safetensors: a browser does not reveal where a dropped file lives/);
+    await act(async () => handleDroppedFile(new File(['x'], 'notes.txt'), actions));
+    expect(mounted.store.getState().notices.at(-1)?.message).toBe('notes.txt: not a capture (.safetensors) or a head config (.json).');
+  });
+});

@@ -1,0 +1,40 @@
+// @vitest-environment jsdom
+import { act } from 'react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SearchConfirm, SearchView } from '../../../renderer/src/views/SearchView';
+import { button, byTestId, click, flush, mount, type Mounted } from '../dom.js';
+
+describe('Search', () => {
+  let mounted: Mounted;
+  afterEach(() => mounted?.unmount());
+
+  it('starts, shows progress with cancel, and cancels through the engine', async () => {
+    mounted = await mount(<SearchView />);
+    const { api, container, store } = mounted;
+    await click(byTestId(container, 'start-search'));
+    expect(api.jobs.get(api.lastJobId('search'))).toMatchObject({ kind: 'search', settings: { mode: 'target-recall', targetRecall: 0.95 } });
+    expect(byTestId(container, 'job-search').dataset.state).toBe('running');
+    expect(container.textContent).toContain('3 s left');
+    await click(byTestId(container, 'cancel-search'));
+    await flush();
+    expect(store.getState().jobs.search?.state).toBe('cancelled');
+  });
+
+  it('fills the result and asks before replacing a tuned head', async () => {
+    mounted = await mount(
+      <>
+        <SearchView />
+        <SearchConfirm />
+      </>,
+    );
+    const { api, container, store } = mounted;
+    await act(async () => store.getState().setPatterns(['0:0'], { pattern: 'dense', a: 0, b: 0 }, 'dense'));
+    await click(byTestId(container, 'start-search'));
+    await act(async () => api.finishJob(api.lastJobId('search')));
+    expect(byTestId(container, 'search-confirm').textContent).toContain('1');
+    await click(button(container, 'Keep my tuned heads'));
+    expect(container.querySelector('[data-testid=search-confirm]')).toBeNull();
+    expect(store.getState().config?.heads[0]?.[0]?.pattern).toBe('dense');
+    expect(byTestId(container, 'search-result').textContent).toMatch(/12 heads · 12 differ from the loaded config/);
+  });
+});
