@@ -253,14 +253,19 @@ class OpWorker : public Napi::AsyncWorker {
   using Compute = std::function<std::string(const CallContext&)>;
   using Resolve = std::function<Napi::Value(Napi::Env, double ms)>;
 
+  struct Plan {
+    Compute compute;
+    Resolve resolve;
+    bool onCuda = false;  // ms then comes from CUDA device events, not the host clock
+  };
+
   OpWorker(Napi::Env env, Napi::Promise::Deferred deferred, std::unique_ptr<KeepAlive> keep, const Napi::Value& control,
-           Compute compute, Resolve resolve)
+           Plan plan)
       : Napi::AsyncWorker(env, "sparsescope.op"),
         deferred_(deferred),
         keep_(std::move(keep)),
         progress_(env, control.IsObject() ? control.As<Napi::Object>().Get("onProgress") : env.Undefined()),
-        compute_(std::move(compute)),
-        resolve_(std::move(resolve)) {
+        plan_(std::move(plan)) {
     context_.progress = progress_.sink();
     if (!control.IsObject()) return;
     const Napi::Value cancel = control.As<Napi::Object>().Get("cancel");
@@ -278,13 +283,16 @@ class OpWorker : public Napi::AsyncWorker {
     const auto start = std::chrono::steady_clock::now();
     std::string status;
     try {
-      status = compute_(context_);
+      status = plan_.compute(context_);
     } catch (const std::bad_alloc&) {
       status = "out of memory";
     } catch (const std::exception& error) {
       status = error.what();
     }
     ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+#ifdef SPARSESCOPE_WITH_CUDA
+    if (const double deviceMs = plan_.onCuda ? cudaTakeDeviceMs() : -1.0; deviceMs >= 0.0) ms_ = deviceMs;
+#endif
 #ifdef SPARSESCOPE_WITH_CUDA
     if (const double deviceMs = cudaTakeDeviceMs(); deviceMs >= 0) ms_ = deviceMs;  // CUDA: device events (spec 2.2)
 #endif
@@ -293,7 +301,7 @@ class OpWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     progress_.finish(true);
-    deferred_.Resolve(resolve_(Env(), ms_));
+    deferred_.Resolve(plan_.resolve(Env(), ms_));
   }
 
   void OnError(const Napi::Error& error) override {
@@ -305,25 +313,24 @@ class OpWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::unique_ptr<KeepAlive> keep_;
   ProgressChannel progress_;
-  Compute compute_;
-  Resolve resolve_;
+  Plan plan_;
   CallContext context_;
   double ms_ = 0.0;
 };
 
-// Parses arguments with `setup` (which returns the compute and resolve functions) and queues the
-// op. Any argument error becomes a rejected promise.
-using Setup = std::function<std::pair<OpWorker::Compute, OpWorker::Resolve>(KeepAlive& keep)>;
+// Parses arguments with `setup` (which returns the op's plan) and queues the op. Any argument
+// error becomes a rejected promise.
+using Setup = std::function<OpWorker::Plan(KeepAlive& keep)>;
 
 Napi::Value startOp(const Napi::CallbackInfo& info, size_t controlArgument, const Setup& setup) {
   Napi::Env env = info.Env();
   Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
   try {
     auto keep = std::make_unique<KeepAlive>();
-    auto [compute, resolve] = setup(*keep);
+    OpWorker::Plan plan = setup(*keep);
     const Napi::Value control = info.Length() > controlArgument ? info[controlArgument] : env.Undefined();
     if (!control.IsUndefined() && !control.IsObject()) throwType(env, "control must be an object");
-    auto* worker = new OpWorker(env, deferred, std::move(keep), control, std::move(compute), std::move(resolve));
+    auto* worker = new OpWorker(env, deferred, std::move(keep), control, std::move(plan));
     worker->Queue();
   } catch (const Napi::Error& error) {
     deferred.Reject(error.Value());
@@ -422,7 +429,7 @@ Napi::Value DenseAttention(const Napi::CallbackInfo& info) {
       return denseAttention(inputs, rows, outputs->out.data(), outputs->lse.data(), ctx);
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };
-    return std::make_pair(compute, resolve);
+    return OpWorker::Plan{compute, resolve, cuda};
   });
 }
 
@@ -470,7 +477,7 @@ Napi::Value PooledMap(const Napi::CallbackInfo& info) {
       result.Set("ms", ms);
       return result;
     };
-    return std::make_pair(compute, resolve);
+    return OpWorker::Plan{compute, resolve, cuda};
   });
 }
 
@@ -512,7 +519,7 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
       result.Set("ms", ms);
       return result;
     };
-    return std::make_pair(compute, resolve);
+    return OpWorker::Plan{compute, resolve, cuda};
   });
 }
 
@@ -536,7 +543,7 @@ Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
       return sparseAttention(inputs, index, rows, outputs->out.data(), outputs->lse.data(), ctx);
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };
-    return std::make_pair(compute, resolve);
+    return OpWorker::Plan{compute, resolve, cuda};
   });
 }
 
@@ -571,7 +578,7 @@ Napi::Value Recall(const Napi::CallbackInfo& info) {
       result.Set("ms", ms);
       return result;
     };
-    return std::make_pair(compute, resolve);
+    return OpWorker::Plan{compute, resolve, cuda};
   });
 }
 
