@@ -99,7 +99,6 @@ export function HeadView() {
       current = false;
     };
     // entryKey stands for the entry's values.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, capture, focus.layer, focus.head, entryKey]);
 
   useEffect(() => {
@@ -116,7 +115,7 @@ export function HeadView() {
     return () => {
       current = false;
     };
-  }, [api, capture, focus.layer, focus.head, entry?.pattern]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [api, capture, focus.layer, focus.head, entry?.pattern]);
 
   if (!capture || !config || !entry) return <div className="empty">No capture open.</div>;
   const shown = evaluation?.stats ?? stats;

@@ -53,10 +53,13 @@ interface Layers {
 
 const EMPTY_LAYERS: Layers = { base: null, detail: null, baseMask: null, detailMask: null, lines: null };
 
-/** Token positions on the axes: 0, 500, 1.5k, 12k. */
-function tokenTick(value: { valueOf(): number }): string {
-  const v = value.valueOf();
-  return Math.abs(v) >= 1000 ? `${+(v / 1000).toFixed(1)}k` : String(v);
+/** Token positions on the axes: "1.5k" over a wide span, whole tokens ("2750") once zoomed in. */
+function tokenTicks(domain: number[]): (value: { valueOf(): number }) => string {
+  const span = Math.abs((domain[1] ?? 0) - (domain[0] ?? 0));
+  return (value) => {
+    const v = value.valueOf();
+    return span >= 5000 && Math.abs(v) >= 1000 ? `${+(v / 1000).toFixed(1)}k` : String(Math.round(v));
+  };
 }
 
 function regionKey(region: Region): string {
@@ -124,8 +127,8 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     const x = scaleLinear().domain([pixelToTokenX(current, 0), pixelToTokenX(current, size)]).range([0, size]);
     const y = scaleLinear().domain([pixelToTokenY(current, 0), pixelToTokenY(current, size)]).range([0, size]);
     const ticks = Math.max(3, Math.floor(size / 90));
-    if (xAxisRef.current) select(xAxisRef.current).call(axisBottom(x).ticks(ticks).tickFormat(tokenTick));
-    if (yAxisRef.current) select(yAxisRef.current).call(axisLeft(y).ticks(ticks).tickFormat(tokenTick));
+    if (xAxisRef.current) select(xAxisRef.current).call(axisBottom(x).ticks(ticks).tickFormat(tokenTicks(x.domain())));
+    if (yAxisRef.current) select(yAxisRef.current).call(axisLeft(y).ticks(ticks).tickFormat(tokenTicks(y.domain())));
     const strip = stripRef.current?.getContext('2d');
     if (strip && rowStrip) {
       strip.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -226,7 +229,6 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
       clearTimeout(timer);
     };
     // maskKey stands for `mask` so a new object with the same values does not refetch.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, captureId, layer, head, maskKey, resolution, detailRegion, detailResolution, theme, redraw]);
 
   // d3-zoom on the canvas; the transform lives in a ref so panning never re-renders React.

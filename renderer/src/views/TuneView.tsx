@@ -82,7 +82,7 @@ export function TuneView() {
   const entryKey = entry ? `${focus.layer}:${focus.head}:${entry.pattern}:${entry.a}:${entry.b}` : '';
   useEffect(() => {
     if (entry) setDraft({ pattern: entry.pattern, a: entry.a, b: entry.b });
-  }, [entryKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [entryKey]);
 
   const draftKey = draft ? `${draft.pattern}:${draft.a}:${draft.b}` : '';
   useEffect(() => {
@@ -106,7 +106,8 @@ export function TuneView() {
       current = false;
       clearTimeout(timer);
     };
-  }, [api, capture, focus.layer, focus.head, draftKey]); // eslint-disable-line react-hooks/exhaustive-deps
+    // draftKey stands for the draft's values, so re-typing the same number does not re-evaluate.
+  }, [api, capture, focus.layer, focus.head, draftKey]);
 
   const baselineConfig = baseline === 'searched' && searched ? searched.config : loadedConfig;
   const diffs = useMemo(() => (config && baselineConfig ? diffConfigs(baselineConfig, config) : []), [config, baselineConfig]);
