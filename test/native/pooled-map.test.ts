@@ -28,12 +28,12 @@ function referenceMap(problem: Problem, region: Region, sampleRows: number[] | n
     const p = probabilityRow(problem, 0, i);
     for (let j = region.colStart; j < region.colEnd; j++) {
       const cell = gridRow * region.cols + Math.floor(((j - region.colStart) * region.cols) / (region.colEnd - region.colStart));
-      mean[cell] += p[j]!;
+      mean[cell]! += p[j]!;
       max[cell] = Math.max(max[cell]!, p[j]!);
     }
   }
   rowsPerGridRow.forEach((count, g) => {
-    for (let c = 0; c < region.cols && count > 0; c++) mean[g * region.cols + c] /= count;
+    for (let c = 0; c < region.cols && count > 0; c++) mean[g * region.cols + c]! /= count;
   });
   return { mean, max, rowsUsed: used.length };
 }

@@ -153,9 +153,9 @@ export function attendRow(problem: Problem, head: number, i: number, allowed: (j
     const p = Math.exp(scores[j]! - max);
     sum += p;
     const vOffset = (kv * n + j) * d;
-    for (let x = 0; x < d; x++) out[x] += p * problem.v.values[vOffset + x]!;
+    for (let x = 0; x < d; x++) out[x]! += p * problem.v.values[vOffset + x]!;
   }
-  for (let x = 0; x < d; x++) out[x] /= sum;
+  for (let x = 0; x < d; x++) out[x]! /= sum;
   return { out, lse: max + Math.log(sum) };
 }
 
@@ -215,8 +215,8 @@ export function verticalSlashChoice(problem: Problem, head: number, verticalSize
   for (let i = n - lastQ; i < n; i++) {
     const p = probabilityRow(problem, head, i);
     for (let j = 0; j <= i; j++) {
-      vertical[j] += p[j]!;
-      slash[i - j] += p[j]!;
+      vertical[j]! += p[j]!;
+      slash[i - j]! += p[j]!;
     }
   }
   for (let j = 0; j < Math.min(30, n); j++) vertical[j] = Infinity;
@@ -233,8 +233,8 @@ export function blockSparseChoice(problem: Problem, head: number, topKBlocks: nu
   const pool = (values: Float64Array, h: number, m: number) => {
     const mean = new Float64Array(d);
     const end = Math.min(m * BLOCK + BLOCK, n);
-    for (let i = m * BLOCK; i < end; i++) for (let x = 0; x < d; x++) mean[x] += values[(h * n + i) * d + x]!;
-    for (let x = 0; x < d; x++) mean[x] /= end - m * BLOCK;
+    for (let i = m * BLOCK; i < end; i++) for (let x = 0; x < d; x++) mean[x]! += values[(h * n + i) * d + x]!;
+    for (let x = 0; x < d; x++) mean[x]! /= end - m * BLOCK;
     return mean;
   };
   const kv = kvHead(problem, head);

@@ -76,20 +76,20 @@ function plantedProblem(seqLen: number, verticalColumns: number[], slashOffset: 
   for (let h = 0; h < numHeads; h++) {
     for (let i = 0; i < seqLen; i++) {
       const row = (h * seqLen + i) * headDim;
-      if (h !== 1) q[row] += 3;
+      if (h !== 1) q[row]! += 3;
       if (h !== 0)
         frequencies.forEach((w, f) => {
-          q[row + 2 + 2 * f] += 1.6 * Math.cos(w * i);
-          q[row + 3 + 2 * f] += 1.6 * Math.sin(w * i);
+          q[row + 2 + 2 * f]! += 1.6 * Math.cos(w * i);
+          q[row + 3 + 2 * f]! += 1.6 * Math.sin(w * i);
         });
     }
   }
   for (let j = 0; j < seqLen; j++) {
     const row = j * headDim;
-    if (verticalColumns.includes(j)) k[row] += 20;
+    if (verticalColumns.includes(j)) k[row]! += 20;
     frequencies.forEach((w, f) => {
-      k[row + 2 + 2 * f] += 1.6 * Math.cos(w * (j + slashOffset));
-      k[row + 3 + 2 * f] += 1.6 * Math.sin(w * (j + slashOffset));
+      k[row + 2 + 2 * f]! += 1.6 * Math.cos(w * (j + slashOffset));
+      k[row + 3 + 2 * f]! += 1.6 * Math.sin(w * (j + slashOffset));
     });
   }
   return { dtype: 'F32', numHeads, numKvHeads: 1, seqLen, headDim, q: encode(q, 'F32'), k: encode(k, 'F32'), v: encode(v, 'F32') };
