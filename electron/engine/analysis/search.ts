@@ -67,16 +67,16 @@ async function cheapestOnTrack(probe: HeadProbe, track: Track, target: number, c
   if (top === null) return null;
   let passing = await probe.measure(track.at(top));
   if (passing.recall < target) return null;
-  let fail = track.min;
+  // Budgets below `low` fail (recall grows along the track); `pass` passes.
+  let low = track.min;
   let pass = top;
-  while (pass > fail && pass > fail * (1 + BISECTION_TOLERANCE)) {
-    const mid = Math.max(fail, Math.min(pass - 1, Math.floor(Math.sqrt(fail * pass))));
+  while (pass > low * (1 + BISECTION_TOLERANCE)) {
+    const mid = Math.max(low, Math.min(pass - 1, Math.floor(Math.sqrt(low * pass))));
     const measure = await probe.measure(track.at(mid));
     if (measure.recall >= target) {
       passing = measure;
       pass = mid;
-      if (mid === fail) break;
-    } else fail = mid + (mid === fail ? 1 : 0);
+    } else low = mid + 1;
   }
   return cost(passing, seqLen) < costLimit ? passing : null;
 }
