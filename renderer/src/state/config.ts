@@ -26,6 +26,11 @@ export function defaultConfig(capture: Pick<CaptureSummary, 'numLayers' | 'numHe
   };
 }
 
+/** Whether every head has MInference's missing-head default (nothing loaded or searched yet). */
+export function isDefaultConfig(config: HeadConfig): boolean {
+  return config.heads.every((row) => row.every((entry) => samePattern(entry, MINFERENCE_DEFAULT)));
+}
+
 export function entryAt(config: HeadConfig, layer: number, head: number): HeadConfigEntry {
   return config.heads[layer]?.[head] ?? MINFERENCE_DEFAULT;
 }

@@ -3,16 +3,17 @@
  * files), import a head config, and export the config (MInference, SGLang/vLLM, Sparsescope),
  * the per-head stats as CSV and the focused head's map as PNG.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { ConfigFormat, Result } from '../../../contract/api';
 import { themeLut } from '../charts/colormap';
 import { renderPooledMap } from '../charts/heatmap';
-import { statsCsv } from '../state/config';
+import { isDefaultConfig, statsCsv } from '../state/config';
+import { modelTotals } from '../state/overview';
 import { useApi, useApp } from '../state/context';
 import { CAPTURE_EXTENSIONS, CONFIG_EXTENSIONS } from './drop';
 import { downloadCanvas, downloadText, stem } from './download';
 import { FileBrowser } from './FileBrowser';
-import { fmtBytes, fmtTokens } from './format';
+import { fmtBytes, fmtTokens, PATTERN_LABEL, PATTERNS } from './format';
 import { cssColour, useResolvedTheme } from './theme';
 
 const EXPORTS: { format: ConfigFormat; label: string; suffix: string; what: string }[] = [
@@ -37,12 +38,20 @@ export function FilesView() {
   const lastReport = useApp((s) => s.lastReport);
   const searched = useApp((s) => s.searched);
   const opening = useApp((s) => s.opening);
+  const loadedConfig = useApp((s) => s.loadedConfig);
+  const tunedCount = useApp((s) => s.tunedKeys.length);
   const { openCapture, openDemo, importConfig, notify, reportError } = useApp((s) => s);
   const theme = useResolvedTheme(useApp((s) => s.theme));
   const [picker, setPicker] = useState<Picker>(null);
   const [recent, setRecent] = useState<Result<'capture.recent'>>([]);
   const [busy, setBusy] = useState<string | null>(null);
   const bridge = window.sparsescope;
+  const configSource = searched
+    ? `search (${searched.settings.mode === 'candidates' ? 'MInference candidates' : `target recall ${searched.settings.targetRecall}`})`
+    : loadedConfig && isDefaultConfig(loadedConfig)
+      ? 'MInference default for every head'
+      : 'imported file';
+  const patternCounts = useMemo(() => (config && capture ? modelTotals(config, capture.layers, {}).patternCounts : null), [config, capture]);
 
   useEffect(() => {
     api.call('capture.recent', {}).then(setRecent, (e: unknown) => reportError(e, 'reading recent files'));
@@ -136,9 +145,6 @@ export function FilesView() {
             Import config…
           </button>
         </div>
-        <p className="muted small">
-          Or drop a file anywhere on the window: {bridge ? 'captures (.safetensors) open, configs (.json) are imported.' : 'configs (.json) are imported. Captures must be opened with Open capture…, since a browser does not reveal where a dropped file lives.'}
-        </p>
         <h3>Recent</h3>
         <ul className="recent" data-testid="recent">
           {recent.length === 0 && <li className="muted">Nothing opened yet.</li>}
@@ -183,6 +189,34 @@ export function FilesView() {
             </span>
           </li>
         </ul>
+      </section>
+      <section className="panel">
+        <h2>Head config</h2>
+        {config && capture && patternCounts ? (
+          <dl className="facts" data-testid="config-facts">
+            <dt>Source</dt>
+            <dd>{configSource}</dd>
+            <dt>Heads</dt>
+            <dd>
+              {capture.layers.length * config.numHeads} in {capture.layers.length} layers; {tunedCount === 1 ? '1 tuned' : `${tunedCount} tuned`} by hand
+            </dd>
+            <dt>Patterns</dt>
+            <dd>
+              {PATTERNS.map((p) => `${PATTERN_LABEL[p]} ${patternCounts[p]}`).join(' · ')}
+            </dd>
+          </dl>
+        ) : (
+          <p className="muted">No config.</p>
+        )}
+      </section>
+      <section className="panel drop-zone" aria-label="Drop files here">
+        <p>
+          <strong>Drop files anywhere on the window</strong>
+        </p>
+        <p className="muted small">
+          .json head configs (MInference, SGLang/vLLM config.json, Sparsescope) are imported.{' '}
+          {bridge ? '.safetensors captures open.' : '.safetensors captures must be opened with Open capture…: a browser does not tell the engine where a dropped file lives.'}
+        </p>
       </section>
       {picker && (
         <FileBrowser

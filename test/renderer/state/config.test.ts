@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HeadStats } from '../../../contract/api.js';
-import { checkConfigFits, defaultConfig, diffConfigs, headKey, statsCsv, withEntries } from '../../../renderer/src/state/config';
+import { checkConfigFits, defaultConfig, diffConfigs, headKey, isDefaultConfig, statsCsv, withEntries } from '../../../renderer/src/state/config';
 
 const shape = { numLayers: 2, numHeads: 3 };
 
@@ -16,6 +16,12 @@ describe('head configs', () => {
     expect(edited.heads[0]).toBe(base.heads[0]);
     expect(base.heads[1]?.[0]?.pattern).toBe('vertical_and_slash');
     expect(diffConfigs(base, edited)).toEqual([{ layer: 1, head: 0, before: base.heads[1]![0], after: { pattern: 'dense', a: 0, b: 0 } }]);
+  });
+
+  it('tells the all-default config from an edited one', () => {
+    const base = defaultConfig(shape);
+    expect(isDefaultConfig(base)).toBe(true);
+    expect(isDefaultConfig(withEntries(base, [{ layer: 0, head: 2, entry: { pattern: 'vertical_and_slash', a: 1000, b: 6000 } }]))).toBe(false);
   });
 
   it('says why a config does not fit a capture', () => {
