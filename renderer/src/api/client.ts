@@ -11,7 +11,6 @@ import {
   methods,
   type Api,
   type MethodName,
-  type Params,
   type Result,
 } from '../../../contract/api';
 import type { BridgeReply, SparsescopeBridge } from './preload';
@@ -179,4 +178,3 @@ export function createApi(): Api {
   return createBrowserApi({ origin: window.location.origin, token });
 }
 
-export type { Params, Result };

@@ -18,10 +18,9 @@ import {
   type HeadStats,
   type JobEvent,
   type Params,
-  type SearchSettings,
 } from '../../../contract/api';
 import type { HeadFilter, HeadSort } from './overview';
-import { checkConfigFits, defaultConfig, entryAt, headKey, parseHeadKey, withEntries, type HeadConfigEntry, type HeadId } from './config';
+import { checkConfigFits, defaultConfig, entryAt, headKey, parseHeadKey, samePattern, withEntries, type HeadConfigEntry, type HeadId } from './config';
 
 export type ViewName = 'overview' | 'head' | 'tune' | 'search' | 'bench' | 'files';
 export const VIEWS: { name: ViewName; label: string; key: string }[] = [
@@ -170,8 +169,14 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       const changes = edit[direction];
       const stats = { ...get().stats };
       for (const { layer, head } of changes) delete stats[headKey(layer, head)];
+      // A head counts as tuned while it differs from the config it came from (searched, else loaded).
+      const baseline = get().searched?.config ?? get().loadedConfig;
       const tuned = new Set(get().tunedKeys);
-      for (const { layer, head } of changes) tuned.add(headKey(layer, head));
+      for (const { layer, head, entry } of changes) {
+        const key = headKey(layer, head);
+        if (baseline && samePattern(entryAt(baseline, layer, head), entry)) tuned.delete(key);
+        else tuned.add(key);
+      }
       set({ config: withEntries(config, changes), stats, tunedKeys: [...tuned] });
       void refreshStats(changes.map(({ layer, head }) => headKey(layer, head)));
     }
@@ -241,9 +246,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
           const tunedKeys = get().tunedKeys.filter((key) => {
             if (!searchedKeys.has(key) || !config) return false;
             const { layer, head } = parseHeadKey(key);
-            const mine = entryAt(config, layer, head);
-            const theirs = entryAt(parsed.data.config, layer, head);
-            return mine.pattern !== theirs.pattern || mine.a !== theirs.a || mine.b !== theirs.b;
+            return !samePattern(entryAt(config, layer, head), entryAt(parsed.data.config, layer, head));
           });
           if (tunedKeys.length > 0) set({ pendingSearch: { result: parsed.data, tunedKeys } });
           else applySearch(parsed.data, new Set());
@@ -329,7 +332,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
             const problem = checkConfigFits(imported.config, capture);
             if (problem) throw new ApiError(`This config does not fit the open capture: ${problem}.`);
           }
-          set({ config: imported.config, loadedConfig: imported.config, tunedKeys: [], undoStack: [], redoStack: [], stats: {} });
+          set({ config: imported.config, loadedConfig: imported.config, searched: null, tunedKeys: [], undoStack: [], redoStack: [], stats: {} });
           for (const warning of imported.warnings) get().notify('info', warning);
           get().notify('info', `Imported a ${imported.format} config.`);
           void get().analyze();
@@ -400,7 +403,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         if (!config) return;
         const current = entryAt(config, s.layer, s.head);
         // A late answer for a pattern the head no longer has must not overwrite the numbers.
-        if (current.pattern !== s.pattern || current.a !== s.params[0] || current.b !== s.params[1]) return;
+        if (!samePattern(current, { pattern: s.pattern, a: s.params[0], b: s.params[1] })) return;
         set({ stats: { ...get().stats, [headKey(s.layer, s.head)]: s } });
       },
 
@@ -480,4 +483,3 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
   });
 }
 
-export type { SearchSettings };

@@ -45,6 +45,8 @@ describe('app store', () => {
 
     store.getState().undo();
     expect(store.getState().config?.heads[0]?.[1]).toMatchObject({ pattern: 'vertical_and_slash', a: 1000, b: 6096 });
+    // Back to the loaded config: no longer tuned, so a search may replace it without asking.
+    expect(store.getState().tunedKeys).toEqual([]);
     expect(store.getState().redoStack).toHaveLength(1);
     store.getState().redo();
     expect(store.getState().config?.heads[2]?.[3]).toEqual({ pattern: 'stream_llm', a: 64, b: 512 });
