@@ -2,6 +2,8 @@
  * Walking skeleton through the real `sparsescope serve`: the page loads with its token, opens the
  * demo capture and draws a heatmap with real pixels; requests without the token are refused.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { canvasPixels, launchBrowser, waitForHeatmap, type Browser } from './browser.js';
@@ -34,6 +36,19 @@ describe('skeleton: demo heatmap in Chromium against serve', () => {
     await page.waitForFunction(() => /CPU ·|CUDA ·/.test(document.querySelector('[data-testid=status-bar]')?.textContent ?? ''), undefined, { timeout: 60_000 });
     expect(await page.locator('[data-testid=head-grid]').count()).toBe(1);
     expect(browser.errors).toEqual([]);
+  });
+
+  it('says what is wrong with a broken capture in a banner and keeps the open one', async () => {
+    const { page } = browser;
+    await writeFile(join(server.root, 'broken.safetensors'), Buffer.from('this is not a safetensors file at all'));
+    await page.click('[data-testid=tab-files]');
+    await page.click('[data-testid=open-capture]');
+    await page.click('[data-testid=file-browser] >> text=broken.safetensors');
+    const banner = await page.waitForSelector('[data-testid=notice-error]', { timeout: 60_000 });
+    expect(await banner.textContent()).toMatch(/^Failed opening .*broken\.safetensors: .{10,}/);
+    expect(await page.textContent('[data-testid=capture-facts]')).toContain('demo');
+    await page.click('[data-testid=tab-overview]');
+    await waitForHeatmap(page);
   });
 
   it('refuses the page, the API and the event socket without the token', async () => {
