@@ -64,7 +64,7 @@ async function denseVsNumpy() {
     const reference = decodeFloats(readFileSync(join(dir, 'out.f32')), 'F32');
     let worst = 0;
     for (let i = 0; i < reference.length; i++) worst = Math.max(worst, Math.abs(result.out[i] - reference[i]) / (1 + Math.abs(reference[i])));
-    return { oursMs: median(times), numpyMs: python.ms, numpyVersion: python.numpy, blasThreads: python.threads, maxDiff: worst };
+    return { oursMs: median(times), numpyMs: python.ms, numpyVersion: python.numpy, blas: python.blas, maxDiff: worst };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -117,7 +117,7 @@ const section = `<!-- cpu:begin (written by bench/cpu.js; edit the script, not t
 | implementation | ms | ratio (ours / NumPy) |
 | --- | ---: | ---: |
 | ours (native CPU) | ${dense.oursMs.toFixed(1)} | ${(dense.oursMs / dense.numpyMs).toFixed(2)} |
-| NumPy ${dense.numpyVersion} (${dense.blasThreads ?? 'default'} BLAS threads) | ${dense.numpyMs.toFixed(1)} | 1.00 |
+| NumPy ${dense.numpyVersion} (${dense.blas}, its default threads) | ${dense.numpyMs.toFixed(1)} | 1.00 |
 
 Largest output difference, |ours - NumPy| / (1 + |NumPy|): ${dense.maxDiff.toExponential(2)}.
 

@@ -4,7 +4,7 @@
 Reads raw little-endian float32 q [H, N, D], k and v [Hkv, N, D] from DIR/q.f32, k.f32, v.f32,
 runs `repeat` timed passes after one warm-up (row chunks of CHUNK queries, each a BLAS sgemm
 against the causal prefix of the keys, never N x N in memory), writes the output to DIR/out.f32
-and prints one JSON line: {"ms": median, "times": [...], "threads": BLAS threads if known}.
+and prints one JSON line: {"ms": median, "times": [...], "blas": which BLAS, "numpy": version}.
 Needs python3-numpy (Debian: apt-get install -y python3-numpy).
 """
 import argparse
@@ -36,12 +36,13 @@ def causal_attention(q, k, v, group):
     return out
 
 
-def blas_threads():
+def blas_name():
+    """The BLAS NumPy was built against, e.g. "scipy-openblas 0.3.31" (NumPy >= 1.26 records it)."""
     try:
-        from threadpoolctl import threadpool_info  # optional
-        return max(info.get("num_threads", 0) for info in threadpool_info())
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}".strip()
     except Exception:
-        return None
+        return "unknown BLAS"
 
 
 def main():
@@ -72,7 +73,7 @@ def main():
         out = causal_attention(q, k, v, group)
         times.append((time.perf_counter() - start) * 1000)
     out.astype("<f4").tofile(f"{args.dir}/out.f32")
-    print(json.dumps({"ms": statistics.median(times), "times": times, "threads": blas_threads(), "numpy": np.__version__}))
+    print(json.dumps({"ms": statistics.median(times), "times": times, "blas": blas_name(), "numpy": np.__version__}))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@
  */
 import type { DType, HeadPattern, PatternName } from '../../../contract/api.js';
 import type { CaptureMetadata, TensorSource } from '../capture/types.js';
-import { FAMILY_MIX, STREAM_BUDGET, VS_BUDGETS } from './distributions.js';
+import { FAMILY_MIX, STREAM_BUDGET, VS_BUDGETS, type BudgetClass } from './distributions.js';
 import { encodeFloats } from './float-codec.js';
 import { Rng } from './prng.js';
 
@@ -88,7 +88,6 @@ interface KvPlan {
 }
 
 interface HeadPlan {
-  planted: HeadPattern;
   /** Pre-rotation query coefficients (a, b) per positional pair, already turned by the KV pair angle. */
   positional: Float64Array;
   sinkLogit: number;
@@ -292,13 +291,34 @@ function turnByPairAngle(coefficients: Float64Array, pairAngle: Float64Array): F
   return turned;
 }
 
-function planLayer(options: SyntheticOptions, geometry: Geometry, document: Document, layer: number): LayerPlan {
-  const { seqLen } = options;
-  const group = options.heads / options.kvHeads;
+/** The cheap part of a layer's plan: each head's family and real-config budget class. */
+interface LayerDraw {
+  families: PatternName[];
+  vsBudgets: BudgetClass[];
+  planted: HeadPattern[];
+}
+
+function drawLayer(options: SyntheticOptions, document: Document, layer: number): LayerDraw {
   const rng = new Rng(options.seed, STREAM.layer, layer);
   const familyWeights = FAMILIES.map((family) => FAMILY_MIX[family]);
   const families = Array.from({ length: options.heads }, () => FAMILIES[rng.weighted(familyWeights)]!);
   const vsBudgets = families.map(() => VS_BUDGETS[rng.weighted(VS_BUDGETS.map((b) => b.count))]!);
+  const lastTopic = document.blockTopic[document.blockTopic.length - 1]!;
+  const clusterBlocks = document.blockTopic.reduce((count, topic) => count + (topic === lastTopic ? 1 : 0), 0);
+  const planted = families.map((family, h): HeadPattern => {
+    if (family === 'vertical_and_slash') return { pattern: family, a: vsBudgets[h]!.vertical, b: vsBudgets[h]!.slash };
+    if (family === 'stream_llm') return { ...STREAM_BUDGET };
+    // Block-Sparse: the key blocks of the last query block's topic cluster.
+    if (family === 'block_sparse') return { pattern: family, a: clusterBlocks, b: 0 };
+    return { pattern: family, a: 0, b: 0 };
+  });
+  return { families, vsBudgets, planted };
+}
+
+function planLayer(options: SyntheticOptions, geometry: Geometry, document: Document, layer: number): LayerPlan {
+  const { seqLen } = options;
+  const group = options.heads / options.kvHeads;
+  const { families, vsBudgets } = drawLayer(options, document, layer);
 
   const kv: KvPlan[] = [];
   for (let g = 0; g < options.kvHeads; g++) {
@@ -326,7 +346,6 @@ function planLayer(options: SyntheticOptions, geometry: Geometry, document: Docu
     const kvPlan = kv[Math.floor(h / group)]!;
     const salientChannel = (h % group) % geometry.salientDims.length;
     const plan: HeadPlan = {
-      planted: { pattern: family, a: 0, b: 0 },
       positional: new Float64Array(2 * geometry.positionalPairs),
       sinkLogit: 0,
       salientChannel,
@@ -338,7 +357,6 @@ function planLayer(options: SyntheticOptions, geometry: Geometry, document: Docu
     };
     if (family === 'vertical_and_slash') {
       const budget = vsBudgets[h]!;
-      plan.planted = { pattern: family, a: budget.vertical, b: budget.slash };
       const wideSlashes = budget.slash >= 700;
       const slashCount = wideSlashes ? headRng.int(2, 3) : 1;
       const slashOffsets = Array.from({ length: slashCount }, () => headRng.int(2 * BLOCK, Math.max(2 * BLOCK + 1, Math.floor(seqLen / 4))));
@@ -351,15 +369,11 @@ function planLayer(options: SyntheticOptions, geometry: Geometry, document: Docu
       plan.sinkLogit = logitForShare(sinkShare, kvPlan.sinkCount, rest, design);
       plan.salientLogit = logitForShare(verticalShare, kvPlan.salient[salientChannel]!.length, rest, design);
     } else if (family === 'stream_llm') {
-      plan.planted = { ...STREAM_BUDGET };
       const design = designPositional(geometry, headRng.range(1.25, 1.6), [], 0);
       withPositional(design);
       const sinkShare = headRng.range(0.3, 0.6);
       plan.sinkLogit = logitForShare(sinkShare, kvPlan.sinkCount, 1 - sinkShare, design);
     } else if (family === 'block_sparse') {
-      const lastTopic = document.blockTopic[document.blockTopic.length - 1]!;
-      const clusterBlocks = document.blockTopic.reduce((count, topic) => count + (topic === lastTopic ? 1 : 0), 0);
-      plan.planted = { pattern: family, a: clusterBlocks, b: 0 };
       // The cluster's keys are 1/numTopics of the row: this logit gives them ~98.5% of its mass.
       const clusterShare = 0.985;
       plan.topicLogit = Math.log((clusterShare / (1 - clusterShare)) * (document.numTopics - 1));
@@ -473,7 +487,7 @@ export function plantedPatterns(options: SyntheticOptions): HeadPattern[][] {
   validateSyntheticOptions(options);
   const geometry = buildGeometry(options);
   const document = buildDocument(options, geometry);
-  return Array.from({ length: options.layers }, (_, layer) => planLayer(options, geometry, document, layer).heads.map((head) => head.planted));
+  return Array.from({ length: options.layers }, (_, layer) => drawLayer(options, document, layer).planted);
 }
 
 export function generateSynthetic(options: SyntheticOptions): SyntheticCapture {
@@ -492,7 +506,7 @@ export function generateSynthetic(options: SyntheticOptions): SyntheticCapture {
   const planted: HeadPattern[][] = [];
   const tensors: TensorSource[] = [];
   for (let layer = 0; layer < options.layers; layer++) {
-    planted.push(layerPlan(layer).heads.map((head) => head.planted));
+    planted.push(drawLayer(options, document, layer).planted);
     const source = (kind: 'q' | 'k' | 'v', count: number, makeHead: (index: number) => Float32Array): TensorSource => ({
       name: `layers.${layer}.${kind}`,
       dtype,

@@ -19,13 +19,14 @@ const CASES: [string, SyntheticOptions][] = [
 
 describe.skipIf(process.env['SPARSESCOPE_SLOW'] !== '1' || kind !== 'native')('search at 16K tokens (slow)', () => {
   it.each(CASES)(
-    'recovers >= 90%% of planted families with mean recall >= 0.95 and mean density <= 0.3 (%s)',
-    async (_label, options) => {
+    '%s: >= 90 percent of planted families recovered, mean recall >= 0.95, mean density <= 0.3',
+    async (label, options) => {
       const capture = syntheticCapture(options);
       const { report } = await searchCapture(native, capture, TARGET, 'cpu');
       const planted = capture.summary.planted!;
       const recovered = report.heads.filter((head) => planted[head.layer]![head.head]!.pattern === head.pattern).length / report.heads.length;
       const meanDensity = report.heads.reduce((sum, head) => sum + head.density, 0) / report.heads.length;
+      console.log(`${label}: recovered ${(recovered * 100).toFixed(1)}%, mean recall ${report.totals.meanRecall.toFixed(4)}, mean density ${meanDensity.toFixed(4)}`);
       expect(recovered).toBeGreaterThanOrEqual(0.9);
       expect(report.totals.meanRecall).toBeGreaterThanOrEqual(0.95);
       expect(meanDensity).toBeLessThanOrEqual(0.3);
