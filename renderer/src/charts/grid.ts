@@ -10,10 +10,13 @@ export interface GridLayout {
   height: number;
 }
 
-export function gridLayout(layers: number[], numHeads: number, availableWidth: number): GridLayout {
+/** Cells as large as fit the box (both ways), between 6 and 56 pixels; past 6 the box scrolls. */
+export function gridLayout(layers: number[], numHeads: number, availableWidth: number, availableHeight: number): GridLayout {
   const left = 34;
   const top = 18;
-  const cell = Math.max(6, Math.min(56, Math.floor((availableWidth - left) / Math.max(1, numHeads))));
+  const fitWidth = (availableWidth - left) / Math.max(1, numHeads);
+  const fitHeight = (availableHeight - top) / Math.max(1, layers.length);
+  const cell = Math.max(6, Math.min(56, Math.floor(Math.min(fitWidth, fitHeight))));
   return { layers, numHeads, cell, left, top, width: left + cell * numHeads, height: top + cell * layers.length };
 }
 

@@ -109,6 +109,7 @@ export interface AppActions {
 export type AppStore = StoreApi<AppState & AppActions>;
 
 const THEME_KEY = 'sparsescope.theme';
+const INFO_NOTICE_MS = 6000;
 
 export function isActive(job: JobEvent | undefined): boolean {
   return job?.state === 'running' || job?.state === 'queued';
@@ -469,6 +470,8 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       notify(level, message) {
         const notice = { id: nextNoticeId++, level, message };
         set({ notices: [...get().notices, notice].slice(-5) });
+        // Information goes away by itself; errors stay until the user dismisses them.
+        if (level === 'info') setTimeout(() => get().dismissNotice(notice.id), INFO_NOTICE_MS);
       },
 
       reportError(error, context) {

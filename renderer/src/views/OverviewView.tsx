@@ -16,6 +16,8 @@ import { cssVar, useResolvedTheme } from './theme';
 
 const LOW_RECALL = 0.9;
 const LIST_LIMIT = 250;
+/** Room the grid tooltip needs; near the right edge it shifts left to stay inside the panel. */
+const TOOLTIP_WIDTH = 320;
 
 export function OverviewView() {
   const capture = useApp((s) => s.capture);
@@ -35,12 +37,12 @@ export function OverviewView() {
   const [hover, setHover] = useState<{ layer: number; head: number; x: number; y: number } | null>(null);
   const gridRef = useRef<HTMLCanvasElement>(null);
   const gridBoxRef = useRef<HTMLDivElement>(null);
-  const [gridWidth, setGridWidth] = useState(520);
+  const [gridBox, setGridBox] = useState({ width: 520, height: 400 });
 
   useEffect(() => {
     const box = gridBoxRef.current;
     if (!box) return;
-    const observer = new ResizeObserver(([entry]) => entry && setGridWidth(entry.contentRect.width));
+    const observer = new ResizeObserver(([entry]) => entry && setGridBox({ width: entry.contentRect.width, height: entry.contentRect.height }));
     observer.observe(box);
     return () => observer.disconnect();
   }, []);
@@ -48,7 +50,7 @@ export function OverviewView() {
   const layers = useMemo(() => capture?.layers ?? [], [capture]);
   const rows = useMemo(() => (config ? listHeads(config, layers, stats, sort, filter) : []), [config, layers, stats, sort, filter]);
   const totals = useMemo(() => (config ? modelTotals(config, layers, stats) : null), [config, layers, stats]);
-  const layout = useMemo(() => gridLayout(layers, capture?.numHeads ?? 0, gridWidth), [layers, capture, gridWidth]);
+  const layout = useMemo(() => gridLayout(layers, capture?.numHeads ?? 0, gridBox.width, gridBox.height), [layers, capture, gridBox]);
 
   useEffect(() => {
     const canvas = gridRef.current;
@@ -127,7 +129,7 @@ export function OverviewView() {
             }}
           />
           {hover && hovered && (
-            <div className="tooltip" role="tooltip" style={{ left: hover.x + 14, top: hover.y + 14 }}>
+            <div className="tooltip" role="tooltip" style={{ left: Math.max(0, Math.min(hover.x + 14, gridBox.width - TOOLTIP_WIDTH)), top: hover.y + 14 }}>
               <strong>
                 L{hover.layer} H{hover.head}
               </strong>{' '}
