@@ -35,4 +35,12 @@ struct RowSelection {
   int at(int r) const { return all() ? r : rows[r]; }
 };
 
+// A pooled-map request (spec 2.2): a rows x cols grid over a region of the N x N map.
+struct PooledMapArgs {
+  int rowStart = 0, rowEnd = 0;  // region of the N x N map, [rowStart, rowEnd) x [colStart, colEnd)
+  int colStart = 0, colEnd = 0;
+  int rows = 0, cols = 0;        // grid size
+  RowSelection sampleRows;       // all rows of the region, or these (ascending; rows outside the region are ignored)
+};
+
 }  // namespace sparsescope

@@ -44,13 +44,6 @@ double cudaTakeDeviceMs();
 std::string cudaDenseAttention(const AttentionInputs& inputs, const RowSelection& rows, float* out,
                                float* lse, const CallContext& ctx);
 
-struct PooledMapArgs {
-  int rowStart = 0, rowEnd = 0;  // region of the N x N map, [rowStart, rowEnd) x [colStart, colEnd)
-  int colStart = 0, colEnd = 0;
-  int rows = 0, cols = 0;        // grid size
-  RowSelection sampleRows;       // all rows of the region, or these (ascending, inside the region)
-};
-
 // Pooled map of head 0 of `inputs` (numHeads = numKvHeads = 1). mean, max: [rows, cols];
 // *rowsUsed = query rows that contributed.
 std::string cudaPooledMap(const AttentionInputs& inputs, const PooledMapArgs& args, float* mean,

@@ -7,7 +7,6 @@
 
 #include "../attention_inputs.h"
 #include "../call_context.h"
-#include "../cuda_backend.h"  // PooledMapArgs
 
 namespace sparsescope {
 
