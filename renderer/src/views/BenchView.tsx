@@ -84,9 +84,10 @@ function LayerBars({ report }: { report: Report }) {
 
 function SweepChart({ sweep }: { sweep: BenchResult['sweep'] }) {
   const points = [...sweep].sort((p, q) => p.seqLen - q.seqLen);
-  const ms = points.flatMap((p) => [p.denseMs, p.indexMs + p.sparseMs]).filter((v) => v > 0);
+  const measured = points.flatMap((p) => [p.denseMs, p.indexMs + p.sparseMs]).filter((v) => v > 0);
+  const ms = measured.length > 0 ? measured : [1];
   const x = scaleLog().base(2).domain([points[0]?.seqLen ?? 1024, points.at(-1)?.seqLen ?? 2048]).range([M.left, W - M.right]);
-  const y = scaleLog().domain([Math.min(...ms, 1) * 0.8, Math.max(...ms, 1) * 1.25]).range([H - M.bottom, M.top]);
+  const y = scaleLog().domain([Math.min(...ms) * 0.8, Math.max(...ms) * 1.25]).range([H - M.bottom, M.top]);
   const s = scaleLinear().domain([0, Math.max(2, ...points.map((p) => p.speedup)) * 1.1]).range([H - M.bottom, M.top]);
   const dense = line<(typeof points)[number]>().x((p) => x(p.seqLen)).y((p) => y(Math.max(p.denseMs, 1e-3)))(points);
   const sparse = line<(typeof points)[number]>().x((p) => x(p.seqLen)).y((p) => y(Math.max(p.indexMs + p.sparseMs, 1e-3)))(points);
@@ -227,6 +228,28 @@ export function BenchView() {
               <span className="swatch line-speedup" /> speedup (right axis)
             </li>
           </ul>
+          <table className="heads-table sweep-table">
+            <thead>
+              <tr>
+                <th>tokens</th>
+                <th className="num">dense</th>
+                <th className="num">index + sparse</th>
+                <th className="num">speedup</th>
+                <th className="num">mean recall</th>
+              </tr>
+            </thead>
+            <tbody>
+              {bench.sweep.map((p) => (
+                <tr key={p.seqLen}>
+                  <td>{fmtTokens(p.seqLen)}</td>
+                  <td className="num">{fmtMs(p.denseMs)}</td>
+                  <td className="num">{fmtMs(p.indexMs + p.sparseMs)}</td>
+                  <td className="num">{fmtSpeedup(p.speedup)}</td>
+                  <td className="num">{fmtRecall(p.meanRecall)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </section>
       )}
     </div>
