@@ -133,6 +133,8 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
   let nextNoticeId = 1;
   /** Which job id runs for each kind, so events of stale jobs are ignored. */
   const jobIds: Partial<Record<JobKind, string>> = {};
+  /** The capture each job works on, so a result that lands after the user opened another is not applied to it. */
+  const jobCaptures = new Map<string, string | undefined>();
   /** Events that arrived before job.start answered with their id (the socket can beat the reply). */
   const earlyEvents = new Map<string, JobEvent>();
 
@@ -229,6 +231,11 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
     }
 
     function onJobDone(event: JobEvent): void {
+      const jobCapture = jobCaptures.get(event.jobId);
+      if (jobCapture !== undefined && jobCapture !== get().capture?.captureId) {
+        get().notify('info', `A ${event.kind} job finished for a capture that is no longer open; its result was set aside.`);
+        return;
+      }
       switch (event.kind) {
         case 'analyze': {
           const report = Report.safeParse(event.result);
@@ -416,6 +423,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         try {
           const { jobId } = await api.call('job.start', spec);
           jobIds[spec.kind] = jobId;
+          jobCaptures.set(jobId, spec.captureId);
           set({ jobs: { ...get().jobs, [spec.kind]: { jobId, kind: spec.kind, state: 'queued', progress: 0, message: 'queued', etaSeconds: null } } });
           const early = earlyEvents.get(jobId);
           earlyEvents.delete(jobId);

@@ -116,6 +116,18 @@ describe('app store', () => {
     expect(store.getState().jobs.bench?.state).toBe('cancelled');
   });
 
+  it('sets aside a result that arrives after another capture was opened', async () => {
+    await store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'candidates' } });
+    const searchJob = api.lastJobId('search');
+    await store.getState().openCapture('/data/other.safetensors');
+    await settle();
+    api.finishJob(searchJob);
+    expect(store.getState().capture?.captureId).toBe('cap-/data/other.safetensors');
+    expect(store.getState().searched).toBeNull();
+    expect(store.getState().config?.heads[0]?.[1]?.pattern).toBe('vertical_and_slash');
+    expect(store.getState().notices.at(-1)?.message).toMatch(/no longer open; its result was set aside/);
+  });
+
   it('stores a benchmark result', async () => {
     const config = store.getState().config!;
     await store.getState().startJob({ kind: 'bench', captureId: 'cap-1', config, sweep: [1024, 2048] });
