@@ -160,9 +160,13 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       void get().analyze();
     }
 
+    /** Take the report's numbers for heads whose pattern is still the one it measured. */
     function mergeReport(report: Report): void {
+      const { config } = get();
       const stats = { ...get().stats };
-      for (const s of report.heads) stats[headKey(s.layer, s.head)] = s;
+      for (const s of report.heads) {
+        if (config && samePattern(entryAt(config, s.layer, s.head), { pattern: s.pattern, a: s.params[0], b: s.params[1] })) stats[headKey(s.layer, s.head)] = s;
+      }
       set({ stats, lastReport: report });
     }
 
@@ -211,15 +215,12 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
     function applySearch(result: SearchResult, keepKeys: Set<string>): void {
       const { config } = get();
       if (!config) return;
-      const kept = [...keepKeys].map(parseHeadKey).map(({ layer, head }) => ({ layer, head, entry: entryAt(config, layer, head) }));
-      const merged = withEntries(result.config, kept);
+      // Only the heads the search measured change (a search may cover some layers only).
+      const replaced = result.report.heads.filter((s) => !keepKeys.has(headKey(s.layer, s.head)));
       const stats = { ...get().stats };
-      for (const s of result.report.heads) {
-        const key = headKey(s.layer, s.head);
-        if (!keepKeys.has(key)) stats[key] = s;
-      }
+      for (const s of replaced) stats[headKey(s.layer, s.head)] = s;
       set({
-        config: merged,
+        config: withEntries(config, replaced.map(({ layer, head }) => ({ layer, head, entry: entryAt(result.config, layer, head) }))),
         searched: result,
         stats,
         lastReport: result.report,

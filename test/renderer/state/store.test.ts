@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ApiError } from '../../../contract/api.js';
+import { ApiError, type SearchResult } from '../../../contract/api.js';
 import { headKey } from '../../../renderer/src/state/config';
 import { createAppStore, type AppStore } from '../../../renderer/src/state/store';
 import { FAKE_CAPTURE, FakeApi, fakeRecall } from '../fake-api.js';
@@ -126,6 +126,24 @@ describe('app store', () => {
     expect(store.getState().searched).toBeNull();
     expect(store.getState().config?.heads[0]?.[1]?.pattern).toBe('vertical_and_slash');
     expect(store.getState().notices.at(-1)?.message).toMatch(/no longer open; its result was set aside/);
+  });
+
+  it('changes only the heads a one-layer search measured', async () => {
+    await store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'candidates', layers: [2] } });
+    const jobId = api.lastJobId('search');
+    const full = api.resultFor(api.jobs.get(jobId)!) as SearchResult;
+    api.finishJob(jobId, { ...full, report: { ...full.report, heads: full.report.heads.filter((h) => h.layer === 2) } });
+    expect(store.getState().config?.heads[2]?.[1]?.pattern).toBe('stream_llm');
+    expect(store.getState().config?.heads[0]?.[1]?.pattern).toBe('vertical_and_slash');
+  });
+
+  it('keeps an analysis from overwriting the numbers of a head edited while it ran', async () => {
+    const analyze = api.lastJobId('analyze');
+    store.getState().setPatterns([headKey(0, 0)], { pattern: 'dense', a: 0, b: 0 }, 'dense');
+    await settle();
+    api.finishJob(analyze);
+    expect(store.getState().stats[headKey(0, 0)]?.pattern).toBe('dense');
+    expect(store.getState().stats[headKey(0, 1)]?.pattern).toBe('vertical_and_slash');
   });
 
   it('stores a benchmark result', async () => {
