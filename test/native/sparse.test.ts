@@ -264,6 +264,11 @@ describe('sparseAttention and recall (CPU) over exactly the computed set', () =>
       expect(worst).toBeLessThan(1e-5);
       // The masks are not trivial: some rows lose mass.
       expect(Math.min(...expected)).toBeLessThan(0.999);
+      // Sampled rows give the same per-row recall as the exact run.
+      const sampled = await native.recall(inputsOf(problem, false), index, { backend: 'cpu', rows, denseLse: await denseLseOf(problem, rows) });
+      for (let h = 0; h < numHeads; h++) {
+        rows.forEach((i, r) => expect(sampled.recall[h * rows.length + r]).toBeCloseTo(recall[h * seqLen + i]!, 6));
+      }
     });
   }
 

@@ -6,6 +6,7 @@
 // columns. Each chunk gives a 64 x 64 block of masked scores (causal j <= i, j < N, and the
 // stream_llm window) that a consumer turns into online-softmax state, recall sums or map cells.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
