@@ -291,10 +291,8 @@ class OpWorker : public Napi::AsyncWorker {
     }
     ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 #ifdef SPARSESCOPE_WITH_CUDA
+    // CUDA ops report device-event time (spec 2.2), not host time with the transfers.
     if (const double deviceMs = plan_.onCuda ? cudaTakeDeviceMs() : -1.0; deviceMs >= 0.0) ms_ = deviceMs;
-#endif
-#ifdef SPARSESCOPE_WITH_CUDA
-    if (const double deviceMs = cudaTakeDeviceMs(); deviceMs >= 0) ms_ = deviceMs;  // CUDA: device events (spec 2.2)
 #endif
     if (!status.empty()) SetError(status);
   }
