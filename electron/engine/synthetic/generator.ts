@@ -233,6 +233,7 @@ function peakCoefficients(geometry: Geometry, peaks: readonly { offset: number; 
   return coefficients;
 }
 
+/** Sum of exp(f(d) - shift) for |d - center| <= radius. */
 function massNear(profile: Float64Array, shift: number, center: number, radius: number): number {
   let mass = 0;
   const end = Math.min(profile.length, center + radius + 1);
@@ -258,8 +259,7 @@ function designPositional(geometry: Geometry, windowExponent: number, slashOffse
   let profile = positionalProfile(geometry, peakCoefficients(geometry, peaks));
   for (let pass = 0; pass < 2 && slashOffsets.length > 0; pass++) {
     const shift = profile[0]!;
-    let total = 0;
-    for (let d = 0; d < profile.length; d++) total += Math.exp(profile[d]! - shift);
+    const total = massNear(profile, shift, 0, profile.length);
     for (let m = 1; m < peaks.length; m++) {
       const current = massNear(profile, shift, peaks[m]!.offset, BLOCK) / total;
       const wanted = slashShare / slashOffsets.length;
@@ -268,9 +268,7 @@ function designPositional(geometry: Geometry, windowExponent: number, slashOffse
     profile = positionalProfile(geometry, peakCoefficients(geometry, peaks));
   }
   const shift = profile[0]!;
-  let mass = 0;
-  for (let d = 0; d < profile.length; d++) mass += Math.exp(profile[d]! - shift);
-  return { coefficients: peakCoefficients(geometry, peaks), mass, shift };
+  return { coefficients: peakCoefficients(geometry, peaks), mass: massNear(profile, shift, 0, profile.length), shift };
 }
 
 /** Logit giving `count` equal keys `share` of a row whose other mass is exp(shift) * rest. */
