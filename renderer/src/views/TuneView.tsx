@@ -69,11 +69,13 @@ export function TuneView() {
   const [settings, setSettings] = useMapSettings();
   const entry = config ? entryAt(config, focus.layer, focus.head) : null;
   const [draft, setDraft] = useState<HeadPattern | null>(entry);
-  const [result, setResult] = useState<{ evaluation: HeadEvaluation | null; pending: boolean; error: string | null; latencyMs: number | null }>({
+  /** latencyMs: from the last edit to the numbers on screen; engineMs: the head.evaluate round trip. */
+  const [result, setResult] = useState<{ evaluation: HeadEvaluation | null; pending: boolean; error: string | null; latencyMs: number | null; engineMs: number | null }>({
     evaluation: null,
     pending: false,
     error: null,
     latencyMs: null,
+    engineMs: null,
   });
   const [baseline, setBaseline] = useState<'loaded' | 'searched'>('loaded');
   const changedAt = useRef(0);
@@ -90,11 +92,13 @@ export function TuneView() {
     let current = true;
     setResult((r) => ({ ...r, pending: true, error: null }));
     const timer = setTimeout(() => {
+      const requestedAt = performance.now();
       api
         .call('head.evaluate', { captureId: capture.captureId, layer: focus.layer, head: focus.head, pattern: draft, staleKey: `tune-${focus.layer}:${focus.head}` })
         .then((evaluation) => {
           if (!current) return;
-          setResult({ evaluation, pending: false, error: null, latencyMs: performance.now() - changedAt.current });
+          const now = performance.now();
+          setResult({ evaluation, pending: false, error: null, latencyMs: now - changedAt.current, engineMs: now - requestedAt });
           recordEvaluation(evaluation);
         })
         .catch((error: unknown) => {
@@ -145,7 +149,7 @@ export function TuneView() {
         </fieldset>
         {specs[0] && <ParamControl spec={specs[0]} value={draft.a} onChange={(a) => updateDraft({ ...draft, a })} testId="param-a" />}
         {specs[1] && <ParamControl spec={specs[1]} value={draft.b} onChange={(b) => updateDraft({ ...draft, b })} testId="param-b" />}
-        <div className="stats-grid" data-testid="tune-stats" data-pending={result.pending ? 'true' : 'false'} data-latency-ms={result.latencyMs?.toFixed(1) ?? ''}>
+        <div className="stats-grid" data-testid="tune-stats" data-pending={result.pending ? 'true' : 'false'} data-latency-ms={result.latencyMs?.toFixed(1) ?? ''} data-engine-ms={result.engineMs?.toFixed(1) ?? ''}>
           <Stat label="recall" value={fmtRecall(shown?.recall)} />
           <Stat label="output error" value={fmtPercent(shown?.outputRelError, 2)} />
           <Stat label="density" value={fmtPercent(shown?.density)} />
