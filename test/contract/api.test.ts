@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError, decodeWire, encodeWire, isMethodName, methods, parseRequest } from '../../contract/api.js';
+
+describe('parseRequest', () => {
+  it('accepts every method with valid params and fills defaults', () => {
+    const { params } = parseRequest('head.pooledMap', { captureId: 'c', layer: 0, head: 1, resolution: 256 });
+    expect(params).toMatchObject({ backend: 'auto', sampling: { mode: 'sampled', rows: 1024, seed: 0 } });
+    expect(parseRequest('device.info', undefined).params).toEqual({});
+  });
+
+  it('refuses unknown methods, including inherited object keys', () => {
+    expect(() => parseRequest('capture.delete', {})).toThrow(/unknown method "capture.delete"/);
+    expect(() => parseRequest('toString', {})).toThrow(ApiError);
+    expect(isMethodName('__proto__')).toBe(false);
+    expect(isMethodName('job.start')).toBe(true);
+  });
+
+  it('names the offending field of a bad request', () => {
+    expect(() => parseRequest('head.pooledMap', { captureId: 'c', layer: -1, head: 0, resolution: 256 })).toThrow(/head.pooledMap: layer:/);
+    expect(() => parseRequest('head.pooledMap', { captureId: 'c', layer: 0, head: 0, resolution: 4096 })).toThrow(/resolution/);
+    expect(() => parseRequest('head.evaluate', { captureId: 'c', layer: 0, head: 0, pattern: { pattern: 'diagonal', a: 1, b: 2 } })).toThrow(/pattern\.pattern/);
+    expect(() => parseRequest('job.start', { kind: 'train' })).toThrow(/job.start: kind/);
+    expect(() => parseRequest('capture.open', { path: '' })).toThrow(/path/);
+  });
+
+  it('validates job specs per kind', () => {
+    const { params } = parseRequest('job.start', { kind: 'bench', sweep: [8192, 16384] });
+    expect(params).toEqual({ kind: 'bench', sweep: [8192, 16384], backend: 'auto', repeat: 3 });
+    expect(() => parseRequest('job.start', { kind: 'bench', sweep: [8] })).toThrow(/sweep/);
+    expect(() => parseRequest('job.start', { kind: 'search', captureId: 'c', settings: { mode: 'target-recall', targetRecall: 1.5 } })).toThrow(/targetRecall/);
+  });
+
+  it('has a params and result schema for every method', () => {
+    for (const [name, method] of Object.entries(methods)) {
+      expect(method.params, name).toBeDefined();
+      expect(method.result, name).toBeDefined();
+    }
+  });
+});
+
+describe('wire codec', () => {
+  it('round-trips Float32Array payloads exactly, including views into larger buffers', () => {
+    const backing = new Float32Array(40_000).map((_, i) => Math.sin(i) * 1e-3);
+    const view = backing.subarray(3, 39_999);
+    const special = Float32Array.from([0, -0, Infinity, -Infinity, NaN, 1e-45, 3.4e38]);
+    const decoded = decodeWire(encodeWire({ mean: view, nested: [{ special }], n: 1, s: 'x' })) as {
+      mean: Float32Array;
+      nested: { special: Float32Array }[];
+      n: number;
+      s: string;
+    };
+    expect(decoded.mean).toBeInstanceOf(Float32Array);
+    expect(Array.from(decoded.mean)).toEqual(Array.from(view));
+    expect(Object.is(decoded.nested[0]!.special[1], -0)).toBe(true);
+    expect(Number.isNaN(decoded.nested[0]!.special[4])).toBe(true);
+    expect(Array.from(decoded.nested[0]!.special.slice(5))).toEqual(Array.from(special.slice(5)));
+    expect(decoded.n).toBe(1);
+    expect(decoded.s).toBe('x');
+  });
+
+  it('leaves look-alike objects with other keys alone', () => {
+    expect(decodeWire(JSON.stringify({ a: { $f32: 'AAAA', other: 1 } }))).toEqual({ a: { $f32: 'AAAA', other: 1 } });
+  });
+});
