@@ -11,28 +11,34 @@ namespace {
 constexpr int kRowStep = 4;   // query rows per register block
 constexpr int kLaneStep = 16; // keys (or head-dim elements) per register block
 
-// scores[r][c] = sum_d queries[r][d] * keysT[d][c] for rows [0, rowCount rounded up to 4):
-// 4 rows x 16 keys of accumulators stay in registers across the head dim.
-SPARSESCOPE_HOT void scoreBlock(const float* queries, int padded, int headDim, int rowCount,
-                                const float* keysT, float* scores) {
-  for (int r0 = 0; r0 < rowCount; r0 += kRowStep) {
-    const float* q = queries + size_t(r0) * padded;
-    for (int c0 = 0; c0 < kBlock; c0 += kLaneStep) {
-      f32x8 acc[kRowStep][2] = {};
-      for (int d = 0; d < headDim; ++d) {
-        const f32x8 k0 = load8(keysT + size_t(d) * kBlock + c0), k1 = load8(keysT + size_t(d) * kBlock + c0 + 8);
-        for (int rr = 0; rr < kRowStep; ++rr) {
-          const f32x8 qv = splat8(q[size_t(rr) * padded + d]);
-          acc[rr][0] += qv * k0;
-          acc[rr][1] += qv * k1;
-        }
-      }
-      for (int rr = 0; rr < kRowStep; ++rr) {
-        store8(scores + (r0 + rr) * kBlock + c0, acc[rr][0]);
-        store8(scores + (r0 + rr) * kBlock + c0 + 8, acc[rr][1]);
+// scores[r][c] = sum_d queries[r][d] * keysT[d][c] for `Rows` rows: Rows x 16 keys of accumulators
+// stay in registers across the head dim.
+template <int Rows>
+[[gnu::always_inline]] inline void scoreRows(const float* q, int padded, int headDim, const float* keysT, float* scores) {
+  for (int c0 = 0; c0 < kBlock; c0 += kLaneStep) {
+    f32x8 acc[Rows][2] = {};
+    for (int d = 0; d < headDim; ++d) {
+      const f32x8 k0 = load8(keysT + size_t(d) * kBlock + c0), k1 = load8(keysT + size_t(d) * kBlock + c0 + 8);
+      for (int rr = 0; rr < Rows; ++rr) {
+        const f32x8 qv = splat8(q[size_t(rr) * padded + d]);
+        acc[rr][0] += qv * k0;
+        acc[rr][1] += qv * k1;
       }
     }
+    for (int rr = 0; rr < Rows; ++rr) {
+      store8(scores + rr * kBlock + c0, acc[rr][0]);
+      store8(scores + rr * kBlock + c0 + 8, acc[rr][1]);
+    }
   }
+}
+
+// Scores of rows [0, rowCount): blocks of 4 rows, then single rows (sampled rows often come alone).
+SPARSESCOPE_HOT void scoreBlock(const float* queries, int padded, int headDim, int rowCount,
+                                const float* keysT, float* scores) {
+  int r0 = 0;
+  for (; r0 + kRowStep <= rowCount; r0 += kRowStep)
+    scoreRows<kRowStep>(queries + size_t(r0) * padded, padded, headDim, keysT, scores + r0 * kBlock);
+  for (; r0 < rowCount; ++r0) scoreRows<1>(queries + size_t(r0) * padded, padded, headDim, keysT, scores + r0 * kBlock);
 }
 
 // Online softmax step for each row: rescales the row's state to the new max and turns its scores
@@ -71,34 +77,38 @@ SPARSESCOPE_HOT void softmaxStep(float* scores, int rowCount, float* rowMax, flo
   }
 }
 
-// accumulator[r][d] += sum_c probs[r][c] * values[c][d] for rows [0, rowCount rounded up to 4):
-// 4 rows x 16 head-dim elements of accumulators stay in registers across the 64 keys.
-SPARSESCOPE_HOT void accumulateValues(const float* probs, int rowCount, const float* values,
-                                      int padded, float* accumulator) {
-  for (int r0 = 0; r0 < rowCount; r0 += kRowStep) {
-    for (int d0 = 0; d0 < padded; d0 += kLaneStep) {
-      f32x8 acc[kRowStep][2];
-      for (int rr = 0; rr < kRowStep; ++rr) {
-        acc[rr][0] = load8(accumulator + size_t(r0 + rr) * padded + d0);
-        acc[rr][1] = load8(accumulator + size_t(r0 + rr) * padded + d0 + 8);
+// accumulator[r][d] += sum_c probs[r][c] * values[c][d] for `Rows` rows: Rows x 16 head-dim
+// elements of accumulators stay in registers across the 64 keys.
+template <int Rows>
+[[gnu::always_inline]] inline void accumulateRows(const float* probs, const float* values, int padded, float* accumulator) {
+  for (int d0 = 0; d0 < padded; d0 += kLaneStep) {
+    f32x8 acc[Rows][2];
+    for (int rr = 0; rr < Rows; ++rr) {
+      acc[rr][0] = load8(accumulator + size_t(rr) * padded + d0);
+      acc[rr][1] = load8(accumulator + size_t(rr) * padded + d0 + 8);
+    }
+    for (int c = 0; c < kBlock; ++c) {
+      const f32x8 v0 = load8(values + size_t(c) * padded + d0), v1 = load8(values + size_t(c) * padded + d0 + 8);
+      for (int rr = 0; rr < Rows; ++rr) {
+        const f32x8 p = splat8(probs[rr * kBlock + c]);
+        acc[rr][0] += p * v0;
+        acc[rr][1] += p * v1;
       }
-      for (int c = 0; c < kBlock; ++c) {
-        const f32x8 v0 = load8(values + size_t(c) * padded + d0), v1 = load8(values + size_t(c) * padded + d0 + 8);
-        for (int rr = 0; rr < kRowStep; ++rr) {
-          const f32x8 p = splat8(probs[(r0 + rr) * kBlock + c]);
-          acc[rr][0] += p * v0;
-          acc[rr][1] += p * v1;
-        }
-      }
-      for (int rr = 0; rr < kRowStep; ++rr) {
-        store8(accumulator + size_t(r0 + rr) * padded + d0, acc[rr][0]);
-        store8(accumulator + size_t(r0 + rr) * padded + d0 + 8, acc[rr][1]);
-      }
+    }
+    for (int rr = 0; rr < Rows; ++rr) {
+      store8(accumulator + size_t(rr) * padded + d0, acc[rr][0]);
+      store8(accumulator + size_t(rr) * padded + d0 + 8, acc[rr][1]);
     }
   }
 }
 
-int roundUpToRowStep(int rows) { return (rows + kRowStep - 1) / kRowStep * kRowStep; }
+SPARSESCOPE_HOT void accumulateValues(const float* probs, int rowCount, const float* values, int padded,
+                                      float* accumulator) {
+  int r0 = 0;
+  for (; r0 + kRowStep <= rowCount; r0 += kRowStep)
+    accumulateRows<kRowStep>(probs + r0 * kBlock, values, padded, accumulator + size_t(r0) * padded);
+  for (; r0 < rowCount; ++r0) accumulateRows<1>(probs + r0 * kBlock, values, padded, accumulator + size_t(r0) * padded);
+}
 
 }  // namespace
 
@@ -125,15 +135,11 @@ void TileWorkspace::loadQueries(int head, const int32_t* rows, int count) {
   kvHead_ = inputs_.kvHeadOf(head);
   rowCount_ = count;
   const float scale = kLog2e / std::sqrt(float(headDim_));
-  for (int r = 0; r < kBlock; ++r) {
+  for (int r = 0; r < count; ++r) {
     float* dst = queries_.data() + size_t(r) * padded_;
-    if (r < count) {
-      rows_[r] = rows[r];
-      toFloat(inputs_.dtype, inputs_.q, inputs_.rowOffset(head, rows[r]), headDim_, dst);
-      for (int d = 0; d < headDim_; ++d) dst[d] *= scale;
-    } else {
-      std::fill(dst, dst + headDim_, 0.0f);  // padding rows of the 4-row register blocks
-    }
+    rows_[r] = rows[r];
+    toFloat(inputs_.dtype, inputs_.q, inputs_.rowOffset(head, rows[r]), headDim_, dst);
+    for (int d = 0; d < headDim_; ++d) dst[d] *= scale;
   }
 }
 
@@ -164,12 +170,8 @@ void TileWorkspace::loadColumns(const int32_t* columns, int count, bool withValu
 void TileWorkspace::scoreAndMask(RowWindow window) {
   float* s = scores_.data();
   scoreBlock(queries_.data(), padded_, headDim_, rowCount_, keysT_.data(), s);
-  for (int r = 0; r < roundUpToRowStep(rowCount_); ++r) {
+  for (int r = 0; r < rowCount_; ++r) {
     float* rowScores = s + r * kBlock;
-    if (r >= rowCount_) {
-      std::fill(rowScores, rowScores + kBlock, kNegInf);
-      continue;
-    }
     const int i = rows_[r];
     for (int c = 0; c < kBlock; ++c) {
       const int j = keyColumns_[c];
@@ -186,9 +188,8 @@ void TileWorkspace::resetSoftmax() {
 }
 
 void TileWorkspace::accumulateSoftmax(bool withValues) {
-  const int rows = roundUpToRowStep(rowCount_);
-  softmaxStep(scores_.data(), rows, rowMax_.data(), rowSum_.data(), accumulator_.data(), padded_, withValues);
-  if (withValues) accumulateValues(scores_.data(), rows, values_.data(), padded_, accumulator_.data());
+  softmaxStep(scores_.data(), rowCount_, rowMax_.data(), rowSum_.data(), accumulator_.data(), padded_, withValues);
+  if (withValues) accumulateValues(scores_.data(), rowCount_, values_.data(), padded_, accumulator_.data());
 }
 
 float TileWorkspace::rowLse2(int r) const {

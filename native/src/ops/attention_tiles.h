@@ -126,9 +126,10 @@ void TileWorkspace::forEachChunkInRange(int begin, int end, RowWindow window, bo
   }
 }
 
-// Query rows of a RowSelection grouped by 64-row query block: the unit of work of every op.
+// Up to 64 ascending query rows of a RowSelection: the unit of work of every op. Sparse ops group
+// by 64-row query block (their key sets are per block); dense attention may group across blocks.
 struct RowGroup {
-  int block;
+  int block;  // query block of the first row
   int first;  // index into the selection (output row position)
   int count;  // <= 64
 };

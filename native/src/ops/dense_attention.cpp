@@ -1,5 +1,7 @@
 #include "dense_attention.h"
 
+#include <algorithm>
+
 #include "../thread_pool.h"
 
 namespace sparsescope {
@@ -14,11 +16,11 @@ std::string forEachHeadAndGroup(int numHeads, const std::vector<RowGroup>& group
   return finished ? "" : kCancelled;
 }
 
-std::string attendRowGroups(const AttentionInputs& inputs, const RowSelection& rows,
+std::string attendRowGroups(const AttentionInputs& inputs, const RowSelection& rows, const std::vector<RowGroup>& groups,
                             const KeySetSource& keysFor, float* out, float* lse, const CallContext& ctx) {
   const size_t rowTotal = size_t(rows.size(inputs.seqLen));
   return forEachHeadAndGroup(
-      inputs.numHeads, groupRowsByBlock(rows, inputs.seqLen),
+      inputs.numHeads, groups,
       [&](int head, const RowGroup& group) {
         TileWorkspace workspace(inputs);
         int32_t groupRowNumbers[kBlock];
@@ -34,10 +36,30 @@ std::string attendRowGroups(const AttentionInputs& inputs, const RowSelection& r
       ctx);
 }
 
+namespace {
+
+// Dense key sets do not depend on the query block, so sampled rows from different blocks can share
+// a task (and its key tiles): up to 64 ascending rows whose span stays small next to their position,
+// so little of the shared key range is masked work. All rows gives exactly the 64-row blocks.
+std::vector<RowGroup> groupRowsForDense(const RowSelection& rows, int seqLen) {
+  std::vector<RowGroup> groups;
+  const int total = rows.size(seqLen);
+  for (int index = 0; index < total;) {
+    const int first = rows.at(index);
+    int end = index + 1;
+    while (end < total && end - index < kBlock && rows.at(end) - first < std::max(kBlock, rows.at(end) / 8)) ++end;
+    groups.push_back({first / kBlock, index, end - index});
+    index = end;
+  }
+  return groups;
+}
+
+}  // namespace
+
 std::string denseAttention(const AttentionInputs& inputs, const RowSelection& rows, float* out,
                            float* lse, const CallContext& ctx) {
   return attendRowGroups(
-      inputs, rows,
+      inputs, rows, groupRowsForDense(rows, inputs.seqLen),
       [](int, int, int lastRow, std::vector<int32_t>& storage) {
         storage = denseTiles(lastRow);
         return KeySet{storage, {}, {}};

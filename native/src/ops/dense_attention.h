@@ -18,8 +18,8 @@ std::string denseAttention(const AttentionInputs& inputs, const RowSelection& ro
 // The keys of (head, query block) for rows up to lastRow; `storage` may back the spans.
 using KeySetSource = std::function<KeySet(int head, int block, int lastRow, std::vector<int32_t>& storage)>;
 
-// Softmax attention of every query head over the rows, each row group seeing keysFor's set.
-std::string attendRowGroups(const AttentionInputs& inputs, const RowSelection& rows,
+// Softmax attention of every query head over the row groups (of `rows`), each seeing keysFor's set.
+std::string attendRowGroups(const AttentionInputs& inputs, const RowSelection& rows, const std::vector<RowGroup>& groups,
                             const KeySetSource& keysFor, float* out, float* lse, const CallContext& ctx);
 
 // Runs task(head, group) over all heads and row groups on the thread pool, the heaviest (latest)

@@ -16,7 +16,7 @@ KeySet indexKeySet(const SparseIndexView& index, int head, int block) {
 std::string sparseAttention(const AttentionInputs& inputs, const SparseIndexView& index,
                             const RowSelection& rows, float* out, float* lse, const CallContext& ctx) {
   return attendRowGroups(
-      inputs, rows,
+      inputs, rows, groupRowsByBlock(rows, inputs.seqLen),
       [&](int head, int block, int, std::vector<int32_t>&) { return indexKeySet(index, head, block); },
       out, lse, ctx);
 }
