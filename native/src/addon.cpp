@@ -374,6 +374,37 @@ struct AttentionOutputs {
   std::vector<float> out, lse;
 };
 
+// Where a non-finite result came from: the first NaN or infinity in the inputs, else fp32 overflow.
+std::string nonFiniteInputs(const AttentionInputs& inputs) {
+  std::vector<float> row(size_t(inputs.headDim));
+  auto scan = [&](const void* tensor, int heads, const char* name, const char* headKind) -> std::string {
+    for (int h = 0; tensor != nullptr && h < heads; ++h)
+      for (int i = 0; i < inputs.seqLen; ++i) {
+        toFloat(inputs.dtype, tensor, inputs.rowOffset(h, i), row.size(), row.data());
+        for (const float value : row)
+          if (!std::isfinite(value))
+            return std::string("inputs.") + name + " holds a non-finite value (" + std::to_string(value) + ") at " + headKind + " " +
+                   std::to_string(h) + ", row " + std::to_string(i);
+      }
+    return "";
+  };
+  for (const std::string& problem : {scan(inputs.q, inputs.numHeads, "q", "head"), scan(inputs.k, inputs.numKvHeads, "k", "kv head"),
+                                     scan(inputs.v, inputs.numKvHeads, "v", "kv head")})
+    if (!problem.empty()) return problem;
+  return "the result is not finite: scores overflow fp32 (inputs too large)";
+}
+
+// A successful op whose results hold NaN or +-infinity (-infinity allowed where a row may see no
+// key, for LSE) is reported as an error naming the bad input instead of returning NaN.
+std::string requireFinite(const std::string& status, const AttentionInputs& inputs,
+                          std::initializer_list<std::pair<const std::vector<float>*, bool>> results) {
+  if (!status.empty()) return status;
+  for (const auto& [values, negativeInfinityAllowed] : results)
+    for (const float value : *values)
+      if (!std::isfinite(value) && !(negativeInfinityAllowed && value < 0 && std::isinf(value))) return nonFiniteInputs(inputs);
+  return "";
+}
+
 // ---------------------------------------------------------------------------------------------
 // Exported functions.
 
@@ -420,11 +451,14 @@ Napi::Value DenseAttention(const Napi::CallbackInfo& info) {
       const size_t rowTotal = size_t(inputs.numHeads) * rows.size(inputs.seqLen);
       outputs->out.resize(rowTotal * inputs.headDim);
       outputs->lse.resize(rowTotal);
+      const auto run = [&] {
 #ifdef SPARSESCOPE_WITH_CUDA
-      if (cuda) return cudaDenseAttention(inputs, rows, outputs->out.data(), outputs->lse.data(), ctx);
+        if (cuda) return cudaDenseAttention(inputs, rows, outputs->out.data(), outputs->lse.data(), ctx);
 #endif
-      (void)cuda;
-      return denseAttention(inputs, rows, outputs->out.data(), outputs->lse.data(), ctx);
+        (void)cuda;
+        return denseAttention(inputs, rows, outputs->out.data(), outputs->lse.data(), ctx);
+      };
+      return requireFinite(run(), inputs, {{&outputs->out, false}, {&outputs->lse, true}});
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };
     return OpWorker::Plan{compute, resolve, cuda};
@@ -461,11 +495,14 @@ Napi::Value PooledMap(const Napi::CallbackInfo& info) {
     OpWorker::Compute compute = [=](const CallContext& ctx) {
       outputs->mean.resize(size_t(args.rows) * args.cols);
       outputs->max.resize(size_t(args.rows) * args.cols);
+      const auto run = [&] {
 #ifdef SPARSESCOPE_WITH_CUDA
-      if (cuda) return cudaPooledMap(inputs, args, outputs->mean.data(), outputs->max.data(), &outputs->rowsUsed, ctx);
+        if (cuda) return cudaPooledMap(inputs, args, outputs->mean.data(), outputs->max.data(), &outputs->rowsUsed, ctx);
 #endif
-      (void)cuda;
-      return pooledMap(inputs, args, outputs->mean.data(), outputs->max.data(), &outputs->rowsUsed, ctx);
+        (void)cuda;
+        return pooledMap(inputs, args, outputs->mean.data(), outputs->max.data(), &outputs->rowsUsed, ctx);
+      };
+      return requireFinite(run(), inputs, {{&outputs->mean, false}, {&outputs->max, false}});
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
       Napi::Object result = Napi::Object::New(env);
@@ -534,11 +571,14 @@ Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
       const size_t rowTotal = size_t(inputs.numHeads) * rows.size(inputs.seqLen);
       outputs->out.resize(rowTotal * inputs.headDim);
       outputs->lse.resize(rowTotal);
+      const auto run = [&] {
 #ifdef SPARSESCOPE_WITH_CUDA
-      if (cuda) return cudaSparseAttention(inputs, index, rows, outputs->out.data(), outputs->lse.data(), ctx);
+        if (cuda) return cudaSparseAttention(inputs, index, rows, outputs->out.data(), outputs->lse.data(), ctx);
 #endif
-      (void)cuda;
-      return sparseAttention(inputs, index, rows, outputs->out.data(), outputs->lse.data(), ctx);
+        (void)cuda;
+        return sparseAttention(inputs, index, rows, outputs->out.data(), outputs->lse.data(), ctx);
+      };
+      return requireFinite(run(), inputs, {{&outputs->out, false}, {&outputs->lse, true}});
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };
     return OpWorker::Plan{compute, resolve, cuda};
@@ -564,11 +604,14 @@ Napi::Value Recall(const Napi::CallbackInfo& info) {
     auto values = std::make_shared<std::vector<float>>();
     OpWorker::Compute compute = [=](const CallContext& ctx) {
       values->resize(size_t(inputs.numHeads) * rows.count);
+      const auto run = [&] {
 #ifdef SPARSESCOPE_WITH_CUDA
-      if (cuda) return cudaRecall(inputs, index, rows, denseLse, values->data(), ctx);
+        if (cuda) return cudaRecall(inputs, index, rows, denseLse, values->data(), ctx);
 #endif
-      (void)cuda;
-      return recall(inputs, index, rows, denseLse, values->data(), ctx);
+        (void)cuda;
+        return recall(inputs, index, rows, denseLse, values->data(), ctx);
+      };
+      return requireFinite(run(), inputs, {{values.get(), false}});
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
       Napi::Object result = Napi::Object::New(env);

@@ -66,6 +66,21 @@ describe('native module runtime', () => {
     expect(result.out.length).toBe(2 * 70 * 16);
   });
 
+  it('rejects non-finite inputs naming the tensor, head and row', async () => {
+    const values = new Float32Array(small.k.bytes.buffer.slice(0));
+    values[5 * 16 + 3] = Number.NaN;
+    const inputs = { ...inputsOf(small), k: new Uint8Array(values.buffer) };
+    await expect(native.denseAttention(inputs, { backend: 'cpu' })).rejects.toThrow(/^inputs.k holds a non-finite value \(nan\) at kv head 0, row 5$/);
+  });
+
+  it('gives rows that see no key output 0 and LSE -Infinity (stream_llm with empty windows)', async () => {
+    const index = await native.buildIndex(inputsOf(small, false), Int32Array.from([2, 0, 0, 2, 0, 0]), { backend: 'cpu' });
+    expect(Array.from(index.density)).toEqual([0, 0]);
+    const result = await native.sparseAttention(inputsOf(small), index, { backend: 'cpu' });
+    expect(result.out.every((x) => x === 0)).toBe(true);
+    expect(result.lse.every((x) => x === -Infinity)).toBe(true);
+  });
+
   const base = inputsOf(small);
   const badCalls: [string, () => Promise<unknown>, RegExp, ErrorConstructor][] = [
     ['wrong buffer length', () => native.denseAttention({ ...base, q: base.q.subarray(4) }, { backend: 'cpu' }), /inputs.q has 8956 bytes, expected 8960/, RangeError],
