@@ -3,7 +3,7 @@
 // each N of SEQ_LENS. Times are the addon's `ms` for backend 'cuda' (device events around the
 // kernels, transfers excluded), median of REPEATS after one warm-up. SDPA baselines come from
 // bench/gpu_sdpa.py (JSON lines in the file named by SDPA_JSON). Prints a table with ratios and,
-// with RESULT_JSON set, writes every number there.
+// with RESULT_JSON set, writes every number there. SPARSESCOPE_ADDON overrides the addon's path.
 import { createRequire } from 'node:module';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { verticalSlashIndex } from './gpu_index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const native = createRequire(import.meta.url)(path.join(root, 'native/build/Release/sparsescope.node'));
+const addonPath = process.env.SPARSESCOPE_ADDON ?? path.join(root, 'native/build/Release/sparsescope.node');
+const native = createRequire(import.meta.url)(path.resolve(addonPath));
 
 const HEADS = 32;
 const KV_HEADS = 8;
@@ -83,6 +84,10 @@ for (const seqLen of seqLens) {
   };
   const denseMs = await median(() => native.denseAttention(inputs, { backend: 'cuda' }));
   row('ours dense', denseMs, { tflops: causalFlops(seqLen) / denseMs / 1e9 });
+  process.env.SPARSESCOPE_CUDA_PATH = 'portable';
+  const portableMs = await median(() => native.denseAttention(inputs, { backend: 'cuda' }));
+  row('ours dense, portable mma.sync path', portableMs, { tflops: causalFlops(seqLen) / portableMs / 1e9 });
+  process.env.SPARSESCOPE_CUDA_PATH = '';
   for (const baseline of sdpa.filter((s) => s.seqLen === seqLen && s.ms)) row(baseline.backend, baseline.ms, { tflops: baseline.tflops });
 
   const band = verticalSlashIndex(HEADS, seqLen, range(1000), range(6096));

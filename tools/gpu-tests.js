@@ -4,6 +4,8 @@
 // and is compared with the CPU backend of the same addon and with a float64 reference; indexes
 // must equal the CPU ones bit for bit where both chose the same top-k (and the top-k agreement
 // is reported). The CUDA code NaN-fills its outputs before each run, so an unwritten element fails.
+// Both kernel paths run: the default (wgmma where the build and card allow) and the portable
+// mma.sync one (SPARSESCOPE_CUDA_PATH=portable). SPARSESCOPE_ADDON overrides the addon's path.
 // Plain Node ESM without dependencies: loads native/build/Release/sparsescope.node directly.
 import { createRequire } from 'node:module';
 import { randomInt } from 'node:crypto';
@@ -13,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { convertVerticalSlash } from '../bench/gpu_index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const native = createRequire(import.meta.url)(path.join(root, 'native/build/Release/sparsescope.node'));
+const addonPath = process.env.SPARSESCOPE_ADDON ?? path.join(root, 'native/build/Release/sparsescope.node');
+const native = createRequire(import.meta.url)(path.resolve(addonPath));
 
 const seed = Number(process.env.SEED ?? randomInt(2 ** 31));
 let passed = 0;
@@ -214,8 +217,8 @@ function patternsFor(heads, seqLen) {
 
 const topKStats = { heads: 0, verticalDiffer: 0, slashDiffer: 0 };
 
-async function runCase(shape) {
-  const label = `${shape.dtype} N=${shape.seqLen} H=${shape.heads}/${shape.kvHeads} D=${shape.headDim}`;
+async function runCase(shape, kernelPath) {
+  const label = `${shape.dtype} N=${shape.seqLen} H=${shape.heads}/${shape.kvHeads} D=${shape.headDim} [${kernelPath}]`;
   const case_ = makeInputs(shape);
   const { inputs } = case_;
   const rows = sampleRows(shape.seqLen, 24);
@@ -340,11 +343,15 @@ const info = native.deviceInfo();
 console.log(`seed ${seed}; device ${JSON.stringify(info.cuda.devices[0] ?? info.cuda.reason)}`);
 check('CUDA compiled and available', info.cuda.compiled && info.cuda.available, info.cuda.reason ?? '');
 if (info.cuda.available) {
-  for (const shape of shapes) {
-    try {
-      await runCase(shape);
-    } catch (error) {
-      check(`case ${JSON.stringify(shape)} ran`, false, error.stack);
+  // Both kernel paths: the default (wgmma on sm_90a builds and Hopper cards) and mma.sync.
+  for (const kernelPath of ['default', 'portable']) {
+    process.env.SPARSESCOPE_CUDA_PATH = kernelPath;
+    for (const shape of shapes) {
+      try {
+        await runCase(shape, kernelPath);
+      } catch (error) {
+        check(`case ${JSON.stringify(shape)} [${kernelPath}] ran`, false, error.stack);
+      }
     }
   }
   await errorCases();

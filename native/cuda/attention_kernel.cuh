@@ -8,6 +8,7 @@
 
 #include "index_format.h"
 #include "tile_mma.cuh"
+#include "wgmma.cuh"
 
 namespace sparsescope::cuda {
 
@@ -70,53 +71,76 @@ struct AttentionArgs {
   float scaleLog2 = 0;           // log2(e) / sqrt(D)
 };
 
-template <int D, bool kWithV>
+// Shared memory of the kernel: K (and V) tiles in two stages, gathered key ids, query staging for
+// warpgroups past the second (the first two stage their queries in the second K and V stages),
+// and 1 KiB to align the tiles for wgmma descriptors.
+template <int D, bool kWithV, int kGroups>
 constexpr int attentionSharedBytes() {
-  return (kWithV ? 4 : 2) * kTileRows * D * 2 + 2 * kTileRows * int(sizeof(int));
+  return ((kWithV ? 4 : 2) + (kGroups > 2 ? kGroups - 2 : 0)) * kTileRows * D * 2 + 2 * kTileRows * int(sizeof(int)) +
+         1024;
 }
 
-template <typename T, int D, bool kWithV>
-__global__ void __launch_bounds__(kThreads) attentionKernel(const AttentionArgs<T> args) {
-  extern __shared__ __align__(16) unsigned char shared[];
+// kHopper: the products run on wgmma (sm_90a) instead of mma.sync; everything else is shared.
+// kGroups: warpgroups per block, each owning one 64-row query block of the same head and sharing
+// the key/value tiles (dense only: the groups visit tiles 0..last diagonal, each computing the
+// ones it can see), which divides the L2 -> shared memory traffic by kGroups.
+template <typename T, int D, bool kWithV, bool kHopper, int kGroups>
+__global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3 : 1) attentionKernel(const AttentionArgs<T> args) {
+  static_assert(kGroups == 1 || kWithV, "query staging of several warpgroups uses the value stages");
+  constexpr int kCtaThreads = kThreads * kGroups;
+  extern __shared__ __align__(16) unsigned char sharedRaw[];
+  unsigned char* shared = sharedRaw + ((1024 - sharedAddress(sharedRaw) % 1024) % 1024);
   T* keyTiles = reinterpret_cast<T*>(shared);                   // [2][64 * D]
   T* valueTiles = keyTiles + 2 * kTileRows * D;                 // [2][64 * D] with V
-  int* gatheredKeys = reinterpret_cast<int*>(keyTiles + (kWithV ? 4 : 2) * kTileRows * D);  // [2][64]
+  T* extraQueryTiles = keyTiles + (kWithV ? 4 : 2) * kTileRows * D;  // [kGroups - 2][64 * D]
+  int* gatheredKeys = reinterpret_cast<int*>(extraQueryTiles + (kGroups > 2 ? kGroups - 2 : 0) * kTileRows * D);
 
   const int N = args.seqLen;
   const int head = args.headBase + blockIdx.y;
-  const int block = args.blocks[blockIdx.x];
+  const int group = threadIdx.x / kThreads;
+  const int lastBlock = min(args.blocks[blockIdx.x] * kGroups + kGroups - 1, (N - 1) / kTileRows);
+  const int block = args.blocks[blockIdx.x] * kGroups + group;
   const int rowStart = block * kTileRows;
   const size_t kvOffset = size_t(head / args.groupSize) * N * D;
   const T* keys = args.k + kvOffset;
   const T* values = args.v + kvOffset;
 
-  // Queries go through the second key stage, which is free until chunk 1 is loaded.
-  loadTileAsync<T, D>(keyTiles + kTileRows * D, args.q + size_t(head) * N * D,
-                      [&](int r) { return rowStart + r < N ? rowStart + r : -1; });
+  // Queries go through stages that are free until chunk 1 is loaded.
+  T* queryTile = group == 0 ? keyTiles + kTileRows * D
+                            : (group == 1 ? valueTiles + kTileRows * D : extraQueryTiles + (group - 2) * kTileRows * D);
+  for (int g = 0; g < kGroups; ++g) {
+    T* tile = g == 0 ? keyTiles + kTileRows * D
+                     : (g == 1 ? valueTiles + kTileRows * D : extraQueryTiles + (g - 2) * kTileRows * D);
+    const int start = (args.blocks[blockIdx.x] * kGroups + g) * kTileRows;
+    loadTileAsync<T, D, kCtaThreads>(tile, args.q + size_t(head) * N * D,
+                                     [&](int r) { return start + r < N ? start + r : -1; });
+  }
   copyAsyncCommit();
   copyAsyncWait<0>();
   __syncthreads();
   QueryFragments<D> queries;
-  queries.load(keyTiles + kTileRows * D);
+  queries.load(queryTile);
   __syncthreads();
 
-  const ChunkList chunks = ChunkList::of(args.index, head, block);
+  // The chunks of the block's last query block; each group computes those of its own.
+  const ChunkList chunks = ChunkList::of(args.index, head, lastBlock);
   const int chunkCount = chunks.count();
+  const int myChunkCount = block <= lastBlock ? (kGroups == 1 ? chunkCount : block + 1) : 0;
   auto issueChunk = [&](int chunk) {
     const int stage = chunk & 1;
     if (chunks.contiguous(chunk)) {
       const int start = chunks.tileStart(chunk);
       auto rowOf = [&](int r) { return start + r < N ? start + r : -1; };
-      loadTileAsync<T, D>(keyTiles + stage * kTileRows * D, keys, rowOf);
-      if constexpr (kWithV) loadTileAsync<T, D>(valueTiles + stage * kTileRows * D, values, rowOf);
+      loadTileAsync<T, D, kCtaThreads>(keyTiles + stage * kTileRows * D, keys, rowOf);
+      if constexpr (kWithV) loadTileAsync<T, D, kCtaThreads>(valueTiles + stage * kTileRows * D, values, rowOf);
     } else {
       if (threadIdx.x < kTileRows) gatheredKeys[stage * kTileRows + threadIdx.x] = chunks.gatheredKey(chunk, threadIdx.x);
       auto rowOf = [&](int r) {
         const int j = chunks.gatheredKey(chunk, r);
         return j < N ? j : -1;  // a malformed index never reads past the tensor
       };
-      loadTileAsync<T, D>(keyTiles + stage * kTileRows * D, keys, rowOf);
-      if constexpr (kWithV) loadTileAsync<T, D>(valueTiles + stage * kTileRows * D, values, rowOf);
+      loadTileAsync<T, D, kCtaThreads>(keyTiles + stage * kTileRows * D, keys, rowOf);
+      if constexpr (kWithV) loadTileAsync<T, D, kCtaThreads>(valueTiles + stage * kTileRows * D, values, rowOf);
     }
     copyAsyncCommit();
   };
@@ -129,12 +153,15 @@ __global__ void __launch_bounds__(kThreads) attentionKernel(const AttentionArgs<
 
   for (int chunk = 0; chunk < chunkCount; ++chunk) {
     copyAsyncWait<0>();
+    if constexpr (kHopper) asyncProxyFence();
     __syncthreads();  // chunk is in its stage, and every warp is done with the other stage
     if (chunk + 1 < chunkCount) issueChunk(chunk + 1);
+    if (chunk >= myChunkCount) continue;  // a tile past this group's diagonal (or no rows at all)
     const int stage = chunk & 1;
 
     float scores[8][4];
-    scoreTile<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
+    if constexpr (kHopper) scoreTileHopper<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
+    else scoreTile<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
 
     const bool contiguous = chunks.contiguous(chunk);
     const int start = contiguous ? chunks.tileStart(chunk) : 0;
@@ -181,7 +208,8 @@ __global__ void __launch_bounds__(kThreads) attentionKernel(const AttentionArgs<
           rowSum[half] += p;
         }
     }
-    if constexpr (kWithV) accumulateValues<T, D>(out, scores, valueTiles + stage * kTileRows * D);
+    if constexpr (kWithV && kHopper) accumulateValuesHopper<T, D>(out, scores, valueTiles + stage * kTileRows * D);
+    else if constexpr (kWithV) accumulateValues<T, D>(out, scores, valueTiles + stage * kTileRows * D);
   }
 
   const int lane = threadIdx.x % 32;
@@ -216,6 +244,10 @@ struct AttentionJob {
   float* lse = nullptr;  // [H, R]
 };
 std::string runAttention(const AttentionJob& job, const CallContext& ctx);
+
+// Whether the loaded module has the sm_90a (wgmma) code for this device, and the caller has not
+// asked for the portable path (environment SPARSESCOPE_CUDA_PATH=portable).
+bool hopperPathAvailable();
 
 // Uploads a host sparse index; `view` then points at the device copies.
 struct DeviceIndex {

@@ -24,14 +24,13 @@ __global__ void poolKernel(const T* tensor, int seqLen, const int32_t* heads, do
 }
 
 template <typename T, int D>
-__global__ void __launch_bounds__(kSelectThreads) chooseBlocksKernel(const BlockSelectJob<T> job, const double* pooledQ,
-                                                                     const double* pooledK, int numBlocks) {
+__global__ void __launch_bounds__(kSelectThreads) chooseBlocksKernel(const BlockSelectJob<T> job, int numBlocks) {
   extern __shared__ float blockScores[];  // [numBlocks]
   const int block = blockIdx.x, listed = blockIdx.y;
   const int kvHead = job.heads[listed] / job.groupSize;
-  const double* query = pooledQ + (size_t(listed) * numBlocks + block) * D;
+  const double* query = job.pooledQ + (size_t(listed) * numBlocks + block) * D;
   for (int keyBlock = threadIdx.x; keyBlock <= block; keyBlock += kSelectThreads) {
-    const double* key = pooledK + (size_t(kvHead) * numBlocks + keyBlock) * D;
+    const double* key = job.pooledK + (size_t(kvHead) * numBlocks + keyBlock) * D;
     double dot = 0.0;  // unfused, in order: the CPU's rounding
     for (int d = 0; d < D; ++d) dot = __dadd_rn(dot, __dmul_rn(query[d], key[d]));
     blockScores[keyBlock] = keyBlock == block ? INFINITY : __double2float_rn(dot);
@@ -50,21 +49,16 @@ template <typename T, int D>
 std::string selectSparseBlocks(const BlockSelectJob<T>& job) {
   if (job.numHeads == 0) return "";
   const int N = job.seqLen, numBlocks = (N + kTileRows - 1) / kTileRows;
-  DeviceBuffer<double> pooledQ, pooledK;
-  SPARSESCOPE_TRY(pooledQ.allocate(size_t(job.numHeads) * numBlocks * D, "pooled queries"));
-  SPARSESCOPE_TRY(pooledK.allocate(size_t(job.numKvHeads) * numBlocks * D, "pooled keys"));
-  poolKernel<T, D><<<dim3(numBlocks, job.numHeads), D>>>(job.q, N, job.heads, pooledQ.get());
+  poolKernel<T, D><<<dim3(numBlocks, job.numHeads), D>>>(job.q, N, job.heads, job.pooledQ);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
-  poolKernel<T, D><<<dim3(numBlocks, job.numKvHeads), D>>>(job.k, N, nullptr, pooledK.get());
+  poolKernel<T, D><<<dim3(numBlocks, job.numKvHeads), D>>>(job.k, N, nullptr, job.pooledK);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
 
   const size_t sharedBytes = size_t(numBlocks) * sizeof(float);
   SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(chooseBlocksKernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             int(sharedBytes)));
-  chooseBlocksKernel<T, D><<<dim3(numBlocks, job.numHeads), kSelectThreads, sharedBytes>>>(job, pooledQ.get(),
-                                                                                           pooledK.get(), numBlocks);
+  chooseBlocksKernel<T, D><<<dim3(numBlocks, job.numHeads), kSelectThreads, sharedBytes>>>(job, numBlocks);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
-  SPARSESCOPE_CUDA_TRY(cudaDeviceSynchronize());  // before the pooled buffers are freed
   return "";
 }
 

@@ -152,11 +152,13 @@ std::string withHeadDim(int headDim, Body&& body) {
 
 // ---------------------------------------------------------------- warp-level primitives
 
-// 16-byte chunk `chunk` of row `row` in a [rows][D] tile of 2-byte elements, XOR-swizzled so
-// that ldmatrix reads of 8 consecutive rows hit 8 different bank groups.
+// Element offset of 16-byte chunk `chunk` of row `row` in a [64][D] tile of 2-byte elements,
+// stored as D/64 column blocks of [64 rows][64 elements] whose 128-byte rows are XOR-swizzled by
+// row % 8: conflict-free for ldmatrix, and exactly the 128-byte-swizzle layout Hopper's wgmma
+// reads through a shared-memory descriptor (tile base 1024-byte aligned).
 template <int D>
 __device__ __forceinline__ int swizzledOffset(int row, int chunk) {
-  return row * D + ((chunk ^ (row & 7)) << 3);
+  return (chunk >> 3) * (64 * 64) + row * 64 + (((chunk & 7) ^ (row & 7)) << 3);
 }
 
 __device__ __forceinline__ uint32_t sharedAddress(const void* pointer) {

@@ -5,6 +5,7 @@
 #include <cub/device/device_scan.cuh>
 
 #include <algorithm>
+#include <memory>
 
 #include "cuda_backend.h"
 #include "index_build.cuh"
@@ -164,13 +165,17 @@ __global__ void convertKernel(const ConvertArgs args) {
   }
 }
 
-// offsets[0..count] = exclusive prefix sums of counts[0..count) (counts[count] must be 0).
-std::string exclusiveScan(const int32_t* counts, int32_t* offsets, int count) {
-  size_t scratchBytes = 0;
-  SPARSESCOPE_CUDA_TRY(cub::DeviceScan::ExclusiveSum(nullptr, scratchBytes, counts, offsets, count + 1));
-  DeviceBuffer<unsigned char> scratch;
-  SPARSESCOPE_TRY(scratch.allocate(scratchBytes, "scan scratch"));
-  SPARSESCOPE_CUDA_TRY(cub::DeviceScan::ExclusiveSum(scratch.get(), scratchBytes, counts, offsets, count + 1));
+// offsets[0..count] = exclusive prefix sums of counts[0..count) (counts[count] must be 0), with
+// scratch from scanScratchBytes(count).
+size_t scanScratchBytes(int count) {
+  size_t bytes = 0;
+  cub::DeviceScan::ExclusiveSum(nullptr, bytes, static_cast<const int32_t*>(nullptr), static_cast<int32_t*>(nullptr),
+                                count + 1);
+  return bytes;
+}
+std::string exclusiveScan(const int32_t* counts, int32_t* offsets, int count, DeviceBuffer<unsigned char>& scratch) {
+  size_t bytes = scratch.size();
+  SPARSESCOPE_CUDA_TRY(cub::DeviceScan::ExclusiveSum(scratch.get(), bytes, counts, offsets, count + 1));
   return "";
 }
 
@@ -261,8 +266,22 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   SPARSESCOPE_TRY(tileOffsets.allocate(slots + 1, "tile offsets"));
   SPARSESCOPE_TRY(colOffsets.allocate(slots + 1, "column offsets"));
   SPARSESCOPE_TRY(entries.allocate(slots, "entry counts"));
+  DeviceBuffer<unsigned char> scanScratch;
+  SPARSESCOPE_TRY(scanScratch.allocate(scanScratchBytes(slots), "scan scratch"));
+  const EstimateScratchSizes estimateSizes = estimateScratchSizes(int(plan.verticalSlashHeads.size()), N);
+  DeviceBuffer<float2> rowStats;
+  DeviceBuffer<float> verticalScores, slashScores, diagonalPartials;
+  SPARSESCOPE_TRY(rowStats.allocate(estimateSizes.rowStats, "estimate row statistics"));
+  SPARSESCOPE_TRY(verticalScores.allocate(estimateSizes.verticalScores, "vertical scores"));
+  SPARSESCOPE_TRY(slashScores.allocate(estimateSizes.slashScores, "slash scores"));
+  SPARSESCOPE_TRY(diagonalPartials.allocate(estimateSizes.diagonalPartials, "diagonal partial sums"));
+  DeviceBuffer<double> pooledQ, pooledK;
+  SPARSESCOPE_TRY(pooledQ.allocate(plan.blockSparseHeads.size() * numBlocks * D, "pooled queries"));
+  SPARSESCOPE_TRY(pooledK.allocate(plan.blockSparseHeads.empty() ? 0 : size_t(inputs.numKvHeads) * numBlocks * D,
+                                   "pooled keys"));
 
-  DeviceTimer timer;
+  // Timed: the device work, not the uploads or the one allocation sized by the counting pass.
+  auto timer = std::make_unique<DeviceTimer>();
   EstimateJob<T> estimate;
   estimate.q = q.get();
   estimate.k = k.get();
@@ -273,6 +292,10 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   estimate.selection = selection.get();
   estimate.verticals = verticals.get();
   estimate.slashes = slashes.get();
+  estimate.rowStats = rowStats.get();
+  estimate.verticalScores = verticalScores.get();
+  estimate.slashScores = slashScores.get();
+  estimate.diagonalPartials = diagonalPartials.get();
   SPARSESCOPE_TRY(estimateVerticalSlash<T, D>(estimate));
   SPARSESCOPE_TRY(cancelledOrEmpty(ctx));
   ctx.report(0.4);
@@ -289,6 +312,8 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   blockSelect.chosen = chosen.get();
   blockSelect.chosenCount = chosenCount.get();
   blockSelect.stride = plan.maxTopK;
+  blockSelect.pooledQ = pooledQ.get();
+  blockSelect.pooledK = pooledK.get();
   SPARSESCOPE_TRY(selectSparseBlocks<T, D>(blockSelect));
   SPARSESCOPE_TRY(cancelledOrEmpty(ctx));
   ctx.report(0.6);
@@ -313,8 +338,10 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   SPARSESCOPE_CUDA_TRY(cudaMemset(columnCount.get() + slots, 0, sizeof(int32_t)));
   convertKernel<false><<<grid, kConvertThreads>>>(args);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
-  SPARSESCOPE_TRY(exclusiveScan(tileCount.get(), tileOffsets.get(), slots));
-  SPARSESCOPE_TRY(exclusiveScan(columnCount.get(), colOffsets.get(), slots));
+  SPARSESCOPE_TRY(exclusiveScan(tileCount.get(), tileOffsets.get(), slots, scanScratch));
+  SPARSESCOPE_TRY(exclusiveScan(columnCount.get(), colOffsets.get(), slots, scanScratch));
+  SPARSESCOPE_TRY(timer->stop());
+  const double countingMs = cudaTakeDeviceMs();
   int32_t totals[2] = {0, 0};
   SPARSESCOPE_CUDA_TRY(cudaMemcpy(&totals[0], tileOffsets.get() + slots, sizeof(int32_t), cudaMemcpyDeviceToHost));
   SPARSESCOPE_CUDA_TRY(cudaMemcpy(&totals[1], colOffsets.get() + slots, sizeof(int32_t), cudaMemcpyDeviceToHost));
@@ -324,9 +351,11 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   args.colOffsets = colOffsets.get();
   args.tileStarts = tileStarts.get();
   args.columns = columns.get();
+  timer = std::make_unique<DeviceTimer>();
   convertKernel<true><<<grid, kConvertThreads>>>(args);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
-  SPARSESCOPE_TRY(timer.stop());
+  SPARSESCOPE_TRY(timer->stop());
+  recordDeviceMs(countingMs + cudaTakeDeviceMs());
 
   index->tileOffsets.resize(slots + 1);
   index->colOffsets.resize(slots + 1);

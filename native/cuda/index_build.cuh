@@ -18,7 +18,18 @@ struct EstimateJob {
   const int32_t* selection = nullptr;
   int32_t* verticals = nullptr;
   int32_t* slashes = nullptr;
+  // Scratch, allocated by the caller before timing starts (sizes from estimateScratchSizes).
+  float2* rowStats = nullptr;
+  float* verticalScores = nullptr;
+  float* slashScores = nullptr;
+  float* diagonalPartials = nullptr;
 };
+
+// Element counts of the estimate's scratch: rowStats, verticalScores, slashScores, diagonalPartials.
+struct EstimateScratchSizes {
+  size_t rowStats, verticalScores, slashScores, diagonalPartials;
+};
+EstimateScratchSizes estimateScratchSizes(int numHeads, int seqLen);
 
 // Scores the last min(64, N) queries against every key (fp32 softmax), sums the vertical and
 // diagonal mass, forces columns < 30 and offsets < 100, and keeps the top-k of each.
@@ -39,6 +50,8 @@ struct BlockSelectJob {
   int32_t* chosen = nullptr;       // [numHeads][numBlocks][stride] ascending key blocks
   int32_t* chosenCount = nullptr;  // [numHeads][numBlocks]
   int stride = 0;                  // >= max top_k, <= numBlocks
+  double* pooledQ = nullptr;       // scratch [numHeads][numBlocks][D]
+  double* pooledK = nullptr;       // scratch [numKvHeads][numBlocks][D]
 };
 
 // Mean-pools Q and K over 64-row blocks and keeps, per query block, the top_k causal key blocks

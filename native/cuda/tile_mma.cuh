@@ -14,11 +14,11 @@ inline constexpr float kLog2e = 1.4426950408889634f;
 inline constexpr float kLn2 = 0.6931471805599453f;
 
 // Asynchronously loads tile rows rowOf(r) (r < 64; a negative row writes zeros) of a [*, D]
-// tensor into a swizzled [64][D] shared tile. Caller commits and waits.
-template <typename T, int D, typename RowOf>
+// tensor into a swizzled [64][D] shared tile, with all kCtaThreads threads. Caller commits and waits.
+template <typename T, int D, int kCtaThreads = kThreads, typename RowOf>
 __device__ __forceinline__ void loadTileAsync(T* tile, const T* tensor, RowOf rowOf) {
   constexpr int kChunks = D / 8;
-  for (int idx = threadIdx.x; idx < kTileRows * kChunks; idx += kThreads) {
+  for (int idx = threadIdx.x; idx < kTileRows * kChunks; idx += kCtaThreads) {
     const int row = idx / kChunks, chunk = idx % kChunks;
     const int source = rowOf(row);
     const bool valid = source >= 0;
@@ -33,7 +33,7 @@ struct QueryFragments {
 
   template <typename T>
   __device__ __forceinline__ void load(const T* tile) {
-    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32 % kWarps;
     const int row = warp * 16 + (lane % 8) + ((lane / 8) & 1) * 8;
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) loadMatrixX4(a[kk], tile + swizzledOffset<D>(row, kk * 2 + lane / 16));
@@ -85,8 +85,10 @@ __device__ __forceinline__ void accumulateValues(float (&out)[D / 8][4], const f
   }
 }
 
-// Position of element e of n-tile nt of this thread in a 64x64 score tile.
-__device__ __forceinline__ int fragmentRow(int e) { return (threadIdx.x / 32) * 16 + (threadIdx.x % 32) / 4 + (e / 2) * 8; }
+// Position of element e of n-tile nt of this thread in its warpgroup's 64x64 score tile.
+__device__ __forceinline__ int fragmentRow(int e) {
+  return (threadIdx.x / 32 % kWarps) * 16 + (threadIdx.x % 32) / 4 + (e / 2) * 8;
+}
 __device__ __forceinline__ int fragmentColumn(int nt, int e) { return nt * 8 + 2 * (threadIdx.x % 4) + (e % 2); }
 
 // Reduces over the 4 lanes of a quad (the lanes sharing one row in the C layout).

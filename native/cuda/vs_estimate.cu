@@ -204,16 +204,10 @@ std::string estimateVerticalSlash(const EstimateJob<T>& job) {
   args.numTiles = (N + kTileRows - 1) / kTileRows;
   args.scaleLog2 = kLog2e / std::sqrt(float(D));
 
-  DeviceBuffer<float2> stats;
-  DeviceBuffer<float> vertical, slashPartial, slash;
-  SPARSESCOPE_TRY(stats.allocate(size_t(job.numHeads) * kStatSplits * kTileRows, "estimate row statistics"));
-  SPARSESCOPE_TRY(vertical.allocate(size_t(job.numHeads) * N, "vertical scores"));
-  SPARSESCOPE_TRY(slash.allocate(size_t(job.numHeads) * N, "slash scores"));
-  SPARSESCOPE_TRY(slashPartial.allocate(size_t(job.numHeads) * args.numTiles * kDiagonals, "diagonal partial sums"));
-  args.stats = stats.get();
-  args.vertical = vertical.get();
-  args.slash = slash.get();
-  args.slashPartial = slashPartial.get();
+  args.stats = job.rowStats;
+  args.vertical = job.verticalScores;
+  args.slash = job.slashScores;
+  args.slashPartial = job.diagonalPartials;
 
   rowStatsKernel<T, D><<<dim3(kStatSplits, job.numHeads), kThreads>>>(args);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
@@ -224,9 +218,12 @@ std::string estimateVerticalSlash(const EstimateJob<T>& job) {
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
   selectKernel<T><<<dim3(job.numHeads, 2), kSelectThreads>>>(args);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
-  // The scratch buffers are freed on return: finish with them first.
-  SPARSESCOPE_CUDA_TRY(cudaDeviceSynchronize());
   return "";
+}
+
+EstimateScratchSizes estimateScratchSizes(int numHeads, int seqLen) {
+  const size_t heads = size_t(numHeads), tiles = (size_t(seqLen) + kTileRows - 1) / kTileRows;
+  return {heads * kStatSplits * kTileRows, heads * seqLen, heads * seqLen, heads * tiles * kDiagonals};
 }
 
 template std::string estimateVerticalSlash<__half, 64>(const EstimateJob<__half>&);
