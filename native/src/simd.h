@@ -24,7 +24,12 @@ inline f32x8 load8(const float* source) {
   return value;
 }
 inline void store8(float* target, f32x8 value) { std::memcpy(target, &value, sizeof value); }
-inline f32x8 splat8(float value) { return f32x8{} + value; }
+// Written as a shuffle of lane 0 so it compiles to one broadcast (the vector constructor and
+// `vector + scalar` both compile to longer sequences in GCC 12).
+inline f32x8 splat8(float value) {
+  const f32x8 lane0 = {value};
+  return __builtin_shufflevector(lane0, lane0, 0, 0, 0, 0, 0, 0, 0, 0);
+}
 
 inline int32_t truncateToInt(float value) { return int32_t(value); }
 inline i32x8 truncateToInt(f32x8 value) { return __builtin_convertvector(value, i32x8); }
