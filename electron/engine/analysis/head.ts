@@ -53,9 +53,12 @@ function gridOf(region: Region, resolution: number): { rows: number; cols: numbe
   return { rows: Math.min(resolution, region.rowEnd - region.rowStart), cols: Math.min(resolution, region.colEnd - region.colStart) };
 }
 
-/** First token of cell `c` of `cells` cells over [start, end). */
+/**
+ * First token of cell `c` of `cells` cells over [start, end): token t lies in cell
+ * floor((t - start) * cells / (end - start)), the native pooled map's rule.
+ */
 function cellEdge(start: number, end: number, cells: number, c: number): number {
-  return start + Math.floor(((end - start) * c) / cells);
+  return start + Math.ceil(((end - start) * c) / cells);
 }
 
 /** Stratified seeded sample: the same number of rows from every cell row, so no cell row is empty. */

@@ -77,9 +77,15 @@ describe.each(implementations)('on the %s implementation', (name, native) => {
     });
 
     it('samples rows from every cell row, and refuses an empty region', async () => {
-      const map = await pooledMap(native, capture, { layer: 0, head: 0, resolution: 8, sampling: { mode: 'sampled', rows: 16, seed: 0 }, backend: 'auto' });
-      expect(map.rowsUsed).toBe(16);
-      for (let r = 0; r < 8; r++) expect(map.mean.subarray(r * 8, r * 8 + 8).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      // 320 rows in 7 cell rows: uneven cells, each must still get its sampled rows.
+      const map = await pooledMap(native, capture, { layer: 0, head: 0, resolution: 7, sampling: { mode: 'sampled', rows: 14, seed: 0 }, backend: 'auto' });
+      expect(map.rowsUsed).toBe(14);
+      for (let r = 0; r < 7; r++) expect(map.mean.subarray(r * 7, r * 7 + 7).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      // 10 rows in 4 cell rows (3, 2, 3, 2 rows): one sampled row must land in each, whatever the seed.
+      for (let seed = 0; seed < 12; seed++) {
+        const small = await pooledMap(native, capture, { layer: 0, head: 0, resolution: 4, region: { rowStart: 300, rowEnd: 310, colStart: 0, colEnd: N }, sampling: { mode: 'sampled', rows: 4, seed }, backend: 'auto' });
+        for (let r = 0; r < 4; r++) expect(small.mean.subarray(r * 4, r * 4 + 4).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      }
       await expect(pooledMap(native, capture, { layer: 0, head: 0, resolution: 8, region: { rowStart: 10, rowEnd: 10, colStart: 0, colEnd: 5 }, sampling: ALL_ROWS, backend: 'auto' })).rejects.toThrow(
         /region \[10, 10\) x \[0, 5\) is empty/,
       );
