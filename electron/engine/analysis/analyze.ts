@@ -2,9 +2,7 @@
  * `analyze`: recall, output error, density and timings of every head of a capture under a config
  * (MInference's defaults where the config is silent), one layer at a time.
  */
-import type { HeadConfig, HeadPattern, HeadStats, Report, RowSampling } from '../../../contract/api.js';
-import type { Backend } from '../../../contract/api.js';
-import { ApiError } from '../../../contract/api.js';
+import { ApiError, type Backend, type HeadConfig, type HeadPattern, type HeadStats, type Report, type RowSampling } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import {

@@ -16,7 +16,6 @@ import type { Capture } from '../capture/types.js';
 import type { NativeModule, SparseIndex } from '../native-api.js';
 import { Rng } from '../synthetic/prng.js';
 import {
-  BLOCK,
   evaluatedRowStart,
   evaluatedRows,
   headInputs,
