@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "../simd.h"
+#include "../thread_pool.h"
 
 namespace sparsescope {
 namespace {
@@ -14,11 +15,12 @@ constexpr int kLaneStep = 16; // keys (or head-dim elements) per register block
 // scores[r][c] = sum_d queries[r][d] * keysT[d][c] for `Rows` rows: Rows x 16 keys of accumulators
 // stay in registers across the head dim.
 template <int Rows>
-[[gnu::always_inline]] inline void scoreRows(const float* q, int padded, int headDim, const float* keysT, float* scores) {
+[[gnu::always_inline]] inline void scoreRows(const float* q, int padded, int headDim, const float* keysT, size_t keyStride,
+                                             float* scores) {
   for (int c0 = 0; c0 < kBlock; c0 += kLaneStep) {
     f32x8 acc[Rows][2] = {};
     for (int d = 0; d < headDim; ++d) {
-      const f32x8 k0 = load8(keysT + size_t(d) * kBlock + c0), k1 = load8(keysT + size_t(d) * kBlock + c0 + 8);
+      const f32x8 k0 = load8(keysT + d * keyStride + c0), k1 = load8(keysT + d * keyStride + c0 + 8);
       for (int rr = 0; rr < Rows; ++rr) {
         const f32x8 qv = splat8(q[size_t(rr) * padded + d]);
         acc[rr][0] += qv * k0;
@@ -34,13 +36,14 @@ template <int Rows>
 
 // Scores of rows [0, rowCount): blocks of 6 rows, then of 2, then a single row (sampled rows often
 // come alone); a 64-row group is 10 x 6 + 2 x 2.
-SPARSESCOPE_HOT void scoreBlock(const float* queries, int padded, int headDim, int rowCount,
-                                const float* keysT, float* scores) {
+SPARSESCOPE_HOT void scoreBlock(const float* queries, int padded, int headDim, int rowCount, const float* keysT,
+                                size_t keyStride, float* scores) {
   int r0 = 0;
   for (; r0 + kRowStep <= rowCount; r0 += kRowStep)
-    scoreRows<kRowStep>(queries + size_t(r0) * padded, padded, headDim, keysT, scores + r0 * kBlock);
-  for (; r0 + 2 <= rowCount; r0 += 2) scoreRows<2>(queries + size_t(r0) * padded, padded, headDim, keysT, scores + r0 * kBlock);
-  if (r0 < rowCount) scoreRows<1>(queries + size_t(r0) * padded, padded, headDim, keysT, scores + r0 * kBlock);
+    scoreRows<kRowStep>(queries + size_t(r0) * padded, padded, headDim, keysT, keyStride, scores + r0 * kBlock);
+  for (; r0 + 2 <= rowCount; r0 += 2)
+    scoreRows<2>(queries + size_t(r0) * padded, padded, headDim, keysT, keyStride, scores + r0 * kBlock);
+  if (r0 < rowCount) scoreRows<1>(queries + size_t(r0) * padded, padded, headDim, keysT, keyStride, scores + r0 * kBlock);
 }
 
 // Online softmax step for each row: rescales the row's state to the new max and turns its scores
@@ -121,18 +124,41 @@ std::vector<int32_t> denseTiles(int lastRow) {
   return tiles;
 }
 
-TileWorkspace::TileWorkspace(const AttentionInputs& inputs)
+bool TransposedKeys::build(const AttentionInputs& inputs, const CallContext& ctx) {
+  headDim_ = inputs.headDim;
+  stride_ = size_t(inputs.seqLen) + kBlock;
+  data_.reset(new float[size_t(inputs.numKvHeads) * headDim_ * stride_]);
+  const int chunksPerHead = inputs.numBlocks();
+  const CallContext quiet{ctx.cancelWord, {}};
+  return parallelFor(
+      inputs.numKvHeads * chunksPerHead,
+      [&](int task) {
+        const int kvHead = task / chunksPerHead, first = (task % chunksPerHead) * kBlock;
+        const int end = std::min(first + kBlock, inputs.seqLen);
+        float* target = data_.get() + size_t(kvHead) * headDim_ * stride_;
+        std::vector<float> row(static_cast<size_t>(headDim_));
+        for (int j = first; j < end; ++j) {
+          toFloat(inputs.dtype, inputs.k, inputs.rowOffset(kvHead, j), size_t(headDim_), row.data());
+          for (int d = 0; d < headDim_; ++d) target[d * stride_ + j] = row[size_t(d)];
+        }
+        if (end == inputs.seqLen)  // the zero tail that tiles reaching past N read
+          for (int d = 0; d < headDim_; ++d) std::fill(target + d * stride_ + end, target + (d + 1) * stride_, 0.0f);
+      },
+      quiet);
+}
+
+TileWorkspace::TileWorkspace(const AttentionInputs& inputs, const TransposedKeys& keys)
     : inputs_(inputs),
+      transposedKeys_(keys),
       headDim_(inputs.headDim),
       padded_(paddedHeadDim(inputs.headDim)),
       queries_(size_t(kBlock) * padded_, 0.0f),
-      keysT_(size_t(headDim_) * kBlock, 0.0f),
+      gatheredKeysT_(size_t(headDim_) * kBlock, 0.0f),
       values_(size_t(kBlock) * padded_, 0.0f),
       scores_(size_t(kBlock) * kBlock, 0.0f),
       rowMax_(kBlock),
       rowSum_(kBlock),
-      accumulator_(size_t(kBlock) * padded_),
-      convert_(size_t(std::max(headDim_, 1))) {}
+      accumulator_(size_t(kBlock) * padded_) {}
 
 void TileWorkspace::loadQueries(int head, const int32_t* rows, int count) {
   kvHead_ = inputs_.kvHeadOf(head);
@@ -147,32 +173,39 @@ void TileWorkspace::loadQueries(int head, const int32_t* rows, int count) {
 }
 
 void TileWorkspace::loadTile(int start, int count, bool withValues) {
-  int32_t columns[kBlock];
-  for (int c = 0; c < count; ++c) columns[c] = start + c;
-  loadColumns(columns, count, withValues);
+  keyCount_ = count;
+  for (int c = 0; c < kBlock; ++c) keyColumns_[c] = c < count ? start + c : INT_MAX;  // INT_MAX: masked by j <= i
+  chunkKeysT_ = transposedKeys_.head(kvHead_) + start;  // in place: the cache's zero tail covers start + 64 > N
+  chunkKeyStride_ = transposedKeys_.stride();
+  if (withValues) loadValues();
 }
 
 void TileWorkspace::loadColumns(const int32_t* columns, int count, bool withValues) {
   keyCount_ = count;
+  for (int c = 0; c < kBlock; ++c) keyColumns_[c] = c < count ? columns[c] : INT_MAX;
+  const float* source = transposedKeys_.head(kvHead_);
+  const size_t stride = transposedKeys_.stride();
+  for (int d = 0; d < headDim_; ++d) {
+    float* target = gatheredKeysT_.data() + size_t(d) * kBlock;
+    for (int c = 0; c < count; ++c) target[c] = source[d * stride + size_t(columns[c])];
+    std::fill(target + count, target + kBlock, 0.0f);
+  }
+  chunkKeysT_ = gatheredKeysT_.data();
+  chunkKeyStride_ = kBlock;
+  if (withValues) loadValues();
+}
+
+void TileWorkspace::loadValues() {
   for (int c = 0; c < kBlock; ++c) {
     float* value = values_.data() + size_t(c) * padded_;
-    if (c < count) {
-      const int column = columns[c];
-      keyColumns_[c] = column;
-      toFloat(inputs_.dtype, inputs_.k, inputs_.rowOffset(kvHead_, column), headDim_, convert_.data());
-      for (int d = 0; d < headDim_; ++d) keysT_[size_t(d) * kBlock + c] = convert_[d];
-      if (withValues) toFloat(inputs_.dtype, inputs_.v, inputs_.rowOffset(kvHead_, column), headDim_, value);
-    } else {
-      keyColumns_[c] = INT_MAX;  // masked by j <= i
-      for (int d = 0; d < headDim_; ++d) keysT_[size_t(d) * kBlock + c] = 0.0f;
-      if (withValues) std::fill(value, value + headDim_, 0.0f);
-    }
+    if (c < keyCount_) toFloat(inputs_.dtype, inputs_.v, inputs_.rowOffset(kvHead_, keyColumns_[c]), headDim_, value);
+    else std::fill(value, value + headDim_, 0.0f);
   }
 }
 
 void TileWorkspace::scoreAndMask(RowWindow window) {
   float* s = scores_.data();
-  scoreBlock(queries_.data(), padded_, headDim_, rowCount_, keysT_.data(), s);
+  scoreBlock(queries_.data(), padded_, headDim_, rowCount_, chunkKeysT_, chunkKeyStride_, s);
   for (int r = 0; r < rowCount_; ++r) {
     float* rowScores = s + r * kBlock;
     const int i = rows_[r];

@@ -10,10 +10,12 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "../attention_inputs.h"
+#include "../call_context.h"
 
 namespace sparsescope {
 
@@ -42,10 +44,26 @@ struct KeySet {
 // Tile starts 0, 64, ... up to lastRow: the dense causal key set of rows <= lastRow.
 std::vector<int32_t> denseTiles(int lastRow);
 
+// The keys of every kv head converted once per op to fp32 and transposed to [D][N + 64] (the 64
+// tail columns zero), so tasks score tiles in place and gather loose columns without converting
+// each key again for every query block. Same size as K in fp32: O(N D), never O(N^2).
+class TransposedKeys {
+ public:
+  // Fills the cache in parallel; false when cancelled (ctx's progress is not used).
+  bool build(const AttentionInputs& inputs, const CallContext& ctx);
+  const float* head(int kvHead) const { return data_.get() + size_t(kvHead) * headDim_ * stride_; }
+  size_t stride() const { return stride_; }
+
+ private:
+  std::unique_ptr<float[]> data_;  // uninitialised except the zero tails: every other element is written
+  int headDim_ = 0;
+  size_t stride_ = 0;
+};
+
 // Scratch of one task; sized for the inputs' head dim, reused across its chunks.
 class TileWorkspace {
  public:
-  explicit TileWorkspace(const AttentionInputs& inputs);
+  TileWorkspace(const AttentionInputs& inputs, const TransposedKeys& keys);
 
   // Loads rows[0..count) (ascending, count <= 64) of query head `head`.
   void loadQueries(int head, const int32_t* rows, int count);
@@ -76,9 +94,11 @@ class TileWorkspace {
  private:
   void loadTile(int start, int count, bool withValues);
   void loadColumns(const int32_t* columns, int count, bool withValues);
+  void loadValues();  // V rows of the current chunk's keys
   void scoreAndMask(RowWindow window);
 
   const AttentionInputs& inputs_;
+  const TransposedKeys& transposedKeys_;
   int headDim_;
   int padded_;
   int kvHead_ = 0;
@@ -87,13 +107,14 @@ class TileWorkspace {
   int keyCount_ = 0;
   int32_t keyColumns_[kBlock] = {};
   std::vector<float> queries_;     // [64][padded]
-  std::vector<float> keysT_;       // [headDim][64]
+  std::vector<float> gatheredKeysT_;  // [headDim][64], loose columns
+  const float* chunkKeysT_ = nullptr;  // the current chunk's keys, [headDim][chunkKeyStride_]
+  size_t chunkKeyStride_ = 0;
   std::vector<float> values_;      // [64][padded]
   std::vector<float> scores_;      // [64][64]
   std::vector<float> rowMax_;      // [64]
   std::vector<float> rowSum_;      // [64]
   std::vector<float> accumulator_; // [64][padded]
-  std::vector<float> convert_;     // one row of raw elements as fp32
 };
 
 template <class Consume>

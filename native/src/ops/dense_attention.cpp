@@ -19,10 +19,12 @@ std::string forEachHeadAndGroup(int numHeads, const std::vector<RowGroup>& group
 std::string attendRowGroups(const AttentionInputs& inputs, const RowSelection& rows, const std::vector<RowGroup>& groups,
                             const KeySetSource& keysFor, float* out, float* lse, const CallContext& ctx) {
   const size_t rowTotal = size_t(rows.size(inputs.seqLen));
+  TransposedKeys keys;
+  if (!keys.build(inputs, ctx)) return kCancelled;
   return forEachHeadAndGroup(
       inputs.numHeads, groups,
       [&](int head, const RowGroup& group) {
-        TileWorkspace workspace(inputs);
+        TileWorkspace workspace(inputs, keys);
         int32_t groupRowNumbers[kBlock];
         groupRows(rows, group, groupRowNumbers);
         workspace.loadQueries(head, groupRowNumbers, group.count);

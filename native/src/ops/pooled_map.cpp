@@ -50,13 +50,15 @@ std::string pooledMap(const AttentionInputs& inputs, const PooledMapArgs& args, 
 
   // Per task partial sums (mass summed over its rows) and maxima, reduced in order afterwards so
   // the result does not depend on scheduling.
+  TransposedKeys keys;
+  if (!keys.build(inputs, ctx)) return kCancelled;
   std::vector<float> taskMass(tasks.size() * size_t(args.cols), 0.0f);
   std::vector<float> taskMax(tasks.size() * size_t(args.cols), 0.0f);
   const bool finished = parallelFor(
       int(tasks.size()),
       [&](int t) {
         const MapTask& task = tasks[size_t(t)];
-        TileWorkspace workspace(inputs);
+        TileWorkspace workspace(inputs, keys);
         workspace.loadQueries(0, used.data() + task.first, task.count);
         workspace.resetSoftmax();
         const std::vector<int32_t> tiles = denseTiles(workspace.lastRow());

@@ -9,10 +9,12 @@ namespace sparsescope {
 std::string recall(const AttentionInputs& inputs, const SparseIndexView& index, const RowSelection& rows,
                    const float* denseLse, float* recall, const CallContext& ctx) {
   const size_t rowTotal = size_t(rows.size(inputs.seqLen));
+  TransposedKeys keys;
+  if (!keys.build(inputs, ctx)) return kCancelled;
   return forEachHeadAndGroup(
       inputs.numHeads, groupRowsByBlock(rows, inputs.seqLen),
       [&](int head, const RowGroup& group) {
-        TileWorkspace workspace(inputs);
+        TileWorkspace workspace(inputs, keys);
         int32_t groupRowNumbers[kBlock];
         groupRows(rows, group, groupRowNumbers);
         workspace.loadQueries(head, groupRowNumbers, group.count);

@@ -97,23 +97,23 @@ void mergeVerticalSlashBlock(int block, const std::vector<int32_t>& verticals,
 }
 
 // Vertical and slash scores of one head from its last min(64, N) queries.
-void estimateVerticalSlash(const AttentionInputs& inputs, int head, std::vector<float>& vertical,
+void estimateVerticalSlash(const AttentionInputs& inputs, const TransposedKeys& keys, int head, std::vector<float>& vertical,
                            std::vector<float>& slash) {
   const int seqLen = inputs.seqLen;
   const int lastQ = std::min(kBlock, seqLen);
   int32_t rows[kBlock];
   for (int r = 0; r < lastQ; ++r) rows[r] = seqLen - lastQ + r;
-  TileWorkspace workspace(inputs);
+  TileWorkspace workspace(inputs, keys);
   workspace.loadQueries(head, rows, lastQ);
   const std::vector<int32_t> tiles = denseTiles(seqLen - 1);
-  const KeySet keys{tiles, {}, {}};
+  const KeySet allKeys{tiles, {}, {}};
   workspace.resetSoftmax();
-  workspace.forEachChunk(keys, false, [&] { workspace.accumulateSoftmax(false); });
+  workspace.forEachChunk(allKeys, false, [&] { workspace.accumulateSoftmax(false); });
   float lse2[kBlock];
   for (int r = 0; r < lastQ; ++r) lse2[r] = workspace.rowLse2(r);
   vertical.assign(size_t(seqLen), 0.0f);
   slash.assign(size_t(seqLen), 0.0f);
-  workspace.forEachChunk(keys, false, [&] {
+  workspace.forEachChunk(allKeys, false, [&] {
     const float* scores = workspace.scores();
     for (int r = 0; r < lastQ; ++r) {
       const int i = rows[r];
@@ -128,10 +128,11 @@ void estimateVerticalSlash(const AttentionInputs& inputs, int head, std::vector<
   });
 }
 
-HeadIndex verticalSlashHead(const AttentionInputs& inputs, int head, int verticalSize, int slashSize) {
+HeadIndex verticalSlashHead(const AttentionInputs& inputs, const TransposedKeys& keys, int head, int verticalSize,
+                            int slashSize) {
   const int seqLen = inputs.seqLen, numBlocks = inputs.numBlocks();
   std::vector<float> vertical, slash;
-  estimateVerticalSlash(inputs, head, vertical, slash);
+  estimateVerticalSlash(inputs, keys, head, vertical, slash);
   const float forced = std::numeric_limits<float>::infinity();
   std::fill(vertical.begin(), vertical.begin() + std::min(kForcedVerticals, seqLen), forced);
   std::fill(slash.begin(), slash.begin() + std::min(kForcedSlashes, seqLen), forced);
@@ -251,13 +252,17 @@ std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView pat
                              const CallContext& ctx) {
   if (std::string problem = validatePatterns(inputs, patterns); !problem.empty()) return problem;
   const int numHeads = inputs.numHeads, numBlocks = inputs.numBlocks();
+  TransposedKeys keys;  // only the vertical_and_slash estimate reads keys tile by tile
+  bool anyVerticalSlash = false;
+  for (int h = 0; h < numHeads; ++h) anyVerticalSlash |= patterns.pattern(h) == PatternId::VerticalSlash;
+  if (anyVerticalSlash && !keys.build(inputs, ctx)) return kCancelled;
   std::vector<HeadIndex> heads(static_cast<size_t>(numHeads));
   const bool finished = parallelFor(
       numHeads,
       [&](int h) {
         switch (patterns.pattern(h)) {
           case PatternId::Dense: heads[size_t(h)] = denseHead(inputs); break;
-          case PatternId::VerticalSlash: heads[size_t(h)] = verticalSlashHead(inputs, h, patterns.a(h), patterns.b(h)); break;
+          case PatternId::VerticalSlash: heads[size_t(h)] = verticalSlashHead(inputs, keys, h, patterns.a(h), patterns.b(h)); break;
           case PatternId::StreamLlm: heads[size_t(h)] = streamLlmHead(inputs, patterns.a(h), patterns.b(h)); break;
           case PatternId::BlockSparse: heads[size_t(h)] = blockSparseHead(inputs, h, patterns.a(h)); break;
         }
