@@ -14,7 +14,7 @@ const TARGET: SearchSettings = { mode: 'target-recall', targetRecall: 0.95, samp
 const CASES: [string, SyntheticOptions][] = [
   ['D 64, 2 layers x 8 heads, seed 0', { seqLen: 16384, layers: 2, heads: 8, kvHeads: 2, headDim: 64, seed: 0, dtype: 'BF16' }],
   ['D 128, 2 layers x 8 heads, seed 1', { seqLen: 16384, layers: 2, heads: 8, kvHeads: 2, headDim: 128, seed: 1, dtype: 'BF16' }],
-  ['D 64, 1 layer x 4 heads (MHA-like 1 kv head), seed 2', { seqLen: 16384, layers: 1, heads: 4, kvHeads: 1, headDim: 64, seed: 2, dtype: 'BF16' }],
+  ['D 64, 1 layer x 4 heads on 1 kv head (MQA), seed 2', { seqLen: 16384, layers: 1, heads: 4, kvHeads: 1, headDim: 64, seed: 2, dtype: 'BF16' }],
 ];
 
 describe.skipIf(process.env['SPARSESCOPE_SLOW'] !== '1' || kind !== 'native')('search at 16K tokens (slow)', () => {
