@@ -41,6 +41,17 @@ const native = loadNative();
 const { device } = resolveBackend(native, 'cpu');
 const log = (text) => process.stdout.write(`${text}\n`);
 
+/**
+ * Some build machines set OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE to work around old OpenBLAS bugs;
+ * they slow a current NumPy, so the reference runs without them (both together, this child only).
+ */
+function numpyEnv() {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}
+
 // (a) dense: ours vs NumPy on the same fp32 inputs --------------------------------------------
 async function denseVsNumpy() {
   const capture = syntheticCapture({ ...SHAPE, seqLen: DENSE_SEQ, dtype: 'F32' });
@@ -52,6 +63,7 @@ async function denseVsNumpy() {
       execFileSync('python3', [join(root, 'bench', 'numpy_dense.py'), '--dir', dir, '--heads', String(SHAPE.heads), '--kv-heads', String(SHAPE.kvHeads), '--seq', String(DENSE_SEQ), '--dim', String(SHAPE.headDim), '--repeat', String(REPEAT)], {
         encoding: 'utf8',
         maxBuffer: 1 << 20,
+        env: numpyEnv(),
       }),
     );
     await native.denseAttention(inputs, { backend: 'cpu' }); // warm-up
