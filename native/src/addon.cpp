@@ -336,20 +336,10 @@ Napi::Value startOp(const Napi::CallbackInfo& info, size_t controlArgument, cons
   return deferred.Promise();
 }
 
-Napi::Float32Array toFloat32Array(Napi::Env env, const std::vector<float>& values) {
-  Napi::Float32Array array = Napi::Float32Array::New(env, values.size());
-  std::copy(values.begin(), values.end(), array.Data());
-  return array;
-}
-
-Napi::Int32Array toInt32Array(Napi::Env env, const std::vector<int32_t>& values) {
-  Napi::Int32Array array = Napi::Int32Array::New(env, values.size());
-  std::copy(values.begin(), values.end(), array.Data());
-  return array;
-}
-
-Napi::Float64Array toFloat64Array(Napi::Env env, const std::vector<double>& values) {
-  Napi::Float64Array array = Napi::Float64Array::New(env, values.size());
+// A JS-owned copy of a result (Electron forbids external buffers).
+template <typename T>
+Napi::TypedArrayOf<T> toTypedArray(Napi::Env env, const std::vector<T>& values) {
+  Napi::TypedArrayOf<T> array = Napi::TypedArrayOf<T>::New(env, values.size());
   std::copy(values.begin(), values.end(), array.Data());
   return array;
 }
@@ -364,8 +354,8 @@ bool useCuda(Napi::Env env, Backend backend) {
 
 Napi::Object attentionResult(Napi::Env env, const std::vector<float>& out, const std::vector<float>& lse, double ms) {
   Napi::Object result = Napi::Object::New(env);
-  result.Set("out", toFloat32Array(env, out));
-  result.Set("lse", toFloat32Array(env, lse));
+  result.Set("out", toTypedArray(env, out));
+  result.Set("lse", toTypedArray(env, lse));
   result.Set("ms", ms);
   return result;
 }
@@ -388,10 +378,10 @@ std::string nonFiniteInputs(const AttentionInputs& inputs) {
       }
     return "";
   };
-  for (const std::string& problem : {scan(inputs.q, inputs.numHeads, "q", "head"), scan(inputs.k, inputs.numKvHeads, "k", "kv head"),
-                                     scan(inputs.v, inputs.numKvHeads, "v", "kv head")})
-    if (!problem.empty()) return problem;
-  return "the result is not finite: scores overflow fp32 (inputs too large)";
+  std::string problem = scan(inputs.q, inputs.numHeads, "q", "head");
+  if (problem.empty()) problem = scan(inputs.k, inputs.numKvHeads, "k", "kv head");
+  if (problem.empty()) problem = scan(inputs.v, inputs.numKvHeads, "v", "kv head");
+  return problem.empty() ? "the result is not finite: scores overflow fp32 (inputs too large)" : problem;
 }
 
 // A successful op whose results hold NaN or +-infinity (-infinity allowed where a row may see no
@@ -506,8 +496,8 @@ Napi::Value PooledMap(const Napi::CallbackInfo& info) {
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
       Napi::Object result = Napi::Object::New(env);
-      result.Set("mean", toFloat32Array(env, outputs->mean));
-      result.Set("max", toFloat32Array(env, outputs->max));
+      result.Set("mean", toTypedArray(env, outputs->mean));
+      result.Set("max", toTypedArray(env, outputs->max));
       result.Set("rowsUsed", outputs->rowsUsed);
       result.Set("ms", ms);
       return result;
@@ -541,16 +531,16 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
       result.Set("numHeads", index->numHeads);
       result.Set("seqLen", index->seqLen);
       result.Set("numBlocks", index->numBlocks);
-      result.Set("tileOffsets", toInt32Array(env, index->tileOffsets));
-      result.Set("tileStarts", toInt32Array(env, index->tileStarts));
-      result.Set("colOffsets", toInt32Array(env, index->colOffsets));
-      result.Set("columns", toInt32Array(env, index->columns));
-      result.Set("window", toInt32Array(env, index->window));
-      result.Set("verticalOffsets", toInt32Array(env, index->verticalOffsets));
-      result.Set("verticals", toInt32Array(env, index->verticals));
-      result.Set("slashOffsets", toInt32Array(env, index->slashOffsets));
-      result.Set("slashes", toInt32Array(env, index->slashes));
-      result.Set("density", toFloat64Array(env, index->density));
+      result.Set("tileOffsets", toTypedArray(env, index->tileOffsets));
+      result.Set("tileStarts", toTypedArray(env, index->tileStarts));
+      result.Set("colOffsets", toTypedArray(env, index->colOffsets));
+      result.Set("columns", toTypedArray(env, index->columns));
+      result.Set("window", toTypedArray(env, index->window));
+      result.Set("verticalOffsets", toTypedArray(env, index->verticalOffsets));
+      result.Set("verticals", toTypedArray(env, index->verticals));
+      result.Set("slashOffsets", toTypedArray(env, index->slashOffsets));
+      result.Set("slashes", toTypedArray(env, index->slashes));
+      result.Set("density", toTypedArray(env, index->density));
       result.Set("ms", ms);
       return result;
     };
@@ -615,7 +605,7 @@ Napi::Value Recall(const Napi::CallbackInfo& info) {
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
       Napi::Object result = Napi::Object::New(env);
-      result.Set("recall", toFloat32Array(env, *values));
+      result.Set("recall", toTypedArray(env, *values));
       result.Set("ms", ms);
       return result;
     };
