@@ -24,7 +24,8 @@ struct SparseIndex {
   int seqLen = 0;
   int numBlocks = 0;
   std::vector<int32_t> tileOffsets;  // numHeads * numBlocks + 1
-  std::vector<int32_t> tileStarts;   // ascending, 64-aligned key tile starts per (head, block)
+  std::vector<int32_t> tileStarts;   // ascending, disjoint key tile starts per (head, block); 64-aligned
+                                     // except vertical_and_slash ranges (see ops/sparse_index.h)
   std::vector<int32_t> colOffsets;   // numHeads * numBlocks + 1
   std::vector<int32_t> columns;      // ascending loose key columns, none inside a tile
   std::vector<int32_t> window;       // numHeads * 2: [nInit, nLocal] for stream_llm, else [-1, -1]
