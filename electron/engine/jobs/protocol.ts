@@ -8,19 +8,12 @@
  */
 import type { ApiError, JobSpec, ParsedParams } from '../../../contract/api.js';
 import type { DeviceReport } from '../native-api.js';
+import type { SyntheticOptions } from '../synthetic/generator.js';
 
 export type ErrorCode = ApiError['code'];
 
-/** Parameters of the synthetic demo capture (spec: 4 layers, 8 heads, 2 kv heads, D 64, N 4096). */
-export interface DemoOptions {
-  seqLen: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  seed: number;
-  dtype: 'BF16' | 'F16' | 'F32';
-}
+/** Parameters of the synthetic demo capture (the generator's options less the model name). */
+export type DemoOptions = Omit<SyntheticOptions, 'model'>;
 
 type HeadParams<M extends 'head.pooledMap' | 'head.mask' | 'head.evaluate' | 'head.budgetCurve'> = Omit<ParsedParams<M>, 'captureId'>;
 type JobParams<K extends JobSpec['kind']> = Omit<Extract<JobSpec, { kind: K }>, 'kind' | 'captureId'>;
