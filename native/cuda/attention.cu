@@ -145,8 +145,9 @@ std::string runAttention(const AttentionJob& job, const CallContext& ctx) {
   SPARSESCOPE_TRY(checkShape(*job.inputs));
   return withElementType(job.inputs->dtype, [&]<typename T>() {
     return withHeadDim(job.inputs->headDim, [&]<int D>() {
-      // The wgmma path is verified for D = 128 only (at D = 64 its scores were wrong on an H100:
-      // not yet understood), so D = 64 stays on mma.sync.
+      // The wgmma path is verified for D = 128 only. At D = 64 its scores came out wrong on an
+      // H100 for key tiles after the first, in a way that depends on where the queries were staged
+      // (not yet understood), so D = 64 stays on mma.sync.
       if constexpr (D == 128) {
         if (hopperPathAvailable()) {
           if (!job.withValues) return launchAttention<T, D, false, true, 1>(job, ctx);

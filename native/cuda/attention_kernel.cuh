@@ -84,8 +84,10 @@ constexpr int attentionSharedBytes() {
 // kGroups: warpgroups per block, each owning one 64-row query block of the same head and sharing
 // the key/value tiles (dense only: the groups visit tiles 0..last diagonal, each computing the
 // ones it can see), which divides the L2 -> shared memory traffic by kGroups.
+// Launch bounds: 3 single-warpgroup Hopper blocks (168 registers) or one block of kGroups per SM.
 template <typename T, int D, bool kWithV, bool kHopper, int kGroups>
-__global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3 : 1) attentionKernel(const AttentionArgs<T> args) {
+__global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3 : 1)
+    attentionKernel(const AttentionArgs<T> args) {
   static_assert(kGroups == 1 || kWithV, "query staging of several warpgroups uses the value stages");
   constexpr int kCtaThreads = kThreads * kGroups;
   extern __shared__ __align__(16) unsigned char sharedRaw[];
@@ -106,20 +108,20 @@ __global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3
   const T* values = args.v + kvOffset;
 
   // Queries go through stages that are free until chunk 1 is loaded.
-  T* queryTile = group == 0 ? keyTiles + kTileRows * D
-                            : (group == 1 ? valueTiles + kTileRows * D : extraQueryTiles + (group - 2) * kTileRows * D);
+  auto queryStaging = [&](int g) {
+    return g == 0 ? keyTiles + kTileRows * D
+                  : (g == 1 ? valueTiles + kTileRows * D : extraQueryTiles + (g - 2) * kTileRows * D);
+  };
   for (int g = 0; g < kGroups; ++g) {
-    T* tile = g == 0 ? keyTiles + kTileRows * D
-                     : (g == 1 ? valueTiles + kTileRows * D : extraQueryTiles + (g - 2) * kTileRows * D);
     const int start = (args.blocks[blockIdx.x] * kGroups + g) * kTileRows;
-    loadTileAsync<T, D, kCtaThreads>(tile, args.q + size_t(head) * N * D,
+    loadTileAsync<T, D, kCtaThreads>(queryStaging(g), args.q + size_t(head) * N * D,
                                      [&](int r) { return start + r < N ? start + r : -1; });
   }
   copyAsyncCommit();
   copyAsyncWait<0>();
   __syncthreads();
   QueryFragments<D> queries;
-  queries.load(queryTile);
+  queries.load(queryStaging(group));
   __syncthreads();
 
   // The chunks of the block's last query block; each group computes those of its own.
