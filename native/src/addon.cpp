@@ -398,6 +398,23 @@ std::string requireFinite(const std::string& status, const AttentionInputs& inpu
 // ---------------------------------------------------------------------------------------------
 // Exported functions.
 
+/**
+ * The plan of an op that writes O [H, R, D] and LSE [H, R] for the selected rows (dense and sparse
+ * attention): `run(out, lse, ctx)` fills the buffers and returns an error status or "".
+ */
+template <typename Run>
+OpWorker::Plan attentionPlan(const AttentionInputs& inputs, const RowSelection& rows, bool cuda, Run run) {
+  auto outputs = std::make_shared<AttentionOutputs>();
+  OpWorker::Compute compute = [=](const CallContext& ctx) {
+    const size_t rowTotal = size_t(inputs.numHeads) * rows.size(inputs.seqLen);
+    outputs->out.resize(rowTotal * inputs.headDim);
+    outputs->lse.resize(rowTotal);
+    return requireFinite(run(outputs->out.data(), outputs->lse.data(), ctx), inputs, {{&outputs->out, false}, {&outputs->lse, true}});
+  };
+  OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };
+  return OpWorker::Plan{compute, resolve, cuda};
+}
+
 Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object cuda = Napi::Object::New(env);
@@ -436,22 +453,12 @@ Napi::Value DenseAttention(const Napi::CallbackInfo& info) {
     const Napi::Object opts = requireObject(env, info[1], "opts");
     const bool cuda = useCuda(env, parseBackend(env, opts));
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
-    auto outputs = std::make_shared<AttentionOutputs>();
-    OpWorker::Compute compute = [=](const CallContext& ctx) {
-      const size_t rowTotal = size_t(inputs.numHeads) * rows.size(inputs.seqLen);
-      outputs->out.resize(rowTotal * inputs.headDim);
-      outputs->lse.resize(rowTotal);
-      const auto run = [&] {
+    return attentionPlan(inputs, rows, cuda, [=](float* out, float* lse, const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA
-        if (cuda) return cudaDenseAttention(inputs, rows, outputs->out.data(), outputs->lse.data(), ctx);
+      if (cuda) return cudaDenseAttention(inputs, rows, out, lse, ctx);
 #endif
-        (void)cuda;
-        return denseAttention(inputs, rows, outputs->out.data(), outputs->lse.data(), ctx);
-      };
-      return requireFinite(run(), inputs, {{&outputs->out, false}, {&outputs->lse, true}});
-    };
-    OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };
-    return OpWorker::Plan{compute, resolve, cuda};
+      return denseAttention(inputs, rows, out, lse, ctx);
+    });
   });
 }
 
@@ -556,22 +563,12 @@ Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
     const Napi::Object opts = requireObject(env, info[2], "opts");
     const bool cuda = useCuda(env, parseBackend(env, opts));
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
-    auto outputs = std::make_shared<AttentionOutputs>();
-    OpWorker::Compute compute = [=](const CallContext& ctx) {
-      const size_t rowTotal = size_t(inputs.numHeads) * rows.size(inputs.seqLen);
-      outputs->out.resize(rowTotal * inputs.headDim);
-      outputs->lse.resize(rowTotal);
-      const auto run = [&] {
+    return attentionPlan(inputs, rows, cuda, [=](float* out, float* lse, const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA
-        if (cuda) return cudaSparseAttention(inputs, index, rows, outputs->out.data(), outputs->lse.data(), ctx);
+      if (cuda) return cudaSparseAttention(inputs, index, rows, out, lse, ctx);
 #endif
-        (void)cuda;
-        return sparseAttention(inputs, index, rows, outputs->out.data(), outputs->lse.data(), ctx);
-      };
-      return requireFinite(run(), inputs, {{&outputs->out, false}, {&outputs->lse, true}});
-    };
-    OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };
-    return OpWorker::Plan{compute, resolve, cuda};
+      return sparseAttention(inputs, index, rows, out, lse, ctx);
+    });
   });
 }
 
