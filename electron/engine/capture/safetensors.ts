@@ -12,6 +12,7 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { DType } from '../../../contract/api.js';
 import type { TensorSource } from './types.js';
+import { fileErrorReason } from '../fs-errors.js';
 
 /** Bytes per element of the dtypes Sparsescope computes with. */
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = { F16: 2, BF16: 2, F32: 4 };
@@ -159,7 +160,7 @@ export class SafetensorsFile {
     try {
       handle = await open(path, 'r');
     } catch (error) {
-      throw new SafetensorsError(`${where}: cannot open: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      throw new SafetensorsError(`${where}: cannot open: ${fileErrorReason(error)}`);
     }
     try {
       return new SafetensorsFile(path, await readHeader(handle, where), handle);
@@ -280,3 +281,4 @@ export async function writeSafetensors(path: string, metadata: Record<string, st
     throw error;
   }
 }
+

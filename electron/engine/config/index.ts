@@ -14,6 +14,7 @@ import type { CaptureSummary, ConfigFormat, HeadConfig } from '../../../contract
 import { ConfigError, MINFERENCE_DEFAULT_HEAD, minferenceText, parseMinferenceList, toMinferenceList } from './minference.js';
 import { hasDualChunkConfig, parseSglang, sglangText } from './sglang.js';
 import { isSparsescopeDocument, parseSparsescope, sparsescopeText, type Provenance } from './sparsescope.js';
+import { fileErrorReason } from '../fs-errors.js';
 
 export { ConfigError } from './minference.js';
 export type { Provenance } from './sparsescope.js';
@@ -66,7 +67,7 @@ export async function readConfigFile(path: string): Promise<ImportedConfig> {
     text = bytes.toString('utf8');
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`${name}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new ConfigError(`${name}: cannot read: ${fileErrorReason(error)}`);
   }
   return importConfig(text, name);
 }

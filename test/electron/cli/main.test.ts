@@ -63,7 +63,7 @@ describe('sparsescope info', () => {
   });
 
   it('gives one line and exit 1 for a missing or corrupt capture', async () => {
-    expect(await run(['info', join(dir, 'missing.safetensors')])).toEqual({ code: 1, stdout: '', stderr: 'sparsescope: missing.safetensors: cannot open: ENOENT\n' });
+    expect(await run(['info', join(dir, 'missing.safetensors')])).toEqual({ code: 1, stdout: '', stderr: 'sparsescope: missing.safetensors: cannot open: no such file (ENOENT)\n' });
     const corrupt = join(dir, 'corrupt.safetensors');
     const bytes = await readFile(capturePath);
     await writeFile(corrupt, bytes.subarray(0, bytes.length - 7));
@@ -151,7 +151,7 @@ describe('commands that need a capture argument', () => {
     expect((await run(['bench', capturePath, '--synthetic'])).stderr).toBe('sparsescope: bench: give either a CAPTURE or --synthetic\n');
   });
   it('analyze and search check the capture, layers and config before any compute', async () => {
-    expect(await run(['analyze', join(dir, 'nope.safetensors'), '--json'])).toMatchObject({ code: 1, stderr: 'sparsescope: nope.safetensors: cannot open: ENOENT\n' });
+    expect(await run(['analyze', join(dir, 'nope.safetensors'), '--json'])).toMatchObject({ code: 1, stderr: 'sparsescope: nope.safetensors: cannot open: no such file (ENOENT)\n' });
     expect((await run(['analyze', capturePath, '--layers', '0-4'])).stderr).toBe('sparsescope: --layers: layer 2 is not in tiny.safetensors (it has 0, 1)\n');
     expect((await run(['analyze', capturePath, '--layers', 'x'])).stderr).toBe('sparsescope: --layers: "x" is not a layer or a range A-B\n');
     expect((await run(['analyze', capturePath, '--exact', '--rows', '5'])).stderr).toBe('sparsescope: --exact and --rows exclude each other\n');

@@ -71,7 +71,7 @@ describe('safetensors reader', () => {
   });
 
   it('names a missing file', async () => {
-    await expect(SafetensorsFile.open(join(dir, 'nope.safetensors'))).rejects.toThrow('nope.safetensors: cannot open: ENOENT');
+    await expect(SafetensorsFile.open(join(dir, 'nope.safetensors'))).rejects.toThrow('nope.safetensors: cannot open: no such file (ENOENT)');
   });
 
   it('has a header cap that allows large real headers', () => {

@@ -132,7 +132,7 @@ describe('config import', () => {
     try {
       await writeFile(join(dir, 'c.json'), '[{"0": ["stream_llm", 1, 2, 1]}]');
       expect((await readConfigFile(join(dir, 'c.json'))).config.numHeads).toBe(1);
-      await expect(readConfigFile(join(dir, 'missing.json'))).rejects.toThrow('missing.json: cannot read: ENOENT');
+      await expect(readConfigFile(join(dir, 'missing.json'))).rejects.toThrow('missing.json: cannot read: no such file (ENOENT)');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
