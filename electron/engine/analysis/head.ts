@@ -16,6 +16,7 @@ import type { Capture } from '../capture/types.js';
 import type { NativeModule, SparseIndex } from '../native-api.js';
 import { Rng } from '../synthetic/prng.js';
 import {
+  BLOCK,
   evaluatedRowStart,
   evaluatedRows,
   headInputs,
@@ -26,7 +27,7 @@ import {
   throwIfCancelled,
   type Control,
 } from './common.js';
-import { computedIntervals } from './index-geometry.js';
+import { computedIntervals, forEachBlockSpan } from './index-geometry.js';
 import { familyLadder } from './ladders.js';
 import { HeadProbe } from './probe.js';
 
@@ -89,12 +90,18 @@ export async function pooledMap(native: NativeModule, capture: Capture, params: 
   return { region, rows, cols, mean: new Float32Array(result.mean), max: new Float32Array(result.max), rowsUsed: result.rowsUsed, backend, ms: result.ms };
 }
 
-/** Fraction of each cell's causal entries the kernel computes, over a region's grid. */
+/**
+ * Fraction of each cell's causal entries the kernel computes, over a region's grid.
+ * Rows of one query block that share a cell row list the same spans, and keys below the block's
+ * first row are causal for all of them: that part is added once per (block, cell row), weighted by
+ * its row count, and only keys inside the block are walked row by row. A-shape windows move with
+ * the row, so those heads are walked row by row entirely.
+ */
 export function maskCoverage(index: SparseIndex, region: Region, rows: number, cols: number): Float32Array<ArrayBuffer> {
   const computed = new Float64Array(rows * cols);
   const causal = new Float64Array(rows * cols);
   const colEdges = Int32Array.from({ length: cols + 1 }, (_, c) => cellEdge(region.colStart, region.colEnd, cols, c));
-  const addSpan = (target: Float64Array, rowCell: number, from: number, to: number): void => {
+  const addSpan = (target: Float64Array, rowCell: number, from: number, to: number, weight: number): void => {
     const lo = Math.max(from, region.colStart);
     const hi = Math.min(to, region.colEnd);
     if (hi <= lo) return;
@@ -102,17 +109,29 @@ export function maskCoverage(index: SparseIndex, region: Region, rows: number, c
     while (colEdges[c]! > lo) c--;
     for (let x = lo; x < hi && c < cols; c++) {
       const cellEnd = Math.min(hi, colEdges[c + 1]!);
-      if (cellEnd > x) target[rowCell * cols + c]! += cellEnd - x;
+      if (cellEnd > x) target[rowCell * cols + c]! += weight * (cellEnd - x);
       x = Math.max(x, cellEnd);
     }
   };
+  const windowed = index.window[0]! >= 0;
   for (let r = 0; r < rows; r++) {
-    for (let i = cellEdge(region.rowStart, region.rowEnd, rows, r); i < cellEdge(region.rowStart, region.rowEnd, rows, r + 1); i++) {
-      addSpan(causal, r, 0, i + 1);
-      for (const [from, to] of computedIntervals(index, 0, i)) addSpan(computed, r, from, to);
+    const cellRowEnd = cellEdge(region.rowStart, region.rowEnd, rows, r + 1);
+    for (let i = cellEdge(region.rowStart, region.rowEnd, rows, r); i < cellRowEnd; ) {
+      const block = Math.floor(i / BLOCK);
+      const groupEnd = Math.min(cellRowEnd, (block + 1) * BLOCK);
+      const sharedEnd = windowed ? 0 : block * BLOCK;
+      const groupRows = groupEnd - i;
+      addSpan(causal, r, 0, sharedEnd, groupRows);
+      forEachBlockSpan(index, 0, block, 0, (from, to) => addSpan(computed, r, from, Math.min(to, sharedEnd), groupRows));
+      for (; i < groupEnd; i++) {
+        addSpan(causal, r, sharedEnd, i + 1, 1);
+        for (const [from, to] of computedIntervals(index, 0, i, sharedEnd)) addSpan(computed, r, from, to, 1);
+      }
     }
   }
-  return Float32Array.from(computed, (value, cell) => (causal[cell]! > 0 ? value / causal[cell]! : 0));
+  const coverage = new Float32Array(rows * cols);
+  for (let cell = 0; cell < coverage.length; cell++) if (causal[cell]! > 0) coverage[cell] = computed[cell]! / causal[cell]!;
+  return coverage;
 }
 
 export async function maskGeometry(native: NativeModule, capture: Capture, params: HeadParams<'head.mask'>, control?: Control): Promise<MaskGeometry> {

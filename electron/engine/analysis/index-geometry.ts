@@ -7,13 +7,11 @@ import { BLOCK } from './common.js';
 /**
  * Computed key intervals [from, to) of query row `i` of head `head`, ascending and merged:
  * the block's tiles and loose columns under the causal mask, and for A-shape heads the
- * window restriction j < n_init or i - n_local < j.
+ * window restriction j < n_init or i - n_local < j. With `fromKey`, only keys j >= fromKey.
  */
-export function computedIntervals(index: SparseIndex, head: number, i: number): [number, number][] {
-  const r = head * index.numBlocks + Math.floor(i / BLOCK);
+export function computedIntervals(index: SparseIndex, head: number, i: number, fromKey = 0): [number, number][] {
   const spans: [number, number][] = [];
-  for (let t = index.tileOffsets[r]!; t < index.tileOffsets[r + 1]!; t++) spans.push([index.tileStarts[t]!, index.tileStarts[t]! + BLOCK]);
-  for (let c = index.colOffsets[r]!; c < index.colOffsets[r + 1]!; c++) spans.push([index.columns[c]!, index.columns[c]! + 1]);
+  forEachBlockSpan(index, head, Math.floor(i / BLOCK), fromKey, (from, to) => spans.push([from, to]));
   spans.sort((a, b) => a[0] - b[0]);
   const nInit = index.window[2 * head]!;
   const nLocal = index.window[2 * head + 1]!;
@@ -33,4 +31,17 @@ export function computedIntervals(index: SparseIndex, head: number, i: number): 
     }
   }
   return intervals;
+}
+
+/**
+ * Visits the key spans [from, to) that query block `block` of `head` lists, cut to keys >= fromKey,
+ * before the causal mask and the A-shape window: tiles, then loose columns, each descending (both
+ * lists ascend, so the walk stops at the first span below fromKey). The spans are disjoint.
+ */
+export function forEachBlockSpan(index: SparseIndex, head: number, block: number, fromKey: number, visit: (from: number, to: number) => void): void {
+  const r = head * index.numBlocks + block;
+  for (let t = index.tileOffsets[r + 1]! - 1; t >= index.tileOffsets[r]! && index.tileStarts[t]! + BLOCK > fromKey; t--) {
+    visit(Math.max(index.tileStarts[t]!, fromKey), index.tileStarts[t]! + BLOCK);
+  }
+  for (let c = index.colOffsets[r + 1]! - 1; c >= index.colOffsets[r]! && index.columns[c]! >= fromKey; c--) visit(index.columns[c]!, index.columns[c]! + 1);
 }

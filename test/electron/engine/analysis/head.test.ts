@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { HeadPattern } from '../../../../contract/api.js';
 import { analyzeCapture } from '../../../../electron/engine/analysis/analyze.js';
-import { evaluatedRows, resolveBackend } from '../../../../electron/engine/analysis/common.js';
-import { budgetCurve, evaluateHead, maskGeometry, pooledMap } from '../../../../electron/engine/analysis/head.js';
+import { evaluatedRows, headInputs, resolveBackend } from '../../../../electron/engine/analysis/common.js';
+import { budgetCurve, evaluateHead, maskCoverage, maskGeometry, pooledMap } from '../../../../electron/engine/analysis/head.js';
+import { computedIntervals } from '../../../../electron/engine/analysis/index-geometry.js';
+import { HeadProbe } from '../../../../electron/engine/analysis/probe.js';
 import { decodeFloats } from '../../../../electron/engine/synthetic/float-codec.js';
 import { syntheticCapture } from '../../../../electron/engine/synthetic/memory-capture.js';
 import type { NativeModule } from '../../../../electron/engine/native-api.js';
@@ -115,6 +117,34 @@ describe.each(implementations)('on the %s implementation', (name, native) => {
       const vs = await maskGeometry(native, capture, { layer: 0, head: 0, pattern: { pattern: 'vertical_and_slash', a: 30, b: 50 }, resolution: 10 });
       expect(vs.slashOffsets.slice(0, 3)).toEqual([0, 1, 2]);
       expect(vs.verticalColumns.slice(0, 3)).toEqual([0, 1, 2]);
+    });
+    it('pools every pattern exactly as a per-token count of the computed keys, on an unaligned region and grid', async () => {
+      const region = { rowStart: 37, rowEnd: 301, colStart: 5, colEnd: 290 };
+      const [rows, cols] = [11, 13];
+      const edge = (start: number, end: number, cells: number, c: number) => start + Math.ceil(((end - start) * c) / cells);
+      const patterns: [number, HeadPattern][] = [
+        [0, { pattern: 'vertical_and_slash', a: 30, b: 50 }],
+        [1, { pattern: 'block_sparse', a: 2, b: 0 }],
+        [2, { pattern: 'stream_llm', a: 8, b: 40 }],
+        [3, { pattern: 'dense', a: 0, b: 0 }],
+      ];
+      for (const [head, pattern] of patterns) {
+        const index = await new HeadProbe(native, await headInputs(capture, 0, head, false), 'cpu', new Int32Array()).index(pattern);
+        const expected = new Float32Array(rows * cols);
+        for (let r = 0; r < rows; r++) {
+          for (let c = 0; c < cols; c++) {
+            const [c0, c1] = [edge(region.colStart, region.colEnd, cols, c), edge(region.colStart, region.colEnd, cols, c + 1)];
+            let computed = 0;
+            let causalEntries = 0;
+            for (let i = edge(region.rowStart, region.rowEnd, rows, r); i < edge(region.rowStart, region.rowEnd, rows, r + 1); i++) {
+              causalEntries += Math.max(0, Math.min(c1, i + 1) - c0);
+              for (const [from, to] of computedIntervals(index, 0, i)) computed += Math.max(0, Math.min(to, c1) - Math.max(from, c0));
+            }
+            expected[r * cols + c] = causalEntries > 0 ? computed / causalEntries : 0;
+          }
+        }
+        expect(maskCoverage(index, region, rows, cols), pattern.pattern).toEqual(expected);
+      }
     });
   });
 
