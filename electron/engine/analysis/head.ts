@@ -11,12 +11,14 @@ import {
   type ParsedParams,
   type PooledMap,
   type Region,
+  type RowSampling,
 } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
-import type { NativeModule, SparseIndex } from '../native-api.js';
+import type { AttentionInputs, AttentionResult, NativeBackend, NativeModule, SparseIndex } from '../native-api.js';
 import { Rng } from '../synthetic/prng.js';
 import {
   BLOCK,
+  encodePatterns,
   evaluatedRowStart,
   evaluatedRows,
   headInputs,
@@ -27,6 +29,7 @@ import {
   throwIfCancelled,
   type Control,
 } from './common.js';
+import { HeadCache, typedArrayBytes } from './head-cache.js';
 import { computedIntervals, forEachBlockSpan } from './index-geometry.js';
 import { familyLadder } from './ladders.js';
 import { HeadProbe } from './probe.js';
@@ -90,6 +93,40 @@ export async function pooledMap(native: NativeModule, capture: Capture, params: 
   return { region, rows, cols, mean: new Float32Array(result.mean), max: new Float32Array(result.max), rowsUsed: result.rowsUsed, backend, ms: result.ms };
 }
 
+/** One head's inputs, the dense attention of its evaluated rows and its indexes, read through a HeadCache. */
+class CachedHead {
+  private readonly key: string;
+
+  constructor(
+    private readonly native: NativeModule,
+    private readonly capture: Capture,
+    private readonly cache: HeadCache,
+    private readonly layer: number,
+    private readonly head: number,
+    private readonly backend: NativeBackend,
+    private readonly control?: Control,
+  ) {
+    this.key = `layer ${layer} head ${head}`;
+  }
+
+  /** With V, so the mask and the evaluation share one read. */
+  inputs(): Promise<AttentionInputs> {
+    return this.cache.memo(`${this.key} inputs`, () => headInputs(this.capture, this.layer, this.head, true), typedArrayBytes, this.control);
+  }
+
+  async dense(sampling: RowSampling, rows: Int32Array): Promise<AttentionResult> {
+    const inputs = await this.inputs();
+    const compute = () => this.native.denseAttention(inputs, { backend: this.backend, rows }, nativeControl(this.control));
+    return this.cache.memo(`${this.key} dense ${this.backend} ${JSON.stringify(sampling)}`, compute, typedArrayBytes, this.control);
+  }
+
+  async index(pattern: HeadPattern): Promise<SparseIndex> {
+    const inputs = await this.inputs();
+    const compute = () => this.native.buildIndex(inputs, encodePatterns([pattern]), { backend: this.backend }, nativeControl(this.control));
+    return this.cache.memo(`${this.key} index ${this.backend} ${pattern.pattern} ${pattern.a} ${pattern.b}`, compute, typedArrayBytes, this.control);
+  }
+}
+
 /**
  * Fraction of each cell's causal entries the kernel computes, over a region's grid.
  * Rows of one query block that share a cell row list the same spans, and keys below the block's
@@ -134,12 +171,11 @@ export function maskCoverage(index: SparseIndex, region: Region, rows: number, c
   return coverage;
 }
 
-export async function maskGeometry(native: NativeModule, capture: Capture, params: HeadParams<'head.mask'>, control?: Control): Promise<MaskGeometry> {
+export async function maskGeometry(native: NativeModule, capture: Capture, params: HeadParams<'head.mask'>, control?: Control, cache = new HeadCache()): Promise<MaskGeometry> {
   const { backend } = resolveBackend(native, 'auto');
   const region = clampRegion(params.region, capture.summary.seqLen);
   const { rows, cols } = gridOf(region, params.resolution);
-  const probe = new HeadProbe(native, await headInputs(capture, params.layer, params.head, false), backend, new Int32Array(), control);
-  const index = await probe.index(params.pattern);
+  const index = await new CachedHead(native, capture, cache, params.layer, params.head, backend, control).index(params.pattern);
   throwIfCancelled(control);
   const inColumns = (j: number): boolean => j >= region.colStart && j < region.colEnd;
   return {
@@ -165,16 +201,19 @@ function binRows(rows: Int32Array, values: Float32Array, rowStart: number, rowEn
   return Float32Array.from(sums, (sum, bin) => (counts[bin] ? sum / counts[bin]! : NaN));
 }
 
-export async function evaluateHead(native: NativeModule, capture: Capture, params: HeadParams<'head.evaluate'>, control?: Control): Promise<HeadEvaluation> {
+/**
+ * A budget change re-evaluates the same head: with the worker's cache, only the index of the new
+ * pattern, the sparse pass and the recall run again.
+ */
+export async function evaluateHead(native: NativeModule, capture: Capture, params: HeadParams<'head.evaluate'>, control?: Control, cache = new HeadCache()): Promise<HeadEvaluation> {
   const { backend } = resolveBackend(native, params.backend);
   const { seqLen } = capture.summary;
   const rows = evaluatedRows(seqLen, params.sampling);
-  const inputs = await headInputs(capture, params.layer, params.head, true);
+  const head = new CachedHead(native, capture, cache, params.layer, params.head, backend, control);
+  const inputs = await head.inputs();
   const opts = { backend, rows };
-  throwIfCancelled(control);
-  const dense = await native.denseAttention(inputs, opts, nativeControl(control));
-  const probe = new HeadProbe(native, inputs, backend, rows, control);
-  const index = await probe.index(params.pattern);
+  const dense = await head.dense(params.sampling, rows);
+  const index = await head.index(params.pattern);
   throwIfCancelled(control);
   const sparse = await native.sparseAttention(inputs, index, opts, nativeControl(control));
   throwIfCancelled(control);

@@ -4,6 +4,7 @@
  * progress, and answers every call with exactly one result or error (never throws past here).
  */
 import { ApiError } from '../../../contract/api.js';
+import { HeadCache } from '../analysis/head-cache.js';
 import type { Capture } from '../capture/types.js';
 import type { NativeModule } from '../native-api.js';
 import type { ErrorCode, FromWorker, ToWorker, WorkerCall, WorkerOp, WorkerOps } from './protocol.js';
@@ -16,6 +17,8 @@ export interface OpContext {
   /** The call's capture; throws when the call came without one. */
   capture(): Capture;
   captureIfAny(): Capture | null;
+  /** What tuning the call's capture keeps between calls; cleared when the capture closes. */
+  headCache(): HeadCache;
   /** The native module's cooperative cancel flag: element 0 becomes 1 on cancel. */
   control: { cancel: Int32Array };
   onProgress(fraction: number, message?: string): void;
@@ -31,6 +34,8 @@ export interface WorkerRuntimeDeps {
   progressIntervalMs?: number;
   /** Captures kept open at once; the least recently used is closed beyond this. */
   maxOpenCaptures?: number;
+  /** Bytes each open capture's HeadCache may hold. */
+  headCacheBytes?: number;
 }
 
 export interface WorkerRuntime {
@@ -43,7 +48,8 @@ export function createWorkerRuntime(deps: WorkerRuntimeDeps, post: (message: Fro
   const progressIntervalMs = deps.progressIntervalMs ?? 50;
   const maxOpenCaptures = deps.maxOpenCaptures ?? 4;
   const cancelFlags = new Map<number, Int32Array>();
-  const captures = new Map<string, Promise<Capture>>();
+  /** Open captures by path, each with its HeadCache. */
+  const captures = new Map<string, { capture: Promise<Capture>; cache: HeadCache }>();
   let native: NativeModule | null = null;
 
   function loadNativeOnce(): NativeModule {
@@ -57,33 +63,34 @@ export function createWorkerRuntime(deps: WorkerRuntimeDeps, post: (message: Fro
     return native;
   }
 
-  async function openCaptureCached(path: string): Promise<Capture> {
-    let capture = captures.get(path);
-    if (capture) {
+  function openCaptureCached(path: string): { capture: Promise<Capture>; cache: HeadCache } {
+    let open = captures.get(path);
+    if (open) {
       captures.delete(path); // re-insert: Map order is our least-recently-used order
     } else {
-      capture = deps.openCapture(path);
-      capture.catch(() => captures.delete(path));
+      const opening = { capture: deps.openCapture(path), cache: new HeadCache(deps.headCacheBytes) };
+      opening.capture.catch(() => {
+        if (captures.get(path) === opening) captures.delete(path);
+      });
+      open = opening;
     }
-    captures.set(path, capture);
-    while (captures.size > maxOpenCaptures) {
-      const [oldestPath, oldest] = captures.entries().next().value as [string, Promise<Capture>];
-      captures.delete(oldestPath);
-      void oldest.then((c) => c.close()).catch(() => {});
-    }
-    return capture;
+    captures.set(path, open);
+    while (captures.size > maxOpenCaptures) release(captures.keys().next().value as string);
+    return open;
   }
 
   function release(path: string): void {
-    const capture = captures.get(path);
+    const open = captures.get(path);
     captures.delete(path);
-    void capture?.then((c) => c.close()).catch(() => {});
+    open?.cache.clear();
+    void open?.capture.then((c) => c.close()).catch(() => {});
   }
 
   async function run(call: WorkerCall): Promise<unknown> {
     const implementation = deps.ops[call.op] as ((params: unknown, context: OpContext) => Promise<unknown>) | undefined;
     if (!implementation) throw new ApiError(`unknown worker op ${JSON.stringify(call.op)}`, 'internal');
-    const capture = call.capturePath === undefined ? null : await openCaptureCached(call.capturePath);
+    const open = call.capturePath === undefined ? null : openCaptureCached(call.capturePath);
+    const capture = open ? await open.capture : null;
     const cancel = cancelFlags.get(call.id)!;
     let lastProgressAt = 0;
     const context: OpContext = {
@@ -93,6 +100,10 @@ export function createWorkerRuntime(deps: WorkerRuntimeDeps, post: (message: Fro
         return capture;
       },
       captureIfAny: () => capture,
+      headCache: () => {
+        if (!open) throw new ApiError(`${call.op} needs a capture`, 'internal');
+        return open.cache;
+      },
       control: { cancel },
       onProgress: (fraction, message = '') => {
         const now = Date.now();
@@ -129,7 +140,8 @@ export function createWorkerRuntime(deps: WorkerRuntimeDeps, post: (message: Fro
     async close() {
       const all = [...captures.values()];
       captures.clear();
-      await Promise.allSettled(all.map((c) => c.then((capture) => capture.close())));
+      all.forEach(({ cache }) => cache.clear());
+      await Promise.allSettled(all.map(({ capture }) => capture.then((c) => c.close())));
     },
   };
 }

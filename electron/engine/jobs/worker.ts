@@ -21,8 +21,8 @@ const ops: OpImplementations = {
     return { path };
   },
   pooledMap: (params, { native, capture, control }) => pooledMap(native(), capture(), params, control),
-  mask: (params, { native, capture, control }) => maskGeometry(native(), capture(), params, control),
-  evaluate: (params, { native, capture, control }) => evaluateHead(native(), capture(), params, control),
+  mask: (params, { native, capture, control, headCache }) => maskGeometry(native(), capture(), params, control, headCache()),
+  evaluate: (params, { native, capture, control, headCache }) => evaluateHead(native(), capture(), params, control, headCache()),
   budgetCurve: (params, { native, capture, control }) => budgetCurve(native(), capture(), params, control),
   analyze: (params, { native, capture, control, onProgress }) => analyzeCapture(native(), capture(), params, onProgress, control),
   search: ({ settings, backend }, { native, capture, control, onProgress }) => searchCapture(native(), capture(), settings, backend, onProgress, control),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { HeadPattern } from '../../../../contract/api.js';
+import type { HeadEvaluation, HeadPattern } from '../../../../contract/api.js';
 import { analyzeCapture } from '../../../../electron/engine/analysis/analyze.js';
 import { evaluatedRows, headInputs, resolveBackend } from '../../../../electron/engine/analysis/common.js';
+import { HeadCache } from '../../../../electron/engine/analysis/head-cache.js';
 import { budgetCurve, evaluateHead, maskCoverage, maskGeometry, pooledMap } from '../../../../electron/engine/analysis/head.js';
 import { computedIntervals } from '../../../../electron/engine/analysis/index-geometry.js';
 import { HeadProbe } from '../../../../electron/engine/analysis/probe.js';
@@ -176,6 +177,42 @@ describe.each(implementations)('on the %s implementation', (name, native) => {
       await expect(
         evaluateHead(native, capture, { layer: 0, head: 0, pattern: { pattern: 'dense', a: 0, b: 0 }, sampling: ALL_ROWS, stripRows: 8, backend: 'auto' }, { cancel }),
       ).rejects.toThrow('cancelled');
+    });
+  });
+
+  describe("with the worker's head cache", () => {
+    /** The native module, counting the calls a budget change should not repeat. */
+    function counting(inner: NativeModule) {
+      const calls = { dense: 0, index: 0 };
+      const counted: NativeModule = {
+        ...inner,
+        denseAttention: (...args) => (calls.dense++, inner.denseAttention(...args)),
+        buildIndex: (...args) => (calls.index++, inner.buildIndex(...args)),
+      };
+      return { counted, calls };
+    }
+    const withoutTimes = (evaluation: HeadEvaluation) => ({ ...evaluation, stats: { ...evaluation.stats, denseMs: 0, indexMs: 0, sparseMs: 0 } });
+
+    it('gives the same evaluations and masks as without it, computing dense rows once per head and an index once per pattern', async () => {
+      const cache = new HeadCache();
+      const { counted, calls } = counting(native);
+      const vs = (a: number, b: number): HeadPattern => ({ pattern: 'vertical_and_slash', a, b });
+      const steps: { layer: number; head: number; pattern: HeadPattern; rows: number }[] = [
+        { layer: 1, head: 0, pattern: vs(30, 50), rows: 60 },
+        { layer: 1, head: 0, pattern: vs(60, 90), rows: 60 },
+        { layer: 1, head: 1, pattern: vs(60, 90), rows: 60 },
+        { layer: 0, head: 0, pattern: vs(60, 90), rows: 60 },
+        { layer: 1, head: 0, pattern: { pattern: 'block_sparse', a: 2, b: 0 }, rows: 60 },
+        { layer: 1, head: 0, pattern: vs(30, 50), rows: 90 },
+        { layer: 1, head: 0, pattern: vs(30, 50), rows: 60 },
+      ];
+      for (const { layer, head, pattern, rows } of steps) {
+        const params = { layer, head, pattern, sampling: { mode: 'sampled', rows, seed: 4 }, stripRows: 8, backend: 'auto' } as const;
+        expect(withoutTimes(await evaluateHead(counted, capture, params, undefined, cache))).toEqual(withoutTimes(await evaluateHead(native, capture, params)));
+        const maskParams = { layer, head, pattern, resolution: 16 };
+        expect(await maskGeometry(counted, capture, maskParams, undefined, cache)).toEqual(await maskGeometry(native, capture, maskParams));
+      }
+      expect(calls).toEqual({ dense: 4, index: 5 }); // 4 (layer, head, rows) and 5 (layer, head, pattern) distinct
     });
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { HeadCache } from '../../../../electron/engine/analysis/head-cache.js';
 import type { Capture } from '../../../../electron/engine/capture/types.js';
 import type { NativeModule } from '../../../../electron/engine/native-api.js';
 import type { FromWorker } from '../../../../electron/engine/jobs/protocol.js';
@@ -80,6 +81,38 @@ describe('worker runtime', () => {
     await vi.waitFor(() => expect(opened[1]!.closed).toBe(1));
     await runtime.close();
     expect(opened[2]!.closed).toBe(1);
+  });
+
+  it("keeps one head cache per open capture, cleared when the capture is released or evicted", async () => {
+    const caches: HeadCache[] = [];
+    const { runtime, settled } = harness({
+      evaluate: async (_params, { headCache }) => {
+        const cache = headCache();
+        await cache.memo('inputs', async () => new Uint8Array(4), (value) => value.byteLength);
+        caches.push(cache);
+        return cache.size;
+      },
+    });
+    const evaluate = async (id: number, capturePath: string) => {
+      runtime.handle({ type: 'call', id, op: 'evaluate', capturePath, params: {} as never });
+      return settled(id);
+    };
+    await evaluate(1, '/a.safetensors');
+    await evaluate(2, '/a.safetensors');
+    expect(caches[1]).toBe(caches[0]);
+    await evaluate(3, '/b.safetensors');
+    expect(caches[2]).not.toBe(caches[0]);
+
+    runtime.handle({ type: 'release', capturePath: '/a.safetensors' });
+    expect(caches[0]!.size).toBe(0);
+    await evaluate(4, '/a.safetensors');
+    expect(caches[3]).not.toBe(caches[0]);
+
+    await evaluate(5, '/c.safetensors'); // a third capture evicts /b (at most 2 open here)
+    expect(caches[2]!.size).toBe(0);
+    expect(caches[3]!.size).toBe(1);
+    await runtime.close();
+    expect(caches[3]!.size).toBe(0);
   });
 
   it('sets the cancel flag the op polls, and answers with code cancelled', async () => {
