@@ -85,7 +85,7 @@ describe(`UI timings on a ${SEQ / 1024}K-token capture`, () => {
     }
     expect(latencies.every((ms) => ms > 0)).toBe(true);
     console.log(
-      `UI: budget change -> updated recall, one head, ${SEQ} tokens, 256 sampled rows: median ${median(latencies).toFixed(0)} ms over ${latencies.length} changes (${latencies.map((ms) => ms.toFixed(0)).join(', ')} ms; includes the 150 ms debounce; the head.evaluate round trip alone: median ${median(engineTimes).toFixed(0)} ms)`,
+      `UI: budget change -> updated recall, one head, ${SEQ} tokens, 256 sampled rows: median ${median(latencies).toFixed(0)} ms over ${latencies.length} changes (${latencies.map((ms) => ms.toFixed(0)).join(', ')} ms; includes the 80 ms debounce; the head.evaluate round trip alone: median ${median(engineTimes).toFixed(0)} ms)`,
     );
   });
 });

@@ -104,7 +104,7 @@ describe('issue 5: an inference engineer’s session', () => {
     const reduced = await settledTuneRecall(page, initial.recall);
     expect(Number(reduced.recall)).toBeLessThan(Number(initial.recall));
     expect(reduced.latencyMs).toBeGreaterThan(0);
-    console.log(`budget change -> updated recall: ${reduced.latencyMs.toFixed(0)} ms (includes the 150 ms debounce)`);
+    console.log(`budget change -> updated recall: ${reduced.latencyMs.toFixed(0)} ms (includes the 80 ms debounce)`);
 
     await page.waitForSelector('[data-testid=heatmap][data-mask=drawn]', { timeout: 60_000 });
     const withMask = await canvasPixels(page, '[data-testid=heatmap]');

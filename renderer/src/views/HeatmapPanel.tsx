@@ -106,6 +106,10 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
   }, []);
 
   const view = useCallback((): TokenView => ({ seqLen, size, transform: transformRef.current }), [seqLen, size]);
+  // Read through a ref: a new recall strip (every Tune evaluation) must only redraw, never give
+  // `redraw` a new identity, which would re-request the pooled map and the mask.
+  const rowStripRef = useRef(rowStrip);
+  rowStripRef.current = rowStrip;
 
   const redraw = useCallback(() => {
     const canvas = canvasRef.current;
@@ -130,11 +134,11 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     if (xAxisRef.current) select(xAxisRef.current).call(axisBottom(x).ticks(ticks).tickFormat(tokenTicks(x.domain())));
     if (yAxisRef.current) select(yAxisRef.current).call(axisLeft(y).ticks(ticks).tickFormat(tokenTicks(y.domain())));
     const strip = stripRef.current?.getContext('2d');
-    if (strip && rowStrip) {
+    if (strip && rowStripRef.current) {
       strip.setTransform(dpr, 0, 0, dpr, 0, 0);
-      drawRowStrip(strip, current, rowStrip, STRIP_WIDTH, (r) => recallColour(r));
+      drawRowStrip(strip, current, rowStripRef.current, STRIP_WIDTH, (r) => recallColour(r));
     }
-  }, [size, seqLen, view, rowStrip]);
+  }, [size, seqLen, view]);
 
   // Full map: fetched when the head, resolution or theme changes.
   useEffect(() => {
@@ -201,7 +205,7 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     // Skipped cells fade towards the background (light) or go dark (dark theme).
     const veil = cssColour('--mask-veil', theme === 'dark' ? 175 : 200);
     const timer = setTimeout(() => {
-      const regions: (Region | null)[] = [null, detailRegion];
+      const regions: (Region | null)[] = detailRegion ? [null, detailRegion] : [null];
       Promise.all(
         regions.map((region) =>
           region

@@ -17,7 +17,8 @@ import { HeatmapPanel } from './HeatmapPanel';
 import { defaultsFor, paramSpecs, sliderToValue, SLIDER_STEPS, valueToSlider, type ParamSpec } from '../state/params';
 import { useResolvedTheme } from './theme';
 
-const EVALUATE_DEBOUNCE_MS = 150;
+// Short enough to feel immediate; a drag still sends one request per pause, and staleKey cancels the rest.
+const EVALUATE_DEBOUNCE_MS = 80;
 
 function ParamControl({ spec, value, onChange, testId }: { spec: ParamSpec; value: number; onChange: (value: number) => void; testId: string }) {
   const clamp = (v: number) => Math.max(spec.min, Math.min(spec.max, Math.round(v)));

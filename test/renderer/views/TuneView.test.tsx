@@ -28,6 +28,19 @@ describe('Tune view', () => {
     expect(Number(stats.dataset.latencyMs)).toBeGreaterThan(0);
   });
 
+  it('a new evaluation redraws the recall strip without re-requesting the map or the mask', async () => {
+    mounted = await mount(<TuneView />);
+    const { api, container } = mounted;
+    await wait(300);
+    const count = (method: string) => api.calls.filter((c) => c.method === method).length;
+    const [maps, masks] = [count('head.pooledMap'), count('head.mask')];
+    await typeInto(byTestId(container, 'param-a-number'), '30');
+    await wait(300);
+    expect(byTestId(container, 'tune-stats').dataset.pending).toBe('false');
+    expect(count('head.pooledMap')).toBe(maps);
+    expect(count('head.mask') - masks).toBe(1); // the new draft's mask, once: the map is not zoomed in
+  });
+
   it('applies the draft, lists it in the diff, and undoes it', async () => {
     mounted = await mount(<TuneView />);
     const { store, container } = mounted;
