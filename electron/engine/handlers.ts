@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiError, type CaptureSummary, type DeviceInfo, type Handlers, type JobEvent, type JobSpec, type ParsedParams } from '../../contract/api.js';
 import { isCaptureInputError, openCapture } from './capture/capture.js';
 import type { Capture } from './capture/types.js';
-import { ConfigError, exportConfig, importConfig, readConfigFile, writeConfigFile } from './config/index.js';
+import { ConfigError, exportConfig, fitConfigToCapture, importConfig, readConfigFile, writeConfigFile } from './config/index.js';
 import { JobManager } from './jobs/manager.js';
 import type { DemoOptions, WorkerOpResults, WorkerSpawner } from './jobs/protocol.js';
 import { WorkerChannel, messageOf, type PendingCall } from './jobs/worker-channel.js';
@@ -162,16 +162,24 @@ export function createEngine(options: EngineOptions): Engine {
     }
   }
 
-  function checkJobCapture(spec: JobSpec): void {
+  /** Check a job's capture and layers, and fit its config to the capture (missing heads default as in MInference). */
+  function prepareJob(spec: JobSpec): JobSpec {
     if (spec.captureId === undefined) {
       if (spec.kind !== 'bench') throw new ApiError(`a ${spec.kind} job needs a captureId`);
       if (spec.sweep.length === 0) throw new ApiError('a bench job needs a captureId or a non-empty sweep');
-      return;
+      return spec;
     }
     const summary = captures.summary(spec.captureId);
     const layers = spec.kind === 'search' ? spec.settings.layers : spec.kind === 'analyze' ? spec.layers : undefined;
     const missing = layers?.filter((layer) => !summary.layers.includes(layer)) ?? [];
     if (missing.length > 0) throw new ApiError(`layers ${missing.join(', ')} are not in capture ${summary.fileName}`, 'not-found');
+    if (spec.kind === 'search' || spec.config === undefined) return spec;
+    const config = spec.config;
+    try {
+      return { ...spec, config: fitConfigToCapture(config, summary) };
+    } catch (error) {
+      throw new ApiError(error instanceof Error ? error.message : String(error));
+    }
   }
 
   const handlers: Handlers = {
@@ -237,8 +245,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async 'job.start'(spec) {
-      checkJobCapture(spec);
-      return { jobId: jobs.start(spec) };
+      return { jobId: jobs.start(prepareJob(spec)) };
     },
 
     async 'job.cancel'({ jobId }) {

@@ -228,6 +228,24 @@ describe('jobs', () => {
     expect((await apiError(engine.handlers['job.start']({ kind: 'bench', sweep: [], backend: 'cpu', repeat: 1 }))).message).toMatch(/needs a captureId or a non-empty sweep/);
   });
 
+  it('fits a job\'s config to the capture: missing heads get MInference\'s default, extra heads are refused', async () => {
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    ops.analyze = async (params) => params.config;
+    const events: JobEvent[] = [];
+    engine.onJobEvent((event) => events.push(event));
+    const oneHead = { numLayers: 1, numHeads: 1, heads: [[{ pattern: 'stream_llm' as const, a: 64, b: 256 }]] };
+    await engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, config: oneHead, backend: 'cpu', sampling: { mode: 'exact' } });
+    await vi.waitFor(() => expect(events.at(-1)?.state).toBe('done'));
+    const fitted = events.at(-1)!.result as { numLayers: number; numHeads: number; heads: { pattern: string; a: number; b: number }[][] };
+    expect([fitted.numLayers, fitted.numHeads]).toEqual([summary.numLayers, summary.numHeads]);
+    expect(fitted.heads[0]![0]).toMatchObject({ pattern: 'stream_llm', a: 64, b: 256 });
+    expect(fitted.heads.at(-1)!.at(-1)).toMatchObject({ pattern: 'vertical_and_slash', a: 1000, b: 6096 });
+    const tooWide = { numLayers: 1, numHeads: summary.numHeads + 1, heads: [Array.from({ length: summary.numHeads + 1 }, () => ({ pattern: 'dense' as const, a: 0, b: 0 }))] };
+    const refused = await apiError(engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, config: tooWide, backend: 'cpu', sampling: { mode: 'exact' } }));
+    expect(refused.code).toBe('bad-request');
+    expect(refused.message).toMatch(/heads per layer but capture tiny.safetensors has/);
+  });
+
   it('a crashed jobs worker fails the job with a clear message and the engine keeps working', async () => {
     const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
     ops.analyze = () => new Promise(() => {}); // runs until the crash
