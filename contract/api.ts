@@ -191,6 +191,23 @@ export const HeadConfig = z.object({
 });
 export type HeadConfig = z.infer<typeof HeadConfig>;
 
+/** What MInference assumes for a head its config does not list. */
+export const MINFERENCE_DEFAULT_HEAD: Readonly<Required<z.infer<typeof HeadConfigEntry>>> = { pattern: 'vertical_and_slash', a: 1000, b: 6096, score: 1 };
+
+/**
+ * A config laid over a capture's layers x heads (null: nothing loaded). Heads the config does not
+ * list get MInference's default, as MInference itself does; a config describing more layers or
+ * heads than the capture is refused with an Error saying so.
+ */
+export function fitHeadConfig(config: HeadConfig | null, shape: { numLayers: number; numHeads: number }): HeadConfig {
+  if (config && config.numLayers > shape.numLayers) throw new Error(`the config has ${config.numLayers} layers but the capture has ${shape.numLayers}`);
+  if (config && config.numHeads > shape.numHeads) throw new Error(`the config has ${config.numHeads} heads per layer but the capture has ${shape.numHeads}`);
+  const heads = Array.from({ length: shape.numLayers }, (_, layer) =>
+    Array.from({ length: shape.numHeads }, (_, head) => config?.heads[layer]?.[head] ?? { ...MINFERENCE_DEFAULT_HEAD }),
+  );
+  return { numLayers: shape.numLayers, numHeads: shape.numHeads, heads };
+}
+
 export const ConfigFormat = z.enum(['minference', 'sglang', 'sparsescope']);
 export type ConfigFormat = z.infer<typeof ConfigFormat>;
 

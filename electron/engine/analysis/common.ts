@@ -3,7 +3,7 @@
  * evaluates (spec 2.2), reading head/layer inputs, pattern encoding, cancellation.
  */
 import { cpus } from 'node:os';
-import { ApiError, type Backend, type HeadConfig, type HeadPattern, type RowSampling } from '../../../contract/api.js';
+import { ApiError, MINFERENCE_DEFAULT_HEAD, type Backend, type HeadConfig, type HeadPattern, type RowSampling } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import { PATTERN_ID, type AttentionInputs, type CallControl, type NativeBackend, type NativeModule } from '../native-api.js';
 import { Rng } from '../synthetic/prng.js';
@@ -87,8 +87,6 @@ export async function layerInputs(capture: Capture, layer: number): Promise<Atte
   return { dtype: summary.dtype, numHeads: summary.numHeads, numKvHeads: summary.numKvHeads, seqLen: summary.seqLen, headDim: summary.headDim, q, k, v };
 }
 
-/** What MInference assumes for a head its config does not list. */
-export const MINFERENCE_DEFAULT: HeadPattern = { pattern: 'vertical_and_slash', a: 1000, b: 6096 };
 
 export function encodePatterns(patterns: readonly HeadPattern[]): Int32Array {
   const encoded = new Int32Array(patterns.length * 3);
@@ -102,7 +100,8 @@ export function layerPatterns(config: HeadConfig | undefined, layer: number, num
   const entries = config?.heads[layer] ?? [];
   return Array.from({ length: numHeads }, (_, h) => {
     const entry = entries[h];
-    return entry ? { pattern: entry.pattern, a: entry.a, b: entry.b } : { ...MINFERENCE_DEFAULT };
+    const { pattern, a, b } = entry ?? MINFERENCE_DEFAULT_HEAD;
+    return { pattern, a, b };
   });
 }
 

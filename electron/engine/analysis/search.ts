@@ -8,7 +8,7 @@
  *    MAX_SPARSE_COST stays dense.
  * Deterministic: same capture, settings and backend give the same config.
  */
-import type { Backend, HeadConfig, HeadPattern, HeadStats, SearchResult, SearchSettings } from '../../../contract/api.js';
+import { fitHeadConfig, type Backend, type HeadPattern, type HeadStats, type SearchResult, type SearchSettings } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import { analyzeLayer, buildReport, selectLayers } from './analyze.js';
@@ -16,7 +16,6 @@ import {
   evaluatedRows,
   indexOverhead,
   layerInputs,
-  MINFERENCE_DEFAULT,
   resolveBackend,
   throwIfCancelled,
   type Control,
@@ -154,11 +153,7 @@ export async function searchCapture(
   const { summary } = capture;
   const layers = selectLayers(capture, settings.layers);
   const rows = evaluatedRows(summary.seqLen, settings.sampling);
-  const config: HeadConfig = {
-    numLayers: summary.numLayers,
-    numHeads: summary.numHeads,
-    heads: Array.from({ length: summary.numLayers }, () => Array.from({ length: summary.numHeads }, () => ({ ...MINFERENCE_DEFAULT }))),
-  };
+  const config = fitHeadConfig(null, summary);
   const stats: HeadStats[] = [];
   const totalHeads = layers.length * summary.numHeads;
   const fraction = (layerIndex: number, headsDone: number): number => (layerIndex * summary.numHeads + headsDone) / totalHeads;

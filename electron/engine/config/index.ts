@@ -10,8 +10,8 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { CaptureSummary, ConfigFormat, HeadConfig } from '../../../contract/api.js';
-import { ConfigError, MINFERENCE_DEFAULT_HEAD, minferenceText, parseMinferenceList, toMinferenceList } from './minference.js';
+import { fitHeadConfig, type CaptureSummary, type ConfigFormat, type HeadConfig } from '../../../contract/api.js';
+import { ConfigError, minferenceText, parseMinferenceList, toMinferenceList } from './minference.js';
 import { hasDualChunkConfig, parseSglang, sglangText } from './sglang.js';
 import { isSparsescopeDocument, parseSparsescope, sparsescopeText, type Provenance } from './sparsescope.js';
 import { fileErrorReason } from '../fs-errors.js';
@@ -100,14 +100,9 @@ export async function writeConfigFile(path: string, text: string): Promise<void>
 
 /** The config's heads for every layer and head of a capture (rule in the file comment). */
 export function fitConfigToCapture(config: HeadConfig, capture: Pick<CaptureSummary, 'numLayers' | 'numHeads' | 'fileName'>): HeadConfig {
-  if (config.numLayers > capture.numLayers) {
-    throw new ConfigError(`config has ${config.numLayers} layers but capture ${capture.fileName} has ${capture.numLayers}`);
+  try {
+    return fitHeadConfig(config, capture);
+  } catch (error) {
+    throw new ConfigError(`${capture.fileName}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (config.numHeads > capture.numHeads) {
-    throw new ConfigError(`config has ${config.numHeads} heads per layer but capture ${capture.fileName} has ${capture.numHeads}`);
-  }
-  const heads = Array.from({ length: capture.numLayers }, (_, l) =>
-    Array.from({ length: capture.numHeads }, (_, h) => config.heads[l]?.[h] ?? { ...MINFERENCE_DEFAULT_HEAD }),
-  );
-  return { numLayers: capture.numLayers, numHeads: capture.numHeads, heads };
 }

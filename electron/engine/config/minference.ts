@@ -11,7 +11,9 @@
  * - `dense` has no MInference name; it is exported as vertical_and_slash with a slash budget that
  *   covers every diagonal, which computes every causal entry, and a warning says so.
  */
-import type { HeadConfig, PatternName } from '../../../contract/api.js';
+import { MINFERENCE_DEFAULT_HEAD, type HeadConfig, type PatternName } from '../../../contract/api.js';
+
+export { MINFERENCE_DEFAULT_HEAD };
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -22,8 +24,6 @@ export class ConfigError extends Error {
 
 export type HeadEntry = HeadConfig['heads'][number][number];
 
-/** What MInference assumes for a head its config does not list. */
-export const MINFERENCE_DEFAULT_HEAD: Readonly<Required<HeadEntry>> = { pattern: 'vertical_and_slash', a: 1000, b: 6096, score: 1 };
 
 export const MINFERENCE_PATTERNS = ['vertical_and_slash', 'stream_llm', 'block_sparse'] as const;
 type MinferencePattern = (typeof MINFERENCE_PATTERNS)[number];

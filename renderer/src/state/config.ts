@@ -1,5 +1,5 @@
 /** Pure helpers over head configs: defaults, edits, diffs and the per-head CSV. */
-import type { CaptureSummary, HeadConfig, HeadPattern, HeadStats } from '../../../contract/api';
+import { fitHeadConfig, MINFERENCE_DEFAULT_HEAD, type CaptureSummary, type HeadConfig, type HeadPattern, type HeadStats } from '../../../contract/api';
 
 export type HeadConfigEntry = HeadConfig['heads'][number][number];
 
@@ -15,24 +15,18 @@ export function parseHeadKey(key: string): HeadId {
   return { layer: layer ?? 0, head: head ?? 0 };
 }
 
-/** MInference's value for a head its config leaves out. */
-export const MINFERENCE_DEFAULT: HeadConfigEntry = { pattern: 'vertical_and_slash', a: 1000, b: 6096, score: 1 };
-
+/** Every head of the capture at MInference's missing-head default. */
 export function defaultConfig(capture: Pick<CaptureSummary, 'numLayers' | 'numHeads'>): HeadConfig {
-  return {
-    numLayers: capture.numLayers,
-    numHeads: capture.numHeads,
-    heads: Array.from({ length: capture.numLayers }, () => Array.from({ length: capture.numHeads }, () => ({ ...MINFERENCE_DEFAULT }))),
-  };
+  return fitHeadConfig(null, capture);
 }
 
 /** Whether every head has MInference's missing-head default (nothing loaded or searched yet). */
 export function isDefaultConfig(config: HeadConfig): boolean {
-  return config.heads.every((row) => row.every((entry) => samePattern(entry, MINFERENCE_DEFAULT)));
+  return config.heads.every((row) => row.every((entry) => samePattern(entry, MINFERENCE_DEFAULT_HEAD)));
 }
 
 export function entryAt(config: HeadConfig, layer: number, head: number): HeadConfigEntry {
-  return config.heads[layer]?.[head] ?? MINFERENCE_DEFAULT;
+  return config.heads[layer]?.[head] ?? MINFERENCE_DEFAULT_HEAD;
 }
 
 export function samePattern(x: HeadPattern, y: HeadPattern): boolean {
@@ -67,15 +61,14 @@ export function diffConfigs(baseline: HeadConfig, current: HeadConfig): HeadDiff
   return diffs;
 }
 
-/** The config must describe the same heads as the capture it is applied to. */
-export function checkConfigFits(config: HeadConfig, capture: Pick<CaptureSummary, 'numLayers' | 'numHeads'>): string | null {
-  if (config.numHeads !== capture.numHeads) {
-    return `the config has ${config.numHeads} heads per layer but the capture has ${capture.numHeads}`;
-  }
-  if (config.numLayers < capture.numLayers) {
-    return `the config has ${config.numLayers} layers but the capture has ${capture.numLayers}`;
-  }
-  return null;
+/**
+ * An imported config laid over the open capture: heads it leaves out get MInference's default
+ * (counted in `defaulted`); a config with more layers or heads than the capture is refused.
+ */
+export function fitImportedConfig(config: HeadConfig, capture: Pick<CaptureSummary, 'numLayers' | 'numHeads'>): { config: HeadConfig; defaulted: number } {
+  const fitted = fitHeadConfig(config, capture);
+  const listed = config.heads.slice(0, capture.numLayers).reduce((sum, row) => sum + Math.min(row.length, capture.numHeads), 0);
+  return { config: fitted, defaulted: capture.numLayers * capture.numHeads - listed };
 }
 
 export function describePattern(entry: HeadPattern): string {

@@ -20,7 +20,7 @@ import {
   type Params,
 } from '../../../contract/api';
 import type { HeadFilter, HeadSort } from './overview';
-import { checkConfigFits, defaultConfig, entryAt, headKey, parseHeadKey, samePattern, withEntries, type HeadConfigEntry, type HeadId } from './config';
+import { defaultConfig, fitImportedConfig, entryAt, headKey, parseHeadKey, samePattern, withEntries, type HeadConfigEntry, type HeadId } from './config';
 
 export type ViewName = 'overview' | 'head' | 'tune' | 'search' | 'bench' | 'files';
 export const VIEWS: { name: ViewName; label: string; key: string }[] = [
@@ -337,11 +337,18 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         const { capture } = get();
         try {
           const imported = await api.call('config.import', params);
+          let config = imported.config;
           if (capture) {
-            const problem = checkConfigFits(imported.config, capture);
-            if (problem) throw new ApiError(`This config does not fit the open capture: ${problem}.`);
+            let fit: ReturnType<typeof fitImportedConfig>;
+            try {
+              fit = fitImportedConfig(imported.config, capture);
+            } catch (error) {
+              throw new ApiError(`This config does not fit the open capture: ${error instanceof Error ? error.message : String(error)}.`);
+            }
+            config = fit.config;
+            if (fit.defaulted > 0) get().notify('info', `${fit.defaulted} heads the config leaves out use MInference's default (vertical_and_slash 1000/6096).`);
           }
-          set({ config: imported.config, loadedConfig: imported.config, searched: null, tunedKeys: [], undoStack: [], redoStack: [], stats: {} });
+          set({ config, loadedConfig: config, searched: null, tunedKeys: [], undoStack: [], redoStack: [], stats: {} });
           for (const warning of imported.warnings) get().notify('info', warning);
           get().notify('info', `Imported a ${imported.format} config.`);
           void get().analyze();

@@ -155,7 +155,7 @@ describe('commands that need a capture argument', () => {
     expect((await run(['analyze', capturePath, '--layers', '0-4'])).stderr).toBe('sparsescope: --layers: layer 2 is not in tiny.safetensors (it has 0, 1)\n');
     expect((await run(['analyze', capturePath, '--layers', 'x'])).stderr).toBe('sparsescope: --layers: "x" is not a layer or a range A-B\n');
     expect((await run(['analyze', capturePath, '--exact', '--rows', '5'])).stderr).toBe('sparsescope: --exact and --rows exclude each other\n');
-    expect((await run(['analyze', capturePath, '--config', glm])).stderr).toBe('sparsescope: config has 40 layers but capture tiny.safetensors has 2\n');
+    expect((await run(['analyze', capturePath, '--config', glm])).stderr).toBe('sparsescope: tiny.safetensors: the config has 40 layers but the capture has 2\n');
     expect((await run(['search', capturePath, '--out', join(dir, 'c.json'), '--target-recall', '2'])).stderr).toBe('sparsescope: --target-recall: 2 is outside 0..1\n');
     expect((await run(['search', capturePath, '--out', join(dir, 'c.json'), '--layers', '3'])).stderr).toBe('sparsescope: --layers: layer 3 is not in tiny.safetensors (it has 0, 1)\n');
   });

@@ -243,7 +243,7 @@ describe('jobs', () => {
     const tooWide = { numLayers: 1, numHeads: summary.numHeads + 1, heads: [Array.from({ length: summary.numHeads + 1 }, () => ({ pattern: 'dense' as const, a: 0, b: 0 }))] };
     const refused = await apiError(engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, config: tooWide, backend: 'cpu', sampling: { mode: 'exact' } }));
     expect(refused.code).toBe('bad-request');
-    expect(refused.message).toMatch(/heads per layer but capture tiny.safetensors has/);
+    expect(refused.message).toMatch(/tiny.safetensors: the config has 5 heads per layer but the capture has 4/);
   });
 
   it('a crashed jobs worker fails the job with a clear message and the engine keeps working', async () => {

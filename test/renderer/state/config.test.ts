@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HeadStats } from '../../../contract/api.js';
-import { checkConfigFits, defaultConfig, diffConfigs, headKey, isDefaultConfig, statsCsv, withEntries } from '../../../renderer/src/state/config';
+import { defaultConfig, fitImportedConfig, diffConfigs, headKey, isDefaultConfig, statsCsv, withEntries } from '../../../renderer/src/state/config';
 
 const shape = { numLayers: 2, numHeads: 3 };
 
@@ -24,10 +24,14 @@ describe('head configs', () => {
     expect(isDefaultConfig(withEntries(base, [{ layer: 0, head: 2, entry: { pattern: 'vertical_and_slash', a: 1000, b: 6000 } }]))).toBe(false);
   });
 
-  it('says why a config does not fit a capture', () => {
-    expect(checkConfigFits(defaultConfig(shape), { numLayers: 2, numHeads: 3 })).toBeNull();
-    expect(checkConfigFits(defaultConfig(shape), { numLayers: 2, numHeads: 32 })).toBe('the config has 3 heads per layer but the capture has 32');
-    expect(checkConfigFits(defaultConfig(shape), { numLayers: 4, numHeads: 3 })).toBe('the config has 2 layers but the capture has 4');
+  it('lays an imported config over the capture, counting the heads it leaves out', () => {
+    const small = { numLayers: 1, numHeads: 2, heads: [[{ pattern: 'dense' as const, a: 0, b: 0 }, { pattern: 'stream_llm' as const, a: 64, b: 256 }]] };
+    const { config, defaulted } = fitImportedConfig(small, { numLayers: 2, numHeads: 3 });
+    expect(defaulted).toBe(4);
+    expect(config.heads[0]!.map((e) => e.pattern)).toEqual(['dense', 'stream_llm', 'vertical_and_slash']);
+    expect(isDefaultConfig({ ...config, heads: [config.heads[1]!] })).toBe(true);
+    expect(() => fitImportedConfig(defaultConfig(shape), { numLayers: 2, numHeads: 2 })).toThrow('the config has 3 heads per layer but the capture has 2');
+    expect(() => fitImportedConfig(defaultConfig(shape), { numLayers: 1, numHeads: 3 })).toThrow('the config has 2 layers but the capture has 1');
   });
 
   it('writes one CSV line per head, leaving numbers empty where the stats are for another pattern', () => {

@@ -154,11 +154,23 @@ describe('app store', () => {
     expect(store.getState().bench?.report?.device).toBe('Fake CPU');
   });
 
-  it('rejects an imported config whose head count does not fit the capture, with a readable notice', async () => {
+  it('fills heads an imported config leaves out with MInference\'s default, and says so', async () => {
     const heads = [[{ pattern: 'dense', a: 0, b: 0 }]];
     await store.getState().importConfig({ text: JSON.stringify(heads), fileName: 'small.json' });
-    expect(store.getState().config?.numHeads).toBe(FAKE_CAPTURE.numHeads);
-    expect(store.getState().notices.at(-1)?.message).toMatch(/config has 1 heads per layer but the capture has 4/);
+    const config = store.getState().config!;
+    expect([config.numLayers, config.numHeads]).toEqual([FAKE_CAPTURE.numLayers, FAKE_CAPTURE.numHeads]);
+    expect(config.heads[0]![0]!.pattern).toBe('dense');
+    expect(config.heads[0]![1]).toMatchObject({ pattern: 'vertical_and_slash', a: 1000, b: 6096 });
+    const defaulted = FAKE_CAPTURE.numLayers * FAKE_CAPTURE.numHeads - 1;
+    expect(store.getState().notices.map((n) => n.message)).toContain(`${defaulted} heads the config leaves out use MInference's default (vertical_and_slash 1000/6096).`);
+  });
+
+  it('rejects an imported config with more heads than the capture, with a readable notice, keeping the current config', async () => {
+    const before = store.getState().config;
+    const heads = [Array.from({ length: FAKE_CAPTURE.numHeads + 1 }, () => ({ pattern: 'dense', a: 0, b: 0 }))];
+    await store.getState().importConfig({ text: JSON.stringify(heads), fileName: 'wide.json' });
+    expect(store.getState().config).toBe(before);
+    expect(store.getState().notices.at(-1)?.message).toMatch(/config has 5 heads per layer but the capture has 4/);
   });
 
   it('imports a fitting config as the new baseline and re-analyzes', async () => {

@@ -33,7 +33,7 @@ describe(`search (${kind} implementation)`, () => {
       }
     }
     // Layer 0 was not searched: MInference's default for missing heads.
-    expect(result.config.heads[0]![0]).toEqual({ pattern: 'vertical_and_slash', a: 1000, b: 6096 });
+    expect(result.config.heads[0]![0]).toEqual({ pattern: 'vertical_and_slash', a: 1000, b: 6096, score: 1 });
     expect(result.report.heads.map((h) => h.layer)).toEqual([1, 1, 1, 1]);
   }, SLOW_ON_REFERENCE);
 

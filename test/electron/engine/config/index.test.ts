@@ -211,7 +211,7 @@ describe('fitting a config to a capture', () => {
   });
   it('refuses configs larger than the capture', () => {
     const dense = { pattern: 'dense' as const, a: 0, b: 0 };
-    expect(() => fitConfigToCapture(config([[dense, dense, dense, dense]]), capture)).toThrow('config has 4 heads per layer but capture c.safetensors has 3');
-    expect(() => fitConfigToCapture(config([[dense], [dense], [dense]]), capture)).toThrow('config has 3 layers but capture c.safetensors has 2');
+    expect(() => fitConfigToCapture(config([[dense, dense, dense, dense]]), capture)).toThrow('c.safetensors: the config has 4 heads per layer but the capture has 3');
+    expect(() => fitConfigToCapture(config([[dense], [dense], [dense]]), capture)).toThrow('c.safetensors: the config has 3 layers but the capture has 2');
   });
 });
