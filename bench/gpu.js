@@ -10,44 +10,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { verticalSlashIndex } from './gpu_index.js';
+import { HEADS, HEAD_DIM, KV_HEADS, layerInputs, medianMs, samePatterns } from './gpu_inputs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const addonPath = process.env.SPARSESCOPE_ADDON ?? path.join(root, 'native/build/Release/sparsescope.node');
 const native = createRequire(import.meta.url)(path.resolve(addonPath));
 
-const HEADS = 32;
-const KV_HEADS = 8;
-const HEAD_DIM = 128;
 const seqLens = (process.env.SEQ_LENS ?? '32768,131072').split(',').map(Number);
 const repeats = Number(process.env.REPEATS ?? 5);
-
-// Random bf16 tensors, drawn from a table of Gaussian values (fast enough for 1 GiB).
-function randomBf16(count, state) {
-  const table = new Uint16Array(4096);
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  for (let i = 0; i < table.length; i += 1) {
-    const u = (i + 0.5) / table.length;
-    f32[0] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * ((i * 0.618034) % 1));
-    table[i] = u32[0] >>> 16;
-  }
-  const bits = new Uint16Array(count);
-  for (let i = 0; i < count; i += 1) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    bits[i] = table[(state >>> 0) & 4095];
-  }
-  return new Uint8Array(bits.buffer);
-}
-
-async function median(run) {
-  await run();
-  const times = [];
-  for (let r = 0; r < repeats; r += 1) times.push((await run()).ms);
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
+const median = (run) => medianMs(run, repeats);
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const causalFlops = (n) => 4 * HEADS * HEAD_DIM * (n * (n + 1)) / 2;
@@ -68,16 +39,7 @@ const results = { device, date: new Date().toISOString(), repeats, rows: [] };
 const sdpa = readSdpa();
 
 for (const seqLen of seqLens) {
-  const inputs = {
-    dtype: 'BF16',
-    numHeads: HEADS,
-    numKvHeads: KV_HEADS,
-    seqLen,
-    headDim: HEAD_DIM,
-    q: randomBf16(HEADS * seqLen * HEAD_DIM, 0x9e3779b9),
-    k: randomBf16(KV_HEADS * seqLen * HEAD_DIM, 0x85ebca6b),
-    v: randomBf16(KV_HEADS * seqLen * HEAD_DIM, 0xc2b2ae35),
-  };
+  const inputs = layerInputs(seqLen);
   const row = (name, ms, extra = {}) => {
     results.rows.push({ seqLen, name, ms, ...extra });
     console.error(`N=${seqLen} ${name}: ${ms.toFixed(2)} ms`);
@@ -93,8 +55,7 @@ for (const seqLen of seqLens) {
   const band = verticalSlashIndex(HEADS, seqLen, range(1000), range(6096));
   row('ours VS, band index (1000 v, 0..6095)', await median(() => native.sparseAttention(inputs, band, { backend: 'cuda' })));
 
-  const vsPatterns = new Int32Array(HEADS * 3);
-  for (let h = 0; h < HEADS; h += 1) vsPatterns.set([1, 1000, 6096], 3 * h);
+  const vsPatterns = samePatterns(1, 1000, 6096);
   let estimated;
   const indexMs = await median(async () => (estimated = await native.buildIndex(inputs, vsPatterns, { backend: 'cuda' })));
   row('index build, all heads (VS 1000/6096)', indexMs);
@@ -102,8 +63,7 @@ for (const seqLen of seqLens) {
     density: mean([...estimated.density]),
   });
 
-  const aShapePatterns = new Int32Array(HEADS * 3);
-  for (let h = 0; h < HEADS; h += 1) aShapePatterns.set([2, 1024, 4096], 3 * h);
+  const aShapePatterns = samePatterns(2, 1024, 4096);
   const aShape = await native.buildIndex(inputs, aShapePatterns, { backend: 'cuda' });
   row('ours A-shape (1024, 4096)', await median(() => native.sparseAttention(inputs, aShape, { backend: 'cuda' })), {
     density: mean([...aShape.density]),

@@ -1,7 +1,9 @@
 // cudaBuildIndex: the sparse index of every query head of a layer on the GPU. The pattern stages
 // (Vertical-Slash estimate, Block-Sparse choice) run for all their heads at once; then one
 // thread per (head, query block) converts the choice into tiles and loose columns, in a
-// counting pass (sizes, computed entries) and, after a device scan, a writing pass.
+// counting pass (sizes, computed entries) and, after a device scan, a writing pass. For
+// Vertical-Slash heads a per-head pass first finds the range each chosen offset opens, so the
+// conversion follows a chain of ranges instead of walking every offset.
 #include <cub/device/device_scan.cuh>
 
 #include <algorithm>
@@ -24,6 +26,10 @@ struct ConvertArgs {
   const int32_t* verticals = nullptr;
   const int32_t* slashOffsets = nullptr;
   const int32_t* slashes = nullptr;
+  const int32_t* rangeLow = nullptr;    // per chosen offset (indexed like slashes), see slashRangesKernel
+  const int32_t* nextRange = nullptr;   // per chosen offset: head-local index of the next range's offset, or -1
+  const unsigned long long* slashBits = nullptr;  // [H][slashBitWords]: bit o set when offset o is chosen
+  int slashBitWords = 0;
   const int32_t* blockSparseSlot = nullptr;  // listed position of each head among block_sparse heads, or -1
   const int32_t* chosenBlocks = nullptr;
   const int32_t* chosenCount = nullptr;
@@ -81,33 +87,89 @@ struct WriteEmitter {
   __device__ void column(int j) { *columns++ = j; }
 };
 
-// Vertical-Slash (spec 2.1 step 5, MInference's convert_vertical_slash_indexes, as the CPU builder):
-// with end = 64m + 64 (not clipped to N), offsets o < end give windows [e - 64, e),
-// e = max(end - o, 64), visited by increasing e; a window within 64 of the open range extends it
-// by one tile, a farther one starts a new range. Verticals below a range and in no earlier range
-// are loose columns; offset 0 (always chosen) makes the last range reach end.
-template <class Emit>
-__device__ void verticalSlashBlock(const int32_t* verticals, int verticalCount, const int32_t* slashes,
-                                   int slashCount, int blockEnd, Emit& emit) {
-  int next = 0, hi = slashCount;  // next = number of offsets < rowEnd
-  while (next < hi) {
-    const int mid = (next + hi) / 2;
-    if (slashes[mid] < blockEnd) next = mid + 1; else hi = mid;
+// Vertical-Slash (spec 2.1 step 5, MInference's convert_vertical_slash_indexes, as the CPU builder
+// and bench/gpu_index.js): with end = 64m + 64 (not clipped to N), offsets o < end give windows
+// [e - 64, e), e = max(end - o, 64), visited by increasing e; a window within 64 of the open range
+// extends it by one tile, a farther one starts a new range. Verticals below a range and in no
+// earlier range are loose columns.
+// In offset space that walk does not depend on end: a range opened by offset `top` absorbs the
+// offset tiles [top - 64k, top - 64(k - 1)), k = 1, 2, ..., up to the first empty one, ending at
+// low = top - 64 * (absorbed tiles), and spans keys [end - top - 64, end - low); the next range
+// is opened by the largest offset below low. Only the block's first range depends on end (offsets
+// >= end - 64 all give e = 64, so they open it as top = end - 64).
+
+// Whether any bit of [lo, hi) is set, hi - lo <= 64; bits below 0 count as clear.
+__device__ bool anyBitIn(const unsigned long long* bits, int lo, int hi) {
+  lo = max(lo, 0);
+  if (lo >= hi) return false;
+  const int first = lo / 64, last = (hi - 1) / 64;
+  const unsigned long long fromLo = ~0ull << (lo % 64), toHi = ~0ull >> (63 - (hi - 1) % 64);
+  if (first == last) return (bits[first] & fromLo & toHi) != 0;
+  return (bits[first] & fromLo) != 0 || (bits[last] & toHi) != 0;
+}
+
+// The low end of the range that offset `top` opens.
+__device__ int rangeLowOf(const unsigned long long* slashBits, int top) {
+  int low = top;
+  while (anyBitIn(slashBits, low - kTileRows, low)) low -= kTileRows;
+  return low;
+}
+
+// Number of elements < x in ascending values[0..count).
+__device__ int countBelow(const int32_t* values, int count, int x) {
+  int lo = 0, hi = count;
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (values[mid] < x) lo = mid + 1; else hi = mid;
   }
-  auto windowEnd = [&](int offset) { return max(blockEnd - offset, kTileRows); };
+  return lo;
+}
+
+// Marks each head's chosen offsets in its bitmap (zeroed before).
+__global__ void markSlashesKernel(const int32_t* slashOffsets, const int32_t* slashes, unsigned long long* bits,
+                                  int words) {
+  const int head = blockIdx.y;
+  const int i = slashOffsets[head] + blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= slashOffsets[head + 1]) return;
+  atomicOr(bits + size_t(head) * words + slashes[i] / 64, 1ull << (slashes[i] % 64));
+}
+
+// Per chosen offset: the low end of the range it opens and which offset opens the next one.
+__global__ void slashRangesKernel(const ConvertArgs args, int32_t* rangeLow, int32_t* nextRange) {
+  const int head = blockIdx.y;
+  const int first = args.slashOffsets[head], count = args.slashOffsets[head + 1] - first;
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const int32_t* slashes = args.slashes + first;
+  const int low = rangeLowOf(args.slashBits + size_t(head) * args.slashBitWords, slashes[i]);
+  rangeLow[first + i] = low;
+  nextRange[first + i] = countBelow(slashes, i, low) - 1;
+}
+
+template <class Emit>
+__device__ void verticalSlashBlock(const ConvertArgs& args, int head, int blockEnd, Emit& emit) {
+  const int v0 = args.verticalOffsets[head], s0 = args.slashOffsets[head];
+  const int32_t* verticals = args.verticals + v0;
+  const int verticalCount = args.verticalOffsets[head + 1] - v0;
+  const int32_t* slashes = args.slashes + s0;
+  const int below = countBelow(slashes, args.slashOffsets[head + 1] - s0, blockEnd);
+  if (below == 0) return;
   int v = 0;
-  for (int s = next - 1; s >= 0;) {
-    int rangeEnd = windowEnd(slashes[s--]);
-    const int rangeStart = rangeEnd - kTileRows;
-    for (; s >= 0; --s) {
-      const int e = windowEnd(slashes[s]);
-      if (e > rangeEnd + kTileRows) break;
-      if (e > rangeEnd) rangeEnd += kTileRows;
-    }
+  auto emitRange = [&](int top, int low) {
+    const int rangeStart = blockEnd - top - kTileRows, rangeEnd = blockEnd - low;
     while (v < verticalCount && verticals[v] < rangeStart) emit.column(verticals[v++]);
     while (v < verticalCount && verticals[v] < rangeEnd) ++v;
     for (int start = rangeStart; start < rangeEnd; start += kTileRows) emit.tile(start);
+  };
+  int next;
+  if (slashes[below - 1] >= blockEnd - kTileRows) {  // clamped windows open the first range
+    const int low = rangeLowOf(args.slashBits + size_t(head) * args.slashBitWords, blockEnd - kTileRows);
+    emitRange(blockEnd - kTileRows, low);
+    next = countBelow(slashes, below, low) - 1;
+  } else {
+    next = below - 1;
   }
+  for (; next >= 0; next = args.nextRange[s0 + next]) emitRange(slashes[next], args.rangeLow[s0 + next]);
 }
 
 // A-shape bounding tiles: the 64-aligned tiles of [0, min(nInit, end)) and of the local band
@@ -128,12 +190,9 @@ __device__ void generateBlock(const ConvertArgs& args, int head, int block, Emit
     case PatternId::Dense:
       for (int s = 0; s <= rowBegin; s += kTileRows) emit.tile(s);
       break;
-    case PatternId::VerticalSlash: {
-      const int v0 = args.verticalOffsets[head], s0 = args.slashOffsets[head];
-      verticalSlashBlock(args.verticals + v0, args.verticalOffsets[head + 1] - v0, args.slashes + s0,
-                         args.slashOffsets[head + 1] - s0, rowBegin + kTileRows, emit);
+    case PatternId::VerticalSlash:
+      verticalSlashBlock(args, head, rowBegin + kTileRows, emit);
       break;
-    }
     case PatternId::StreamLlm:
       aShapeBlock(pattern[1], pattern[2], rowBegin, rowEnd, emit);
       break;
@@ -259,6 +318,12 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   SPARSESCOPE_TRY(bsSlot.upload(plan.blockSparseSlot.data(), H, "block-sparse slots"));
   SPARSESCOPE_TRY(chosen.allocate(plan.blockSparseHeads.size() * numBlocks * plan.maxTopK, "chosen blocks"));
   SPARSESCOPE_TRY(chosenCount.allocate(plan.blockSparseHeads.size() * numBlocks, "chosen block counts"));
+  const int slashBitWords = (N + 63) / 64;
+  DeviceBuffer<unsigned long long> slashBits;
+  DeviceBuffer<int32_t> rangeLow, nextRange;
+  SPARSESCOPE_TRY(slashBits.allocate(size_t(H) * slashBitWords, "slash bitmaps"));
+  SPARSESCOPE_TRY(rangeLow.allocate(index->slashOffsets[H], "slash ranges"));
+  SPARSESCOPE_TRY(nextRange.allocate(index->slashOffsets[H], "slash range chain"));
   DeviceBuffer<int32_t> tileCount, columnCount, tileOffsets, colOffsets, tileStarts, columns;
   DeviceBuffer<long long> entries;
   SPARSESCOPE_TRY(tileCount.allocate(slots + 1, "tile counts"));
@@ -326,6 +391,10 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   args.verticals = verticals.get();
   args.slashOffsets = slashOffsets.get();
   args.slashes = slashes.get();
+  args.rangeLow = rangeLow.get();
+  args.nextRange = nextRange.get();
+  args.slashBits = slashBits.get();
+  args.slashBitWords = slashBitWords;
   args.blockSparseSlot = bsSlot.get();
   args.chosenBlocks = chosen.get();
   args.chosenCount = chosenCount.get();
@@ -333,6 +402,16 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   args.tileCount = tileCount.get();
   args.columnCount = columnCount.get();
   args.entries = entries.get();
+  int maxSlashCount = 0;
+  for (int h = 0; h < H; ++h) maxSlashCount = std::max(maxSlashCount, index->slashOffsets[h + 1] - index->slashOffsets[h]);
+  if (maxSlashCount > 0) {
+    const dim3 slashGrid((maxSlashCount + kConvertThreads - 1) / kConvertThreads, H);
+    SPARSESCOPE_CUDA_TRY(cudaMemset(slashBits.get(), 0, slashBits.size() * sizeof(unsigned long long)));
+    markSlashesKernel<<<slashGrid, kConvertThreads>>>(slashOffsets.get(), slashes.get(), slashBits.get(), slashBitWords);
+    SPARSESCOPE_CUDA_TRY(cudaGetLastError());
+    slashRangesKernel<<<slashGrid, kConvertThreads>>>(args, rangeLow.get(), nextRange.get());
+    SPARSESCOPE_CUDA_TRY(cudaGetLastError());
+  }
   const dim3 grid((numBlocks + kConvertThreads - 1) / kConvertThreads, H);
   SPARSESCOPE_CUDA_TRY(cudaMemset(tileCount.get() + slots, 0, sizeof(int32_t)));
   SPARSESCOPE_CUDA_TRY(cudaMemset(columnCount.get() + slots, 0, sizeof(int32_t)));
