@@ -74,17 +74,48 @@ struct CountEmitter {
     ++tiles;
     entries += nInit >= 0 ? windowedTileEntries(s, rowBegin, rowEnd, nInit, nLocal) : tileEntries(s, rowBegin, rowEnd);
   }
-  __device__ void column(int j) {
-    ++columns;
-    entries += max(0, rowEnd - max(j, rowBegin));
+  // A Vertical-Slash range (all lanes call it; `has` says whether this lane has one): tiles
+  // first, first + 64, ... (count of them) after the columns source[0..columnCount). Its columns
+  // lie below rowBegin (below a range start, which is at most end - 64), and its tiles that end
+  // by rowBegin are seen by every row, so only the tiles near the diagonal need tileEntries.
+  __device__ void verticalSlashRange(bool has, int first, int count, const int32_t*, int columnCount) {
+    if (!has) return;
+    const int rows = rowEnd - rowBegin;
+    const int seenByAll = first <= rowBegin - kTileRows ? min(count, (rowBegin - kTileRows - first) / kTileRows + 1) : 0;
+    tiles += count;
+    columns += columnCount;
+    entries += (static_cast<long long>(seenByAll) * kTileRows + columnCount) * rows;
+    for (int t = seenByAll; t < count; ++t) entries += tileEntries(first + t * kTileRows, rowBegin, rowEnd);
   }
 };
+
+constexpr unsigned kFullWarp = 0xffffffffu;
+constexpr int kWarpSize = 32;
 
 struct WriteEmitter {
   int32_t* tiles;
   int32_t* columns;
   __device__ void tile(int s) { *tiles++ = s; }
-  __device__ void column(int j) { *columns++ = j; }
+  // The same range written by the whole warp, one lane's range after another, so the stores
+  // coalesce instead of each lane writing its own stream.
+  __device__ void verticalSlashRange(bool has, int first, int count, const int32_t* source, int columnCount) {
+    const int lane = threadIdx.x % kWarpSize;
+    for (unsigned pending = __ballot_sync(kFullWarp, has); pending != 0; pending &= pending - 1) {
+      const int owner = __ffs(pending) - 1;
+      int32_t* tileOut = reinterpret_cast<int32_t*>(__shfl_sync(kFullWarp, reinterpret_cast<long long>(tiles), owner));
+      int32_t* columnOut = reinterpret_cast<int32_t*>(__shfl_sync(kFullWarp, reinterpret_cast<long long>(columns), owner));
+      const int32_t* columnIn =
+          reinterpret_cast<const int32_t*>(__shfl_sync(kFullWarp, reinterpret_cast<long long>(source), owner));
+      const int ownerFirst = __shfl_sync(kFullWarp, first, owner), ownerCount = __shfl_sync(kFullWarp, count, owner);
+      const int ownerColumns = __shfl_sync(kFullWarp, columnCount, owner);
+      for (int c = lane; c < ownerColumns; c += kWarpSize) columnOut[c] = columnIn[c];
+      for (int t = lane; t < ownerCount; t += kWarpSize) tileOut[t] = ownerFirst + t * kTileRows;
+    }
+    if (has) {
+      tiles += count;
+      columns += columnCount;
+    }
+  }
 };
 
 // Vertical-Slash (spec 2.1 step 5, MInference's convert_vertical_slash_indexes, as the CPU builder
@@ -146,30 +177,47 @@ __global__ void slashRangesKernel(const ConvertArgs args, int32_t* rangeLow, int
   nextRange[first + i] = countBelow(slashes, i, low) - 1;
 }
 
+// Called by whole warps (inactive lanes with active = false): each lane follows its block's
+// chain of ranges, and the emitter handles one range per lane per step.
 template <class Emit>
-__device__ void verticalSlashBlock(const ConvertArgs& args, int head, int blockEnd, Emit& emit) {
+__device__ void verticalSlashBlock(const ConvertArgs& args, int head, int blockEnd, bool active, Emit& emit) {
   const int v0 = args.verticalOffsets[head], s0 = args.slashOffsets[head];
   const int32_t* verticals = args.verticals + v0;
   const int verticalCount = args.verticalOffsets[head + 1] - v0;
   const int32_t* slashes = args.slashes + s0;
-  const int below = countBelow(slashes, args.slashOffsets[head + 1] - s0, blockEnd);
-  if (below == 0) return;
-  int v = 0;
-  auto emitRange = [&](int top, int low) {
-    const int rangeStart = blockEnd - top - kTileRows, rangeEnd = blockEnd - low;
-    while (v < verticalCount && verticals[v] < rangeStart) emit.column(verticals[v++]);
-    while (v < verticalCount && verticals[v] < rangeEnd) ++v;
-    for (int start = rangeStart; start < rangeEnd; start += kTileRows) emit.tile(start);
-  };
-  int next;
-  if (slashes[below - 1] >= blockEnd - kTileRows) {  // clamped windows open the first range
-    const int low = rangeLowOf(args.slashBits + size_t(head) * args.slashBitWords, blockEnd - kTileRows);
-    emitRange(blockEnd - kTileRows, low);
+  const int below = active ? countBelow(slashes, args.slashOffsets[head + 1] - s0, blockEnd) : 0;
+  // The range in hand: opened by offset `top`, ending at `low`; `next` indexes the offset that
+  // opens the one after it (-1: none).
+  bool has = below > 0;
+  int top = 0, low = 0, next = -1;
+  if (has && slashes[below - 1] >= blockEnd - kTileRows) {  // clamped windows open the first range
+    top = blockEnd - kTileRows;
+    low = rangeLowOf(args.slashBits + size_t(head) * args.slashBitWords, top);
     next = countBelow(slashes, below, low) - 1;
-  } else {
-    next = below - 1;
+  } else if (has) {
+    top = slashes[below - 1];
+    low = args.rangeLow[s0 + below - 1];
+    next = args.nextRange[s0 + below - 1];
   }
-  for (; next >= 0; next = args.nextRange[s0 + next]) emitRange(slashes[next], args.rangeLow[s0 + next]);
+  int v = 0;
+  while (__any_sync(kFullWarp, has)) {
+    const int rangeStart = blockEnd - top - kTileRows, rangeEnd = blockEnd - low;
+    const int firstColumn = v;
+    if (has) {
+      while (v < verticalCount && verticals[v] < rangeStart) ++v;
+    }
+    emit.verticalSlashRange(has, rangeStart, (rangeEnd - rangeStart) / kTileRows, verticals + firstColumn,
+                            v - firstColumn);
+    if (has) {
+      while (v < verticalCount && verticals[v] < rangeEnd) ++v;
+      has = next >= 0;
+      if (has) {
+        top = slashes[next];
+        low = args.rangeLow[s0 + next];
+        next = args.nextRange[s0 + next];
+      }
+    }
+  }
 }
 
 // A-shape bounding tiles: the 64-aligned tiles of [0, min(nInit, end)) and of the local band
@@ -183,7 +231,7 @@ __device__ void aShapeBlock(int nInit, int nLocal, int rowBegin, int rowEnd, Emi
 }
 
 template <class Emit>
-__device__ void generateBlock(const ConvertArgs& args, int head, int block, Emit& emit) {
+__device__ void generateBlock(const ConvertArgs& args, int head, int block, bool active, Emit& emit) {
   const int rowBegin = block * kTileRows, rowEnd = min(rowBegin + kTileRows, args.seqLen);
   const int32_t* pattern = args.patterns + 3 * head;
   switch (PatternId(pattern[0])) {
@@ -191,7 +239,7 @@ __device__ void generateBlock(const ConvertArgs& args, int head, int block, Emit
       for (int s = 0; s <= rowBegin; s += kTileRows) emit.tile(s);
       break;
     case PatternId::VerticalSlash:
-      verticalSlashBlock(args, head, rowBegin + kTileRows, emit);
+      verticalSlashBlock(args, head, rowBegin + kTileRows, active, emit);
       break;
     case PatternId::StreamLlm:
       aShapeBlock(pattern[1], pattern[2], rowBegin, rowEnd, emit);
@@ -207,17 +255,21 @@ __device__ void generateBlock(const ConvertArgs& args, int head, int block, Emit
 template <bool kWrite>
 __global__ void convertKernel(const ConvertArgs args) {
   const int head = blockIdx.y, block = blockIdx.x * blockDim.x + threadIdx.x;
-  if (block >= args.numBlocks) return;
-  const size_t slot = size_t(head) * args.numBlocks + block;
+  const bool active = block < args.numBlocks;
+  // Vertical-Slash warps stay whole past the last block (their emission is warp-cooperative); a
+  // head's pattern is the same for the whole warp.
+  if (!active && PatternId(args.patterns[3 * head]) != PatternId::VerticalSlash) return;
+  const size_t slot = size_t(head) * args.numBlocks + min(block, args.numBlocks - 1);
   if constexpr (kWrite) {
     WriteEmitter emit{args.tileStarts + args.tileOffsets[slot], args.columns + args.colOffsets[slot]};
-    generateBlock(args, head, block, emit);
+    generateBlock(args, head, block, active, emit);
   } else {
     const bool windowed = PatternId(args.patterns[3 * head]) == PatternId::StreamLlm;
     const int rowBegin = block * kTileRows;
     CountEmitter emit{rowBegin, min(rowBegin + kTileRows, args.seqLen), windowed ? args.patterns[3 * head + 1] : -1,
                       windowed ? args.patterns[3 * head + 2] : -1};
-    generateBlock(args, head, block, emit);
+    generateBlock(args, head, block, active, emit);
+    if (!active) return;
     args.tileCount[slot] = emit.tiles;
     args.columnCount[slot] = emit.columns;
     args.entries[slot] = emit.entries;
