@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A/B timing of the sparse rows of bench/gpu.js for several builds of the addon in one process
-// (the same card and inputs): index build for all heads (VS 1000/6096, estimated) and our VS
-// kernel on the band index. Env: ADDONS (comma-separated addon paths, default the built one),
+// (the same card and inputs): index build for all heads (VS 1000/6096, estimated), our VS
+// kernel on the band index and our dense kernel. Env: ADDONS (comma-separated addon paths, default the built one),
 // SEQ_LENS (default 131072), REPEATS (5). Every build's index must equal the first build's.
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -31,8 +31,9 @@ for (const seqLen of seqLens) {
     const same = sameIndex(index, reference);
     if (!same) mismatches += 1;
     const bandMs = await medianMs(() => native.sparseAttention(inputs, band, { backend: 'cuda' }), repeats);
+    const denseMs = await medianMs(() => native.denseAttention(inputs, { backend: 'cuda' }), repeats);
     console.log(
-      `N=${seqLen} ${addonPaths[i]}: index build ${indexMs.toFixed(3)} ms (index ${same ? 'equal to' : 'DIFFERS from'} the first build's), VS band ${bandMs.toFixed(2)} ms`,
+      `N=${seqLen} ${addonPaths[i]}: index build ${indexMs.toFixed(3)} ms (index ${same ? 'equal to' : 'DIFFERS from'} the first build's), VS band ${bandMs.toFixed(2)} ms, dense ${denseMs.toFixed(2)} ms`,
     );
   }
 }

@@ -269,6 +269,10 @@ async function runCase(shape, kernelPath) {
   // Sparse attention and recall on the CPU's index (identical kernels' input for both backends).
   const sparse = await native.sparseAttention(inputs, cpuIndex, { backend: 'cuda', rows });
   compareAttention(`sparse vs float64 ${label}`, case_, sparse, cpuIndex, rows);
+  // All rows run the kernel with several query blocks per CTA sharing their lists' chunks.
+  const sparseAll = await native.sparseAttention(inputs, cpuIndex, { backend: 'cuda' });
+  check(`sparse all rows written ${label}`, !hasNaN(sparseAll.out) && !hasNaN(sparseAll.lse));
+  compareAttention(`sparse all rows vs float64 ${label}`, case_, { out: pick(sparseAll.out, shape.headDim), lse: pick(sparseAll.lse, 1) }, cpuIndex, rows);
   const sparseCpu = await native.sparseAttention(inputs, cpuIndex, { backend: 'cpu', rows });
   const sparseCpuError = relativeError(sparse.out, sparseCpu.out);
   check(`sparse vs CPU ${label}`, sparseCpuError < 1e-2, `rel err ${fmt(sparseCpuError)}`);

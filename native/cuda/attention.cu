@@ -29,7 +29,7 @@ std::string DeviceIndex::upload(const SparseIndexView& index) {
 
 namespace {
 
-constexpr int kDenseGroups = 3;  // 3 x 164 registers x 128 threads fill one SM's register file
+constexpr int kAllRowsGroups = 3;  // 3 x 164 registers x 128 threads fill one SM's register file
 
 // Output slot per query row (only when rows are selected) and the query blocks holding them,
 // longest (latest) first so the causal tail does not straggle.
@@ -58,7 +58,7 @@ std::string planRows(const RowSelection& rows, int seqLen, int blocksPerCta, Row
   return "";
 }
 
-template <typename T, int D, bool kWithV, bool kHopper, int kGroups>
+template <typename T, int D, bool kWithV, bool kHopper, int kGroups, bool kDenseLists = false>
 std::string launchAttention(const AttentionJob& job, const CallContext& ctx) {
   const AttentionInputs& in = *job.inputs;
   const int N = in.seqLen, H = in.numHeads, groupSize = in.numHeads / in.numKvHeads;
@@ -100,12 +100,12 @@ std::string launchAttention(const AttentionJob& job, const CallContext& ctx) {
   args.scaleLog2 = kLog2e / std::sqrt(float(D));
 
   constexpr int sharedBytes = attentionSharedBytes<D, kWithV, kGroups>();
-  SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(attentionKernel<T, D, kWithV, kHopper, kGroups>,
+  SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(attentionKernel<T, D, kWithV, kHopper, kGroups, kDenseLists>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes));
   DeviceTimer timer;
   for (int group = 0; group < in.numKvHeads; ++group) {
     args.headBase = group * groupSize;
-    attentionKernel<T, D, kWithV, kHopper, kGroups>
+    attentionKernel<T, D, kWithV, kHopper, kGroups, kDenseLists>
         <<<dim3(plan.blocks.size(), groupSize), kThreads * kGroups, sharedBytes>>>(args);
     SPARSESCOPE_CUDA_TRY(cudaGetLastError());
     SPARSESCOPE_CUDA_TRY(cudaDeviceSynchronize());
@@ -151,8 +151,9 @@ std::string runAttention(const AttentionJob& job, const CallContext& ctx) {
       if constexpr (D == 128) {
         if (hopperPathAvailable()) {
           if (!job.withValues) return launchAttention<T, D, false, true, 1>(job, ctx);
-          // Dense over all rows: three warpgroups share each key/value tile.
-          if (!job.index && job.rows->all()) return launchAttention<T, D, true, true, kDenseGroups>(job, ctx);
+          // All rows (dense or sparse): three warpgroups share the key/value tiles of their lists.
+          if (job.rows->all() && !job.index) return launchAttention<T, D, true, true, kAllRowsGroups, true>(job, ctx);
+          if (job.rows->all()) return launchAttention<T, D, true, true, kAllRowsGroups>(job, ctx);
           return launchAttention<T, D, true, true, 1>(job, ctx);
         }
       }

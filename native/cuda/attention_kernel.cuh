@@ -4,6 +4,7 @@
 // causal / A-shape window mask. Without V it only produces the log-sum-exp (recall, map stats).
 #pragma once
 #include <algorithm>
+#include <climits>
 #include <vector>
 
 #include "index_format.h"
@@ -45,12 +46,63 @@ struct ChunkList {
     list.windowLocal = index.window[2 * head + 1];
     return list;
   }
-  __device__ int count() const { return tileCount + (columnCount + kTileRows - 1) / kTileRows; }
-  __device__ bool contiguous(int chunk) const { return chunk < tileCount; }
-  __device__ int tileStart(int chunk) const { return tileStarts ? tileStarts[chunk] : chunk * kTileRows; }
+  __device__ int tileStart(int tile) const { return tileStarts ? tileStarts[tile] : tile * kTileRows; }
+  __device__ int columnChunks() const { return (columnCount + kTileRows - 1) / kTileRows; }
+  // Row `row` of loose-column chunk `chunk` (64 columns each), -1 past the last column.
   __device__ int gatheredKey(int chunk, int row) const {
-    const int position = (chunk - tileCount) * kTileRows + row;
+    const int position = chunk * kTileRows + row;
     return position < columnCount ? columns[position] : -1;
+  }
+};
+
+// One key chunk of a block: a contiguous tile at `start` (columnGroup < 0) or loose-column chunk
+// `columnChunk` of group `columnGroup`'s list; `groups` has bit g set when group g computes it
+// (0: no chunk left).
+struct ChunkStep {
+  int start = 0;
+  int columnGroup = -1, columnChunk = 0;
+  unsigned groups = 0;
+};
+
+// Walks the chunk lists of a block's groups merged: tiles by ascending start (a tile in several
+// groups' lists is loaded once for all of them), then the loose columns, once for every group
+// when all their lists are the same (as for neighbouring blocks of a Vertical-Slash band), else
+// group after group. It lives in shared memory and thread 0 advances it (registers are the
+// kernel's limit), publishing each step two chunks ahead in a ring of three.
+template <int kGroups>
+struct ChunkCursor {
+  const ChunkList* lists;
+  bool columnsShared;
+  int nextTile[kGroups] = {};
+  int columnGroup = 0, columnChunk = 0;
+
+  __device__ ChunkStep advance() {
+    ChunkStep step;
+    int start = INT_MAX;
+#pragma unroll
+    for (int g = 0; g < kGroups; ++g)
+      if (nextTile[g] < lists[g].tileCount) start = min(start, lists[g].tileStart(nextTile[g]));
+    if (start != INT_MAX) {
+      step.start = start;
+#pragma unroll
+      for (int g = 0; g < kGroups; ++g)
+        if (nextTile[g] < lists[g].tileCount && lists[g].tileStart(nextTile[g]) == start) {
+          step.groups |= 1u << g;
+          ++nextTile[g];
+        }
+      return step;
+    }
+    while (columnGroup < kGroups) {
+      if (columnChunk < lists[columnGroup].columnChunks()) {
+        step.columnGroup = columnGroup;
+        step.columnChunk = columnChunk++;
+        step.groups = columnsShared ? (1u << kGroups) - 1 : 1u << columnGroup;
+        return step;
+      }
+      columnChunk = 0;
+      columnGroup = columnsShared ? kGroups : columnGroup + 1;
+    }
+    return step;
   }
 };
 
@@ -82,10 +134,12 @@ constexpr int attentionSharedBytes() {
 
 // kHopper: the products run on wgmma (sm_90a) instead of mma.sync; everything else is shared.
 // kGroups: warpgroups per block, each owning one 64-row query block of the same head and sharing
-// the key/value tiles (dense only: the groups visit tiles 0..last diagonal, each computing the
-// ones it can see), which divides the L2 -> shared memory traffic by kGroups.
+// the key/value tiles their chunk lists have in common (ChunkCursor), which divides the L2 ->
+// shared memory traffic by up to kGroups.
+// kDenseLists: dense causal lists (no index) whose chunks follow from the chunk number, compiled
+// without the cursor, which would cost the dense kernel registers it does not have.
 // Launch bounds: 3 single-warpgroup Hopper blocks (168 registers) or one block of kGroups per SM.
-template <typename T, int D, bool kWithV, bool kHopper, int kGroups>
+template <typename T, int D, bool kWithV, bool kHopper, int kGroups, bool kDenseLists = false>
 __global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3 : 1)
     attentionKernel(const AttentionArgs<T> args) {
   static_assert(kGroups == 1 || kWithV, "query staging of several warpgroups uses the value stages");
@@ -124,21 +178,35 @@ __global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3
   queries.load(queryStaging(group));
   __syncthreads();
 
-  // The chunks of the block's last query block; each group computes those of its own.
-  const ChunkList chunks = ChunkList::of(args.index, head, lastBlock);
-  const int chunkCount = chunks.count();
-  const int myChunkCount = block <= lastBlock ? (kGroups == 1 ? chunkCount : block + 1) : 0;
-  auto issueChunk = [&](int chunk) {
-    const int stage = chunk & 1;
-    if (chunks.contiguous(chunk)) {
-      const int start = chunks.tileStart(chunk);
-      auto rowOf = [&](int r) { return start + r < N ? start + r : -1; };
+  // Each group's chunk list (a group past the last row gets an empty one), merged by the cursor.
+  __shared__ __align__(16) unsigned char groupChunkBytes[sizeof(ChunkList) * kGroups];
+  ChunkList* groupChunks = reinterpret_cast<ChunkList*>(groupChunkBytes);
+  if (threadIdx.x < kGroups) {
+    const int groupBlock = args.blocks[blockIdx.x] * kGroups + threadIdx.x;
+    groupChunks[threadIdx.x] = groupBlock <= lastBlock ? ChunkList::of(args.index, head, groupBlock) : ChunkList{};
+  }
+  __syncthreads();
+  bool sameColumns = true;
+  for (int g = 1; g < kGroups; ++g) {
+    sameColumns = sameColumns && groupChunks[g].columnCount == groupChunks[0].columnCount;
+    for (int c = threadIdx.x; sameColumns && c < groupChunks[0].columnCount; c += kCtaThreads)
+      sameColumns = groupChunks[g].columns[c] == groupChunks[0].columns[c];
+  }
+  const bool columnsShared = kGroups == 1 || __syncthreads_and(sameColumns);
+  __shared__ __align__(16) unsigned char cursorBytes[sizeof(ChunkCursor<kGroups>)];
+  __shared__ ChunkStep stepRing[3];  // step of chunk c in stepRing[c % 3]
+  auto* cursor = reinterpret_cast<ChunkCursor<kGroups>*>(cursorBytes);
+  const ChunkList& chunks = groupChunks[0];  // the window is per head
+  auto issueChunk = [&](const ChunkStep& step, int stage) {
+    if (step.columnGroup < 0) {
+      auto rowOf = [&](int r) { return step.start + r < N ? step.start + r : -1; };
       loadTileAsync<T, D, kCtaThreads>(keyTiles + stage * kTileRows * D, keys, rowOf);
       if constexpr (kWithV) loadTileAsync<T, D, kCtaThreads>(valueTiles + stage * kTileRows * D, values, rowOf);
     } else {
-      if (threadIdx.x < kTileRows) gatheredKeys[stage * kTileRows + threadIdx.x] = chunks.gatheredKey(chunk, threadIdx.x);
+      const ChunkList& list = groupChunks[step.columnGroup];
+      if (threadIdx.x < kTileRows) gatheredKeys[stage * kTileRows + threadIdx.x] = list.gatheredKey(step.columnChunk, threadIdx.x);
       auto rowOf = [&](int r) {
-        const int j = chunks.gatheredKey(chunk, r);
+        const int j = list.gatheredKey(step.columnChunk, r);
         return j < N ? j : -1;  // a malformed index never reads past the tensor
       };
       loadTileAsync<T, D, kCtaThreads>(keyTiles + stage * kTileRows * D, keys, rowOf);
@@ -146,27 +214,50 @@ __global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3
     }
     copyAsyncCommit();
   };
-  if (chunkCount > 0) issueChunk(0);
+  // Dense lists need no cursor: chunk c is tile c for every group with more than c tiles.
+  auto stepOf = [&](int c) {
+    if constexpr (kDenseLists) {
+      ChunkStep step;
+      step.start = c * kTileRows;
+#pragma unroll
+      for (int g = 0; g < kGroups; ++g)
+        if (c < groupChunks[g].tileCount) step.groups |= 1u << g;
+      return step;
+    } else {
+      return stepRing[c % 3];
+    }
+  };
+  if (threadIdx.x == 0 && !kDenseLists) {
+    *cursor = ChunkCursor<kGroups>{groupChunks, columnsShared};
+    stepRing[0] = cursor->advance();
+    stepRing[1] = cursor->advance();
+  }
+  __syncthreads();
+  if (stepOf(0).groups != 0) issueChunk(stepOf(0), 0);
 
   float out[D / 8][4] = {};
   float rowMax[2] = {-INFINITY, -INFINITY};
   float rowSum[2] = {0.f, 0.f};  // this thread's share; summed over the quad at the end
   const bool windowed = chunks.windowInit >= 0;
 
-  for (int chunk = 0; chunk < chunkCount; ++chunk) {
+  for (int chunk = 0;; ++chunk) {
+    const ChunkStep step = stepOf(chunk);
+    if (step.groups == 0) break;
     copyAsyncWait<0>();
     if constexpr (kHopper) asyncProxyFence();
     __syncthreads();  // chunk is in its stage, and every warp is done with the other stage
-    if (chunk + 1 < chunkCount) issueChunk(chunk + 1);
-    if (chunk >= myChunkCount) continue;  // a tile past this group's diagonal (or no rows at all)
+    const ChunkStep next = stepOf(chunk + 1);
+    if (next.groups != 0) issueChunk(next, (chunk + 1) & 1);
+    if (threadIdx.x == 0 && !kDenseLists) stepRing[(chunk + 2) % 3] = cursor->advance();
+    if (!((step.groups >> group) & 1)) continue;  // not in this group's list (or no rows at all)
     const int stage = chunk & 1;
 
     float scores[8][4];
     if constexpr (kHopper) scoreTileHopper<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
     else scoreTile<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
 
-    const bool contiguous = chunks.contiguous(chunk);
-    const int start = contiguous ? chunks.tileStart(chunk) : 0;
+    const bool contiguous = step.columnGroup < 0;
+    const int start = contiguous ? step.start : 0;
     const bool needsMask = !contiguous || windowed || start + kTileRows - 1 > rowStart || start + kTileRows > N;
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
