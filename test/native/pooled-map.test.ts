@@ -38,6 +38,12 @@ function referenceMap(problem: Problem, region: Region, sampleRows: number[] | n
   return { mean, max, rowsUsed: used.length };
 }
 
+/**
+ * Probabilities are computed in fp32 from logits of magnitude up to ~20 (scale 1.5), where exp()
+ * alone carries ~20 ulp of relative error: 1e-5 absolute on values <= 1, the issue's f32 bound.
+ */
+const PROBABILITY_TOLERANCE = 1e-5;
+
 describe('pooledMap (CPU) against the brute-force definition', () => {
   const problem = randomProblem({ dtype: 'BF16', numHeads: 1, numKvHeads: 1, seqLen: 333, headDim: 64 }, rng(seed), 1.5);
   const regions: [string, Region][] = [
@@ -50,8 +56,8 @@ describe('pooledMap (CPU) against the brute-force definition', () => {
       const result = await native.pooledMap(inputsOf(problem, false), { backend: 'cpu', ...region, sampleRows: null }, {});
       const expected = referenceMap(problem, region, null);
       expect(result.rowsUsed).toBe(expected.rowsUsed);
-      expect(maxAbsDiff(result.mean, expected.mean)).toBeLessThan(1e-6);
-      expect(maxAbsDiff(result.max, expected.max)).toBeLessThan(1e-6);
+      expect(maxAbsDiff(result.mean, expected.mean)).toBeLessThan(PROBABILITY_TOLERANCE);
+      expect(maxAbsDiff(result.max, expected.max)).toBeLessThan(PROBABILITY_TOLERANCE);
     });
   }
 
@@ -61,8 +67,8 @@ describe('pooledMap (CPU) against the brute-force definition', () => {
     const result = await native.pooledMap(inputsOf(problem, false), { backend: 'cpu', ...region, sampleRows: Int32Array.from(sample) });
     const expected = referenceMap(problem, region, sample);
     expect(result.rowsUsed).toBe(7);
-    expect(maxAbsDiff(result.mean, expected.mean)).toBeLessThan(1e-6);
-    expect(maxAbsDiff(result.max, expected.max)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(result.mean, expected.mean)).toBeLessThan(PROBABILITY_TOLERANCE);
+    expect(maxAbsDiff(result.max, expected.max)).toBeLessThan(PROBABILITY_TOLERANCE);
   });
 
   it('every row of an exact full map carries mass 1 in total', async () => {
