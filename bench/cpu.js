@@ -132,6 +132,7 @@ const section = `<!-- cpu:begin (written by bench/cpu.js; edit the script, not t
 | NumPy ${dense.numpyVersion} (${dense.blas}, its default threads) | ${dense.numpyMs.toFixed(1)} | 1.00 |
 
 Largest output difference, |ours - NumPy| / (1 + |NumPy|): ${dense.maxDiff.toExponential(2)}.
+NumPy runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (build-machine workarounds that slow a current OpenBLAS).
 
 ### Sparse vs dense at ${SPARSE_SEQ} tokens (bf16, synthetic capture seed ${SHAPE.seed}, H=${SHAPE.heads}, Hkv=${SHAPE.kvHeads}, D=${SHAPE.headDim})
 
