@@ -264,7 +264,17 @@ export type JobEvent = z.infer<typeof JobEvent>;
 export const SearchResult = z.object({ config: HeadConfig, report: Report, settings: SearchSettings });
 export type SearchResult = z.infer<typeof SearchResult>;
 
-export const BenchSweepPoint = z.object({ seqLen: z.number().int(), denseMs: z.number(), indexMs: z.number(), sparseMs: z.number(), speedup: z.number(), meanRecall: z.number() });
+/** One context length of the synthetic sweep, with the device and precision it ran on. */
+export const BenchSweepPoint = z.object({
+  seqLen: z.number().int(),
+  device: z.string(),
+  dtype: DType,
+  denseMs: z.number(),
+  indexMs: z.number(),
+  sparseMs: z.number(),
+  speedup: z.number(),
+  meanRecall: z.number(),
+});
 export const BenchResult = z.object({ report: Report.optional(), sweep: z.array(BenchSweepPoint) });
 export type BenchResult = z.infer<typeof BenchResult>;
 
@@ -316,6 +326,8 @@ export const methods = {
   },
   'job.start': { params: JobSpec, result: z.object({ jobId: z.string() }) },
   'job.cancel': { params: z.object({ jobId: z.string() }), result: z.object({ cancelled: z.boolean() }) },
+  /** The latest event of every job the engine still remembers, newest first: how a client catches up on missed events. */
+  'job.list': { params: z.object({}), result: z.array(JobEvent) },
   'config.import': {
     params: z.object({ path: z.string().min(1) }).or(z.object({ text: z.string(), fileName: z.string() })),
     result: z.object({ config: HeadConfig, format: ConfigFormat, warnings: z.array(z.string()) }),
@@ -345,6 +357,11 @@ export interface Api {
   call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>>;
   /** Subscribe to job events; returns an unsubscribe function. */
   onJobEvent(listener: (event: JobEvent) => void): () => void;
+  /**
+   * Subscribe to the job event stream (re)connecting, after which events sent meanwhile may be
+   * missing (ask `job.list`); returns an unsubscribe function. Hosts that never drop events omit it.
+   */
+  onEventsReconnected?(listener: () => void): () => void;
   /** Which host the UI runs in, for features such as native file dialogs. */
   readonly host: 'electron' | 'browser';
 }

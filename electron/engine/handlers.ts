@@ -252,6 +252,10 @@ export function createEngine(options: EngineOptions): Engine {
       return { cancelled: jobs.cancel(jobId) };
     },
 
+    async 'job.list'() {
+      return jobs.list();
+    },
+
     async 'config.import'(params) {
       if ('text' in params) return asBadRequest(() => importConfig(params.text, params.fileName));
       const real = await roots.resolveExisting(params.path);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, decodeWire, encodeWire, isMethodName, methods, parseRequest } from '../../contract/api.js';
+import { ApiError, BenchResult, decodeWire, encodeWire, isMethodName, methods, parseRequest } from '../../contract/api.js';
 
 describe('parseRequest', () => {
   it('accepts every method with valid params and fills defaults', () => {
@@ -28,6 +28,22 @@ describe('parseRequest', () => {
     expect(params).toEqual({ kind: 'bench', sweep: [8192, 16384], backend: 'auto', repeat: 3 });
     expect(() => parseRequest('job.start', { kind: 'bench', sweep: [8] })).toThrow(/sweep/);
     expect(() => parseRequest('job.start', { kind: 'search', captureId: 'c', settings: { mode: 'target-recall', targetRecall: 1.5 } })).toThrow(/targetRecall/);
+  });
+
+  it('job.list takes no params and answers job events, a finished one with its result', () => {
+    expect(parseRequest('job.list', undefined)).toEqual({ method: 'job.list', params: {} });
+    const done = { jobId: 'job-2', kind: 'bench', state: 'done', progress: 1, message: 'done', etaSeconds: null, result: { sweep: [] } };
+    const running = { jobId: 'job-3', kind: 'analyze', state: 'running', progress: 0.4, message: 'layer 1', etaSeconds: 2 };
+    expect(methods['job.list'].result.parse([running, done])).toEqual([running, done]);
+    expect(methods['job.list'].result.safeParse([{ ...done, state: 'finished' }]).success).toBe(false);
+  });
+
+  it('sweep points carry the device and precision they ran on', () => {
+    const point = { seqLen: 1024, device: 'NVIDIA H100 (CUDA, sm 9.0)', dtype: 'BF16', denseMs: 2, indexMs: 0.1, sparseMs: 0.4, speedup: 4, meanRecall: 0.97 };
+    expect(BenchResult.parse({ sweep: [point] }).sweep[0]).toEqual(point);
+    const { dtype: _dtype, ...withoutPrecision } = point;
+    expect(BenchResult.safeParse({ sweep: [withoutPrecision] }).success).toBe(false);
+    expect(BenchResult.safeParse({ sweep: [{ ...point, dtype: 'FP8' }] }).success).toBe(false);
   });
 
   it('has a params and result schema for every method', () => {

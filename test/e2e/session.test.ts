@@ -162,7 +162,7 @@ describe('issue 5: an inference engineer’s session', () => {
     await page.click('[data-testid=start-sweep]');
     await page.waitForSelector('[data-testid=sweep-chart]', { timeout: 170_000 });
     expect(await page.locator('[data-testid=sweep-chart] .dot-speedup').count()).toBe(2);
-    expect(await page.textContent('[data-testid=bench-sweep]')).toMatch(/· (CPU|CUDA)/);
+    expect(await page.textContent('[data-testid=bench-sweep] .device-tag')).toMatch(/\((CPU|CUDA)[^)]*\) · BF16$/);
     await screenshot(page, 'bench', scratch);
   });
 

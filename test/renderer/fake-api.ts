@@ -1,7 +1,8 @@
 /**
  * An in-memory engine for renderer tests: a small synthetic capture with sink + local-window
  * heads, closed-form recall that grows with the budget, and jobs the test drives by hand
- * (`finishJob`, `failJob`) or lets finish on their own (`autoFinishJobs`).
+ * (`finishJob`, `failJob`) or lets finish on their own (`autoFinishJobs`). `disconnect` and
+ * `reconnect` stand for the browser's event socket dropping: events sent meanwhile are lost.
  */
 import { ApiError, type Api, type CaptureSummary, type HeadConfig, type HeadPattern, type JobEvent, type MethodName, type Params, type Report, type Result } from '../../contract/api.js';
 
@@ -63,6 +64,10 @@ export class FakeApi implements Api {
   /** Method name -> error to throw, for failure paths. */
   readonly failures = new Map<MethodName, ApiError>();
   private listeners = new Set<(event: JobEvent) => void>();
+  private reconnectListeners = new Set<() => void>();
+  /** The latest event of each job, newest job first when listed, as the engine remembers them. */
+  private latestEvents = new Map<string, JobEvent>();
+  private connected = true;
   private nextJob = 1;
 
   private handlers: { [M in MethodName]: (params: Params<M>) => Result<M> } = {
@@ -113,6 +118,7 @@ export class FakeApi implements Api {
       queueMicrotask(() => this.emit({ jobId, kind: spec.kind, state: 'cancelled', progress: 0.1, message: 'cancelled', etaSeconds: null }));
       return { cancelled: true };
     },
+    'job.list': () => [...this.latestEvents.values()].reverse(),
     'config.import': (params) => {
       if (!('text' in params)) throw new ApiError('the fake imports text only', 'bad-request');
       const heads = JSON.parse(params.text) as HeadConfig['heads'];
@@ -134,8 +140,24 @@ export class FakeApi implements Api {
     return () => this.listeners.delete(listener);
   }
 
+  onEventsReconnected(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
+  }
+
   emit(event: JobEvent): void {
+    this.latestEvents.set(event.jobId, event);
+    if (!this.connected) return;
     for (const listener of this.listeners) listener(event);
+  }
+
+  disconnect(): void {
+    this.connected = false;
+  }
+
+  reconnect(): void {
+    this.connected = true;
+    for (const listener of this.reconnectListeners) listener();
   }
 
   /** The result a real engine would send for the job's kind. */
@@ -149,7 +171,7 @@ export class FakeApi implements Api {
         return { config, report: fakeReport(config), settings: { mode: 'candidates', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 512, seed: 0 } } };
       }
       case 'bench':
-        return { report: fakeReport(spec.config!), sweep: [1024, 2048].map((seqLen) => ({ seqLen, denseMs: seqLen / 100, indexMs: 0.5, sparseMs: seqLen / 400, speedup: 3, meanRecall: 0.97 })) };
+        return { report: fakeReport(spec.config!), sweep: [1024, 2048].map((seqLen) => ({ seqLen, device: 'Fake CPU (CPU, 2 threads)', dtype: 'BF16' as const, denseMs: seqLen / 100, indexMs: 0.5, sparseMs: seqLen / 400, speedup: 3, meanRecall: 0.97 })) };
     }
   }
 

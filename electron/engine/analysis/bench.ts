@@ -114,7 +114,7 @@ export async function benchCapture(
         );
     const report = buildReport(backend, device, synthetic, await benchLayer(native, inputs, 0, patterns, backend, options.repeat, control));
     const { denseMs, indexMs, sparseMs, speedup, meanRecall } = report.totals;
-    sweep.push({ seqLen, denseMs, indexMs, sparseMs, speedup, meanRecall });
+    sweep.push({ seqLen, device: report.device, dtype: report.dtype, denseMs, indexMs, sparseMs, speedup, meanRecall });
   }
   onProgress(1, 'done');
   return { sweep };

@@ -28,9 +28,12 @@ interface Job {
   startedAt: number;
   lastProgressEventAt: number;
   running?: RunningJob;
+  /** Kept once finished, so `list` can tell a client that missed the final event. */
+  result?: unknown;
+  error?: string;
 }
 
-/** Finished jobs remembered (for job.cancel answers); older ones are forgotten. */
+/** Finished jobs remembered (for job.cancel and job.list answers); older ones are forgotten. */
 const KEEP_FINISHED_JOBS = 100;
 
 /** Seconds left, extrapolated from elapsed time and progress; null until there is enough to go on. */
@@ -85,6 +88,11 @@ export class JobManager {
     return true;
   }
 
+  /** The current state of every job still remembered, newest first, results of finished ones included. */
+  list(): JobEvent[] {
+    return [...this.jobs.values()].reverse().map((job) => this.eventOf(job));
+  }
+
   /** Cancel everything (host shutting down). */
   dispose(): void {
     for (const job of [...this.queue]) this.cancel(job.id);
@@ -131,8 +139,10 @@ export class JobManager {
     job.state = state;
     job.message = message;
     job.running = undefined;
+    job.result = result;
+    job.error = error;
     if (state === 'done') job.progress = 1;
-    this.emit(job, result, error);
+    this.emit(job);
     this.forgetOldJobs();
     if (this.current === job) {
       this.current = null;
@@ -145,7 +155,7 @@ export class JobManager {
     for (const job of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED_JOBS))) this.jobs.delete(job.id);
   }
 
-  private emit(job: Job, result?: unknown, error?: string): void {
+  private eventOf(job: Job): JobEvent {
     const event: JobEvent = {
       jobId: job.id,
       kind: job.spec.kind,
@@ -154,8 +164,13 @@ export class JobManager {
       message: job.message,
       etaSeconds: job.state === 'running' ? estimateEta(this.now() - job.startedAt, job.progress) : null,
     };
-    if (result !== undefined) event.result = result;
-    if (error !== undefined) event.error = error;
+    if (job.result !== undefined) event.result = job.result;
+    if (job.error !== undefined) event.error = job.error;
+    return event;
+  }
+
+  private emit(job: Job): void {
+    const event = this.eventOf(job);
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -77,10 +77,11 @@ export interface BrowserApiOptions {
 }
 
 /** The transport of `sparsescope serve`: POST /api/<method>, events on a token-checked WebSocket. */
-export function createBrowserApi(options: BrowserApiOptions): Api & { close(): void } {
+export function createBrowserApi(options: BrowserApiOptions): Api & Required<Pick<Api, 'onEventsReconnected'>> & { close(): void } {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const SocketImpl = options.WebSocket ?? globalThis.WebSocket;
   const listeners = new Set<(event: JobEvent) => void>();
+  const reconnectListeners = new Set<() => void>();
   const firstDelay = options.reconnectMs ?? 250;
   const maxDelay = options.maxReconnectMs ?? 5000;
   let delay = firstDelay;
@@ -96,6 +97,8 @@ export function createBrowserApi(options: BrowserApiOptions): Api & { close(): v
     socket = ws;
     ws.onopen = () => {
       delay = firstDelay;
+      // Events sent while no socket was open are gone: let subscribers catch up through job.list.
+      for (const listener of reconnectListeners) listener();
     };
     ws.onmessage = (message: MessageEvent) => {
       let decoded: unknown;
@@ -147,6 +150,10 @@ export function createBrowserApi(options: BrowserApiOptions): Api & { close(): v
       listeners.add(listener);
       connect();
       return () => listeners.delete(listener);
+    },
+    onEventsReconnected(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
     },
     close() {
       closed = true;

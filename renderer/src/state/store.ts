@@ -17,6 +17,7 @@ import {
   type HeadPattern,
   type HeadStats,
   type JobEvent,
+  type JobState,
   type Params,
 } from '../../../contract/api';
 import type { HeadFilter, HeadSort } from './overview';
@@ -129,6 +130,15 @@ export interface StoreOptions {
   storage?: Pick<Storage, 'getItem' | 'setItem'>;
 }
 
+const JOB_STATE_ORDER: Record<JobState, number> = { queued: 0, running: 1, done: 2, failed: 2, cancelled: 2 };
+
+/** Whether a listed job state is further along than what the store shows (a live event can be newer than a listing). */
+function isAheadOf(listed: JobEvent, shown: JobEvent | undefined): boolean {
+  if (shown?.jobId !== listed.jobId) return true;
+  const step = JOB_STATE_ORDER[listed.state] - JOB_STATE_ORDER[shown.state];
+  return step > 0 || (step === 0 && listed.progress > shown.progress);
+}
+
 export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
   let nextNoticeId = 1;
   /** Which job id runs for each kind, so events of stale jobs are ignored. */
@@ -231,6 +241,20 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       });
     }
 
+    /** Catch up on events a reconnecting transport dropped: each tracked job's latest state goes the live events' way. */
+    async function catchUpOnJobs(): Promise<void> {
+      let latest: JobEvent[];
+      try {
+        latest = await api.call('job.list', {});
+      } catch (error) {
+        get().reportError(error, 'catching up on running jobs');
+        return;
+      }
+      for (const event of latest) {
+        if (jobIds[event.kind] === event.jobId && isAheadOf(event, get().jobs[event.kind])) get().handleJobEvent(event);
+      }
+    }
+
     function onJobDone(event: JobEvent): void {
       const jobCapture = jobCaptures.get(event.jobId);
       if (jobCapture !== undefined && jobCapture !== get().capture?.captureId) {
@@ -298,6 +322,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
 
       async init() {
         api.onJobEvent((event) => get().handleJobEvent(event));
+        api.onEventsReconnected?.(() => void catchUpOnJobs());
         const device = api.call('device.info', {}).then(
           (info) => set({ device: info }),
           (error: unknown) => get().reportError(error, 'reading the engine\'s device'),

@@ -82,6 +82,11 @@ function LayerBars({ report }: { report: Report }) {
   );
 }
 
+/** The sweep chart's header: the device and precision its points ran on (one of each for one job). */
+export function sweepDeviceTag(sweep: BenchResult['sweep']): string {
+  return [...new Set(sweep.map((point) => `${point.device} · ${point.dtype}`))].join(' | ');
+}
+
 function SweepChart({ sweep }: { sweep: BenchResult['sweep'] }) {
   const points = [...sweep].sort((p, q) => p.seqLen - q.seqLen);
   const measured = points.flatMap((p) => [p.denseMs, p.indexMs + p.sparseMs]).filter((v) => v > 0);
@@ -139,9 +144,6 @@ export function BenchView() {
   const running = isActive(job);
   const report = bench?.report;
   const where = report ? `${report.device} · ${report.backend.toUpperCase()} · ${report.dtype}` : null;
-  // Sweep points carry no device of their own: they ran on the engine's backend for this choice.
-  const sweepBackend = backend === 'auto' ? device?.defaultBackend : backend;
-  const sweepDevice = sweepBackend === 'cuda' ? `${device?.cuda.devices[0]?.name ?? 'CUDA'} · CUDA` : `${device?.cpu.model ?? 'CPU'} · CPU`;
 
   return (
     <div className="bench">
@@ -214,7 +216,7 @@ export function BenchView() {
         <section className="panel" data-testid="bench-sweep">
           <header className="panel-head">
             <h2>Latency vs context (synthetic GQA layer, searched per length)</h2>
-            <span className="device-tag">{sweepDevice}</span>
+            <span className="device-tag">{sweepDeviceTag(bench.sweep)}</span>
           </header>
           <SweepChart sweep={bench.sweep} />
           <ul className="legend">

@@ -263,6 +263,39 @@ describe('jobs', () => {
     expect(workers.started).toEqual(['jobs', 'jobs']);
   });
 
+  it('job.list tells the latest state of every remembered job, newest first, finished results included', async () => {
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    const spec = { kind: 'analyze' as const, captureId: summary.captureId, backend: 'cpu' as const, sampling: { mode: 'exact' as const } };
+    const events: JobEvent[] = [];
+    engine.onJobEvent((event) => events.push(event));
+    ops.analyze = async () => ({ ok: true });
+    const { jobId: doneId } = await engine.handlers['job.start'](spec);
+    await vi.waitFor(() => expect(events.at(-1)?.state).toBe('done'));
+    ops.analyze = async () => {
+      throw new Error('layer 3 is truncated');
+    };
+    const { jobId: failedId } = await engine.handlers['job.start'](spec);
+    await vi.waitFor(() => expect(events.at(-1)?.state).toBe('failed'));
+    ops.analyze = async (_params, { onProgress, control }) => {
+      onProgress(0.5, 'layer 1');
+      while (Atomics.load(control.cancel, 0) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      throw new Error('cancelled');
+    };
+    const { jobId: runningId } = await engine.handlers['job.start'](spec);
+    await vi.waitFor(async () => expect((await engine.handlers['job.list']({}))[0]).toMatchObject({ jobId: runningId, state: 'running', progress: 0.5, message: 'layer 1' }));
+
+    const listed = await engine.handlers['job.list']({});
+    expect(listed.map((event) => [event.jobId, event.state])).toEqual([
+      [runningId, 'running'],
+      [failedId, 'failed'],
+      [doneId, 'done'],
+    ]);
+    expect(listed[2]).toEqual(events.find((event) => event.jobId === doneId && event.state === 'done'));
+    expect(listed[2]!.result).toEqual({ ok: true });
+    expect(listed[1]!.error).toBe('layer 3 is truncated');
+    expect(methods['job.list'].result.parse(listed)).toHaveLength(3);
+  });
+
   it('cancels a running job through the worker', async () => {
     const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
     ops.analyze = async (_params, { control }) => {

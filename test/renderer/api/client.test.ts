@@ -20,6 +20,9 @@ class FakeSocket {
   constructor(readonly url: string) {
     FakeSocket.instances.push(this);
   }
+  open() {
+    this.onopen?.();
+  }
   deliver(data: string) {
     this.onmessage?.({ data } as MessageEvent);
   }
@@ -95,6 +98,32 @@ describe('browser client (sparsescope serve)', () => {
       api.close();
       vi.advanceTimersByTime(10_000);
       expect(FakeSocket.instances).toHaveLength(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('tells subscribers each time the event socket opens, so they can ask for missed events', () => {
+    vi.useFakeTimers();
+    try {
+      FakeSocket.instances = [];
+      const api = createBrowserApi({ origin: ORIGIN, token: 't', fetch: fetchReturning(200, '{}'), WebSocket: FakeSocket as unknown as typeof WebSocket, reconnectMs: 100 });
+      let opened = 0;
+      const unsubscribe = api.onEventsReconnected(() => opened++);
+      api.onJobEvent(() => {});
+      FakeSocket.instances[0]!.open();
+      expect(opened).toBe(1);
+      FakeSocket.instances[0]!.close();
+      vi.advanceTimersByTime(100);
+      expect(opened).toBe(1);
+      FakeSocket.instances[1]!.open();
+      expect(opened).toBe(2);
+      unsubscribe();
+      FakeSocket.instances[1]!.close();
+      vi.advanceTimersByTime(100);
+      FakeSocket.instances[2]!.open();
+      expect(opened).toBe(2);
+      api.close();
     } finally {
       vi.useRealTimers();
     }

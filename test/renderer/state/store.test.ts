@@ -105,6 +105,37 @@ describe('app store', () => {
     expect(store.getState().notices.at(-1)?.message).toMatch(/search job failed: worker crashed/);
   });
 
+  it('catches up after the event socket reconnects: a job that finished meanwhile ends done with its result', async () => {
+    await store.getState().startJob({ kind: 'bench', captureId: 'cap-1', config: store.getState().config! });
+    await settle();
+    expect(store.getState().jobs.bench?.state).toBe('running');
+    api.disconnect();
+    const benchJob = api.lastJobId('bench');
+    api.finishJob(benchJob);
+    expect(store.getState().jobs.bench?.state).toBe('running');
+    api.reconnect();
+    await settle();
+    expect(store.getState().jobs.bench).toMatchObject({ jobId: benchJob, state: 'done' });
+    expect(store.getState().bench?.sweep.map((point) => point.seqLen)).toEqual([1024, 2048]);
+    expect(store.getState().bench?.sweep[0]).toMatchObject({ device: 'Fake CPU (CPU, 2 threads)', dtype: 'BF16' });
+    expect(api.calls.filter((call) => call.method === 'job.list')).toHaveLength(1);
+  });
+
+  it('applies only tracked jobs from a catch-up, and never winds a job back to an older state', async () => {
+    const analyze = api.lastJobId('analyze');
+    api.emit({ jobId: 'someone-else', kind: 'search', state: 'done', progress: 1, message: '', etaSeconds: 0, result: api.resultFor({ kind: 'search', captureId: 'x', settings: { mode: 'candidates' } }) });
+    api.emit({ jobId: analyze, kind: 'analyze', state: 'running', progress: 0.6, message: 'layer 2', etaSeconds: 1 });
+    api.emit({ jobId: analyze, kind: 'analyze', state: 'running', progress: 0.9, message: 'layer 3', etaSeconds: 1 });
+    const shown = store.getState().jobs.analyze;
+    api.disconnect();
+    api.emit({ jobId: analyze, kind: 'analyze', state: 'running', progress: 0.3, message: 'an older listing', etaSeconds: 1 });
+    api.reconnect();
+    await settle();
+    expect(store.getState().jobs.analyze).toBe(shown);
+    expect(store.getState().jobs.search).toBeUndefined();
+    expect(store.getState().searched).toBeNull();
+  });
+
   it('refuses a second job of a kind while one runs, and cancels through the engine', async () => {
     await store.getState().startJob({ kind: 'bench', captureId: 'cap-1' });
     await settle();

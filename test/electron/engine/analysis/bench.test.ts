@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { benchCapture } from '../../../../electron/engine/analysis/bench.js';
+import { SWEEP_SHAPE, benchCapture } from '../../../../electron/engine/analysis/bench.js';
+import { resolveBackend } from '../../../../electron/engine/analysis/common.js';
 import { syntheticCapture } from '../../../../electron/engine/synthetic/memory-capture.js';
 import { nativeOrReference } from './native-or-reference.js';
 
@@ -32,6 +33,8 @@ describe(`benchCapture (${kind} implementation)`, () => {
     expect(report).toBeUndefined();
     expect(sweep.map((point) => point.seqLen)).toEqual([512, 1024]);
     for (const point of sweep) {
+      expect(point.device).toBe(resolveBackend(native, 'auto').device);
+      expect(point.dtype).toBe(SWEEP_SHAPE.dtype);
       expect(point.meanRecall).toBeGreaterThanOrEqual(0.95);
       expect(point.speedup).toBeCloseTo(point.denseMs / (point.indexMs + point.sparseMs), 9);
     }
