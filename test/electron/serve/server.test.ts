@@ -240,4 +240,12 @@ describe('serve: job events over WebSocket', () => {
     expect(events.at(-1)).toMatchObject({ result: { done: true }, progress: 1 });
     ws.close();
   });
+
+  it('answers job.list with a job that finished while no socket listened, result included', async () => {
+    const opened = decodeWire((await api('capture.open', { path: 'tiny.safetensors' })).body) as { result: { captureId: string } };
+    const started = decodeWire((await api('job.start', { kind: 'analyze', captureId: opened.result.captureId })).body) as { result: { jobId: string } };
+    const listed = async () => (decodeWire((await api('job.list', {})).body) as { result: JobEvent[] }).result;
+    await expect.poll(async () => (await listed())[0]?.state).toBe('done');
+    expect((await listed())[0]).toMatchObject({ jobId: started.result.jobId, kind: 'analyze', state: 'done', progress: 1, result: { done: true } });
+  });
 });
