@@ -174,12 +174,7 @@ export function createEngine(options: EngineOptions): Engine {
     const missing = layers?.filter((layer) => !summary.layers.includes(layer)) ?? [];
     if (missing.length > 0) throw new ApiError(`layers ${missing.join(', ')} are not in capture ${summary.fileName}`, 'not-found');
     if (spec.kind === 'search' || spec.config === undefined) return spec;
-    const config = spec.config;
-    try {
-      return { ...spec, config: fitConfigToCapture(config, summary) };
-    } catch (error) {
-      throw new ApiError(error instanceof Error ? error.message : String(error));
-    }
+    return { ...spec, config: fitConfigToCapture(spec.config, summary) };
   }
 
   const handlers: Handlers = {
@@ -245,7 +240,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async 'job.start'(spec) {
-      return { jobId: jobs.start(prepareJob(spec)) };
+      return { jobId: jobs.start(await asBadRequest(() => prepareJob(spec))) };
     },
 
     async 'job.cancel'({ jobId }) {

@@ -13,8 +13,6 @@
  */
 import { MINFERENCE_DEFAULT_HEAD, type HeadConfig, type PatternName } from '../../../contract/api.js';
 
-export { MINFERENCE_DEFAULT_HEAD };
-
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
