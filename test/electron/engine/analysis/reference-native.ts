@@ -212,6 +212,18 @@ function probabilities(inputs: AttentionInputs, d: Decoded, h: number, i: number
   return row;
 }
 
+/** Attention of the wanted rows (all rows by default) of every head over the keys `keepOf(h, i)` keeps. */
+function attendRows(inputs: AttentionInputs, rows: Int32Array | undefined, keepOf: (h: number, i: number) => (j: number) => boolean): { out: Float32Array; lse: Float32Array } {
+  const d = decode(inputs);
+  const wanted = rows ?? allRows(inputs.seqLen);
+  const out = new Float32Array(inputs.numHeads * wanted.length * inputs.headDim);
+  const lse = new Float32Array(inputs.numHeads * wanted.length);
+  for (let h = 0; h < inputs.numHeads; h++) {
+    wanted.forEach((i, r) => (lse[h * wanted.length + r] = attendRow(inputs, d, h, i, keepOf(h, i), out, (h * wanted.length + r) * inputs.headDim)));
+  }
+  return { out, lse };
+}
+
 export function referenceNative(): NativeModule & { calls: Record<string, number> } {
   const calls: Record<string, number> = {};
   const count = (name: string): void => void (calls[name] = (calls[name] ?? 0) + 1);
@@ -225,16 +237,7 @@ export function referenceNative(): NativeModule & { calls: Record<string, number
     deviceInfo: () => ({ cpuThreads: 1, cuda: { compiled: false, available: false, reason: 'reference implementation', devices: [] } }),
     async denseAttention(inputs, { rows }): Promise<AttentionResult> {
       count('denseAttention');
-      return timed(() => {
-        const d = decode(inputs);
-        const wanted = rows ?? allRows(inputs.seqLen);
-        const out = new Float32Array(inputs.numHeads * wanted.length * inputs.headDim);
-        const lse = new Float32Array(inputs.numHeads * wanted.length);
-        for (let h = 0; h < inputs.numHeads; h++) {
-          wanted.forEach((i, r) => (lse[h * wanted.length + r] = attendRow(inputs, d, h, i, () => true, out, (h * wanted.length + r) * inputs.headDim)));
-        }
-        return { out, lse };
-      });
+      return timed(() => attendRows(inputs, rows, () => () => true));
     },
     async pooledMap(inputs, opts): Promise<PooledMapResult> {
       count('pooledMap');
@@ -280,16 +283,7 @@ export function referenceNative(): NativeModule & { calls: Record<string, number
     },
     async sparseAttention(inputs, index, { rows }): Promise<AttentionResult> {
       count('sparseAttention');
-      return timed(() => {
-        const d = decode(inputs);
-        const wanted = rows ?? allRows(inputs.seqLen);
-        const out = new Float32Array(inputs.numHeads * wanted.length * inputs.headDim);
-        const lse = new Float32Array(inputs.numHeads * wanted.length);
-        for (let h = 0; h < inputs.numHeads; h++) {
-          wanted.forEach((i, r) => (lse[h * wanted.length + r] = attendRow(inputs, d, h, i, keepFromIndex(index, h, i), out, (h * wanted.length + r) * inputs.headDim)));
-        }
-        return { out, lse };
-      });
+      return timed(() => attendRows(inputs, rows, (h, i) => keepFromIndex(index, h, i)));
     },
     async recall(inputs, index, { rows, denseLse }): Promise<RecallResult> {
       count('recall');
