@@ -3,6 +3,9 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <cudaTypedefs.h>
+
+#include "attention_hopper.cuh"
 #include "attention_kernel.cuh"
 
 namespace sparsescope::cuda {
@@ -29,8 +32,6 @@ std::string DeviceIndex::upload(const SparseIndexView& index) {
 
 namespace {
 
-constexpr int kAllRowsGroups = 3;  // 3 x 164 registers x 128 threads fill one SM's register file
-
 // Output slot per query row (only when rows are selected) and the query blocks holding them,
 // longest (latest) first so the causal tail does not straggle.
 struct RowPlan {
@@ -38,7 +39,7 @@ struct RowPlan {
   std::vector<int32_t> blocks;
 };
 
-// blocksPerCta > 1 (all rows only): plan->blocks lists groups of that many consecutive blocks.
+// blocksPerCta > 1: plan->blocks lists groups of that many consecutive blocks, by group number.
 std::string planRows(const RowSelection& rows, int seqLen, int blocksPerCta, RowPlan* plan) {
   const int numBlocks = (seqLen + kTileRows * blocksPerCta - 1) / (kTileRows * blocksPerCta);
   std::vector<char> used(numBlocks, rows.all() ? 1 : 0);
@@ -58,15 +59,17 @@ std::string planRows(const RowSelection& rows, int seqLen, int blocksPerCta, Row
   return "";
 }
 
-template <typename T, int D, bool kWithV, bool kHopper, int kGroups, bool kDenseLists = false>
-std::string launchAttention(const AttentionJob& job, const CallContext& ctx) {
+// Uploads the job, then calls launch(args, grid) once per KV-head group (kBlocksPerCta query
+// blocks per CTA), with cancellation and progress between launches.
+template <typename T, int D, bool kWithV, int kBlocksPerCta, typename Launch>
+std::string launchAttention(const AttentionJob& job, const CallContext& ctx, Launch launch) {
   const AttentionInputs& in = *job.inputs;
   const int N = in.seqLen, H = in.numHeads, groupSize = in.numHeads / in.numKvHeads;
   const int R = job.rows->size(N);
   if (kWithV && in.v == nullptr) return "v is required for attention outputs";
 
   RowPlan plan;
-  SPARSESCOPE_TRY(planRows(*job.rows, N, kGroups, &plan));
+  SPARSESCOPE_TRY(planRows(*job.rows, N, kBlocksPerCta, &plan));
   if (R == 0) return "";
 
   DeviceBuffer<T> q, k, v;
@@ -99,14 +102,10 @@ std::string launchAttention(const AttentionJob& job, const CallContext& ctx) {
   args.index = index.view;
   args.scaleLog2 = kLog2e / std::sqrt(float(D));
 
-  constexpr int sharedBytes = attentionSharedBytes<D, kWithV, kGroups>();
-  SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(attentionKernel<T, D, kWithV, kHopper, kGroups, kDenseLists>,
-                                            cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes));
   DeviceTimer timer;
   for (int group = 0; group < in.numKvHeads; ++group) {
     args.headBase = group * groupSize;
-    attentionKernel<T, D, kWithV, kHopper, kGroups, kDenseLists>
-        <<<dim3(plan.blocks.size(), groupSize), kThreads * kGroups, sharedBytes>>>(args);
+    SPARSESCOPE_TRY(launch(args, dim3(plan.blocks.size(), groupSize)));
     SPARSESCOPE_CUDA_TRY(cudaGetLastError());
     SPARSESCOPE_CUDA_TRY(cudaDeviceSynchronize());
     if (ctx.cancelled()) return kCancelled;
@@ -115,6 +114,68 @@ std::string launchAttention(const AttentionJob& job, const CallContext& ctx) {
   SPARSESCOPE_TRY(timer.stop());
   if (kWithV) SPARSESCOPE_TRY(out.download(job.out, size_t(H) * R * D));
   return lse.download(job.lse, size_t(H) * R);
+}
+
+// One warpgroup per 64-row block: the portable path, and the Hopper log-sum-exp-only pass.
+template <typename T, int D, bool kWithV, bool kHopper>
+std::string launchBlockKernel(const AttentionJob& job, const CallContext& ctx) {
+  constexpr auto kernel = attentionKernel<T, D, kWithV, kHopper>;
+  constexpr int sharedBytes = attentionSharedBytes<D, kWithV>();
+  SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes));
+  return launchAttention<T, D, kWithV, 1>(job, ctx, [&](const AttentionArgs<T>& args, dim3 grid) {
+    kernel<<<grid, kThreads, sharedBytes>>>(args);
+    return std::string();
+  });
+}
+
+// The driver's tensor-map encoder, found through the runtime so the module needs no libcuda at link time.
+std::string tensorMapEncoder(PFN_cuTensorMapEncodeTiled_v12000* encode) {
+  static PFN_cuTensorMapEncodeTiled_v12000 found = nullptr;
+  if (!found) {
+    void* function = nullptr;
+    cudaDriverEntryPointQueryResult status;
+    SPARSESCOPE_CUDA_TRY(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &function, 12000,
+                                                          cudaEnableDefault, &status));
+    if (status != cudaDriverEntryPointSuccess || !function) return "the CUDA driver has no cuTensorMapEncodeTiled";
+    found = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(function);
+  }
+  *encode = found;
+  return "";
+}
+
+// [Hkv][N][D] as a 3-D tensor map with 64 x 64 boxes in the 128-byte swizzle; rows past N read as zeros.
+template <typename T, int D>
+std::string describeKv(CUtensorMap* map, const T* tensor, int numKvHeads, int seqLen) {
+  PFN_cuTensorMapEncodeTiled_v12000 encode;
+  SPARSESCOPE_TRY(tensorMapEncoder(&encode));
+  const cuuint64_t dims[3] = {cuuint64_t(D), cuuint64_t(seqLen), cuuint64_t(numKvHeads)};
+  const cuuint64_t strides[2] = {cuuint64_t(D) * sizeof(T), cuuint64_t(seqLen) * D * sizeof(T)};
+  const cuuint32_t box[3] = {64, kTileRows, 1};
+  const cuuint32_t elementStrides[3] = {1, 1, 1};
+  const CUresult result = encode(map, std::is_same_v<T, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
+                                 3, const_cast<T*>(tensor), dims, strides, box, elementStrides,
+                                 CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                 CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (result != CUDA_SUCCESS) return "cuTensorMapEncodeTiled failed with CUresult " + std::to_string(int(result));
+  return "";
+}
+
+// Hopper attention with values: the warp-specialized kernel, two blocks per CTA.
+template <typename T, int D, bool kDenseLists>
+std::string launchWarpSpecialized(const AttentionJob& job, const CallContext& ctx) {
+  constexpr auto kernel = warpSpecializedAttentionKernel<T, D, kDenseLists>;
+  constexpr int sharedBytes = hopper::sharedBytes<D>();
+  SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes));
+  const int numKvHeads = job.inputs->numKvHeads;
+  hopper::TensorMaps maps;
+  return launchAttention<T, D, true, hopper::kConsumers>(job, ctx, [&](const AttentionArgs<T>& args, dim3 grid) {
+    if (args.headBase == 0) {  // the first launch: the tensors are in place now
+      SPARSESCOPE_TRY(describeKv<T, D>(&maps.keys, args.k, numKvHeads, args.seqLen));
+      SPARSESCOPE_TRY(describeKv<T, D>(&maps.values, args.v, numKvHeads, args.seqLen));
+    }
+    kernel<<<grid, hopper::kCtaThreads, sharedBytes>>>(args, maps);
+    return std::string();
+  });
 }
 
 __global__ void hopperProbeKernel(int* hasHopperCode) {
@@ -150,15 +211,11 @@ std::string runAttention(const AttentionJob& job, const CallContext& ctx) {
       // (not yet understood), so D = 64 stays on mma.sync.
       if constexpr (D == 128) {
         if (hopperPathAvailable()) {
-          if (!job.withValues) return launchAttention<T, D, false, true, 1>(job, ctx);
-          // All rows (dense or sparse): three warpgroups share the key/value tiles of their lists.
-          if (job.rows->all() && !job.index) return launchAttention<T, D, true, true, kAllRowsGroups, true>(job, ctx);
-          if (job.rows->all()) return launchAttention<T, D, true, true, kAllRowsGroups>(job, ctx);
-          return launchAttention<T, D, true, true, 1>(job, ctx);
+          if (!job.withValues) return launchBlockKernel<T, D, false, true>(job, ctx);
+          return job.index ? launchWarpSpecialized<T, D, false>(job, ctx) : launchWarpSpecialized<T, D, true>(job, ctx);
         }
       }
-      return job.withValues ? launchAttention<T, D, true, false, 1>(job, ctx)
-                            : launchAttention<T, D, false, false, 1>(job, ctx);
+      return job.withValues ? launchBlockKernel<T, D, true, false>(job, ctx) : launchBlockKernel<T, D, false, false>(job, ctx);
     });
   });
 }

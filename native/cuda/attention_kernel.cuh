@@ -114,7 +114,7 @@ struct AttentionArgs {
   int seqLen = 0;
   int groupSize = 1;             // H / Hkv
   int headBase = 0;              // blockIdx.y + headBase is the query head
-  const int32_t* blocks = nullptr;  // query blocks to compute (blockIdx.x indexes it), longest first
+  const int32_t* blocks = nullptr;  // first query block / blocks per CTA, per blockIdx.x; longest first
   const int32_t* rowSlot = nullptr;  // null: output row = query row; else slot or -1 (skip) per row
   int rowsOut = 0;               // R
   float* out = nullptr;          // [H, R, D]
@@ -123,158 +123,44 @@ struct AttentionArgs {
   float scaleLog2 = 0;           // log2(e) / sqrt(D)
 };
 
-// Shared memory of the kernel: K (and V) tiles in two stages, gathered key ids, query staging for
-// warpgroups past the second (the first two stage their queries in the second K and V stages),
-// and 1 KiB to align the tiles for wgmma descriptors.
-template <int D, bool kWithV, int kGroups>
-constexpr int attentionSharedBytes() {
-  return ((kWithV ? 4 : 2) + (kGroups > 2 ? kGroups - 2 : 0)) * kTileRows * D * 2 + 2 * kTileRows * int(sizeof(int)) +
-         1024;
-}
+// Scales one 64x64 score tile (C layout) to log2 units and masks what the chunk may not attend:
+// keys after the row (causal), past N, gathered slots past the list end, and keys outside an
+// A-shape window. Contiguous chunks start at `start`; gathered ones take key ids from `gathered`.
+struct TileMask {
+  int rowStart = 0, seqLen = 0, windowInit = -1, windowLocal = -1;
 
-// kHopper: the products run on wgmma (sm_90a) instead of mma.sync; everything else is shared.
-// kGroups: warpgroups per block, each owning one 64-row query block of the same head and sharing
-// the key/value tiles their chunk lists have in common (ChunkCursor), which divides the L2 ->
-// shared memory traffic by up to kGroups.
-// kDenseLists: dense causal lists (no index) whose chunks follow from the chunk number, compiled
-// without the cursor, which would cost the dense kernel registers it does not have.
-// Launch bounds: 3 single-warpgroup Hopper blocks (168 registers) or one block of kGroups per SM.
-template <typename T, int D, bool kWithV, bool kHopper, int kGroups, bool kDenseLists = false>
-__global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3 : 1)
-    attentionKernel(const AttentionArgs<T> args) {
-  static_assert(kGroups == 1 || kWithV, "query staging of several warpgroups uses the value stages");
-  constexpr int kCtaThreads = kThreads * kGroups;
-  extern __shared__ __align__(16) unsigned char sharedRaw[];
-  unsigned char* shared = sharedRaw + ((1024 - sharedAddress(sharedRaw) % 1024) % 1024);
-  T* keyTiles = reinterpret_cast<T*>(shared);                   // [2][64 * D]
-  T* valueTiles = keyTiles + 2 * kTileRows * D;                 // [2][64 * D] with V
-  T* extraQueryTiles = keyTiles + (kWithV ? 4 : 2) * kTileRows * D;  // [kGroups - 2][64 * D]
-  int* gatheredKeys = reinterpret_cast<int*>(extraQueryTiles + (kGroups > 2 ? kGroups - 2 : 0) * kTileRows * D);
-
-  const int N = args.seqLen;
-  const int head = args.headBase + blockIdx.y;
-  const int group = threadIdx.x / kThreads;
-  const int lastBlock = min(args.blocks[blockIdx.x] * kGroups + kGroups - 1, (N - 1) / kTileRows);
-  const int block = args.blocks[blockIdx.x] * kGroups + group;
-  const int rowStart = block * kTileRows;
-  const size_t kvOffset = size_t(head / args.groupSize) * N * D;
-  const T* keys = args.k + kvOffset;
-  const T* values = args.v + kvOffset;
-
-  // Queries go through stages that are free until chunk 1 is loaded.
-  auto queryStaging = [&](int g) {
-    return g == 0 ? keyTiles + kTileRows * D
-                  : (g == 1 ? valueTiles + kTileRows * D : extraQueryTiles + (g - 2) * kTileRows * D);
-  };
-  for (int g = 0; g < kGroups; ++g) {
-    const int start = (args.blocks[blockIdx.x] * kGroups + g) * kTileRows;
-    loadTileAsync<T, D, kCtaThreads>(queryStaging(g), args.q + size_t(head) * N * D,
-                                     [&](int r) { return start + r < N ? start + r : -1; });
-  }
-  copyAsyncCommit();
-  copyAsyncWait<0>();
-  __syncthreads();
-  QueryFragments<D> queries;
-  queries.load(queryStaging(group));
-  __syncthreads();
-
-  // Each group's chunk list (a group past the last row gets an empty one), merged by the cursor.
-  __shared__ __align__(16) unsigned char groupChunkBytes[sizeof(ChunkList) * kGroups];
-  ChunkList* groupChunks = reinterpret_cast<ChunkList*>(groupChunkBytes);
-  if (threadIdx.x < kGroups) {
-    const int groupBlock = args.blocks[blockIdx.x] * kGroups + threadIdx.x;
-    groupChunks[threadIdx.x] = groupBlock <= lastBlock ? ChunkList::of(args.index, head, groupBlock) : ChunkList{};
-  }
-  __syncthreads();
-  bool sameColumns = true;
-  for (int g = 1; g < kGroups; ++g) {
-    sameColumns = sameColumns && groupChunks[g].columnCount == groupChunks[0].columnCount;
-    for (int c = threadIdx.x; sameColumns && c < groupChunks[0].columnCount; c += kCtaThreads)
-      sameColumns = groupChunks[g].columns[c] == groupChunks[0].columns[c];
-  }
-  const bool columnsShared = kGroups == 1 || __syncthreads_and(sameColumns);
-  __shared__ __align__(16) unsigned char cursorBytes[sizeof(ChunkCursor<kGroups>)];
-  __shared__ ChunkStep stepRing[3];  // step of chunk c in stepRing[c % 3]
-  auto* cursor = reinterpret_cast<ChunkCursor<kGroups>*>(cursorBytes);
-  const ChunkList& chunks = groupChunks[0];  // the window is per head
-  auto issueChunk = [&](const ChunkStep& step, int stage) {
-    if (step.columnGroup < 0) {
-      auto rowOf = [&](int r) { return step.start + r < N ? step.start + r : -1; };
-      loadTileAsync<T, D, kCtaThreads>(keyTiles + stage * kTileRows * D, keys, rowOf);
-      if constexpr (kWithV) loadTileAsync<T, D, kCtaThreads>(valueTiles + stage * kTileRows * D, values, rowOf);
-    } else {
-      const ChunkList& list = groupChunks[step.columnGroup];
-      if (threadIdx.x < kTileRows) gatheredKeys[stage * kTileRows + threadIdx.x] = list.gatheredKey(step.columnChunk, threadIdx.x);
-      auto rowOf = [&](int r) {
-        const int j = list.gatheredKey(step.columnChunk, r);
-        return j < N ? j : -1;  // a malformed index never reads past the tensor
-      };
-      loadTileAsync<T, D, kCtaThreads>(keyTiles + stage * kTileRows * D, keys, rowOf);
-      if constexpr (kWithV) loadTileAsync<T, D, kCtaThreads>(valueTiles + stage * kTileRows * D, values, rowOf);
-    }
-    copyAsyncCommit();
-  };
-  // Dense lists need no cursor: chunk c is tile c for every group with more than c tiles.
-  auto stepOf = [&](int c) {
-    if constexpr (kDenseLists) {
-      ChunkStep step;
-      step.start = c * kTileRows;
-#pragma unroll
-      for (int g = 0; g < kGroups; ++g)
-        if (c < groupChunks[g].tileCount) step.groups |= 1u << g;
-      return step;
-    } else {
-      return stepRing[c % 3];
-    }
-  };
-  if (threadIdx.x == 0 && !kDenseLists) {
-    *cursor = ChunkCursor<kGroups>{groupChunks, columnsShared};
-    stepRing[0] = cursor->advance();
-    stepRing[1] = cursor->advance();
-  }
-  __syncthreads();
-  if (stepOf(0).groups != 0) issueChunk(stepOf(0), 0);
-
-  float out[D / 8][4] = {};
-  float rowMax[2] = {-INFINITY, -INFINITY};
-  float rowSum[2] = {0.f, 0.f};  // this thread's share; summed over the quad at the end
-  const bool windowed = chunks.windowInit >= 0;
-
-  for (int chunk = 0;; ++chunk) {
-    const ChunkStep step = stepOf(chunk);
-    if (step.groups == 0) break;
-    copyAsyncWait<0>();
-    if constexpr (kHopper) asyncProxyFence();
-    __syncthreads();  // chunk is in its stage, and every warp is done with the other stage
-    const ChunkStep next = stepOf(chunk + 1);
-    if (next.groups != 0) issueChunk(next, (chunk + 1) & 1);
-    if (threadIdx.x == 0 && !kDenseLists) stepRing[(chunk + 2) % 3] = cursor->advance();
-    if (!((step.groups >> group) & 1)) continue;  // not in this group's list (or no rows at all)
-    const int stage = chunk & 1;
-
-    float scores[8][4];
-    if constexpr (kHopper) scoreTileHopper<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
-    else scoreTile<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
-
-    const bool contiguous = step.columnGroup < 0;
-    const int start = contiguous ? step.start : 0;
-    const bool needsMask = !contiguous || windowed || start + kTileRows - 1 > rowStart || start + kTileRows > N;
+  template <typename KeyOf>
+  __device__ __forceinline__ void apply(float (&scores)[8][4], float scaleLog2, bool contiguous, int start,
+                                        KeyOf gathered) const {
+    const bool windowed = windowInit >= 0;
+    const bool needsMask =
+        !contiguous || windowed || start + kTileRows - 1 > rowStart || start + kTileRows > seqLen;
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        float s = scores[nt][e] * args.scaleLog2;
+        float s = scores[nt][e] * scaleLog2;
         if (needsMask) {
           const int i = rowStart + fragmentRow(e);
           const int column = fragmentColumn(nt, e);
-          const int j = contiguous ? start + column : gatheredKeys[stage * kTileRows + column];
-          bool keep = j >= 0 && j <= i && j < N;
-          if (windowed) keep = keep && (j < chunks.windowInit || j > i - chunks.windowLocal);
+          const int j = contiguous ? start + column : gathered(column);
+          bool keep = j >= 0 && j <= i && j < seqLen;
+          if (windowed) keep = keep && (j < windowInit || j > i - windowLocal);
           if (!keep) s = -INFINITY;
         }
         scores[nt][e] = s;
       }
+  }
+};
 
+// Online softmax state of this thread's two rows (e / 2 = half) of a warpgroup's 64 rows.
+struct OnlineSoftmax {
+  float rowMax[2] = {-INFINITY, -INFINITY};
+  float rowSum[2] = {0.f, 0.f};  // this thread's share; summed over the quad at the end
+
+  // Turns masked log2-unit scores into probabilities in place and returns, per half, the factor
+  // that rescales everything accumulated so far to the new running maximum.
+  __device__ __forceinline__ void update(float (&scores)[8][4], float (&correction)[2]) {
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       float tileMax = -INFINITY;
@@ -282,16 +168,9 @@ __global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3
       for (int nt = 0; nt < 8; ++nt) tileMax = fmaxf(tileMax, fmaxf(scores[nt][2 * half], scores[nt][2 * half + 1]));
       const float newMax = fmaxf(rowMax[half], quadMax(tileMax));
       const float reference = newMax == -INFINITY ? 0.f : newMax;  // rows with nothing yet stay at 0
-      const float correction = exp2f(rowMax[half] - reference);
+      correction[half] = exp2f(rowMax[half] - reference);
       rowMax[half] = newMax;
-      rowSum[half] *= correction;
-      if constexpr (kWithV) {
-#pragma unroll
-        for (int dt = 0; dt < D / 8; ++dt) {
-          out[dt][2 * half] *= correction;
-          out[dt][2 * half + 1] *= correction;
-        }
-      }
+      rowSum[half] *= correction[half];
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
@@ -301,20 +180,31 @@ __global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3
           rowSum[half] += p;
         }
     }
-    if constexpr (kWithV && kHopper) accumulateValuesHopper<T, D>(out, scores, valueTiles + stage * kTileRows * D);
-    else if constexpr (kWithV) accumulateValues<T, D>(out, scores, valueTiles + stage * kTileRows * D);
   }
+};
 
+template <int D>
+__device__ __forceinline__ void rescale(float (&out)[D / 8][4], const float (&correction)[2]) {
+#pragma unroll
+  for (int dt = 0; dt < D / 8; ++dt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) out[dt][e] *= correction[e / 2];
+}
+
+// Writes this thread's rows of a finished warpgroup: log-sum-exp (natural log) and, with V, O.
+template <typename T, int D, bool kWithV>
+__device__ __forceinline__ void writeRows(const AttentionArgs<T>& args, int head, int rowStart,
+                                          const OnlineSoftmax& softmax, const float (&out)[D / 8][4]) {
   const int lane = threadIdx.x % 32;
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
-    const float sum = quadSum(rowSum[half]);
+    const float sum = quadSum(softmax.rowSum[half]);
     const int i = rowStart + fragmentRow(2 * half);
-    if (i >= N) continue;
+    if (i >= args.seqLen) continue;
     const int slot = args.rowSlot ? args.rowSlot[i] : i;
     if (slot < 0) continue;
     const size_t outRow = size_t(head) * args.rowsOut + slot;
-    if (lane % 4 == 0) args.lse[outRow] = sum > 0.f ? (rowMax[half] + log2f(sum)) * kLn2 : -INFINITY;
+    if (lane % 4 == 0) args.lse[outRow] = sum > 0.f ? (softmax.rowMax[half] + log2f(sum)) * kLn2 : -INFINITY;
     if constexpr (kWithV) {
       const float inverse = sum > 0.f ? 1.f / sum : 0.f;
 #pragma unroll
@@ -324,6 +214,115 @@ __global__ void __launch_bounds__(kThreads* kGroups, kHopper && kGroups == 1 ? 3
       }
     }
   }
+}
+
+// Loads chunk `step` of a block's list into a K (and V) stage with all kLoaders threads
+// (threadIdx.x < kLoaders); gathered rows past the list or past N are zero-filled. Caller commits.
+template <typename T, int D, bool kWithV, int kLoaders>
+__device__ __forceinline__ void loadChunkAsync(T* keyTile, T* valueTile, const T* keys, const T* values,
+                                               const ChunkStep& step, const ChunkList* lists, int seqLen) {
+  if (step.columnGroup < 0) {
+    auto rowOf = [&](int r) { return step.start + r < seqLen ? step.start + r : -1; };
+    loadTileAsync<T, D, kLoaders>(keyTile, keys, rowOf);
+    if constexpr (kWithV) loadTileAsync<T, D, kLoaders>(valueTile, values, rowOf);
+  } else {
+    const ChunkList& list = lists[step.columnGroup];
+    auto rowOf = [&](int r) {
+      const int j = list.gatheredKey(step.columnChunk, r);
+      return j < seqLen ? j : -1;  // a malformed index never reads past the tensor
+    };
+    loadTileAsync<T, D, kLoaders>(keyTile, keys, rowOf);
+    if constexpr (kWithV) loadTileAsync<T, D, kLoaders>(valueTile, values, rowOf);
+  }
+}
+
+// Shared memory of the one-warpgroup kernel: K (and V) tiles in two stages (the queries are staged
+// in the second key stage), gathered key ids, and 1 KiB to align the tiles for wgmma descriptors.
+template <int D, bool kWithV>
+constexpr int attentionSharedBytes() {
+  return (kWithV ? 4 : 2) * kTileRows * D * 2 + 2 * kTileRows * int(sizeof(int)) + 1024;
+}
+
+// One warpgroup computes one 64-row query block against its chunk list with a two-stage cp.async
+// pipeline and a block barrier per chunk. It is the portable path (kHopper false: mma.sync, sm_80+)
+// and the Hopper path of the log-sum-exp-only pass (kWithV false); Hopper attention with values
+// runs the warp-specialized kernel of attention_hopper.cuh.
+template <typename T, int D, bool kWithV, bool kHopper>
+__global__ void __launch_bounds__(kThreads, kHopper ? 3 : 1) attentionKernel(const AttentionArgs<T> args) {
+  static_assert(!(kWithV && kHopper), "Hopper attention with values runs attention_hopper.cuh");
+  extern __shared__ __align__(16) unsigned char sharedRaw[];
+  unsigned char* shared = sharedRaw + ((1024 - sharedAddress(sharedRaw) % 1024) % 1024);
+  T* keyTiles = reinterpret_cast<T*>(shared);                    // [2][64 * D]
+  T* valueTiles = keyTiles + 2 * kTileRows * D;                  // [2][64 * D] with V
+  int* gatheredKeys = reinterpret_cast<int*>(keyTiles + (kWithV ? 4 : 2) * kTileRows * D);  // [2][64]
+
+  const int N = args.seqLen;
+  const int head = args.headBase + blockIdx.y;
+  const int block = args.blocks[blockIdx.x];
+  const int rowStart = block * kTileRows;
+  const size_t kvOffset = size_t(head / args.groupSize) * N * D;
+  const T* keys = args.k + kvOffset;
+  const T* values = args.v + kvOffset;
+
+  // The queries go through the second key stage, which is free until chunk 1 is loaded.
+  loadTileAsync<T, D>(keyTiles + kTileRows * D, args.q + size_t(head) * N * D,
+                      [&](int r) { return rowStart + r < N ? rowStart + r : -1; });
+  copyAsyncCommit();
+  copyAsyncWait<0>();
+  __syncthreads();
+  QueryFragments<D> queries;
+  queries.load(keyTiles + kTileRows * D);
+  __syncthreads();
+
+  __shared__ __align__(16) unsigned char chunkListBytes[sizeof(ChunkList)];
+  __shared__ __align__(16) unsigned char cursorBytes[sizeof(ChunkCursor<1>)];
+  __shared__ ChunkStep stepRing[3];  // step of chunk c in stepRing[c % 3], published two ahead
+  ChunkList* chunks = reinterpret_cast<ChunkList*>(chunkListBytes);
+  auto* cursor = reinterpret_cast<ChunkCursor<1>*>(cursorBytes);
+  if (threadIdx.x == 0) {
+    *chunks = ChunkList::of(args.index, head, block);
+    *cursor = ChunkCursor<1>{chunks, true};
+    stepRing[0] = cursor->advance();
+    stepRing[1] = cursor->advance();
+  }
+  __syncthreads();
+  auto issueChunk = [&](const ChunkStep& step, int stage) {
+    if (step.columnGroup >= 0 && threadIdx.x < kTileRows)
+      gatheredKeys[stage * kTileRows + threadIdx.x] = chunks->gatheredKey(step.columnChunk, threadIdx.x);
+    loadChunkAsync<T, D, kWithV, kThreads>(keyTiles + stage * kTileRows * D, valueTiles + stage * kTileRows * D,
+                                           keys, values, step, chunks, N);
+    copyAsyncCommit();
+  };
+  if (stepRing[0].groups != 0) issueChunk(stepRing[0], 0);
+
+  float out[D / 8][4] = {};
+  OnlineSoftmax softmax;
+  const TileMask mask{rowStart, N, chunks->windowInit, chunks->windowLocal};
+
+  for (int chunk = 0;; ++chunk) {
+    const ChunkStep step = stepRing[chunk % 3];
+    if (step.groups == 0) break;
+    copyAsyncWait<0>();
+    if constexpr (kHopper) asyncProxyFence();
+    __syncthreads();  // chunk is in its stage, and every warp is done with the other stage
+    const ChunkStep next = stepRing[(chunk + 1) % 3];
+    if (next.groups != 0) issueChunk(next, (chunk + 1) & 1);
+    if (threadIdx.x == 0) stepRing[(chunk + 2) % 3] = cursor->advance();
+    const int stage = chunk & 1;
+
+    float scores[8][4];
+    if constexpr (kHopper) scoreTileHopper<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
+    else scoreTile<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
+    mask.apply(scores, args.scaleLog2, step.columnGroup < 0, step.start,
+               [&](int column) { return gatheredKeys[stage * kTileRows + column]; });
+    float correction[2];
+    softmax.update(scores, correction);
+    if constexpr (kWithV) {
+      rescale<D>(out, correction);
+      accumulateValues<T, D>(out, scores, valueTiles + stage * kTileRows * D);
+    }
+  }
+  writeRows<T, D, kWithV>(args, head, rowStart, softmax, out);
 }
 
 // Host side: uploads inputs, runs the kernel for every query head (one launch per KV head group,

@@ -62,25 +62,35 @@ __device__ __forceinline__ void scoreTile(float (&scores)[8][4], const QueryFrag
   }
 }
 
+// The C layout of two adjacent score n-tiles is the A layout of one 16-key k-step: packs the
+// probabilities of a 64-key tile into the A fragments of its 4 k-steps.
+template <typename T>
+__device__ __forceinline__ void packProbabilities(uint32_t (&a)[4][4], const float (&probabilities)[8][4]) {
+#pragma unroll
+  for (int kk = 0; kk < 4; ++kk) {
+    a[kk][0] = ElementTraits<T>::pack(probabilities[2 * kk][0], probabilities[2 * kk][1]);
+    a[kk][1] = ElementTraits<T>::pack(probabilities[2 * kk][2], probabilities[2 * kk][3]);
+    a[kk][2] = ElementTraits<T>::pack(probabilities[2 * kk + 1][0], probabilities[2 * kk + 1][1]);
+    a[kk][3] = ElementTraits<T>::pack(probabilities[2 * kk + 1][2], probabilities[2 * kk + 1][3]);
+  }
+}
+
 // out[dt] += probabilities (16 x 64, C layout of scoreTile) x valueTile (64 x D).
 template <typename T, int D>
 __device__ __forceinline__ void accumulateValues(float (&out)[D / 8][4], const float (&probabilities)[8][4],
                                                  const T* valueTile) {
   const int lane = threadIdx.x % 32;
+  uint32_t a[4][4];
+  packProbabilities<T>(a, probabilities);
 #pragma unroll
   for (int kk = 0; kk < 4; ++kk) {
-    // The C layout of two adjacent score n-tiles is the A layout of one 16-key k-step.
-    const uint32_t a[4] = {ElementTraits<T>::pack(probabilities[2 * kk][0], probabilities[2 * kk][1]),
-                           ElementTraits<T>::pack(probabilities[2 * kk][2], probabilities[2 * kk][3]),
-                           ElementTraits<T>::pack(probabilities[2 * kk + 1][0], probabilities[2 * kk + 1][1]),
-                           ElementTraits<T>::pack(probabilities[2 * kk + 1][2], probabilities[2 * kk + 1][3])};
 #pragma unroll
     for (int dp = 0; dp < D / 16; ++dp) {
       uint32_t b[4];
       const int key = kk * 16 + (lane % 8) + ((lane / 8) & 1) * 8;
       loadMatrixX4Transposed(b, valueTile + swizzledOffset<D>(key, dp * 2 + lane / 16));
-      mma16816<T>(out[2 * dp], a, b[0], b[1]);
-      mma16816<T>(out[2 * dp + 1], a, b[2], b[3]);
+      mma16816<T>(out[2 * dp], a[kk], b[0], b[1]);
+      mma16816<T>(out[2 * dp + 1], a[kk], b[2], b[3]);
     }
   }
 }

@@ -1,0 +1,294 @@
+// Hopper (sm_90a) attention with values, warp-specialized in the FlashAttention-3 manner: one
+// producer warpgroup streams K/V chunks into a ring of shared-memory stages (contiguous tiles by
+// the bulk tensor copy engine, gathered loose columns by cp.async; completion counted on
+// mbarriers), while two consumer warpgroups, one 64-row query block each, run the products on
+// wgmma. Each consumer overlaps the softmax of chunk j with the P x V product of chunk j-1, and
+// the two take turns to issue their products (ping-pong), so one's softmax runs while the other's
+// products keep the tensor cores busy. Same chunk lists, mask and online softmax as
+// attentionKernel (attention_kernel.cuh), so both paths compute the same thing.
+#pragma once
+#include <cuda.h>
+
+#include "attention_kernel.cuh"
+
+namespace sparsescope::cuda {
+
+namespace hopper {
+
+inline constexpr int kConsumers = 2;  // query blocks per CTA
+inline constexpr int kStages = 4;     // K/V stages in flight
+inline constexpr int kCtaThreads = (kConsumers + 1) * kThreads;
+// Register split after setmaxnreg: 128 x 40 + 256 x 232 <= 64K.
+inline constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
+// Named barriers (0 is __syncthreads): the producer warpgroup's, then one "your turn" per consumer.
+inline constexpr int kProducerBarrier = 1, kFirstTurnBarrier = 2;
+inline constexpr int kTileBytes = kTileRows * 128 * 2;  // one K or V tile at D = 128
+
+// Tensor maps of K and V as [Hkv][N][D] with 64 x 64 boxes in the 128-byte swizzle (the layout
+// of swizzledOffset), so the copy engine writes tiles the wgmma descriptors read as they are.
+struct TensorMaps {
+  CUtensorMap keys, values;
+};
+
+template <int D>
+constexpr int sharedBytes() {
+  return (2 * kStages + kConsumers + 1) * kTileRows * D * 2 + kStages * int(sizeof(ChunkStep)) +
+         kStages * kTileRows * int(sizeof(int)) + 2 * kStages * int(sizeof(uint64_t)) + 1024;
+}
+
+__device__ __forceinline__ void barrierInit(uint64_t* barrier, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(sharedAddress(barrier)), "r"(count) : "memory");
+}
+// Arrives when `arrive` is set, predicated rather than branched: a branch around it would make
+// ptxas serialize the wgmma in flight.
+__device__ __forceinline__ void barrierArrive(uint64_t* barrier, bool arrive = true) {
+  asm volatile(
+      "{\n.reg .pred p;\n.reg .b64 state;\nsetp.ne.b32 p, %1, 0;\n@p mbarrier.arrive.shared::cta.b64 state, [%0];\n}\n" ::"r"(
+          sharedAddress(barrier)),
+      "r"(int(arrive))
+      : "memory");
+}
+// Arrives and announces `bytes` that the copy engine will deliver to this phase.
+__device__ __forceinline__ void barrierArriveExpecting(uint64_t* barrier, int bytes) {
+  asm volatile("{\n.reg .b64 state;\nmbarrier.arrive.expect_tx.shared::cta.b64 state, [%0], %1;\n}\n" ::"r"(
+                   sharedAddress(barrier)),
+               "r"(bytes)
+               : "memory");
+}
+// Arrives once this thread's earlier cp.async copies have landed (counted in the init count).
+__device__ __forceinline__ void barrierArriveOnCopies(uint64_t* barrier) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(sharedAddress(barrier)) : "memory");
+}
+// Waits for the completion of the barrier phase with this parity.
+__device__ __forceinline__ void barrierWait(uint64_t* barrier, int parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nwait_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra wait_%=;\n}\n" ::"r"(sharedAddress(barrier)),
+      "r"(parity)
+      : "memory");
+}
+// Copies the 64 x 64 box at (column, row, kvHead) of `map` into `tile`; completes on `barrier`.
+__device__ __forceinline__ void copyBox(void* tile, const CUtensorMap& map, int column, int row, int kvHead,
+                                        uint64_t* barrier) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n" ::"r"(
+          sharedAddress(tile)),
+      "l"(reinterpret_cast<uint64_t>(&map)), "r"(column), "r"(row), "r"(kvHead), "r"(sharedAddress(barrier))
+      : "memory");
+}
+__device__ __forceinline__ void namedBarrierSync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void namedBarrierArrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+template <int Registers>
+__device__ __forceinline__ void shrinkRegisters() {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(Registers));
+}
+template <int Registers>
+__device__ __forceinline__ void growRegisters() {
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(Registers));
+}
+
+}  // namespace hopper
+
+// blockIdx.x: query blocks 2b and 2b+1 (b = args.blocks[blockIdx.x]); blockIdx.y + headBase: head.
+// kDenseLists: dense causal lists, whose steps follow from the chunk number without the cursor.
+template <typename T, int D, bool kDenseLists>
+__global__ void __launch_bounds__(hopper::kCtaThreads, 1)
+    warpSpecializedAttentionKernel(const __grid_constant__ AttentionArgs<T> args,
+                                   const __grid_constant__ hopper::TensorMaps maps) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  static_assert(D == 128, "the tensor maps and stage layout are for D = 128");
+  using namespace hopper;
+  extern __shared__ __align__(16) unsigned char sharedRaw[];
+  unsigned char* shared = sharedRaw + ((1024 - sharedAddress(sharedRaw) % 1024) % 1024);
+  T* stageTiles = reinterpret_cast<T*>(shared);                     // [kStages][K 64 x D, V 64 x D]
+  T* queryTiles = stageTiles + kStages * 2 * kTileRows * D;         // [kConsumers][64 x D]
+  T* zeroTile = queryTiles + kConsumers * kTileRows * D;            // [64 x D] of zeros
+  auto* steps = reinterpret_cast<ChunkStep*>(zeroTile + kTileRows * D);  // [kStages]: the chunk in each stage
+  int* gatheredKeys = reinterpret_cast<int*>(steps + kStages);      // [kStages][64]: key ids of a gathered chunk
+  auto* filled = reinterpret_cast<uint64_t*>(gatheredKeys + kStages * kTileRows);  // [kStages]: chunk landed
+  uint64_t* emptied = filled + kStages;                             // [kStages]: consumers done with it
+
+  const int N = args.seqLen;
+  const int head = args.headBase + blockIdx.y;
+  const int kvHead = head / args.groupSize;
+  const int firstBlock = args.blocks[blockIdx.x] * kConsumers;
+  const int lastBlock = (N - 1) / kTileRows;
+
+  __shared__ __align__(16) unsigned char listBytes[sizeof(ChunkList) * kConsumers];
+  ChunkList* lists = reinterpret_cast<ChunkList*>(listBytes);  // a block past the last row gets an empty list
+  if (threadIdx.x < kConsumers) {
+    const int block = firstBlock + threadIdx.x;
+    lists[threadIdx.x] = block <= lastBlock ? ChunkList::of(args.index, head, block) : ChunkList{};
+  }
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      // Per chunk: every producer thread once (cp.async landed, or a plain arrive) and thread 0
+      // once more, after the step (and gathered key ids) are written, announcing the copy
+      // engine's bytes for a tile.
+      barrierInit(&filled[s], kThreads + 1);
+      barrierInit(&emptied[s], kConsumers * kWarps);  // lane 0 of every consumer warp
+    }
+  }
+  for (int g = 0; g < kConsumers; ++g) {
+    const int start = (firstBlock + g) * kTileRows;
+    loadTileAsync<T, D, kCtaThreads>(queryTiles + g * kTileRows * D, args.q + size_t(head) * N * D,
+                                     [&](int r) { return start + r < N ? start + r : -1; });
+  }
+  for (int i = threadIdx.x; i < kTileRows * D / 8; i += kCtaThreads) reinterpret_cast<uint4*>(zeroTile)[i] = uint4{};
+  asyncProxyFence();  // the zero tile is read by wgmma
+  copyAsyncCommit();
+  copyAsyncWait<0>();
+  __syncthreads();
+  bool sameColumns = lists[1].columnCount == lists[0].columnCount;
+  for (int c = threadIdx.x; sameColumns && c < lists[0].columnCount; c += kCtaThreads)
+    sameColumns = lists[1].columns[c] == lists[0].columns[c];
+  const bool columnsShared = __syncthreads_and(sameColumns);
+
+  if (threadIdx.x < kThreads) {
+    // Producer: thread 0 walks the merged chunk lists, publishes each step in its stage and has
+    // the copy engine fetch contiguous tiles; all 128 threads gather loose columns with cp.async.
+    // A step with no groups ends the stream.
+    shrinkRegisters<kProducerRegisters>();
+    __shared__ __align__(16) unsigned char cursorBytes[sizeof(ChunkCursor<kConsumers>)];
+    auto* cursor = reinterpret_cast<ChunkCursor<kConsumers>*>(cursorBytes);
+    if (!kDenseLists && threadIdx.x == 0) *cursor = ChunkCursor<kConsumers>{lists, columnsShared};
+    const size_t kvOffset = size_t(kvHead) * N * D;
+    for (int chunk = 0;; ++chunk) {
+      const int stage = chunk % kStages;
+      barrierWait(&emptied[stage], ((chunk / kStages) & 1) ^ 1);
+      T* keyTile = stageTiles + stage * 2 * kTileRows * D;
+      T* valueTile = keyTile + kTileRows * D;
+      if (threadIdx.x == 0) {
+        ChunkStep step;
+        if constexpr (kDenseLists) {
+          step.start = chunk * kTileRows;
+          for (int g = 0; g < kConsumers; ++g)
+            if (chunk < lists[g].tileCount) step.groups |= 1u << g;
+        } else {
+          step = cursor->advance();
+        }
+        steps[stage] = step;
+        if (step.groups != 0 && step.columnGroup < 0) {
+          barrierArriveExpecting(&filled[stage], 2 * kTileBytes);
+          for (int half = 0; half < D / 64; ++half) {
+            copyBox(keyTile + half * 64 * 64, maps.keys, half * 64, step.start, kvHead, &filled[stage]);
+            copyBox(valueTile + half * 64 * 64, maps.values, half * 64, step.start, kvHead, &filled[stage]);
+          }
+        } else if (step.groups == 0) {
+          barrierArrive(&filled[stage]);
+        }
+      }
+      namedBarrierSync(kProducerBarrier, kThreads);  // the step is published to the warpgroup
+      const ChunkStep step = steps[stage];
+      const bool gathered = step.groups != 0 && step.columnGroup >= 0;
+      if (gathered) {
+        const ChunkList& list = lists[step.columnGroup];
+        if (threadIdx.x < kTileRows)
+          gatheredKeys[stage * kTileRows + threadIdx.x] = list.gatheredKey(step.columnChunk, threadIdx.x);
+        loadChunkAsync<T, D, true, kThreads>(keyTile, valueTile, args.k + kvOffset, args.v + kvOffset, step, lists, N);
+        barrierArriveOnCopies(&filled[stage]);
+        namedBarrierSync(kProducerBarrier, kThreads);  // thread 0's arrive below releases every key id
+        if (threadIdx.x == 0) barrierArrive(&filled[stage]);
+      } else {
+        barrierArrive(&filled[stage]);
+      }
+      if (step.groups == 0) break;
+    }
+    copyAsyncWait<0>();
+    return;
+  }
+
+  // Consumer `group`: query block firstBlock + group.
+  growRegisters<kConsumerRegisters>();
+  const int group = threadIdx.x / kThreads - 1;
+  const int rowStart = (firstBlock + group) * kTileRows;
+  QueryFragments<D> queries;
+  queries.load(queryTiles + group * kTileRows * D);
+  const TileMask mask{rowStart, N, lists[0].windowInit, lists[0].windowLocal};  // the window is per head
+  const bool releases = threadIdx.x % 32 == 0;
+  // Turns: a consumer issues its products only in its turn and then hands the turn over.
+  const int myTurn = kFirstTurnBarrier + group, otherTurn = kFirstTurnBarrier + 1 - group;
+  if (group == 1) namedBarrierArrive(otherTurn, 2 * kThreads);
+
+  float out[D / 8][4] = {};
+  OnlineSoftmax softmax;
+  // Probabilities of the previous chunk, waiting for their P x V product, and the stage of its
+  // values (held until that product is done). With nothing
+  // pending they are zeros against the zero tile, so that every iteration issues the same
+  // products: wgmma in a branch would make ptxas serialize them.
+  uint32_t pending[4][4] = {};
+  int pendingStage = -1;
+  auto pendingValues = [&] {
+    return pendingStage >= 0 ? stageTiles + pendingStage * 2 * kTileRows * D + kTileRows * D : zeroTile;
+  };
+  auto releasePending = [&] { barrierArrive(&emptied[max(pendingStage, 0)], releases && pendingStage >= 0); };
+  auto finishPending = [&] {
+    issueValuesHopper<T, D>(out, pending, pendingValues());
+    wgmmaCommit();
+    wgmmaWait<0>();
+    keepRegisters(out);
+    releasePending();
+  };
+  for (int chunk = 0;; ++chunk) {
+    const int stage = chunk % kStages;
+    barrierWait(&filled[stage], (chunk / kStages) & 1);
+    const ChunkStep step = steps[stage];
+    if (step.groups == 0) break;
+    namedBarrierSync(myTurn, 2 * kThreads);
+    if (!((step.groups >> group) & 1)) {
+      // Another block's chunk. The held stage goes back first: the producer needs it after
+      // kStages - 1 more chunks, and they may all be the other block's.
+      namedBarrierArrive(otherTurn, 2 * kThreads);
+      if (pendingStage >= 0) {
+        finishPending();
+        pendingStage = -1;
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+          for (int r = 0; r < 4; ++r) pending[kk][r] = 0;
+      }
+      barrierArrive(&emptied[stage], releases);
+      continue;
+    }
+    const bool contiguous = step.columnGroup < 0;
+    if (!contiguous) asyncProxyFence();  // the cp.async writes, now visible here, are read by wgmma next
+    float scores[8][4];
+    issueScoresHopper<T, D>(scores, queries, stageTiles + stage * 2 * kTileRows * D);
+    wgmmaCommit();
+    issueValuesHopper<T, D>(out, pending, pendingValues());
+    wgmmaCommit();
+    namedBarrierArrive(otherTurn, 2 * kThreads);
+    wgmmaWait<1>();  // scores done; the previous P x V runs on during the softmax
+    keepRegisters(scores);
+    mask.apply(scores, args.scaleLog2, contiguous, step.start,
+               [&](int column) { return gatheredKeys[stage * kTileRows + column]; });
+    float correction[2];
+    softmax.update(scores, correction);
+    uint32_t probabilities[4][4];
+    packProbabilities<T>(probabilities, scores);
+    wgmmaWait<0>();
+    keepRegisters(out);
+    keepRegisters(pending);
+    releasePending();
+    // Rescaling here rather than between the two issues above: ptxas serializes wgmma when
+    // ordinary instructions write an accumulator while another product is in flight.
+    rescale<D>(out, correction);
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) pending[kk][r] = probabilities[kk][r];
+    pendingStage = stage;
+  }
+  if (pendingStage >= 0) finishPending();
+  writeRows<T, D, true>(args, head, rowStart, softmax, out);
+#else
+  __trap();  // only launched where the sm_90a probe passed
+#endif
+}
+
+}  // namespace sparsescope::cuda
