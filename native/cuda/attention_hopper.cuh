@@ -265,10 +265,9 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     namedBarrierArrive(otherTurn, 2 * kThreads);
     wgmmaWait<1>();  // scores done; the previous P x V runs on during the softmax
     keepRegisters(scores);
-    mask.apply(scores, args.scaleLog2, contiguous, step.start,
-               [&](int column) { return gatheredKeys[stage * kTileRows + column]; });
+    mask.apply(scores, contiguous, step.start, [&](int column) { return gatheredKeys[stage * kTileRows + column]; });
     float correction[2];
-    softmax.update(scores, correction);
+    softmax.update(scores, args.scaleLog2, correction);
     uint32_t probabilities[4][4];
     packProbabilities<T>(probabilities, scores);
     wgmmaWait<0>();
@@ -276,8 +275,9 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     keepRegisters(pending);
     releasePending();
     // Rescaling here rather than between the two issues above: ptxas serializes wgmma when
-    // ordinary instructions write an accumulator while another product is in flight.
-    rescale<D>(out, correction);
+    // ordinary instructions write an accumulator while another product is in flight. Once the
+    // running maxima settle (most chunks of a long row) the warp skips it.
+    if (__any_sync(0xffffffffu, correction[0] != 1.f || correction[1] != 1.f)) rescale<D>(out, correction);
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk)
 #pragma unroll

@@ -123,59 +123,62 @@ struct AttentionArgs {
   float scaleLog2 = 0;           // log2(e) / sqrt(D)
 };
 
-// Scales one 64x64 score tile (C layout) to log2 units and masks what the chunk may not attend:
-// keys after the row (causal), past N, gathered slots past the list end, and keys outside an
-// A-shape window. Contiguous chunks start at `start`; gathered ones take key ids from `gathered`.
+// Masks what a chunk may not attend in one 64x64 score tile (C layout): keys after the row
+// (causal), past N, gathered slots past the list end, and keys outside an A-shape window.
+// Contiguous chunks start at `start`; gathered ones take key ids from `gathered`.
 struct TileMask {
   int rowStart = 0, seqLen = 0, windowInit = -1, windowLocal = -1;
 
   template <typename KeyOf>
-  __device__ __forceinline__ void apply(float (&scores)[8][4], float scaleLog2, bool contiguous, int start,
-                                        KeyOf gathered) const {
+  __device__ __forceinline__ void apply(float (&scores)[8][4], bool contiguous, int start, KeyOf gathered) const {
     const bool windowed = windowInit >= 0;
-    const bool needsMask =
-        !contiguous || windowed || start + kTileRows - 1 > rowStart || start + kTileRows > seqLen;
+    if (contiguous && !windowed && start + kTileRows - 1 <= rowStart && start + kTileRows <= seqLen) return;
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        float s = scores[nt][e] * scaleLog2;
-        if (needsMask) {
-          const int i = rowStart + fragmentRow(e);
-          const int column = fragmentColumn(nt, e);
-          const int j = contiguous ? start + column : gathered(column);
-          bool keep = j >= 0 && j <= i && j < seqLen;
-          if (windowed) keep = keep && (j < windowInit || j > i - windowLocal);
-          if (!keep) s = -INFINITY;
-        }
-        scores[nt][e] = s;
+        const int i = rowStart + fragmentRow(e);
+        const int column = fragmentColumn(nt, e);
+        const int j = contiguous ? start + column : gathered(column);
+        bool keep = j >= 0 && j <= i && j < seqLen;
+        if (windowed) keep = keep && (j < windowInit || j > i - windowLocal);
+        if (!keep) scores[nt][e] = -INFINITY;
       }
   }
 };
 
+// 2^x on the special-function unit alone (flushing results below 2^-126 to 0): exp2f adds
+// denormal handling around it, and the exponentials are the softmax's bottleneck.
+__device__ __forceinline__ float fastExp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 // Online softmax state of this thread's two rows (e / 2 = half) of a warpgroup's 64 rows.
 struct OnlineSoftmax {
-  float rowMax[2] = {-INFINITY, -INFINITY};
+  float rowMax[2] = {-INFINITY, -INFINITY};  // in log2 units (scores x scaleLog2)
   float rowSum[2] = {0.f, 0.f};  // this thread's share; summed over the quad at the end
 
-  // Turns masked log2-unit scores into probabilities in place and returns, per half, the factor
-  // that rescales everything accumulated so far to the new running maximum.
-  __device__ __forceinline__ void update(float (&scores)[8][4], float (&correction)[2]) {
+  // Turns masked raw scores into probabilities exp2(score x scaleLog2 - max) in place (one FFMA
+  // and one exponential each) and returns, per half, the factor that rescales everything
+  // accumulated so far to the new running maximum.
+  __device__ __forceinline__ void update(float (&scores)[8][4], float scaleLog2, float (&correction)[2]) {
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       float tileMax = -INFINITY;
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt) tileMax = fmaxf(tileMax, fmaxf(scores[nt][2 * half], scores[nt][2 * half + 1]));
-      const float newMax = fmaxf(rowMax[half], quadMax(tileMax));
+      const float newMax = fmaxf(rowMax[half], quadMax(tileMax) * scaleLog2);
       const float reference = newMax == -INFINITY ? 0.f : newMax;  // rows with nothing yet stay at 0
-      correction[half] = exp2f(rowMax[half] - reference);
+      correction[half] = fastExp2(rowMax[half] - reference);
       rowMax[half] = newMax;
       rowSum[half] *= correction[half];
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
         for (int e = 2 * half; e < 2 * half + 2; ++e) {
-          const float p = exp2f(scores[nt][e] - reference);
+          const float p = fastExp2(fmaf(scores[nt][e], scaleLog2, -reference));
           scores[nt][e] = p;
           rowSum[half] += p;
         }
@@ -313,10 +316,10 @@ __global__ void __launch_bounds__(kThreads, kHopper ? 3 : 1) attentionKernel(con
     float scores[8][4];
     if constexpr (kHopper) scoreTileHopper<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
     else scoreTile<T, D>(scores, queries, keyTiles + stage * kTileRows * D);
-    mask.apply(scores, args.scaleLog2, step.columnGroup < 0, step.start,
+    mask.apply(scores, step.columnGroup < 0, step.start,
                [&](int column) { return gatheredKeys[stage * kTileRows + column]; });
     float correction[2];
-    softmax.update(scores, correction);
+    softmax.update(scores, args.scaleLog2, correction);
     if constexpr (kWithV) {
       rescale<D>(out, correction);
       accumulateValues<T, D>(out, scores, valueTiles + stage * kTileRows * D);
