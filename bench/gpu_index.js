@@ -23,10 +23,10 @@ export function convertVerticalSlash(verticals, slashes, block) {
   return { tiles, columns };
 }
 
-/** The same vertical_and_slash choice for every head of a layer, as a SparseIndex. */
-export function verticalSlashIndex(numHeads, seqLen, verticals, slashes) {
+/** A SparseIndex whose every head has the lists `blockLists(m)` ({ tiles, columns }) per query block m. */
+export function listIndex(numHeads, seqLen, blockLists) {
   const numBlocks = Math.ceil(seqLen / 64);
-  const blocks = Array.from({ length: numBlocks }, (_, m) => convertVerticalSlash(verticals, slashes, m));
+  const blocks = Array.from({ length: numBlocks }, (_, m) => blockLists(m));
   const headTiles = blocks.reduce((sum, b) => sum + b.tiles.length, 0);
   const headColumns = blocks.reduce((sum, b) => sum + b.columns.length, 0);
   const index = {
@@ -57,4 +57,9 @@ export function verticalSlashIndex(numHeads, seqLen, verticals, slashes) {
       index.colOffsets[h * numBlocks + m + 1] = column;
     });
   return index;
+}
+
+/** The same vertical_and_slash choice for every head of a layer, as a SparseIndex. */
+export function verticalSlashIndex(numHeads, seqLen, verticals, slashes) {
+  return listIndex(numHeads, seqLen, (m) => convertVerticalSlash(verticals, slashes, m));
 }

@@ -12,7 +12,7 @@ import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { convertVerticalSlash } from '../bench/gpu_index.js';
+import { convertVerticalSlash, listIndex } from '../bench/gpu_index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const addonPath = process.env.SPARSESCOPE_ADDON ?? path.join(root, 'native/build/Release/sparsescope.node');
@@ -217,6 +217,14 @@ function patternsFor(heads, seqLen) {
 
 const topKStats = { heads: 0, verticalDiffer: 0, slashDiffer: 0 };
 
+// Rows `rows` of every head of an all-rows result [H][N][width].
+function pickRows(array, width, numHeads, seqLen, rows) {
+  const picked = [];
+  for (let h = 0; h < numHeads; h += 1)
+    for (const r of rows) picked.push(...array.subarray((h * seqLen + r) * width, (h * seqLen + r + 1) * width));
+  return Float32Array.from(picked);
+}
+
 async function runCase(shape, kernelPath) {
   const label = `${shape.dtype} N=${shape.seqLen} H=${shape.heads}/${shape.kvHeads} D=${shape.headDim} [${kernelPath}]`;
   const case_ = makeInputs(shape);
@@ -225,12 +233,7 @@ async function runCase(shape, kernelPath) {
 
   // Dense: all rows (checked on samples) and a row selection.
   const denseAll = await native.denseAttention(inputs, { backend: 'cuda' });
-  const pick = (array, width) => {
-    const picked = [];
-    for (let h = 0; h < shape.heads; h += 1)
-      for (const r of rows) picked.push(...array.subarray((h * shape.seqLen + r) * width, (h * shape.seqLen + r + 1) * width));
-    return Float32Array.from(picked);
-  };
+  const pick = (array, width) => pickRows(array, width, shape.heads, shape.seqLen, rows);
   check(`dense all rows written ${label}`, !hasNaN(denseAll.out) && !hasNaN(denseAll.lse));
   compareAttention(`dense vs float64 ${label}`, case_, { out: pick(denseAll.out, shape.headDim), lse: pick(denseAll.lse, 1) }, null, rows);
   const denseRows = await native.denseAttention(inputs, { backend: 'cuda', rows });
@@ -325,6 +328,28 @@ async function rejects(name, promise, pattern) {
   }
 }
 
+// Neighbouring query blocks (which one CTA of the Hopper kernel computes together) with different
+// lists, so that each block sits out long runs of the other's chunks: the kernel must hand back
+// the stage it holds in time (else it hangs) and alternate the loose columns of the two lists.
+// `allTiles`: even blocks take every tile up to the diagonal and no columns; otherwise their
+// last two tiles and every fifth earlier key. Odd blocks: the diagonal tile and every third earlier key.
+async function unevenListsCase(kernelPath, allTiles) {
+  const shape = { dtype: 'BF16', heads: 4, kvHeads: 2, seqLen: 3000, headDim: 128 };
+  const label = `${allTiles ? 'tiles vs columns' : 'columns vs columns'} N=${shape.seqLen} [${kernelPath}]`;
+  const case_ = makeInputs(shape);
+  const keysBefore = (end, step) => Array.from({ length: Math.max(0, Math.ceil(end / step)) }, (_, i) => i * step);
+  const index = listIndex(shape.heads, shape.seqLen, (m) => {
+    if (m % 2 === 1) return { tiles: [m * 64], columns: keysBefore(m * 64, 3) };
+    if (allTiles) return { tiles: Array.from({ length: m + 1 }, (_, t) => t * 64), columns: [] };
+    return { tiles: m > 0 ? [(m - 1) * 64, m * 64] : [0], columns: keysBefore((m - 1) * 64, 5) };
+  });
+  const rows = sampleRows(shape.seqLen, 24);
+  const all = await native.sparseAttention(case_.inputs, index, { backend: 'cuda' });
+  check(`uneven lists, all rows written ${label}`, !hasNaN(all.out) && !hasNaN(all.lse));
+  const pick = (array, width) => pickRows(array, width, shape.heads, shape.seqLen, rows);
+  compareAttention(`uneven lists vs float64 ${label}`, case_, { out: pick(all.out, shape.headDim), lse: pick(all.lse, 1) }, index, rows);
+}
+
 async function errorCases() {
   const { inputs } = makeInputs({ dtype: 'BF16', heads: 2, kvHeads: 1, seqLen: 100, headDim: 64 });
   await rejects('F32 input is refused with a message', native.denseAttention({ ...inputs, dtype: 'F32', q: new Uint8Array(2 * 100 * 64 * 4), k: new Uint8Array(100 * 64 * 4), v: new Uint8Array(100 * 64 * 4) }, { backend: 'cuda' }), /F32|CPU/);
@@ -355,6 +380,13 @@ if (info.cuda.available) {
         await runCase(shape, kernelPath);
       } catch (error) {
         check(`case ${JSON.stringify(shape)} [${kernelPath}] ran`, false, error.stack);
+      }
+    }
+    for (const allTiles of [true, false]) {
+      try {
+        await unevenListsCase(kernelPath, allTiles);
+      } catch (error) {
+        check(`uneven lists case [${kernelPath}] ran`, false, error.stack);
       }
     }
   }

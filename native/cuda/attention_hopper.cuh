@@ -185,14 +185,23 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
       }
       namedBarrierSync(kProducerBarrier, kThreads);  // the step is published to the warpgroup
       const ChunkStep step = steps[stage];
-      const bool gathered = step.groups != 0 && step.columnGroup >= 0;
-      if (gathered) {
-        const ChunkList& list = lists[step.columnGroup];
+      if (step.groups != 0 && step.columnGroup >= 0) {
         if (threadIdx.x < kTileRows)
-          gatheredKeys[stage * kTileRows + threadIdx.x] = list.gatheredKey(step.columnChunk, threadIdx.x);
-        loadChunkAsync<T, D, true, kThreads>(keyTile, valueTile, args.k + kvOffset, args.v + kvOffset, step, lists, N);
+          gatheredKeys[stage * kTileRows + threadIdx.x] = lists[step.columnGroup].gatheredKey(step.columnChunk, threadIdx.x);
+        // The key ids are published to the warpgroup, and by thread 0's arrive below to the consumers.
+        namedBarrierSync(kProducerBarrier, kThreads);
+        // Thread t copies half of gathered row t / 2 (8 of its 16-byte pieces) of K and of V;
+        // rows past the list or past N are zero-filled.
+        const int row = threadIdx.x / 2, firstPiece = (threadIdx.x % 2) * (D / 16);
+        const int key = gatheredKeys[stage * kTileRows + row];
+        const bool valid = key >= 0 && key < N;
+        const size_t source = kvOffset + size_t(valid ? key : 0) * D;
+#pragma unroll
+        for (int piece = firstPiece; piece < firstPiece + D / 16; ++piece) {
+          copyAsync16(keyTile + swizzledOffset<D>(row, piece), args.k + source + piece * 8, valid);
+          copyAsync16(valueTile + swizzledOffset<D>(row, piece), args.v + source + piece * 8, valid);
+        }
         barrierArriveOnCopies(&filled[stage]);
-        namedBarrierSync(kProducerBarrier, kThreads);  // thread 0's arrive below releases every key id
         if (threadIdx.x == 0) barrierArrive(&filled[stage]);
       } else {
         barrierArrive(&filled[stage]);
@@ -222,7 +231,7 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
   // pending they are zeros against the zero tile, so that every iteration issues the same
   // products: wgmma in a branch would make ptxas serialize them.
   uint32_t pending[4][4] = {};
-  int pendingStage = -1;
+  int pendingStage = -1, pendingChunk = 0;
   auto pendingValues = [&] {
     return pendingStage >= 0 ? stageTiles + pendingStage * 2 * kTileRows * D + kTileRows * D : zeroTile;
   };
@@ -241,10 +250,10 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     if (step.groups == 0) break;
     namedBarrierSync(myTurn, 2 * kThreads);
     if (!((step.groups >> group) & 1)) {
-      // Another block's chunk. The held stage goes back first: the producer needs it after
-      // kStages - 1 more chunks, and they may all be the other block's.
+      // Another block's chunk. A stage held since kStages - 1 chunks goes back now: the producer
+      // needs it for the next chunk.
       namedBarrierArrive(otherTurn, 2 * kThreads);
-      if (pendingStage >= 0) {
+      if (pendingStage >= 0 && chunk - pendingChunk >= kStages - 1) {
         finishPending();
         pendingStage = -1;
 #pragma unroll
@@ -283,6 +292,7 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
 #pragma unroll
       for (int r = 0; r < 4; ++r) pending[kk][r] = probabilities[kk][r];
     pendingStage = stage;
+    pendingChunk = chunk;
   }
   if (pendingStage >= 0) finishPending();
   writeRows<T, D, true>(args, head, rowStart, softmax, out);

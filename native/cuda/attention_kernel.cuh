@@ -67,14 +67,15 @@ struct ChunkStep {
 // Walks the chunk lists of a block's groups merged: tiles by ascending start (a tile in several
 // groups' lists is loaded once for all of them), then the loose columns, once for every group
 // when all their lists are the same (as for neighbouring blocks of a Vertical-Slash band), else
-// group after group. It lives in shared memory and thread 0 advances it (registers are the
-// kernel's limit), publishing each step two chunks ahead in a ring of three.
+// alternating between the groups' lists so that every group has work while the other's chunks
+// stream by. It lives in shared memory and one thread advances it (registers are the kernels' limit).
 template <int kGroups>
 struct ChunkCursor {
   const ChunkList* lists;
   bool columnsShared;
   int nextTile[kGroups] = {};
-  int columnGroup = 0, columnChunk = 0;
+  int nextColumnChunk[kGroups] = {};
+  int columnTurn = 0;  // the group whose loose-column chunk is tried next
 
   __device__ ChunkStep advance() {
     ChunkStep step;
@@ -92,15 +93,16 @@ struct ChunkCursor {
         }
       return step;
     }
-    while (columnGroup < kGroups) {
-      if (columnChunk < lists[columnGroup].columnChunks()) {
-        step.columnGroup = columnGroup;
-        step.columnChunk = columnChunk++;
-        step.groups = columnsShared ? (1u << kGroups) - 1 : 1u << columnGroup;
+    const int listsWalked = columnsShared ? 1 : kGroups;
+    for (int tried = 0; tried < listsWalked; ++tried) {
+      const int g = columnTurn;
+      columnTurn = (columnTurn + 1) % listsWalked;
+      if (nextColumnChunk[g] < lists[g].columnChunks()) {
+        step.columnGroup = g;
+        step.columnChunk = nextColumnChunk[g]++;
+        step.groups = columnsShared ? (1u << kGroups) - 1 : 1u << g;
         return step;
       }
-      columnChunk = 0;
-      columnGroup = columnsShared ? kGroups : columnGroup + 1;
     }
     return step;
   }
