@@ -51,7 +51,7 @@ struct BlockSelectJob {
   int32_t* chosenCount = nullptr;  // [numHeads][numBlocks]
   int stride = 0;                  // >= max top_k, <= numBlocks
   double* pooledQ = nullptr;       // scratch [numHeads][numBlocks][D]
-  double* pooledK = nullptr;       // scratch [numKvHeads][numBlocks][D]
+  double* pooledK = nullptr;       // scratch [numKvHeads][D][numBlocks] (dimension-major)
 };
 
 // Mean-pools Q and K over 64-row blocks and keeps, per query block, the top_k causal key blocks

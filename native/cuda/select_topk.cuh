@@ -18,6 +18,7 @@ __device__ __forceinline__ uint32_t orderedKey(float value) {
 
 template <int kBlockThreads, typename KeyOf>
 __device__ void selectTopKAscending(int n, int k, KeyOf keyOf, int32_t* out) {
+  static_assert(kBlockThreads >= 256, "one thread per histogram bin");
   using Scan = cub::BlockScan<int, kBlockThreads>;
   __shared__ typename Scan::TempStorage scanStorage;
   __shared__ int histogram[256];
@@ -36,16 +37,15 @@ __device__ void selectTopKAscending(int n, int k, KeyOf keyOf, int32_t* out) {
       if ((key & mask) == prefix) atomicAdd(&histogram[(key >> shift) & 255u], 1);
     }
     __syncthreads();
-    if (threadIdx.x == 0) {
-      int above = 0;
-      for (int d = 255; d >= 0; --d) {
-        if (above + histogram[d] >= remaining || d == 0) {
-          chosenPrefix = prefix | (uint32_t(d) << shift);
-          chosenRemaining = remaining - above;
-          break;
-        }
-        above += histogram[d];
-      }
+    // Thread t looks at bin 255 - t: `above` counts the keys in higher bins. The chosen bin is the
+    // highest one that reaches `remaining` (bin 0 if none does).
+    const int bin = 255 - int(threadIdx.x);
+    const int count = bin >= 0 ? histogram[bin] : 0;
+    int above;
+    Scan(scanStorage).ExclusiveSum(count, above);
+    if (bin >= 0 && above < remaining && (above + count >= remaining || bin == 0)) {
+      chosenPrefix = prefix | (uint32_t(bin) << shift);
+      chosenRemaining = remaining - above;
     }
     __syncthreads();
     prefix = chosenPrefix;
