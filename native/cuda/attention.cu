@@ -26,7 +26,8 @@ std::string DeviceIndex::upload(const SparseIndexView& index) {
   SPARSESCOPE_TRY(colOffsets.upload(index.colOffsets, slots + 1, "index colOffsets"));
   SPARSESCOPE_TRY(columns.upload(index.columns, size_t(index.colOffsets[slots]), "index columns"));
   SPARSESCOPE_TRY(window.upload(index.window, size_t(index.numHeads) * 2, "index window"));
-  view = {index.numBlocks, tileOffsets.get(), tileStarts.get(), colOffsets.get(), columns.get(), window.get()};
+  view = {index.numHeads,   index.seqLen,      index.numBlocks, tileOffsets.get(),
+          tileStarts.get(), colOffsets.get(), columns.get(),   window.get()};
   return "";
 }
 

@@ -1,7 +1,9 @@
-// The one flash-attention kernel behind dense attention, sparse attention and recall: a block
-// computes 64 query rows of one head against a list of 64-key chunks (contiguous tiles, then
-// loose columns gathered 64 at a time), with an online softmax in fp32, native GQA and the
-// causal / A-shape window mask. Without V it only produces the log-sum-exp (recall, map stats).
+// Flash attention behind dense attention, sparse attention and recall: 64 query rows of one head
+// against a list of 64-key chunks (contiguous tiles, then loose columns gathered 64 at a time),
+// with an online softmax in fp32, native GQA and the causal / A-shape window mask. Without V it
+// only produces the log-sum-exp (recall, map stats). This file holds the pieces both kernels
+// share (chunk lists, mask, softmax, epilogue) and the one-warpgroup kernel; the Hopper kernel
+// for attention with values is in attention_hopper.cuh.
 #pragma once
 #include <algorithm>
 #include <climits>
@@ -13,16 +15,6 @@
 
 namespace sparsescope::cuda {
 
-// A sparse index on the device; tileOffsets == nullptr means dense causal (tiles 0..block).
-struct DeviceIndexView {
-  int numBlocks = 0;
-  const int32_t* tileOffsets = nullptr;
-  const int32_t* tileStarts = nullptr;
-  const int32_t* colOffsets = nullptr;
-  const int32_t* columns = nullptr;
-  const int32_t* window = nullptr;
-};
-
 // The key chunks one (head, query block) visits.
 struct ChunkList {
   const int32_t* tileStarts = nullptr;  // null: tiles 0, 64, 128, ...
@@ -31,7 +23,7 @@ struct ChunkList {
   int columnCount = 0;
   int windowInit = -1, windowLocal = -1;  // A-shape restriction, -1 when none
 
-  __device__ static ChunkList of(const DeviceIndexView& index, int head, int block) {
+  __device__ static ChunkList of(const SparseIndexView& index, int head, int block) {
     ChunkList list;
     if (index.tileOffsets == nullptr) {
       list.tileCount = block + 1;
@@ -121,7 +113,7 @@ struct AttentionArgs {
   int rowsOut = 0;               // R
   float* out = nullptr;          // [H, R, D]
   float* lse = nullptr;          // [H, R]
-  DeviceIndexView index;
+  SparseIndexView index;         // device pointers; tileOffsets == nullptr means dense causal
   float scaleLog2 = 0;           // log2(e) / sqrt(D)
 };
 
@@ -349,7 +341,7 @@ bool hopperPathAvailable();
 // Uploads a host sparse index; `view` then points at the device copies.
 struct DeviceIndex {
   DeviceBuffer<int32_t> tileOffsets, tileStarts, colOffsets, columns, window;
-  DeviceIndexView view;
+  SparseIndexView view;  // the device copies
   std::string upload(const SparseIndexView& index);
 };
 
