@@ -38,20 +38,18 @@ __device__ __forceinline__ void asyncProxyFence() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 #endif
 }
-// Makes the compiler treat registers an asynchronous wgmma reads or writes as used right here.
-template <int Rows, int Cols>
-__device__ __forceinline__ void keepRegisters(float (&values)[Rows][Cols]) {
+// Makes the compiler treat registers an asynchronous wgmma reads or writes (fp32 accumulators or
+// packed 16-bit operands) as used right here.
+template <typename Value, int Rows, int Cols>
+__device__ __forceinline__ void keepRegisters(Value (&values)[Rows][Cols]) {
+  static_assert(std::is_same_v<Value, float> || std::is_same_v<Value, uint32_t>);
 #pragma unroll
   for (int r = 0; r < Rows; ++r)
 #pragma unroll
-    for (int c = 0; c < Cols; ++c) asm volatile("" : "+f"(values[r][c])::"memory");
-}
-template <int Rows, int Cols>
-__device__ __forceinline__ void keepRegisters(uint32_t (&values)[Rows][Cols]) {
-#pragma unroll
-  for (int r = 0; r < Rows; ++r)
-#pragma unroll
-    for (int c = 0; c < Cols; ++c) asm volatile("" : "+r"(values[r][c])::"memory");
+    for (int c = 0; c < Cols; ++c) {
+      if constexpr (std::is_same_v<Value, float>) asm volatile("" : "+f"(values[r][c])::"memory");
+      else asm volatile("" : "+r"(values[r][c])::"memory");
+    }
 }
 
 // d (m64 x n64, fp32, the mma.sync C layout per warp: d[nt][e]) = (accumulate ? d : 0) + a (registers, this warp's 16 rows
