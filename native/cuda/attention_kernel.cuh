@@ -126,7 +126,12 @@ struct TileMask {
   template <typename KeyOf>
   __device__ __forceinline__ void apply(float (&scores)[8][4], bool contiguous, int start, KeyOf gathered) const {
     const bool windowed = windowInit >= 0;
-    if (contiguous && !windowed && start + kTileRows - 1 <= rowStart && start + kTileRows <= seqLen) return;
+    // Nothing to mask when every key of the chunk precedes the block's first row. Gathered keys
+    // ascend (the addon checks it), so the chunk's last one decides; -1 marks a partial chunk.
+    if (!windowed) {
+      const int lastKey = contiguous ? start + kTileRows - 1 : gathered(kTileRows - 1);
+      if (lastKey >= 0 && lastKey <= rowStart && lastKey < seqLen) return;
+    }
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
