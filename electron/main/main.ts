@@ -7,7 +7,15 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEngine } from '../engine/handlers.js';
-import { forwardJobEvents, lockDownContents, lockDownSession, registerIpc, utilityWorkerSpawner, windowOptions } from './shell.js';
+import {
+  forwardJobEvents,
+  lockDownContents,
+  lockDownSession,
+  registerIpc,
+  remoteWindowOptions,
+  utilityWorkerSpawner,
+  windowOptions,
+} from './shell.js';
 
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 const APP_INDEX = here('../../renderer/index.html');
@@ -27,7 +35,12 @@ function start(): void {
       spawnWorker: utilityWorkerSpawner(WORKER),
     });
     const window = new BrowserWindow(windowOptions(PRELOAD));
-    registerIpc(engine, APP_INDEX, (contents) => BrowserWindow.fromWebContents(contents));
+    const openRemote = (url: URL) => {
+      const remote = new BrowserWindow(remoteWindowOptions(url));
+      remote.once('ready-to-show', () => remote.show());
+      void remote.loadURL(url.href);
+    };
+    registerIpc(engine, APP_INDEX, (contents) => BrowserWindow.fromWebContents(contents), openRemote);
     const stopForwarding = forwardJobEvents(engine, window);
     window.once('ready-to-show', () => window.show());
     window.on('closed', stopForwarding);

@@ -1,7 +1,8 @@
 /**
  * The desktop shell's pieces, kept apart from the entry (main.ts) so they can be unit-tested with
- * `electron` mocked: window options, navigation and permission lockdown, the IPC bridge, and the
- * utilityProcess worker spawner. The shell is thin: all work is in the engine and its workers.
+ * `electron` mocked: window options, navigation and permission lockdown, the IPC bridge, remote
+ * engine windows, and the utilityProcess worker spawner. The shell is thin: all work is in the
+ * engine and its workers.
  */
 import {
   dialog,
@@ -22,6 +23,7 @@ import { isFromWorker, type WorkerSpawner } from '../engine/jobs/protocol.js';
 export const CALL_CHANNEL = 'sparsescope:call';
 export const DIALOG_CHANNEL = 'sparsescope:dialog';
 export const JOB_CHANNEL = 'sparsescope:job';
+export const REMOTE_CHANNEL = 'sparsescope:remote';
 
 /** CSP for the app page (also set as a meta tag in renderer/index.html). */
 export const APP_CSP = [
@@ -57,6 +59,38 @@ export function windowOptions(preloadPath: string): BrowserWindowConstructorOpti
       spellcheck: false,
     },
   };
+}
+
+/**
+ * A window on a remote engine: the UI that `sparsescope serve` serves, in a plain sandboxed page
+ * with no preload, so it talks to that engine only, over HTTP like a browser.
+ */
+export function remoteWindowOptions(url: URL): BrowserWindowConstructorOptions {
+  const { preload: _none, ...webPreferences } = windowOptions('').webPreferences!;
+  return { ...windowOptions(''), title: `Sparsescope — engine at ${url.host}`, webPreferences };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The URL that `sparsescope serve` printed, checked before a window opens it: http(s) on this
+ * machine (a GPU server is reached through an SSH tunnel, so its engine appears on a local port),
+ * the root page, and the token.
+ */
+export function remoteEngineUrl(input: unknown): URL {
+  const tunnel = 'forward the server\'s port first (ssh -L 7700:127.0.0.1:7700 gpu-server) and paste the URL with 127.0.0.1';
+  let url: URL;
+  try {
+    url = new URL(String(input ?? '').trim());
+  } catch {
+    throw new ApiError('remote engine: paste the whole URL that `sparsescope serve` printed, e.g. http://127.0.0.1:7700/?token=…');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApiError(`remote engine: ${url.protocol} URLs are not engines; ${tunnel}`);
+  if (!LOOPBACK_HOSTS.has(url.hostname)) throw new ApiError(`remote engine: ${url.hostname} is not this machine; ${tunnel}`);
+  if (url.pathname !== '/') throw new ApiError('remote engine: the URL must be the server\'s root page (/?token=…)');
+  if (!url.searchParams.get('token')) throw new ApiError('remote engine: the URL has no token; use the one `sparsescope serve` printed, token included');
+  url.hash = '';
+  return url;
 }
 
 /** True when a frame shows our own page (the built index.html), whatever its hash or query. */
@@ -109,10 +143,16 @@ const DialogOptions = z.object({
 });
 
 /**
- * `sparsescope:call` (validated API calls) and `sparsescope:dialog` (native file dialogs; a chosen
- * file is granted to the engine even outside its roots, since the user picked it).
+ * `sparsescope:call` (validated API calls), `sparsescope:dialog` (native file dialogs; a chosen
+ * file is granted to the engine even outside its roots, since the user picked it) and
+ * `sparsescope:remote` (a window on a remote engine, through `openRemote`; replies its origin).
  */
-export function registerIpc(engine: Engine, appIndexPath: string, windowOf: (contents: WebContents) => BrowserWindow | null): () => void {
+export function registerIpc(
+  engine: Engine,
+  appIndexPath: string,
+  windowOf: (contents: WebContents) => BrowserWindow | null,
+  openRemote: (url: URL) => void,
+): () => void {
   ipcMain.handle(CALL_CHANNEL, async (event, method: unknown, params: unknown): Promise<BridgeReply> => {
     try {
       checkSender(event, appIndexPath);
@@ -142,9 +182,18 @@ export function registerIpc(engine: Engine, appIndexPath: string, windowOf: (con
     engine.grantPath(chosen);
     return chosen;
   });
+  ipcMain.handle(REMOTE_CHANNEL, async (event, input: unknown): Promise<BridgeReply> => {
+    try {
+      checkSender(event, appIndexPath);
+      const url = remoteEngineUrl(input);
+      openRemote(url);
+      return { ok: true, result: url.origin };
+    } catch (error) {
+      return refusal(error);
+    }
+  });
   return () => {
-    ipcMain.removeHandler(CALL_CHANNEL);
-    ipcMain.removeHandler(DIALOG_CHANNEL);
+    for (const channel of [CALL_CHANNEL, DIALOG_CHANNEL, REMOTE_CHANNEL]) ipcMain.removeHandler(channel);
   };
 }
 

@@ -23,6 +23,7 @@ const bridge = {
   },
   pathForFile: (file: Parameters<typeof webUtils.getPathForFile>[0]): string => webUtils.getPathForFile(file),
   openFileDialog: (options: FileDialogOptions): Promise<string | null> => ipcRenderer.invoke('sparsescope:dialog', options),
+  openRemote: (url: string): Promise<unknown> => ipcRenderer.invoke('sparsescope:remote', url),
 };
 
 contextBridge.exposeInMainWorld('sparsescope', bridge);

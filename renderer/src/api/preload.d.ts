@@ -23,6 +23,8 @@ export interface SparsescopeBridge {
   /** Absolute path of a dropped File (Electron's webUtils.getPathForFile). */
   pathForFile(file: File): string;
   openFileDialog(options: FileDialogOptions): Promise<string | null>;
+  /** Opens a window on the engine behind a `sparsescope serve` URL; replies its origin or why not. */
+  openRemote(url: string): Promise<BridgeReply>;
 }
 
 declare global {

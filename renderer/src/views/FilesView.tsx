@@ -1,9 +1,11 @@
 /**
  * Files: open a capture (engine file browser, native dialog in Electron, drag and drop, recent
  * files), import a head config, and export the config (MInference, SGLang/vLLM, Sparsescope),
- * the per-head stats as CSV and the focused head's map as PNG.
+ * the per-head stats as CSV and the focused head's map as PNG. In Electron, it also opens a
+ * window on a remote engine (`sparsescope serve` on a GPU server, through an SSH tunnel).
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import type { SparsescopeBridge } from '../api/preload';
 import type { ConfigFormat, Result } from '../../../contract/api';
 import { themeLut } from '../charts/colormap';
 import { renderPooledMap } from '../charts/heatmap';
@@ -218,6 +220,7 @@ export function FilesView() {
           {bridge ? '.safetensors captures open.' : '.safetensors captures must be opened with Open capture…: a browser does not tell the engine where a dropped file lives.'}
         </p>
       </section>
+      {bridge && <RemoteEnginePanel bridge={bridge} />}
       {picker && (
         <FileBrowser
           title={picker.kind === 'capture' ? 'Open capture' : 'Import head config'}
@@ -230,5 +233,43 @@ export function FilesView() {
         />
       )}
     </div>
+  );
+}
+
+/** Electron only: open the UI of a `sparsescope serve` engine (a GPU server's) in a new window. */
+function RemoteEnginePanel({ bridge }: { bridge: SparsescopeBridge }) {
+  const { notify, reportError } = useApp((s) => s);
+  const [url, setUrl] = useState('');
+  const connect = async (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      const reply = await bridge.openRemote(url);
+      if (!reply.ok) return notify('error', reply.error.message);
+      notify('info', `Opened the engine at ${String(reply.result)} in a new window.`);
+    } catch (error) {
+      reportError(error, 'opening the remote engine');
+    }
+  };
+  return (
+    <section className="panel" data-testid="remote-engine">
+      <h2>Remote engine</h2>
+      <p className="muted small">
+        This window computes on this machine. To work on a GPU server, run <code>sparsescope serve --root DIR</code> there, forward its port (
+        <code>ssh -L 7700:127.0.0.1:7700 gpu-server</code>) and paste the URL it printed.
+      </p>
+      <form className="button-row" onSubmit={(event) => void connect(event)}>
+        <input
+          type="url"
+          aria-label="Engine URL"
+          placeholder="http://127.0.0.1:7700/?token=…"
+          value={url}
+          onChange={(event) => setUrl(event.target.value)}
+          data-testid="remote-url"
+        />
+        <button type="submit" disabled={!url.trim()} data-testid="remote-connect">
+          Open in a new window
+        </button>
+      </form>
+    </section>
   );
 }

@@ -1,8 +1,10 @@
+import type { EventEmitter } from 'node:events';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 
 const mocks = vi.hoisted(() => ({
   windows: [] as unknown[],
-  ipcChannels: [] as string[],
+  ipcHandlers: new Map<string, (event: unknown, ...args: unknown[]) => Promise<unknown>>(),
   appEvents: new Map<string, (...args: unknown[]) => void>(),
   quit: vi.fn(),
   hasLock: true,
@@ -17,6 +19,7 @@ vi.mock('electron', async () => {
     static fromWebContents = vi.fn(() => null);
     webContents = { send: vi.fn() };
     loadFile = vi.fn(async () => {});
+    loadURL = vi.fn(async () => {});
     show = vi.fn();
     focus = vi.fn();
     restore = vi.fn();
@@ -37,7 +40,10 @@ vi.mock('electron', async () => {
     },
     BrowserWindow,
     session: { defaultSession: { setPermissionRequestHandler: vi.fn(), setPermissionCheckHandler: vi.fn(), webRequest: { onHeadersReceived: vi.fn() } } },
-    ipcMain: { handle: (channel: string) => mocks.ipcChannels.push(channel), removeHandler: vi.fn() },
+    ipcMain: {
+      handle: (channel: string, handler: (event: unknown, ...args: unknown[]) => Promise<unknown>) => mocks.ipcHandlers.set(channel, handler),
+      removeHandler: vi.fn(),
+    },
     dialog: {},
     utilityProcess: { fork: vi.fn() },
   };
@@ -51,8 +57,24 @@ describe('Electron entry', () => {
     expect(window.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false });
     expect(String(window.options.webPreferences.preload)).toMatch(/electron\/preload\/preload\.cjs$/);
     expect(String(window.loadFile.mock.calls[0]![0])).toMatch(/renderer\/index\.html$/);
-    expect(mocks.ipcChannels.sort()).toEqual(['sparsescope:call', 'sparsescope:dialog']);
+    expect([...mocks.ipcHandlers.keys()].sort()).toEqual(['sparsescope:call', 'sparsescope:dialog', 'sparsescope:remote']);
     expect([...mocks.appEvents.keys()]).toEqual(expect.arrayContaining(['web-contents-created', 'second-instance', 'window-all-closed', 'will-quit']));
     expect(mocks.quit).not.toHaveBeenCalled();
+  });
+
+  it('opens a remote engine in a second window: its URL, no preload, shown when ready', async () => {
+    await import('../../../electron/main/main.js');
+    await vi.waitFor(() => expect(mocks.windows).toHaveLength(1));
+    const main = mocks.windows[0] as { loadFile: ReturnType<typeof vi.fn> };
+    const appUrl = pathToFileURL(String(main.loadFile.mock.calls[0]![0])).href;
+    const remote = mocks.ipcHandlers.get('sparsescope:remote')!;
+    const reply = await remote({ senderFrame: { url: appUrl, parent: null }, sender: {} }, 'http://127.0.0.1:7700/?token=t');
+    expect(reply).toEqual({ ok: true, result: 'http://127.0.0.1:7700' });
+    const window = mocks.windows[1] as EventEmitter & { options: { webPreferences: Record<string, unknown> }; loadURL: ReturnType<typeof vi.fn>; show: ReturnType<typeof vi.fn> };
+    expect(window.loadURL).toHaveBeenCalledWith('http://127.0.0.1:7700/?token=t');
+    expect(window.options.webPreferences).not.toHaveProperty('preload');
+    expect(window.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true });
+    window.emit('ready-to-show');
+    expect(window.show).toHaveBeenCalled();
   });
 });

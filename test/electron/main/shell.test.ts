@@ -104,10 +104,48 @@ describe('window and web contents', () => {
   });
 });
 
+describe('remote engine windows', () => {
+  it('accepts the URL serve printed, on this machine, and drops its fragment', () => {
+    expect(shell.remoteEngineUrl(' http://127.0.0.1:7700/?token=abc#/head/0/1 ').href).toBe('http://127.0.0.1:7700/?token=abc');
+    expect(shell.remoteEngineUrl('http://localhost:8000/?token=x').host).toBe('localhost:8000');
+    expect(shell.remoteEngineUrl('https://[::1]:7700/?token=x').hostname).toBe('[::1]');
+  });
+
+  it('refuses other machines, other schemes, other pages and a missing token, saying what to do', () => {
+    expect(() => shell.remoteEngineUrl('http://gpu-server:7700/?token=x')).toThrow(/gpu-server is not this machine; forward the server's port first \(ssh -L/);
+    expect(() => shell.remoteEngineUrl('http://10.0.0.7:7700/?token=x')).toThrow(/not this machine/);
+    expect(() => shell.remoteEngineUrl('file:///etc/passwd?token=x')).toThrow(/file: URLs are not engines/);
+    expect(() => shell.remoteEngineUrl('javascript:alert(1)')).toThrow(/javascript: URLs are not engines/);
+    expect(() => shell.remoteEngineUrl('http://127.0.0.1:7700/api/files.list?token=x')).toThrow(/root page/);
+    expect(() => shell.remoteEngineUrl('http://127.0.0.1:7700/')).toThrow(/no token/);
+    expect(() => shell.remoteEngineUrl('127.0.0.1:7700')).toThrow(/127\.0\.0\.1: URLs are not engines|paste the whole URL/);
+    expect(() => shell.remoteEngineUrl(undefined)).toThrow(/paste the whole URL/);
+  });
+
+  it('opens remote windows sandboxed and without the preload', () => {
+    const options = shell.remoteWindowOptions(new URL('http://127.0.0.1:7700/?token=x'));
+    expect(options.title).toBe('Sparsescope — engine at 127.0.0.1:7700');
+    expect(options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true });
+    expect(options.webPreferences).not.toHaveProperty('preload');
+  });
+
+  it('opens a window for our page only, on a checked URL, and replies its origin', async () => {
+    const { engine } = fakeEngine();
+    const openRemote = vi.fn();
+    shell.registerIpc(engine, APP_INDEX, () => null, openRemote);
+    const remote = electron.ipcHandlers.get('sparsescope:remote')!;
+    expect(await remote(ipcEvent(APP_URL), 'http://127.0.0.1:7700/?token=abc')).toEqual({ ok: true, result: 'http://127.0.0.1:7700' });
+    expect(String(openRemote.mock.calls[0]![0])).toBe('http://127.0.0.1:7700/?token=abc');
+    expect(await remote(ipcEvent(APP_URL), 'http://evil.example/?token=abc')).toMatchObject({ ok: false, error: { code: 'bad-request', message: /not this machine/ } });
+    expect(await remote(ipcEvent('https://evil.example/'), 'http://127.0.0.1:7700/?token=abc')).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(openRemote).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe('IPC bridge', () => {
   it('validates calls from our page and returns the result', async () => {
     const { engine, calls } = fakeEngine();
-    shell.registerIpc(engine, APP_INDEX, () => null);
+    shell.registerIpc(engine, APP_INDEX, () => null, vi.fn());
     const call = electron.ipcHandlers.get('sparsescope:call')!;
     expect(await call(ipcEvent(APP_URL), 'files.list', { dir: '/data' })).toEqual({ ok: true, result: { method: 'files.list' } });
     expect(calls).toEqual([['files.list', { dir: '/data' }]]);
@@ -118,7 +156,7 @@ describe('IPC bridge', () => {
 
   it('refuses other senders, subframes, bad params and unknown methods without calling the engine', async () => {
     const { engine, calls } = fakeEngine();
-    shell.registerIpc(engine, APP_INDEX, () => null);
+    shell.registerIpc(engine, APP_INDEX, () => null, vi.fn());
     const call = electron.ipcHandlers.get('sparsescope:call')!;
     expect(await call(ipcEvent('https://evil.example/'), 'files.list', {})).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await call(ipcEvent(APP_URL, { url: APP_URL }), 'files.list', {})).toMatchObject({ ok: false, error: { code: 'forbidden' } });
@@ -133,7 +171,7 @@ describe('IPC bridge', () => {
 
   it('passes engine error codes through and reports other errors as internal', async () => {
     const { engine } = fakeEngine();
-    shell.registerIpc(engine, APP_INDEX, () => null);
+    shell.registerIpc(engine, APP_INDEX, () => null, vi.fn());
     const call = electron.ipcHandlers.get('sparsescope:call')!;
     expect(await call(ipcEvent(APP_URL), 'capture.close', { captureId: 'x' })).toEqual({ ok: false, error: { message: 'no open capture "x"', code: 'not-found' } });
     expect(await call(ipcEvent(APP_URL), 'job.cancel', { jobId: 'j' })).toEqual({ ok: false, error: { message: 'boom', code: 'internal' } });
@@ -141,7 +179,7 @@ describe('IPC bridge', () => {
 
   it('opens native dialogs for our page only and grants the chosen file to the engine', async () => {
     const { engine, granted } = fakeEngine();
-    const unregister = shell.registerIpc(engine, APP_INDEX, () => null);
+    const unregister = shell.registerIpc(engine, APP_INDEX, () => null, vi.fn());
     const openDialog = electron.ipcHandlers.get('sparsescope:dialog')!;
     electron.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: ['/mnt/data/big.safetensors'] });
     const options = { title: 'Open capture', filters: [{ name: 'Captures', extensions: ['safetensors'] }] };

@@ -40,22 +40,25 @@ interface Bridge {
   onJobEvent(listener: (event: unknown) => void): () => void;
   pathForFile(file: unknown): string;
   openFileDialog(options: unknown): Promise<string | null>;
+  openRemote(url: string): Promise<unknown>;
 }
 
 describe('preload', () => {
   it('exposes exactly the bridge API on window.sparsescope', () => {
     expect([...electron.exposed.keys()]).toEqual(['sparsescope']);
     const bridge = electron.exposed.get('sparsescope') as Bridge;
-    expect(Object.keys(bridge).sort()).toEqual(['host', 'invoke', 'onJobEvent', 'openFileDialog', 'pathForFile']);
+    expect(Object.keys(bridge).sort()).toEqual(['host', 'invoke', 'onJobEvent', 'openFileDialog', 'openRemote', 'pathForFile']);
     expect(bridge.host).toBe('electron');
   });
 
-  it('sends calls and dialogs over their own channels', async () => {
+  it('sends calls, dialogs and remote-engine windows over their own channels', async () => {
     const bridge = electron.exposed.get('sparsescope') as Bridge;
     await bridge.invoke('files.list', { dir: '/x' });
     expect(electron.invoke).toHaveBeenLastCalledWith('sparsescope:call', 'files.list', { dir: '/x' });
     await bridge.openFileDialog({ title: 'Open', filters: [] });
     expect(electron.invoke).toHaveBeenLastCalledWith('sparsescope:dialog', { title: 'Open', filters: [] });
+    await bridge.openRemote('http://127.0.0.1:7700/?token=t');
+    expect(electron.invoke).toHaveBeenLastCalledWith('sparsescope:remote', 'http://127.0.0.1:7700/?token=t');
     expect(bridge.pathForFile({ name: 'capture.safetensors' })).toBe('/home/user/capture.safetensors');
   });
 

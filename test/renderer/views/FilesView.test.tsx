@@ -3,7 +3,8 @@ import { act } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handleDroppedFile } from '../../../renderer/src/views/drop';
 import { FilesView } from '../../../renderer/src/views/FilesView';
-import { byTestId, click, flush, mount, type Mounted } from '../dom.js';
+import type { SparsescopeBridge } from '../../../renderer/src/api/preload';
+import { byTestId, click, flush, mount, typeInto, type Mounted } from '../dom.js';
 
 describe('Files', () => {
   let mounted: Mounted;
@@ -37,6 +38,36 @@ describe('Files', () => {
     expect(call?.params).not.toHaveProperty('path');
     expect(downloads.map((d) => d.name)).toEqual(['demo.minference.json']);
     expect(JSON.parse(await downloads[0]!.blob.text())).toMatchObject({ format: 'minference' });
+  });
+
+  it('opens a remote engine in a new window from Electron, and shows why a URL is refused', async () => {
+    const openRemote = vi
+      .fn()
+      .mockResolvedValueOnce({ ok: false, error: { message: 'remote engine: gpu is not this machine; forward the port first', code: 'bad-request' } })
+      .mockResolvedValueOnce({ ok: true, result: 'http://127.0.0.1:7700' });
+    window.sparsescope = { host: 'electron', openRemote, openFileDialog: vi.fn() } as unknown as SparsescopeBridge;
+    try {
+      mounted = await mount(<FilesView />);
+      const input = byTestId<HTMLInputElement>(mounted.container, 'remote-url');
+      const connect = byTestId<HTMLButtonElement>(mounted.container, 'remote-connect');
+      expect(connect.disabled).toBe(true);
+      await typeInto(input, 'http://gpu:7700/?token=t');
+      await click(connect);
+      await flush();
+      expect(openRemote).toHaveBeenLastCalledWith('http://gpu:7700/?token=t');
+      expect(mounted.store.getState().notices.at(-1)).toMatchObject({ level: 'error', message: expect.stringMatching(/not this machine/) });
+      await typeInto(input, 'http://127.0.0.1:7700/?token=t');
+      await click(connect);
+      await flush();
+      expect(mounted.store.getState().notices.at(-1)).toMatchObject({ level: 'info', message: 'Opened the engine at http://127.0.0.1:7700 in a new window.' });
+    } finally {
+      delete window.sparsescope;
+    }
+  });
+
+  it('offers no remote engine in a browser, which is already on one', async () => {
+    mounted = await mount(<FilesView />);
+    expect(mounted.container.querySelector('[data-testid=remote-engine]')).toBeNull();
   });
 
   it('downloads the per-head stats as CSV', async () => {
