@@ -111,11 +111,15 @@ export function lockDownContents(contents: WebContents): void {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 }
 
-/** Deny every permission (camera, notifications, ...) and add the CSP to every response. */
+/**
+ * Deny every permission (camera, notifications, ...) and set the app's CSP on its own files. A
+ * remote engine's page keeps the CSP its server sends (which names the server's event socket).
+ */
 export function lockDownSession(session: Session): void {
   session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   session.setPermissionCheckHandler(() => false);
   session.webRequest.onHeadersReceived((details, callback) => {
+    if (!details.url.startsWith('file:')) return callback({ responseHeaders: details.responseHeaders });
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [APP_CSP] } });
   });
 }

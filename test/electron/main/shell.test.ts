@@ -81,7 +81,7 @@ describe('window and web contents', () => {
     expect(openHandler({ url: 'https://evil.example/' })).toEqual({ action: 'deny' });
   });
 
-  it('denies permissions and sets the CSP on responses', () => {
+  it('denies permissions, sets the CSP on the app\'s files and leaves a remote engine\'s own', () => {
     const session = { setPermissionRequestHandler: vi.fn(), setPermissionCheckHandler: vi.fn(), webRequest: { onHeadersReceived: vi.fn() } };
     shell.lockDownSession(session as never);
     const callback = vi.fn();
@@ -89,10 +89,14 @@ describe('window and web contents', () => {
     expect(callback).toHaveBeenCalledWith(false);
     expect(session.setPermissionCheckHandler.mock.calls[0]![0]()).toBe(false);
     const headersCallback = vi.fn();
-    session.webRequest.onHeadersReceived.mock.calls[0]![0]({ responseHeaders: { 'X-Other': ['1'] } }, headersCallback);
+    const onHeaders = session.webRequest.onHeadersReceived.mock.calls[0]![0];
+    onHeaders({ url: APP_URL, responseHeaders: { 'X-Other': ['1'] } }, headersCallback);
     const headers = headersCallback.mock.calls[0]![0].responseHeaders;
     expect(headers['X-Other']).toEqual(['1']);
     expect(headers['Content-Security-Policy'][0]).toMatch(/default-src 'self'.*object-src 'none'.*frame-ancestors 'none'/);
+    const served = { 'Content-Security-Policy': ["default-src 'self'; connect-src 'self' ws://127.0.0.1:7700"] };
+    onHeaders({ url: 'http://127.0.0.1:7700/?token=t', responseHeaders: served }, headersCallback);
+    expect(headersCallback.mock.calls[1]![0].responseHeaders).toEqual(served);
   });
 
   it('recognises only our own page as the app', () => {
