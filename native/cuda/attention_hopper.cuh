@@ -227,9 +227,9 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
   float out[D / 8][4] = {};
   OnlineSoftmax softmax;
   // Probabilities of the previous chunk, waiting for their P x V product, and the stage of its
-  // values (held until that product is done). With nothing
-  // pending they are zeros against the zero tile, so that every iteration issues the same
-  // products: wgmma in a branch would make ptxas serialize them.
+  // values (held until that product is done). With nothing pending they are zeros against the
+  // zero tile, so that every iteration issues the same products: wgmma in a branch would make
+  // ptxas serialize them.
   uint32_t pending[4][4] = {};
   int pendingStage = -1, pendingChunk = 0;
   auto pendingValues = [&] {
