@@ -38,7 +38,8 @@ export const APP_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function windowOptions(preloadPath: string): BrowserWindowConstructorOptions {
+/** Locked-down window options; the app's own window gets the preload, a remote engine's none. */
+export function windowOptions(preloadPath?: string): BrowserWindowConstructorOptions {
   return {
     width: 1280,
     height: 800,
@@ -47,7 +48,7 @@ export function windowOptions(preloadPath: string): BrowserWindowConstructorOpti
     title: 'Sparsescope',
     show: false,
     webPreferences: {
-      preload: preloadPath,
+      ...(preloadPath ? { preload: preloadPath } : {}),
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -66,8 +67,7 @@ export function windowOptions(preloadPath: string): BrowserWindowConstructorOpti
  * with no preload, so it talks to that engine only, over HTTP like a browser.
  */
 export function remoteWindowOptions(url: URL): BrowserWindowConstructorOptions {
-  const { preload: _none, ...webPreferences } = windowOptions('').webPreferences!;
-  return { ...windowOptions(''), title: `Sparsescope — engine at ${url.host}`, webPreferences };
+  return { ...windowOptions(), title: `Sparsescope — engine at ${url.host}` };
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
