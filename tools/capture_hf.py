@@ -5,7 +5,10 @@ Runs where the model is (a GPU box); writes one safetensors file in the format o
 Sparsescope spec, section 3.1:
   layers.{L}.q [H, N, D], layers.{L}.k [Hkv, N, D], layers.{L}.v [Hkv, N, D]
   __metadata__: format=sparsescope.capture/1, model, num_layers, num_heads, num_kv_heads,
-                head_dim, seq_len, rope_applied=true, source
+                head_dim, seq_len, rope_applied=true, source, tokenizer
+  tokens.ids [N] I32, tokens.text_offsets [N+1] I32, tokens.text_bytes [T] U8: the prompt's
+  token ids and each token's decoded text (UTF-8, concatenated; token i is
+  text_bytes[text_offsets[i]:text_offsets[i+1]]), so the views can name the tokens
 
 How: the model's attention function is swapped for a thin wrapper (transformers'
 AttentionInterface; transformers >= 4.53). Every attention layer calls it with the query and key
@@ -22,13 +25,14 @@ Example:
       --prompt-file book.txt --max-tokens 131072 --layers 0-3,16 --out llama-128k.safetensors
   npx sparsescope info llama-128k.safetensors
 
-Needs: torch, transformers >= 4.53, safetensors. Memory: each captured layer holds
+Needs: torch, transformers >= 4.53, safetensors (tools/requirements-capture.txt). Memory: each captured layer holds
 (H + 2 Hkv) * N * D values on the CPU until the file is written.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 CAPTURE_FORMAT = "sparsescope.capture/1"
@@ -52,10 +56,13 @@ def parse_layers(text: str, num_layers: int) -> list[int]:
     return sorted(layers)
 
 
-def build_metadata(model: str, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int, seq_len: int, source: str) -> dict[str, str]:
+def build_metadata(
+    model: str, num_layers: int, num_heads: int, num_kv_heads: int, head_dim: int, seq_len: int, source: str, tokenizer: str | None = None
+) -> dict[str, str]:
     """The capture's __metadata__ (safetensors metadata values are strings)."""
     if num_heads % num_kv_heads != 0:
         raise ValueError(f"num_heads {num_heads} is not a multiple of num_kv_heads {num_kv_heads}")
+    extra = {"tokenizer": tokenizer} if tokenizer else {}
     return {
         "format": CAPTURE_FORMAT,
         "model": model,
@@ -66,7 +73,57 @@ def build_metadata(model: str, num_layers: int, num_heads: int, num_kv_heads: in
         "seq_len": str(seq_len),
         "rope_applied": "true",
         "source": source,
+        **extra,
     }
+
+
+# Each token's text is decoded with this many tokens of left context, so that tokenizers which
+# drop a word's leading space when it is decoded alone (SentencePiece) keep it.
+TOKEN_CONTEXT = 8
+
+
+def common_prefix_length(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def token_pieces(ids: list[int], decode_batch) -> list[str]:
+    """Each token's own text: decode(context + token) minus decode(context), by common prefix.
+
+    A byte split across tokens decodes to U+FFFD in the first and the whole character in the
+    next, so the common prefix (not the length) decides where a token's text starts.
+    """
+    starts = [max(0, i - TOKEN_CONTEXT) for i in range(len(ids))]
+    before = decode_batch([ids[s:i] for i, s in enumerate(starts)])
+    after = decode_batch([ids[s : i + 1] for i, s in enumerate(starts)])
+    return [full[common_prefix_length(head, full) :] for head, full in zip(before, after)]
+
+
+def token_arrays(ids: list[int], pieces: list[str]) -> tuple[list[int], list[int], bytes]:
+    """(ids, text_offsets, text_bytes) of the token tensors."""
+    if len(ids) != len(pieces):
+        raise ValueError(f"{len(ids)} token ids but {len(pieces)} token texts")
+    encoded = [piece.encode("utf-8") for piece in pieces]
+    offsets = [0]
+    for piece in encoded:
+        offsets.append(offsets[-1] + len(piece))
+    return list(ids), offsets, b"".join(encoded)
+
+
+def model_label(model: str) -> str:
+    """A hub id as given; a local folder by its name (its path says nothing on another machine)."""
+    path = Path(model)
+    return path.resolve().name if path.is_dir() else model
+
+
+def prompt_text(args: argparse.Namespace) -> str:
+    """The prompt: --text as given, or the UTF-8 file --prompt-file."""
+    if args.text is not None:
+        return args.text
+    return Path(args.prompt_file).read_text(encoding="utf-8")
 
 
 class _StopForward(Exception):
@@ -92,10 +149,12 @@ def capture(args: argparse.Namespace) -> None:
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     _check_transformers_version(transformers.__version__)
-    text = Path(args.prompt_file).read_text(encoding="utf-8")
+    text = prompt_text(args)
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     input_ids = tokenizer(text, return_tensors="pt").input_ids[:, : args.max_tokens]
     seq_len = input_ids.shape[1]
+    if seq_len == 0:
+        raise ValueError("the prompt has no tokens")
     num_layers = AutoConfig.from_pretrained(args.model).num_hidden_layers
     layers = parse_layers(args.layers, num_layers)
     out_dtype = getattr(torch, DTYPES[args.dtype])
@@ -126,8 +185,21 @@ def capture(args: argparse.Namespace) -> None:
     if missing:
         raise ValueError(f"layers {missing} were never reached; does this model use transformers' attention interface?")
 
-    source = args.source or f"{Path(args.prompt_file).name}: first {seq_len} tokens"
-    metadata = build_metadata(args.model, num_layers, shapes["num_heads"], shapes["num_kv_heads"], shapes["head_dim"], seq_len, source)
+    ids = input_ids[0].tolist()
+
+    def decode_batch(batch: list[list[int]]) -> list[str]:
+        return tokenizer.batch_decode(batch, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    token_ids, offsets, text_bytes = token_arrays(ids, token_pieces(ids, decode_batch))
+    tensors["tokens.ids"] = torch.tensor(token_ids, dtype=torch.int32)
+    tensors["tokens.text_offsets"] = torch.tensor(offsets, dtype=torch.int32)
+    tensors["tokens.text_bytes"] = torch.frombuffer(bytearray(text_bytes), dtype=torch.uint8) if text_bytes else torch.zeros(0, dtype=torch.uint8)
+
+    origin = Path(args.prompt_file).name if args.prompt_file else "text given with --text"
+    source = args.source or f"{origin}: first {seq_len} tokens"
+    model_name = model_label(args.model)
+    metadata = build_metadata(model_name, num_layers, shapes["num_heads"], shapes["num_kv_heads"], shapes["head_dim"], seq_len, source, tokenizer=model_name)
+    metadata["captured_with"] = f"tools/capture_hf.py, torch {torch.__version__}, transformers {transformers.__version__}, {time.strftime('%Y-%m-%d')}"
     save_file(tensors, args.out, metadata=metadata)
     print(f"wrote {args.out}: layers {layers}, {seq_len} tokens, H={shapes['num_heads']} Hkv={shapes['num_kv_heads']} D={shapes['head_dim']} {args.dtype}")
 
@@ -135,7 +207,9 @@ def capture(args: argparse.Namespace) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="Capture post-RoPE Q/K/V of a transformers model for Sparsescope.")
     parser.add_argument("--model", required=True, help="model id or local folder")
-    parser.add_argument("--prompt-file", required=True, help="UTF-8 text whose tokens are the prompt")
+    prompt = parser.add_mutually_exclusive_group(required=True)
+    prompt.add_argument("--prompt-file", help="UTF-8 text file whose tokens are the prompt")
+    prompt.add_argument("--text", help="the prompt itself, as a string")
     parser.add_argument("--max-tokens", type=int, default=32768, help="truncate the prompt to this many tokens (default 32768)")
     parser.add_argument("--layers", default="0", help="layers to capture, e.g. 0-3,16 or all (default 0)")
     parser.add_argument("--out", required=True, help="output .safetensors file")
@@ -147,7 +221,7 @@ def main(argv: list[str]) -> int:
         parser.error("--max-tokens must be positive")
     try:
         capture(args)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         print(f"capture_hf: {error}", file=sys.stderr)
         return 1
     return 0
