@@ -10,6 +10,7 @@
 // with NumPy (Debian: apt-get install -y python3-numpy).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeResultsSection } from './results-section.js';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,8 +117,7 @@ log(
   `    dense ${t.denseMs.toFixed(1)} ms, index ${t.indexMs.toFixed(1)} ms, sparse ${t.sparseMs.toFixed(1)} ms, speedup ${t.speedup.toFixed(2)}x, mean recall ${t.meanRecall.toFixed(4)} (min ${t.minRecall.toFixed(4)}), mean density ${sparse.meanDensity.toFixed(4)}, planted family recovered ${sparse.recovered}/${sparse.heads}`,
 );
 
-const section = `<!-- cpu:begin (written by bench/cpu.js; edit the script, not this section) -->
-## CPU
+const section = `## CPU
 
 - Date: ${new Date().toISOString().slice(0, 10)}
 - Machine: ${machine()} (shared build box; other jobs may have been running)
@@ -142,11 +142,6 @@ Config from \`search --target-recall 0.95\` (${sparse.searchSeconds.toFixed(1)} 
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 | ${t.denseMs.toFixed(1)} | ${t.indexMs.toFixed(1)} | ${t.sparseMs.toFixed(1)} | ${t.speedup.toFixed(2)}x | ${t.meanRecall.toFixed(4)} | ${t.minRecall.toFixed(4)} | ${sparse.meanDensity.toFixed(4)} | ${sparse.recovered}/${sparse.heads} |
 
-Target (issue 3): sparse >= 3x faster than dense at 16K: ${t.speedup >= 3 ? 'met' : 'NOT met'}.
-<!-- cpu:end -->`;
+Target (issue 3): sparse >= 3x faster than dense at 16K: ${t.speedup >= 3 ? 'met' : 'NOT met'}.`;
 
-const resultsPath = join(root, 'bench', 'RESULTS.md');
-const existing = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n\nEach section is written by the script named in it.\n';
-const marked = /<!-- cpu:begin[\s\S]*?<!-- cpu:end -->/;
-writeFileSync(resultsPath, marked.test(existing) ? existing.replace(marked, section) : `${existing.trimEnd()}\n\n${section}\n`);
-log(`wrote the CPU section of ${resultsPath}`);
+log(`wrote the CPU section of ${writeResultsSection('cpu', 'bench/cpu.js', section)}`);
