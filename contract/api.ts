@@ -89,6 +89,10 @@ export const CaptureSummary = z.object({
   dtype: DType,
   /** Planted pattern per layer and head, for synthetic captures only. */
   planted: z.array(z.array(HeadPattern)).optional(),
+  /** Whether the capture holds the prompt's token ids and text (read them with `capture.tokens`). */
+  tokens: z.boolean().optional(),
+  /** What produced the tokens, e.g. the model id. */
+  tokenizer: z.string().optional(),
 });
 export type CaptureSummary = z.infer<typeof CaptureSummary>;
 

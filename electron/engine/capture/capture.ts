@@ -1,26 +1,21 @@
 /**
- * Captures (spec section 3.1): a safetensors file with `layers.{L}.q|k|v` and Sparsescope metadata.
- * `openCapture` validates everything the rest of the engine relies on, then serves head and layer
- * slices from disk on demand.
+ * Captures (spec section 3.1): a safetensors file with `layers.{L}.q|k|v`, optional token tensors
+ * (`tokens.ts`) and Sparsescope metadata. `openCapture` validates everything the rest of the
+ * engine relies on, then serves head, layer and token slices from disk on demand.
  */
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
-import { HeadPattern, type CaptureSummary, type DType } from '../../../contract/api.js';
+import { DType, HeadPattern, type CaptureSummary } from '../../../contract/api.js';
+import { CaptureError } from './errors.js';
 import { SafetensorsError, SafetensorsFile, writeSafetensors, type TensorInfo } from './safetensors.js';
-import type { Capture, CaptureMetadata, TensorKind, TensorSource } from './types.js';
+import { checkTextOffsets, checkTokenTensors, isTokenTensor, readTokenRange } from './tokens.js';
+import type { Capture, CaptureMetadata, TensorKind, TensorSource, TokenRange } from './types.js';
 
 export const CAPTURE_FORMAT = 'sparsescope.capture/1';
 
 const TENSOR_NAME = /^layers\.(0|[1-9]\d*)\.([qkv])$/;
 const TENSOR_KINDS: readonly TensorKind[] = ['q', 'k', 'v'];
 const PlantedPatterns = z.array(z.array(HeadPattern));
-
-export class CaptureError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CaptureError';
-  }
-}
 
 export function tensorName(layer: number, kind: TensorKind): string {
   return `layers.${layer}.${kind}`;
@@ -66,8 +61,9 @@ function readLayers(tensors: Map<string, TensorInfo>, geometry: Geometry, where:
   const { numLayers, numHeads, numKvHeads, seqLen, headDim } = geometry;
   const layers = new Set<number>();
   for (const name of tensors.keys()) {
+    if (isTokenTensor(name)) continue;
     const match = TENSOR_NAME.exec(name);
-    if (!match) throw new CaptureError(`${where}: unexpected tensor ${name} (a capture holds only layers.{L}.q, .k and .v)`);
+    if (!match) throw new CaptureError(`${where}: unexpected tensor ${name} (a capture holds only layers.{L}.q, .k and .v, and tokens.*)`);
     const layer = Number(match[1]);
     if (layer >= numLayers) throw new CaptureError(`${where}: tensor ${name}: layer ${layer} out of range (num_layers = ${numLayers})`);
     layers.add(layer);
@@ -86,7 +82,9 @@ function readLayers(tensors: Map<string, TensorInfo>, geometry: Geometry, where:
           `${where}: tensor ${name}: shape [${tensor.shape.join(', ')}] disagrees with metadata [${expected.join(', ')}] (num_${kind === 'q' ? '' : 'kv_'}heads, seq_len, head_dim)`,
         );
       }
-      dtype ??= tensor.dtype;
+      const float = DType.safeParse(tensor.dtype);
+      if (!float.success) throw new CaptureError(`${where}: tensor ${name}: dtype ${tensor.dtype} is not one of ${DType.options.join(', ')}`);
+      dtype ??= float.data;
       if (tensor.dtype !== dtype) throw new CaptureError(`${where}: tensor ${name}: dtype ${tensor.dtype} differs from ${dtype} of the other tensors`);
     }
   }
@@ -142,6 +140,12 @@ class SafetensorsCapture implements Capture {
     return this.file.read(this.tensor(layer, kind).name);
   }
 
+  async readTokens(start: number, end: number): Promise<TokenRange> {
+    const { fileName, tokens, seqLen } = this.summary;
+    if (!tokens) throw new CaptureError(`${fileName}: this capture holds no tokens`);
+    return readTokenRange(this.file, seqLen, start, end, fileName);
+  }
+
   close(): Promise<void> {
     return this.file.close();
   }
@@ -156,6 +160,8 @@ export async function openCapture(path: string): Promise<Capture> {
     const geometry = readGeometry(metadata, where);
     const { layers, dtype } = readLayers(tensors, geometry, where);
     const planted = readPlanted(metadata.planted, geometry, where);
+    const tokens = checkTokenTensors(tensors, geometry.seqLen, where);
+    if (tokens) await checkTextOffsets(file, where);
     const summary: CaptureSummary = {
       captureId: hash.slice(0, 16),
       path: resolve(path),
@@ -168,6 +174,8 @@ export async function openCapture(path: string): Promise<Capture> {
       layers,
       dtype,
       ...(planted ? { planted } : {}),
+      tokens,
+      ...(metadata.tokenizer === undefined ? {} : { tokenizer: metadata.tokenizer }),
     };
     return new SafetensorsCapture(summary, file);
   } catch (error) {
@@ -182,8 +190,8 @@ export function isCaptureInputError(error: unknown): error is CaptureError | Saf
 }
 
 /**
- * Write a capture. The tensors must be named `layers.{L}.q|k|v`; the file is validated by
- * re-opening it, so a writer bug cannot leave a capture that `openCapture` would refuse.
+ * Write a capture. The tensors must be named `layers.{L}.q|k|v` or `tokens.*`; the file is
+ * validated by re-opening it, so a writer bug cannot leave a capture that `openCapture` would refuse.
  */
 export async function writeCapture(path: string, metadata: CaptureMetadata, tensors: readonly TensorSource[]): Promise<CaptureSummary> {
   await writeSafetensors(path, { ...metadata }, tensors);

@@ -10,12 +10,11 @@ import { constants } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { DType } from '../../../contract/api.js';
-import type { TensorSource } from './types.js';
+import type { TensorDType, TensorSource } from './types.js';
 import { fileErrorReason } from '../fs-errors.js';
 
-/** Bytes per element of the dtypes Sparsescope computes with. */
-export const DTYPE_BYTES: Readonly<Record<DType, number>> = { F16: 2, BF16: 2, F32: 4 };
+/** Bytes per element of the dtypes Sparsescope reads: floats to compute with, integers for tokens. */
+export const DTYPE_BYTES: Readonly<Record<TensorDType, number>> = { F16: 2, BF16: 2, F32: 4, I32: 4, U8: 1 };
 
 /** A larger header is either corrupt or not a capture; refusing it bounds memory use. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -29,7 +28,7 @@ const MAX_READ_BYTES = constants.MAX_LENGTH;
 
 export interface TensorInfo {
   name: string;
-  dtype: DType;
+  dtype: TensorDType;
   shape: number[];
   /** Byte offsets of the tensor within the data section, [begin, end). */
   begin: number;
@@ -53,7 +52,7 @@ export class SafetensorsError extends Error {
   }
 }
 
-function isDType(value: unknown): value is DType {
+function isDType(value: unknown): value is TensorDType {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_BYTES, value);
 }
 
@@ -101,7 +100,7 @@ export function validateHeader(
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new SafetensorsError(`${at}: entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
     if (typeof dtype !== 'string') throw new SafetensorsError(`${at}: dtype missing`);
-    if (!isDType(dtype)) throw new SafetensorsError(`${at}: unsupported dtype ${dtype} (Sparsescope reads F16, BF16 and F32)`);
+    if (!isDType(dtype)) throw new SafetensorsError(`${at}: unsupported dtype ${dtype} (Sparsescope reads ${Object.keys(DTYPE_BYTES).join(', ')})`);
     const count = elementCount(shape);
     if (count === null) throw new SafetensorsError(`${at}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !isIndex(offsets[0]) || !isIndex(offsets[1])) {

@@ -39,6 +39,7 @@ export function syntheticCapture(options: SyntheticOptions): Capture {
     seqLen: options.seqLen,
     dtype: options.dtype,
     planted: JSON.parse(metadata.planted ?? '[]') as CaptureSummary['planted'],
+    tokens: false,
   };
   let cached: { layer: number; tensors: Map<TensorKind, Uint8Array> } | null = null;
   const readLayer = async (layer: number, kind: TensorKind): Promise<Uint8Array> => {
@@ -61,6 +62,9 @@ export function syntheticCapture(options: SyntheticOptions): Capture {
       if (!Number.isInteger(head) || head < 0 || head >= count) throw new Error(`${kind} head ${head} is out of range (0..${count - 1})`);
       const headBytes = options.seqLen * options.headDim * bytesPerValue;
       return (await readLayer(layer, kind)).slice(head * headBytes, (head + 1) * headBytes);
+    },
+    async readTokens() {
+      throw new Error('the synthetic capture holds no tokens');
     },
     async close() {
       cached = null;

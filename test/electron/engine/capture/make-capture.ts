@@ -49,3 +49,30 @@ export function tinyTensors(shape: TinyCaptureShape = TINY): TensorSource[] {
   }
   return sources;
 }
+
+/** The contents of the three token tensors. */
+export interface TokenArrays {
+  ids: Int32Array;
+  offsets: Int32Array;
+  bytes: Uint8Array;
+}
+
+/** Token arrays for these pieces of text (strings as UTF-8, byte arrays as given); ids count up from 100. */
+export function tokenArrays(pieces: readonly (string | Uint8Array)[]): TokenArrays {
+  const encoded = pieces.map((piece) => (typeof piece === 'string' ? new TextEncoder().encode(piece) : piece));
+  const offsets = new Int32Array(encoded.length + 1);
+  encoded.forEach((piece, i) => (offsets[i + 1] = offsets[i]! + piece.length));
+  const bytes = new Uint8Array(offsets[encoded.length]!);
+  encoded.forEach((piece, i) => bytes.set(piece, offsets[i]));
+  return { ids: Int32Array.from(encoded, (_, i) => 100 + i), offsets, bytes };
+}
+
+/** `tokens.ids`, `tokens.text_offsets` and `tokens.text_bytes` holding exactly these arrays (lies included). */
+export function tokenTensors({ ids, offsets, bytes }: TokenArrays): TensorSource[] {
+  const raw = (array: Int32Array | Uint8Array) => async () => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  return [
+    { name: 'tokens.ids', dtype: 'I32', shape: [ids.length], produce: raw(ids) },
+    { name: 'tokens.text_offsets', dtype: 'I32', shape: [offsets.length], produce: raw(offsets) },
+    { name: 'tokens.text_bytes', dtype: 'U8', shape: [bytes.length], produce: raw(bytes) },
+  ];
+}
