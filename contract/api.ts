@@ -96,6 +96,15 @@ export const CaptureSummary = z.object({
 });
 export type CaptureSummary = z.infer<typeof CaptureSummary>;
 
+/** Tokens one `capture.tokens` call may ask for: a screenful of labels, a bounded read. */
+export const MAX_TOKENS_PER_CALL = 4096;
+
+/** Tokens [start, end) of a capture; their text is read from the file only for this range. */
+const TokenRangeParams = z
+  .object({ captureId: z.string(), start: z.number().int().min(0), end: z.number().int().min(0) })
+  .refine(({ start, end }) => end >= start, { message: 'end must not be before start', path: ['end'] })
+  .refine(({ start, end }) => end - start <= MAX_TOKENS_PER_CALL, { message: `at most ${MAX_TOKENS_PER_CALL} tokens per call`, path: ['end'] });
+
 /** A rectangle of the N x N map in token positions, [rowStart, rowEnd) x [colStart, colEnd). */
 export const Region = z.object({
   rowStart: z.number().int().min(0),
@@ -290,6 +299,8 @@ export const methods = {
   'capture.openDemo': { params: z.object({}), result: CaptureSummary },
   'capture.open': { params: z.object({ path: z.string().min(1) }), result: CaptureSummary },
   'capture.close': { params: z.object({ captureId: z.string() }), result: z.object({ closed: z.boolean() }) },
+  /** Token ids and texts of positions [start, end); an error for a capture without tokens. */
+  'capture.tokens': { params: TokenRangeParams, result: z.object({ start: z.number().int(), ids: z.array(z.number().int()), text: z.array(z.string()) }) },
   'files.list': {
     params: z.object({ dir: z.string().optional() }),
     result: z.object({

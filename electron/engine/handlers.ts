@@ -2,11 +2,11 @@
  * The engine behind both hosts: one async handler per contract method (params already validated
  * by the host with parseRequest), job events, and shutdown. Plain Node; never imports `electron`.
  *
- * Work placement (spec section 6): the host process only reads headers, lists folders and
- * converts configs. Everything that touches the native module runs in worker processes: an
- * `interactive` worker for the head view (pooled map, mask, evaluate, budget curve, device info,
- * demo generation) and a `jobs` worker for analyze/search/bench, so a long search never blocks
- * tuning and a crash or hard cancel never reaches the host.
+ * Work placement (spec section 6): the host process only reads headers and token text, lists
+ * folders and converts configs. Everything that touches the native module runs in worker
+ * processes: an `interactive` worker for the head view (pooled map, mask, evaluate, budget curve,
+ * device info, demo generation) and a `jobs` worker for analyze/search/bench, so a long search
+ * never blocks tuning and a crash or hard cancel never reaches the host.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
@@ -62,12 +62,12 @@ export const engineVersion: () => string = (() => {
   };
 })();
 
-/** Config problems are the user's input, not engine faults. */
+/** Config and capture problems are the user's input, not engine faults. */
 async function asBadRequest<T>(work: () => T | Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ConfigError) throw new ApiError(error.message, 'bad-request');
+    if (error instanceof ConfigError || isCaptureInputError(error)) throw new ApiError(error.message, 'bad-request');
     throw error;
   }
 }
@@ -212,6 +212,12 @@ export function createEngine(options: EngineOptions): Engine {
       interactive.release(closed.summary.path);
       jobsWorker.release(closed.summary.path);
       return { closed: true };
+    },
+
+    async 'capture.tokens'({ captureId, start, end }) {
+      // A bounded pread of three slices: cheap enough for the host process, like reading a header.
+      const { ids, text } = await asBadRequest(() => captures.get(captureId).readTokens(start, end));
+      return { start, ids: Array.from(ids), text };
     },
 
     'files.list'({ dir }) {

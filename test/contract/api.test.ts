@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, BenchResult, decodeWire, encodeWire, isMethodName, methods, parseRequest } from '../../contract/api.js';
+import { ApiError, BenchResult, decodeWire, encodeWire, isMethodName, MAX_TOKENS_PER_CALL, methods, parseRequest } from '../../contract/api.js';
 
 describe('parseRequest', () => {
   it('accepts every method with valid params and fills defaults', () => {
     const { params } = parseRequest('head.pooledMap', { captureId: 'c', layer: 0, head: 1, resolution: 256 });
     expect(params).toMatchObject({ backend: 'auto', sampling: { mode: 'sampled', rows: 1024, seed: 0 } });
     expect(parseRequest('device.info', undefined).params).toEqual({});
+  });
+
+  it('bounds a token range to MAX_TOKENS_PER_CALL tokens, end not before start', () => {
+    expect(parseRequest('capture.tokens', { captureId: 'c', start: 10, end: 10 + MAX_TOKENS_PER_CALL }).params).toEqual({ captureId: 'c', start: 10, end: 10 + MAX_TOKENS_PER_CALL });
+    expect(() => parseRequest('capture.tokens', { captureId: 'c', start: 10, end: 11 + MAX_TOKENS_PER_CALL })).toThrow(`capture.tokens: end: at most ${MAX_TOKENS_PER_CALL} tokens per call`);
+    expect(() => parseRequest('capture.tokens', { captureId: 'c', start: 10, end: 9 })).toThrow('capture.tokens: end: end must not be before start');
+    expect(() => parseRequest('capture.tokens', { captureId: 'c', start: -1, end: 9 })).toThrow(/capture.tokens: start:/);
   });
 
   it('refuses unknown methods, including inherited object keys', () => {

@@ -78,6 +78,10 @@ export class FakeApi implements Api {
       return { ...FAKE_CAPTURE, captureId: `cap-${path}`, path, fileName: path.split('/').pop()! };
     },
     'capture.close': () => ({ closed: true }),
+    'capture.tokens': ({ start, end }) => {
+      const ids = Array.from({ length: end - start }, (_, i) => start + i);
+      return { start, ids, text: ids.map((id) => ` t${id}`) };
+    },
     'files.list': ({ dir }) => ({ dir: dir ?? '/data', parent: null, roots: ['/data'], entries: [{ name: 'demo.safetensors', path: '/data/demo.safetensors', kind: 'file', sizeBytes: 3 << 20 }] }),
     'capture.recent': () => [{ path: '/data/demo.safetensors', openedAt: '2026-01-01T00:00:00.000Z' }],
     'head.pooledMap': ({ resolution, region }) => {

@@ -7,7 +7,7 @@ import { writeCapture } from '../../../electron/engine/capture/capture.js';
 import { createEngine, type Engine } from '../../../electron/engine/handlers.js';
 import type { OpImplementations } from '../../../electron/engine/jobs/worker-runtime.js';
 import type { DeviceReport, NativeModule } from '../../../electron/engine/native-api.js';
-import { TINY, tinyMetadata, tinyTensors } from './capture/make-capture.js';
+import { TINY, tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from './capture/make-capture.js';
 import { inProcessWorkers, type InProcessWorkers } from './jobs/in-process.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../../shared/fixtures/minference-configs');
@@ -144,6 +144,22 @@ describe('captures', () => {
     const error = await apiError(engine.handlers['capture.open']({ path: 'junk.safetensors' }));
     expect(error.code).toBe('bad-request');
     expect(error.message).toMatch(/junk\.safetensors/);
+  });
+
+  it('answers token ids and text of a range, and refuses ranges and captures it cannot serve', async () => {
+    const pieces = Array.from({ length: TINY.seqLen }, (_, i) => ` w${i}`);
+    await writeCapture(join(root, 'captures', 'tokens.safetensors'), { ...tinyMetadata(), tokenizer: 'tiny-tokenizer' }, [...tinyTensors(), ...tokenTensors(tokenArrays(pieces))]);
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tokens.safetensors' });
+    expect(summary).toMatchObject({ tokens: true, tokenizer: 'tiny-tokenizer' });
+    const tokens = await engine.handlers['capture.tokens']({ captureId: summary.captureId, start: 2, end: 5 });
+    expect(tokens).toEqual({ start: 2, ids: [102, 103, 104], text: [' w2', ' w3', ' w4'] });
+    expect(methods['capture.tokens'].result.safeParse(tokens).success).toBe(true);
+    const pastEnd = await apiError(engine.handlers['capture.tokens']({ captureId: summary.captureId, start: 8, end: 11 }));
+    expect(pastEnd).toMatchObject({ code: 'bad-request', message: 'tokens.safetensors: token range [8, 11) is not inside [0, 10]' });
+    const plain = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    expect(plain.tokens).toBe(false);
+    expect(await apiError(engine.handlers['capture.tokens']({ captureId: plain.captureId, start: 0, end: 1 }))).toMatchObject({ code: 'bad-request', message: 'tiny.safetensors: this capture holds no tokens' });
+    expect((await apiError(engine.handlers['capture.tokens']({ captureId: 'nope', start: 0, end: 1 }))).code).toBe('not-found');
   });
 
   it('generates the demo capture once into the cache folder and reuses it', async () => {

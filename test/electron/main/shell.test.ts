@@ -156,6 +156,8 @@ describe('IPC bridge', () => {
     // Defaults of the schema are applied before the engine sees the params.
     await call(ipcEvent(APP_URL), 'head.pooledMap', { captureId: 'c', layer: 0, head: 0, resolution: 64 });
     expect(calls[1]![1]).toMatchObject({ sampling: { mode: 'sampled', rows: 1024, seed: 0 }, backend: 'auto' });
+    expect(await call(ipcEvent(APP_URL), 'capture.tokens', { captureId: 'c', start: 0, end: 16 })).toEqual({ ok: true, result: { method: 'capture.tokens' } });
+    expect(calls[2]).toEqual(['capture.tokens', { captureId: 'c', start: 0, end: 16 }]);
   });
 
   it('refuses other senders, subframes, bad params and unknown methods without calling the engine', async () => {
@@ -169,6 +171,7 @@ describe('IPC bridge', () => {
       ok: false,
       error: { code: 'bad-request', message: expect.stringMatching(/^head\.mask: layer: /) },
     });
+    expect(await call(ipcEvent(APP_URL), 'capture.tokens', { captureId: 'c', start: 0, end: 5000 })).toMatchObject({ ok: false, error: { code: 'bad-request', message: 'capture.tokens: end: at most 4096 tokens per call' } });
     expect(await call(ipcEvent(APP_URL), 'shell.exec', {})).toMatchObject({ ok: false, error: { message: 'unknown method "shell.exec"' } });
     expect(calls).toEqual([]);
   });

@@ -9,7 +9,7 @@ import { writeCapture } from '../../../electron/engine/capture/capture.js';
 import { createEngine, type Engine } from '../../../electron/engine/handlers.js';
 import type { NativeModule } from '../../../electron/engine/native-api.js';
 import { startServer, type RunningServer } from '../../../electron/serve/server.js';
-import { tinyMetadata, tinyTensors } from '../engine/capture/make-capture.js';
+import { tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from '../engine/capture/make-capture.js';
 import { inProcessWorkers } from '../engine/jobs/in-process.js';
 
 const TOKEN = 'test-token-0123456789';
@@ -34,6 +34,7 @@ beforeAll(async () => {
   await writeFile(join(base, 'secret.txt'), 'secret');
   await symlink(join(base, 'secret.txt'), join(staticDir, 'assets', 'leak.txt'));
   await writeCapture(join(root, 'tiny.safetensors'), tinyMetadata(), tinyTensors());
+  await writeCapture(join(root, 'tokens.safetensors'), tinyMetadata(), [...tinyTensors(), ...tokenTensors(tokenArrays(Array.from({ length: 10 }, (_, i) => `t${i}`)))]);
   const workers = inProcessWorkers({
     loadNative: () => ({ deviceInfo: () => ({ cpuThreads: 2, cuda: { compiled: false, available: false, devices: [] } }) }) as unknown as NativeModule,
     openCapture: async (path) => ({ summary: { path } }) as never,
@@ -188,6 +189,16 @@ describe('serve: API', () => {
     const { result } = decodeWire(reply.body) as { result: { mean: Float32Array; max: Float32Array } };
     expect(result.mean).toBeInstanceOf(Float32Array);
     expect([...result.mean]).toEqual([0.25, 0.5]);
+  });
+
+  it('answers token text of a bounded range', async () => {
+    const opened = decodeWire((await api('capture.open', { path: 'tokens.safetensors' })).body) as { result: { captureId: string; tokens: boolean } };
+    expect(opened.result.tokens).toBe(true);
+    const reply = await api('capture.tokens', { captureId: opened.result.captureId, start: 8, end: 10 });
+    expect(decodeWire(reply.body)).toEqual({ result: { start: 8, ids: [108, 109], text: ['t8', 't9'] } });
+    const tooMany = await api('capture.tokens', { captureId: opened.result.captureId, start: 0, end: 5000 });
+    expect(tooMany.status).toBe(400);
+    expect(decodeWire(tooMany.body)).toMatchObject({ error: { code: 'bad-request', message: 'capture.tokens: end: at most 4096 tokens per call' } });
   });
 
   it('refuses calls without the token, wrong content type, bad params, unknown methods and big bodies', async () => {
