@@ -8,7 +8,7 @@ import { SearchSettings, type Backend, type CaptureSummary, type ConfigFormat, t
 import { openCapture, writeCapture } from '../engine/capture/capture.js';
 import { chunksOf } from '../engine/capture/safetensors.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
-import type { Capture, TensorSource } from '../engine/capture/types.js';
+import type { Capture, TensorSource, TokenRange } from '../engine/capture/types.js';
 import { exportConfig, fitConfigToCapture, readConfigFile, writeConfigFile } from '../engine/config/index.js';
 import type { CommandSpec, FlagValue } from './args.js';
 import { UsageError } from './args.js';
@@ -33,6 +33,8 @@ const ROWS_FLAG = { type: 'int', min: 1, max: 1 << 20, valueName: 'N', help: 'qu
 const EXACT_FLAG = { type: 'boolean', help: 'use every evaluated row instead of a sample' } as const;
 const LAYERS_FLAG = { type: 'string', valueName: 'A-B', help: 'only these layers, e.g. 0-3 or 5 or 0-3,7' } as const;
 const DEFAULT_SAMPLED_ROWS = 512;
+/** Tokens `info` shows of the prompt. */
+const PREVIEW_TOKENS = 8;
 const DEFAULT_SWEEP = [4096, 8192, 16384];
 
 function flag<T extends FlagValue>(context: CommandContext, name: string): T | undefined {
@@ -54,6 +56,12 @@ async function withCapture<T>(path: string, use: (capture: Capture) => Promise<T
   } finally {
     await capture.close();
   }
+}
+
+/** The prompt's first tokens, or null for a capture without tokens. */
+async function firstTokens(capture: Capture): Promise<TokenRange | null> {
+  if (!capture.summary.tokens) return null;
+  return capture.readTokens(0, Math.min(PREVIEW_TOKENS, capture.summary.seqLen));
 }
 
 /** "0-3,7" -> [0, 1, 2, 3, 7], each present in the capture. */
@@ -159,16 +167,16 @@ const demo: Command = {
 const info: Command = {
   spec: {
     name: 'info',
-    summary: 'Describe a capture: layers, heads, kv heads, head dim, seq len, dtype, model, source, size, planted patterns.',
+    summary: 'Describe a capture: layers, heads, kv heads, head dim, seq len, dtype, model, source, size, tokens, planted patterns.',
     positionals: [{ name: 'CAPTURE', required: true }],
     flags: { json: JSON_FLAG },
   },
   async run(context) {
-    const summary = await withCapture(context.positionals[0] as string, async (capture) => capture.summary);
+    const { summary, preview } = await withCapture(context.positionals[0] as string, async (capture) => ({ summary: capture.summary, preview: await firstTokens(capture) }));
     if (flag<boolean>(context, 'json')) {
       const { planted: _planted, ...rest } = summary;
-      writeJson(context, { ...rest, planted: plantedCounts(summary) });
-    } else context.io.stdout.write(formatSummary(summary));
+      writeJson(context, { ...rest, planted: plantedCounts(summary), firstTokens: preview && { ids: [...preview.ids], text: preview.text } });
+    } else context.io.stdout.write(formatSummary(summary, preview?.text));
     return 0;
   },
 };

@@ -36,8 +36,15 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ').trimEnd()).join('\n');
 }
 
-export function formatSummary(summary: CaptureSummary): string {
+function tokensLine(summary: CaptureSummary): string {
+  if (!summary.tokens) return 'no';
+  return summary.tokenizer ? `yes (tokenizer ${summary.tokenizer})` : 'yes';
+}
+
+/** The capture's facts; `firstTokens`, when given, are shown quoted so spaces and newlines stay visible. */
+export function formatSummary(summary: CaptureSummary, firstTokens?: readonly string[]): string {
   const planted = plantedCounts(summary);
+  const preview: [string, string][] = firstTokens ? [['first tokens', firstTokens.map((text) => JSON.stringify(text)).join(' ')]] : [];
   const rows: [string, string][] = [
     ['file', `${summary.fileName} (${formatBytes(summary.sizeBytes)})`],
     ['model', summary.model || '(not given)'],
@@ -47,6 +54,8 @@ export function formatSummary(summary: CaptureSummary): string {
     ['head dim', String(summary.headDim)],
     ['seq len', String(summary.seqLen)],
     ['dtype', summary.dtype],
+    ['tokens', tokensLine(summary)],
+    ...preview,
     ['hash', summary.hash.slice(0, 16)],
   ];
   if (planted) rows.push(['planted', Object.entries(planted).map(([pattern, count]) => `${pattern} ${count}`).join(', ')]);

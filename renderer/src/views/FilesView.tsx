@@ -130,6 +130,8 @@ export function FilesView() {
             <dd>{fmtBytes(capture.sizeBytes)}</dd>
             <dt>Prompt</dt>
             <dd>{capture.source}</dd>
+            <dt>Tokens</dt>
+            <dd data-testid="capture-tokens">{capture.tokens ? `yes${capture.tokenizer ? ` (${capture.tokenizer})` : ''}` : 'no'}</dd>
             <dt>Hash</dt>
             <dd className="mono">{capture.hash.slice(0, 16)}…</dd>
           </dl>

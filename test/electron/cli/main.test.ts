@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCapture } from '../../../electron/engine/capture/capture.js';
-import { TINY, tinyMetadata, tinyTensors } from '../engine/capture/make-capture.js';
+import { TINY, tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from '../engine/capture/make-capture.js';
 import { run } from './run.js';
 
 const fixturesDir = resolve(import.meta.dirname, '../../..', '../shared/fixtures/minference-configs');
@@ -52,14 +52,28 @@ describe('sparsescope info', () => {
     expect(stdout).toMatch(/^seq len +10$/m);
     expect(stdout).toMatch(/^dtype +F32$/m);
     expect(stdout).toMatch(/^planted +stream_llm 2, vertical_and_slash 6$/m);
+    expect(stdout).toMatch(/^tokens +no$/m);
+    expect(stdout).not.toMatch(/^first tokens/m);
   });
 
   it('prints JSON with --json', async () => {
     const { code, stdout } = await run(['info', capturePath, '--json']);
     expect(code).toBe(0);
     const info = JSON.parse(stdout);
-    expect(info).toMatchObject({ fileName: 'tiny.safetensors', model: 'tiny-test', numLayers: 2, layers: [0, 1], numHeads: 4, numKvHeads: 2, headDim: 8, seqLen: 10, dtype: 'F32', planted: { stream_llm: 2, vertical_and_slash: 6 } });
+    expect(info).toMatchObject({ fileName: 'tiny.safetensors', model: 'tiny-test', numLayers: 2, layers: [0, 1], numHeads: 4, numKvHeads: 2, headDim: 8, seqLen: 10, dtype: 'F32', planted: { stream_llm: 2, vertical_and_slash: 6 }, tokens: false, firstTokens: null });
     expect(info.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('shows the tokenizer and the first tokens of a capture with tokens', async () => {
+    const withTokens = join(dir, 'tokens.safetensors');
+    const pieces = ['Call', ' me', ' Ish', 'mael', '.', '\n', 'Some', ' years', ' ago', '—'];
+    await writeCapture(withTokens, { ...tinyMetadata(), tokenizer: 'tiny-tokenizer' }, [...tinyTensors(), ...tokenTensors(tokenArrays(pieces))]);
+    const table = await run(['info', withTokens]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^tokens +yes \(tokenizer tiny-tokenizer\)$/m);
+    expect(table.stdout).toContain('first tokens  "Call" " me" " Ish" "mael" "." "\\n" "Some" " years"\n');
+    const info = JSON.parse((await run(['info', withTokens, '--json'])).stdout);
+    expect(info).toMatchObject({ tokens: true, tokenizer: 'tiny-tokenizer', firstTokens: { ids: [100, 101, 102, 103, 104, 105, 106, 107], text: pieces.slice(0, 8) } });
   });
 
   it('gives one line and exit 1 for a missing or corrupt capture', async () => {

@@ -5,6 +5,7 @@ import { handleDroppedFile } from '../../../renderer/src/views/drop';
 import { FilesView } from '../../../renderer/src/views/FilesView';
 import type { SparsescopeBridge } from '../../../renderer/src/api/preload';
 import { byTestId, click, flush, mount, typeInto, type Mounted } from '../dom.js';
+import { FAKE_CAPTURE } from '../fake-api.js';
 
 describe('Files', () => {
   let mounted: Mounted;
@@ -63,6 +64,13 @@ describe('Files', () => {
     } finally {
       delete window.sparsescope;
     }
+  });
+
+  it('says whether the capture holds tokens, and what made them', async () => {
+    mounted = await mount(<FilesView />);
+    expect(byTestId(mounted.container, 'capture-tokens').textContent).toBe('no');
+    act(() => mounted.store.setState({ capture: { ...FAKE_CAPTURE, tokens: true, tokenizer: 'gpt2' } }));
+    expect(byTestId(mounted.container, 'capture-tokens').textContent).toBe('yes (gpt2)');
   });
 
   it('offers no remote engine in a browser, which is already on one', async () => {
