@@ -58,7 +58,9 @@ export function checkTokenTensors(tensors: Map<string, TensorInfo>, seqLen: numb
 /** Little-endian int32 values, whatever the host's byte order and the buffer's alignment. */
 function int32s(bytes: Uint8Array): Int32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Int32Array.from({ length: bytes.byteLength / I32_BYTES }, (_, i) => view.getInt32(i * I32_BYTES, true));
+  const values = new Int32Array(bytes.byteLength / I32_BYTES);
+  for (let i = 0; i < values.length; i++) values[i] = view.getInt32(i * I32_BYTES, true);
+  return values;
 }
 
 /** The offsets must run from 0 to T without decreasing, so every token's text lies inside text_bytes. */
