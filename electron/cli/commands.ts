@@ -349,7 +349,12 @@ const serve: Command = {
   async run(context) {
     const { startServer } = await import('../serve/server.js');
     const roots = (flag<string[]>(context, 'root') ?? ['.']).map((root) => resolve(root));
-    const server = await startServer({ host: flag<string>(context, 'host') ?? '127.0.0.1', port: flag<number>(context, 'port') ?? 7700, roots });
+    const server = await startServer({
+      host: flag<string>(context, 'host') ?? '127.0.0.1',
+      port: flag<number>(context, 'port') ?? 7700,
+      roots,
+      log: (line) => context.io.stderr.write(`${line}\n`),
+    });
     context.io.stdout.write(`sparsescope serve: open ${server.url}\nroots: ${roots.join(', ')}\n`);
     await new Promise<void>((done) => {
       if (!context.io.signal || context.io.signal.aborted) return done();

@@ -11,7 +11,9 @@
  *   WS   /events?token=T     server pushes encodeWire({type: 'job', event})
  * Security: a random per-run token; the Host header must name the bound address (stops DNS
  * rebinding), a present Origin must be this server; bodies are size-limited; static paths cannot
- * leave the static folder; HTML carries a strict CSP.
+ * leave the static folder; HTML carries a strict CSP. A bind other than loopback logs a warning.
+ * Robustness: a bad request or WebSocket frame fails that request or closes that socket, never
+ * the server; each failure is logged as one line (no token in it).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -41,6 +43,8 @@ export interface ServerOptions {
   engine?: Engine;
   /** Largest accepted request body in bytes (default 16 MiB). */
   maxBodyBytes?: number;
+  /** Where warnings and one line per failed request or closed bad socket go (default stderr). */
+  log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -108,6 +112,21 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** The warning for a bind other machines can reach; null for loopback. */
+function exposureWarning(host: string, port: number): string | null {
+  if (isLoopback(host)) return null;
+  const where = isWildcard(host) ? `${host} (every network interface), port ${port}: any Host name is accepted and` : `${host}, port ${port}:`;
+  return (
+    `sparsescope serve: warning: listening on ${where} anyone who can reach it on the network can try; only the token guards ` +
+    'the engine and the files under --root, and plain HTTP sends it unencrypted. On a shared network, bind 127.0.0.1 and use an SSH tunnel.'
+  );
+}
+
+/** One log line: control characters would let a client forge lines; the token is never written. */
+function logLine(line: string, token: string): string {
+  return line.replace(/[\x00-\x1f\x7f]+/g, ' ').split(token).join('<token>');
+}
+
 /** Host headers that name this server. A wildcard bind accepts any: the token still guards it. */
 function allowedHosts(host: string, port: number): Set<string> | null {
   if (isWildcard(host)) return null;
@@ -141,6 +160,22 @@ class HttpError extends Error {
   }
 }
 
+/** The request's path and query; an unparsable request-target is the client's error. */
+function requestUrl(request: IncomingMessage): URL {
+  try {
+    return new URL(request.url ?? '/', 'http://localhost');
+  } catch {
+    throw new HttpError(400, 'bad request URL');
+  }
+}
+
+/** The status and wire error a failed request gets. */
+function failureOf(error: unknown): { status: number; error: { message: string; code: ApiError['code'] } } {
+  if (error instanceof HttpError) return { status: error.status, error: { message: error.message, code: error.status === 401 || error.status === 403 ? 'forbidden' : 'bad-request' } };
+  if (error instanceof ApiError) return { status: STATUS_BY_CODE[error.code], error: { message: error.message, code: error.code } };
+  return { status: 500, error: { message: error instanceof Error ? error.message : String(error), code: 'internal' } };
+}
+
 async function readBody(request: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > limit) throw new HttpError(413, `request body over ${limit} bytes`);
@@ -159,6 +194,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const token = options.token ?? randomBytes(32).toString('base64url');
   const staticDir = resolve(options.staticDir ?? DEFAULT_STATIC_DIR);
   const maxBodyBytes = options.maxBodyBytes ?? 16 << 20;
+  const write = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = (line: string) => write(logLine(line, token));
   if (options.roots.length === 0) throw new ApiError('serve needs at least one --root folder');
   for (const root of options.roots) {
     const info = await stat(root).catch(() => null);
@@ -256,40 +293,48 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const server = createServer((request, response) => {
     void (async () => {
-      const url = new URL(request.url ?? '/', 'http://localhost');
-      const isApi = url.pathname.startsWith('/api/');
+      let path = '(bad URL)';
+      let isApi = false;
       try {
+        const url = requestUrl(request);
+        path = url.pathname; // never the query: it may hold the token
+        isApi = path.startsWith('/api/');
         checkHostAndOrigin(request);
         requireToken(request, url);
-        if (isApi) await serveApi(request, response, url.pathname.slice('/api/'.length));
+        if (isApi) await serveApi(request, response, path.slice('/api/'.length));
         else await serveStatic(request, response, url);
       } catch (error) {
+        const failure = failureOf(error);
+        log(`sparsescope serve: ${request.method} ${path} -> ${failure.status} ${failure.error.message}`);
         if (response.headersSent) return void response.destroy();
-        if (error instanceof HttpError) {
-          if (isApi) sendApi(response, error.status, { error: { message: error.message, code: error.status === 401 || error.status === 403 ? 'forbidden' : 'bad-request' } });
-          else sendText(response, error.status, error.message);
-        } else if (error instanceof ApiError) {
-          sendApi(response, STATUS_BY_CODE[error.code], { error: { message: error.message, code: error.code } });
-        } else {
-          sendApi(response, 500, { error: { message: error instanceof Error ? error.message : String(error), code: 'internal' } });
-        }
+        if (isApi) sendApi(response, failure.status, { error: failure.error });
+        else sendText(response, failure.status, failure.error.message);
       }
     })();
   });
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   server.on('upgrade', (request, socket, head) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    let path = '(bad URL)';
     try {
+      const url = requestUrl(request);
+      path = url.pathname;
       checkHostAndOrigin(request);
       requireToken(request, url);
-      if (url.pathname !== '/events') throw new HttpError(404, 'not found');
+      if (path !== '/events') throw new HttpError(404, 'not found');
     } catch (error) {
-      const status = error instanceof HttpError ? error.status : 400;
-      socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const failure = failureOf(error);
+      log(`sparsescope serve: WebSocket ${path} refused -> ${failure.status} ${failure.error.message}`);
+      socket.on('error', () => socket.destroy()); // the client may reset before reading the refusal
+      socket.end(`HTTP/1.1 ${failure.status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
+  });
+  sockets.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+    // A protocol violation (unmasked frame, bad UTF-8, message over maxPayload) makes ws close
+    // this socket with the matching code and emit 'error'; unheard, that error would end serve.
+    ws.on('error', (error) => log(`sparsescope serve: WebSocket from ${request.socket.remoteAddress} closed: ${error.message}`));
   });
   const broadcast = (event: JobEvent) => {
     const message = encodeWire({ type: 'job', event });
@@ -306,6 +351,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(bindHost, port);
+  const warning = exposureWarning(bindHost, port);
+  if (warning) log(warning);
   const urlHost = isWildcard(bindHost) ? '127.0.0.1' : bindHost;
 
   return {

@@ -187,4 +187,14 @@ describe('sparsescope serve', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^sparsescope serve: open http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}\nroots: /);
   });
+
+  it('warns on stderr when bound to every interface, and still prints a URL with a token', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const { code, stdout, stderr } = await run(['serve', '--host', '0.0.0.0', '--port', '0', '--root', dir], controller.signal);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\?token=[\w-]{20,}\n/);
+    expect(stderr).toMatch(/^sparsescope serve: warning: listening on 0\.0\.0\.0 \(every network interface\), port \d+: .*only the token guards/);
+    expect(stderr.split('\n')).toHaveLength(2);
+  });
 });

@@ -1,94 +1,29 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { decodeWire, encodeWire, type JobEvent } from '../../../contract/api.js';
-import { writeCapture } from '../../../electron/engine/capture/capture.js';
-import { createEngine, type Engine } from '../../../electron/engine/handlers.js';
-import type { NativeModule } from '../../../electron/engine/native-api.js';
+import { decodeWire, type JobEvent } from '../../../contract/api.js';
 import { startServer, type RunningServer } from '../../../electron/serve/server.js';
-import { tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from '../engine/capture/make-capture.js';
-import { inProcessWorkers } from '../engine/jobs/in-process.js';
+import { closeCode, frame, openRawSocket, rawRequest } from './raw-socket.js';
+import { collectEvents, openEvents, startAnalyze, startTestServer, TOKEN, type Reply, type TestServer } from './test-server.js';
 
-const TOKEN = 'test-token-0123456789';
+let test: TestServer;
 let base: string;
 let root: string;
-let engine: Engine;
 let server: RunningServer;
 let port: number;
-
-const unused = async () => {
-  throw new Error('op not used in this test');
-};
+let send: TestServer['send'];
+let api: TestServer['api'];
 
 beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), 'sparsescope-serve-'));
-  root = join(base, 'root');
-  const staticDir = join(base, 'static');
-  await mkdir(join(staticDir, 'assets'), { recursive: true });
-  await mkdir(root);
-  await writeFile(join(staticDir, 'index.html'), '<!doctype html><title>Sparsescope</title>');
-  await writeFile(join(staticDir, 'assets', 'app.js'), 'console.log(1)');
-  await writeFile(join(base, 'secret.txt'), 'secret');
-  await symlink(join(base, 'secret.txt'), join(staticDir, 'assets', 'leak.txt'));
-  await writeCapture(join(root, 'tiny.safetensors'), tinyMetadata(), tinyTensors());
-  await writeCapture(join(root, 'tokens.safetensors'), tinyMetadata(), [...tinyTensors(), ...tokenTensors(tokenArrays(Array.from({ length: 10 }, (_, i) => `t${i}`)))]);
-  const workers = inProcessWorkers({
-    loadNative: () => ({ deviceInfo: () => ({ cpuThreads: 2, cuda: { compiled: false, available: false, devices: [] } }) }) as unknown as NativeModule,
-    openCapture: async (path) => ({ summary: { path } }) as never,
-    ops: {
-      deviceInfo: async (_p, { native }) => native().deviceInfo(),
-      writeDemo: unused,
-      pooledMap: async (params) => ({ region: params.region, mean: new Float32Array([0.25, 0.5]), max: new Float32Array([1, 2]) }),
-      mask: unused,
-      evaluate: unused,
-      budgetCurve: unused,
-      analyze: async (_p, { onProgress }) => {
-        onProgress(0.5, 'half');
-        return { done: true };
-      },
-      search: unused,
-      bench: unused,
-    },
-  });
-  engine = createEngine({ host: 'serve', roots: [root], cacheDir: join(base, 'cache'), spawnWorker: workers.spawn });
-  server = await startServer({ roots: [root], token: TOKEN, staticDir, engine, maxBodyBytes: 4096 });
-  port = Number(new URL(server.url).port);
+  test = await startTestServer();
+  ({ base, root, server, port, send, api } = test);
 });
 
 afterAll(async () => {
-  await server.close();
-  await engine.dispose();
-  await rm(base, { recursive: true, force: true });
+  await test.close();
 });
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function send(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
-function api(method: string, params: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  return send(`/api/${method}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'X-Sparsescope-Token': TOKEN, ...headers },
-    body: encodeWire(params),
-  });
-}
 
 describe('serve: page and static files', () => {
   it('prints a loopback URL with the token', () => {
@@ -142,18 +77,19 @@ describe('serve: page and static files', () => {
 
 describe('serve: start-up checks', () => {
   it('refuses a root folder that does not exist, before listening', async () => {
-    await expect(startServer({ roots: [join(base, 'missing')], engine })).rejects.toThrow(/root folder .*missing does not exist/);
-    await expect(startServer({ roots: [], engine })).rejects.toThrow(/at least one --root/);
+    await expect(startServer({ roots: [join(base, 'missing')], engine: test.engine })).rejects.toThrow(/root folder .*missing does not exist/);
+    await expect(startServer({ roots: [], engine: test.engine })).rejects.toThrow(/at least one --root/);
   });
 });
 
 describe('serve: wildcard bind (remote engine behind a tunnel or firewall)', () => {
   it('accepts any Host name with the token, and puts only a plain host:port into the CSP', async () => {
-    const remote = await startServer({ host: '0.0.0.0', roots: [root], token: TOKEN, staticDir: join(base, 'static'), engine });
+    const logs: string[] = [];
+    const remote = await startServer({ host: '0.0.0.0', roots: [root], token: TOKEN, staticDir: test.staticDir, engine: test.engine, log: (line) => logs.push(line) });
     const remotePort = Number(new URL(remote.url).port);
-    const get = (host: string) =>
+    const get = (host: string, path = `/?token=${TOKEN}`) =>
       new Promise<Reply>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port: remotePort, path: `/?token=${TOKEN}`, headers: { Host: host } }, (res) => {
+        const req = httpRequest({ host: '127.0.0.1', port: remotePort, path, headers: { Host: host } }, (res) => {
           res.resume();
           res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: '' }));
         });
@@ -168,8 +104,26 @@ describe('serve: wildcard bind (remote engine behind a tunnel or firewall)', () 
       const odd = await get("x; script-src 'unsafe-eval'");
       expect(String(odd.headers['content-security-policy'])).toContain("connect-src 'self';");
       expect(String(odd.headers['content-security-policy'])).not.toContain('unsafe-eval');
+      expect((await get(`gpu-box:${remotePort}`, '/')).status).toBe(401);
+      await expect(openRawSocket(remotePort, '/events')).rejects.toThrow(/upgrade refused: HTTP\/1.1 401/);
     } finally {
       await remote.close();
+    }
+  });
+
+  it('warns that a non-loopback bind is reachable from the network with only the token guarding it', async () => {
+    for (const host of ['0.0.0.0', '127.0.0.1']) {
+      const logs: string[] = [];
+      const bound = await startServer({ host, roots: [root], token: TOKEN, staticDir: test.staticDir, engine: test.engine, log: (line) => logs.push(line) });
+      await bound.close();
+      if (host === '127.0.0.1') expect(logs).toEqual([]);
+      else {
+        expect(logs).toHaveLength(1);
+        expect(logs[0]).toMatch(/^sparsescope serve: warning: listening on 0\.0\.0\.0 \(every network interface\)/);
+        expect(logs[0]).toMatch(/any Host name is accepted/);
+        expect(logs[0]).toMatch(/only the token guards/);
+        expect(logs[0]).not.toContain(TOKEN);
+      }
     }
   });
 });
@@ -240,23 +194,80 @@ describe('serve: job events over WebSocket', () => {
   });
 
   it('pushes job events to a socket with the token', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/events?token=${TOKEN}`);
-    await new Promise((resolve, reject) => ws.on('open', resolve).on('error', reject));
-    const events: JobEvent[] = [];
-    ws.on('message', (data) => events.push((decodeWire(String(data)) as { type: 'job'; event: JobEvent }).event));
-    const opened = decodeWire((await api('capture.open', { path: 'tiny.safetensors' })).body) as { result: { captureId: string } };
-    const started = decodeWire((await api('job.start', { kind: 'analyze', captureId: opened.result.captureId })).body) as { result: { jobId: string } };
+    const ws = await openEvents(port);
+    const events = collectEvents(ws);
+    const jobId = await startAnalyze(test);
     await expect.poll(() => events.at(-1)?.state).toBe('done');
-    expect(events[0]).toMatchObject({ jobId: started.result.jobId, state: 'queued' });
+    expect(events[0]).toMatchObject({ jobId, state: 'queued' });
     expect(events.at(-1)).toMatchObject({ result: { done: true }, progress: 1 });
     ws.close();
   });
 
   it('answers job.list with a job that finished while no socket listened, result included', async () => {
-    const opened = decodeWire((await api('capture.open', { path: 'tiny.safetensors' })).body) as { result: { captureId: string } };
-    const started = decodeWire((await api('job.start', { kind: 'analyze', captureId: opened.result.captureId })).body) as { result: { jobId: string } };
+    const jobId = await startAnalyze(test);
     const listed = async () => (decodeWire((await api('job.list', {})).body) as { result: JobEvent[] }).result;
     await expect.poll(async () => (await listed())[0]?.state).toBe('done');
-    expect((await listed())[0]).toMatchObject({ jobId: started.result.jobId, kind: 'analyze', state: 'done', progress: 1, result: { done: true } });
+    expect((await listed())[0]).toMatchObject({ jobId, kind: 'analyze', state: 'done', progress: 1, result: { done: true } });
+  });
+});
+
+describe('serve: bad WebSocket frames', () => {
+  const text = (bytes: number[]) => new Uint8Array(bytes);
+  const cases = [
+    { what: 'an unmasked frame', bytes: frame({ opcode: 0x1, payload: text([0x68, 0x69]), masked: false }), code: 1002 },
+    { what: 'a text frame with invalid UTF-8', bytes: frame({ opcode: 0x1, payload: text([0xc3, 0x28, 0xff]) }), code: 1007 },
+    { what: 'a message over 64 KiB', bytes: frame({ opcode: 0x2, declaredLength: 64 * 1024 + 1 }), code: 1009 },
+  ];
+
+  it.each(cases)('closes only the socket that sent $what (code $code), logs it, and keeps serving', async ({ bytes, code }) => {
+    const bystander = await openEvents(port);
+    const events = collectEvents(bystander);
+    const logged = test.logs.length;
+    const raw = await openRawSocket(port, `/events?token=${TOKEN}`);
+    raw.socket.write(bytes);
+    expect(await closeCode(raw)).toBe(code);
+    expect(test.logs.slice(logged)).toEqual([expect.stringMatching(/^sparsescope serve: WebSocket from 127\.0\.0\.1 closed: /)]);
+    expect((await api('device.info', {})).status).toBe(200);
+    const jobId = await startAnalyze(test);
+    await expect.poll(() => events.find((e) => e.jobId === jobId && e.state === 'done')).toBeTruthy();
+    bystander.close();
+  });
+});
+
+describe('serve: failed requests', () => {
+  it('answers an unparsable request-target with 400, on HTTP and on upgrade, and keeps serving', async () => {
+    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+    for (const headers of ['', upgrade]) {
+      expect(await rawRequest(port, `GET http://[ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n${headers}\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
+    }
+    expect((await api('device.info', {})).status).toBe(200);
+  });
+
+  it('survives clients that reset their refused upgrade', async () => {
+    const handshake = `GET /events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    const resets = Array.from({ length: 20 }, () => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write(handshake, () => socket.resetAndDestroy());
+      return new Promise((resolve) => socket.once('close', resolve));
+    });
+    await Promise.all(resets);
+    expect((await api('device.info', {})).status).toBe(200);
+  });
+
+  it('logs each failed request as one line: method, path, status, message, never the token', async () => {
+    const logged = test.logs.length;
+    await api('fs.delete', {});
+    await send('/?token=wrong-token-123');
+    await api(TOKEN, {});
+    await send(`/api/device.info?token=${TOKEN}`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{}' });
+    expect((await api('device.info', {})).status).toBe(200);
+    // Refused upgrades of the test before may still be logging: only HTTP lines count here.
+    expect(test.logs.slice(logged).filter((line) => !line.includes('WebSocket'))).toEqual([
+      'sparsescope serve: POST /api/fs.delete -> 400 unknown method "fs.delete"',
+      'sparsescope serve: GET / -> 401 Sparsescope: missing or wrong token. Open the URL that `sparsescope serve` printed, token included.',
+      'sparsescope serve: POST /api/<token> -> 400 unknown method "<token>"',
+      'sparsescope serve: POST /api/device.info -> 415 API calls need Content-Type: application/json',
+    ]);
   });
 });
