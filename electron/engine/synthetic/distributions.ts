@@ -1,6 +1,6 @@
 /**
  * Head types and budgets of the synthetic generator, summarised from the real MInference head
- * configs in shared/fixtures/minference-configs/ (MInference repo, minference/configs/, commit
+ * configs in test/fixtures/minference-configs/ (MInference repo, minference/configs/, commit
  * fb56c917: Llama-3-8B-262k 32x32, Phi-3-mini-128k 32x32, Qwen2.5-7B-1M 28x28, GLM-4-9B-1M 40x32;
  * 4112 heads in all). Counted with a one-off script over the four files:
  *

@@ -6,7 +6,7 @@ import { writeCapture } from '../../../electron/engine/capture/capture.js';
 import { TINY, tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from '../engine/capture/make-capture.js';
 import { run } from './run.js';
 
-const fixturesDir = resolve(import.meta.dirname, '../../..', '../shared/fixtures/minference-configs');
+const fixturesDir = resolve(import.meta.dirname, '../../fixtures/minference-configs');
 const glm = join(fixturesDir, 'GLM_4_9B_1M_instruct_kv_out_v32_fit_o_best_pattern.json');
 let dir: string;
 let capturePath: string;

@@ -10,7 +10,7 @@ import type { DeviceReport, NativeModule } from '../../../electron/engine/native
 import { TINY, tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from './capture/make-capture.js';
 import { inProcessWorkers, type InProcessWorkers } from './jobs/in-process.js';
 
-const FIXTURES = join(import.meta.dirname, '../../../../shared/fixtures/minference-configs');
+const FIXTURES = join(import.meta.dirname, '../../fixtures/minference-configs');
 
 const deviceReport: DeviceReport = { cpuThreads: 2, cuda: { compiled: false, available: false, reason: 'built without CUDA', devices: [] } };
 

@@ -6,8 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { CaptureSummary, HeadConfig, Report } from '../../../../contract/api.js';
 import { detectFormat, exportConfig, fitConfigToCapture, importConfig, readConfigFile } from '../../../../electron/engine/config/index.js';
 
-const repoRoot = resolve(import.meta.dirname, '../../../..');
-const fixturesDir = resolve(repoRoot, '../shared/fixtures/minference-configs');
+const fixturesDir = resolve(import.meta.dirname, '../../../fixtures/minference-configs');
 const fixtures = readdirSync(fixturesDir).filter((name) => name.endsWith('.json'));
 
 function config(heads: HeadConfig['heads']): HeadConfig {
