@@ -4,7 +4,9 @@
  * any other way, so tests and the CLI share this one path.
  *
  * The addon is found by walking up from this file (it runs from electron/engine/ under tsx/vitest
- * and from dist/electron/engine/ when compiled); SPARSESCOPE_NATIVE overrides the path.
+ * and from dist/electron/engine/ when compiled); SPARSESCOPE_NATIVE overrides the path. In a
+ * packaged app this file is inside resources/app.asar and the addon in resources/app.asar.unpacked
+ * (a .node file cannot be loaded from an archive), so the walk starts from the unpacked twin.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,11 +20,16 @@ const EXPORTED_FUNCTIONS = ['deviceInfo', 'denseAttention', 'pooledMap', 'buildI
 
 let loaded: NativeModule | undefined;
 
+/** The same path with its app.asar folder replaced by app.asar.unpacked (unchanged outside a packaged app). */
+export function unpackedTwin(path: string): string {
+  return path.replace(/([\\/])app\.asar(?=[\\/]|$)/, '$1app.asar.unpacked');
+}
+
 /** Where the addon is (or would be): the override, else the first build found above this file. */
 export function nativeAddonPath(): string {
   const override = process.env['SPARSESCOPE_NATIVE'];
   if (override) return resolve(override);
-  const start = dirname(fileURLToPath(import.meta.url));
+  const start = unpackedTwin(dirname(fileURLToPath(import.meta.url)));
   for (let dir = start; ; dir = dirname(dir)) {
     const candidate = join(dir, ADDON_RELATIVE_PATH);
     if (existsSync(candidate)) return candidate;
