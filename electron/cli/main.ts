@@ -2,7 +2,11 @@
  * `sparsescope` command line (spec section 4). Exit codes: 0 success; 1 user error (bad flags,
  * bad input files, cancelled), one line on stderr starting "sparsescope: "; 2 internal error.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ApiError } from '../../contract/api.js';
+import { buildLabel, type BuildInfo } from '../../contract/build-info.js';
 import { isCaptureInputError } from '../engine/capture/capture.js';
 import { ConfigError } from '../engine/config/index.js';
 import { helpText, parseArgs, UsageError } from './args.js';
@@ -13,6 +17,7 @@ export type { CliIo } from './io.js';
 
 const USAGE = [
   'usage: sparsescope COMMAND [ARGS] [--help]',
+  '       sparsescope --version',
   '',
   'Inspect dynamic sparse attention (MInference) on captured Q/K/V.',
   '',
@@ -36,6 +41,18 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+/** dist/build-info.json, found by walking up from this file (source and dist sit at different depths); null before a build. */
+function readBuildInfo(): BuildInfo | null {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      return JSON.parse(readFileSync(join(dir, 'dist', 'build-info.json'), 'utf8')) as BuildInfo;
+    } catch {
+      // not built here: keep walking up
+    }
+    if (dirname(dir) === dir) return null;
+  }
+}
+
 /** The command named by the first one or two words of argv, and the arguments after them. */
 function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | null {
   for (const command of COMMANDS) {
@@ -48,6 +65,15 @@ function findCommand(argv: readonly string[]): { command: Command; rest: string[
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.stdout.write(USAGE);
+    return 0;
+  }
+  if (argv[0] === '--version') {
+    const info = readBuildInfo();
+    if (!info) {
+      io.stderr.write('sparsescope: dist/build-info.json is missing; run `npm run build`\n');
+      return 1;
+    }
+    io.stdout.write(`${buildLabel(info)}\n`);
     return 0;
   }
   const found = findCommand(argv);

@@ -1,5 +1,6 @@
 /** The app's frame: status bar, notices, help overlay and the error boundary. */
 import { Component, type ErrorInfo, type ReactNode } from 'react';
+import { buildLabel, type BuildInfo } from '../../../contract/build-info';
 import { useApp } from '../state/context';
 import { isActive, VIEWS } from '../state/store';
 import { fmtBytes } from './format';
@@ -55,6 +56,9 @@ const SHORTCUTS: [string, string][] = [
   ['Esc', 'close dialogs'],
 ];
 
+/** dist/build-info.json, put into the bundle by vite.config.ts (and by vitest.config.ts in tests). */
+declare const __SPARSESCOPE_BUILD__: BuildInfo;
+
 export function HelpOverlay() {
   const open = useApp((s) => s.helpOpen);
   const toggle = useApp((s) => s.toggleHelp);
@@ -83,6 +87,9 @@ export function HelpOverlay() {
         <p className="muted small">
           Recall is the attention mass the pattern computes, averaged over query rows; density is the computed share of the causal entries. Heatmap cells are the attention mass per cell averaged over the
           cell's rows.
+        </p>
+        <p className="muted small" data-testid="build-info">
+          {buildLabel(__SPARSESCOPE_BUILD__)}
         </p>
       </div>
     </div>

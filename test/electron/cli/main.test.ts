@@ -28,6 +28,13 @@ describe('sparsescope (top level)', () => {
     for (const name of ['demo', 'info', 'analyze', 'search', 'bench', 'config convert', 'serve']) expect(stdout).toContain(`  ${name} `);
   });
 
+  it('--version prints the name, version and build date that `npm run build` recorded', async () => {
+    const info = JSON.parse(await readFile(resolve(import.meta.dirname, '../../../dist/build-info.json'), 'utf8'));
+    const { code, stdout } = await run(['--version']);
+    expect(code).toBe(0);
+    expect(stdout).toBe(`Sparsescope ${info.version}, built ${info.builtAt.slice(0, 10)} ${info.builtAt.slice(11, 16)} UTC\n`);
+  });
+
   it('refuses unknown commands with one line and exit 1', async () => {
     expect(await run(['frobnicate'])).toEqual({ code: 1, stdout: '', stderr: 'sparsescope: unknown command "frobnicate" (see sparsescope --help)\n' });
     expect((await run(['config', 'explode'])).stderr).toBe('sparsescope: unknown command "config explode" (did you mean config convert?)\n');

@@ -37,6 +37,7 @@ describe('app frame', () => {
     expect(byTestId(container, 'tab-search').getAttribute('aria-selected')).toBe('true');
     await act(async () => window.dispatchEvent(new KeyboardEvent('keydown', { key: '?' })));
     expect(byTestId(container, 'help').textContent).toContain('Keyboard shortcuts');
+    expect(byTestId(container, 'build-info').textContent).toBe('Sparsescope 0.0.0-test, built 2026-01-02 03:04 UTC');
     await act(async () => window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' })));
     expect(container.querySelector('[data-testid=help]')).toBeNull();
 
