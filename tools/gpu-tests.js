@@ -319,6 +319,28 @@ async function runCase(shape, kernelPath) {
   }
 }
 
+// A config's sparse_attention_last_q reaches the estimate: GPU and CPU agree with fewer rows.
+async function lastQCase(kernelPath) {
+  const shape = { dtype: 'BF16', heads: 4, kvHeads: 2, seqLen: 777, headDim: 128 };
+  const { inputs } = makeInputs(shape);
+  const patterns = new Int32Array(shape.heads * 3);
+  for (let h = 0; h < shape.heads; h += 1) patterns.set([PATTERN.vs, 100 + 50 * h, 200], 3 * h);
+  for (const lastQ of [1, 16, 63]) {
+    const gpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cuda', lastQ });
+    const cpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cpu', lastQ });
+    let identical = true;
+    for (let h = 0; h < shape.heads; h += 1) {
+      const sameV = sameArray(headSlice(gpuIndex.verticalOffsets, gpuIndex.verticals, h), headSlice(cpuIndex.verticalOffsets, cpuIndex.verticals, h));
+      const sameS = sameArray(headSlice(gpuIndex.slashOffsets, gpuIndex.slashes, h), headSlice(cpuIndex.slashOffsets, cpuIndex.slashes, h));
+      topKStats.heads += 1;
+      if (!sameV) topKStats.verticalDiffer += 1;
+      if (!sameS) topKStats.slashDiffer += 1;
+      if (sameV && sameS && !sameHeadIndex(gpuIndex, cpuIndex, h)) identical = false;
+    }
+    check(`index with lastQ ${lastQ} equals CPU bit for bit (same top-k) [${kernelPath}]`, identical);
+  }
+}
+
 async function rejects(name, promise, pattern) {
   try {
     await promise;
@@ -382,6 +404,11 @@ if (info.cuda.available) {
       } catch (error) {
         check(`case ${JSON.stringify(shape)} [${kernelPath}] ran`, false, error.stack);
       }
+    }
+    try {
+      await lastQCase(kernelPath);
+    } catch (error) {
+      check(`lastQ case [${kernelPath}] ran`, false, error.stack);
     }
     for (const allTiles of [true, false]) {
       try {

@@ -40,6 +40,12 @@ export const PATTERN_ID = { dense: 0, vertical_and_slash: 1, stream_llm: 2, bloc
 /** Per query head, three int32: [patternId, a, b] (see contract HeadPattern for a/b meaning). */
 export type HeadPatterns = Int32Array;
 
+/** How an index is built: the backend and the Vertical-Slash estimate's rows, the last min(lastQ, N) (1..64, default 64). */
+export interface IndexOptions {
+  backend: NativeBackend;
+  lastQ?: number;
+}
+
 /**
  * The sparse index every sparse kernel consumes, one per layer (all query heads), in CSR form.
  * Query blocks are 64 rows: block m covers rows [64m, min(64m+64, N)). For head h and block m,
@@ -112,7 +118,7 @@ export interface NativeModule {
     control?: CallControl,
   ): Promise<PooledMapResult>;
   /** Build the sparse index of every query head of a layer from its patterns. */
-  buildIndex(inputs: AttentionInputs, patterns: HeadPatterns, opts: { backend: NativeBackend }, control?: CallControl): Promise<SparseIndex>;
+  buildIndex(inputs: AttentionInputs, patterns: HeadPatterns, opts: IndexOptions, control?: CallControl): Promise<SparseIndex>;
   /** Sparse attention over exactly the index's computed set. */
   sparseAttention(inputs: AttentionInputs, index: SparseIndex, opts: { backend: NativeBackend; rows?: Int32Array }, control?: CallControl): Promise<AttentionResult>;
   /** Recall of the computed set for the given rows, from the dense LSE of those rows. */

@@ -340,8 +340,8 @@ std::string planPatterns(const AttentionInputs& inputs, HeadPatternsView pattern
 }
 
 template <typename T, int D>
-std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, SparseIndex* index,
-                       const CallContext& ctx) {
+std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
+                       SparseIndex* index, const CallContext& ctx) {
   const int H = inputs.numHeads, N = inputs.seqLen, numBlocks = inputs.numBlocks();
   const int slots = H * numBlocks;
   index->numHeads = H;
@@ -403,6 +403,7 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   estimate.q = q.get();
   estimate.k = k.get();
   estimate.seqLen = N;
+  estimate.lastQ = settings.lastQ;
   estimate.groupSize = H / inputs.numKvHeads;
   estimate.numHeads = int(plan.verticalSlashHeads.size());
   estimate.heads = vsHeads.get();
@@ -516,12 +517,12 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
 }  // namespace
 }  // namespace cuda
 
-std::string cudaBuildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, SparseIndex* index,
-                           const CallContext& ctx) {
+std::string cudaBuildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
+                           SparseIndex* index, const CallContext& ctx) {
   SPARSESCOPE_TRY(cuda::useDevice());
   SPARSESCOPE_TRY(cuda::checkShape(inputs));
   return cuda::withElementType(inputs.dtype, [&]<typename T>() {
-    return cuda::withHeadDim(inputs.headDim, [&]<int D>() { return cuda::buildIndex<T, D>(inputs, patterns, index, ctx); });
+    return cuda::withHeadDim(inputs.headDim, [&]<int D>() { return cuda::buildIndex<T, D>(inputs, patterns, settings, index, ctx); });
   });
 }
 

@@ -2,6 +2,7 @@
 // the Vertical-Slash estimate + top-k (vs_estimate.cu) and the Block-Sparse block choice
 // (block_select.cu). All pointers are device pointers.
 #pragma once
+#include "index_format.h"
 #include "tile_mma.cuh"
 
 namespace sparsescope::cuda {
@@ -11,6 +12,7 @@ struct EstimateJob {
   const T* q = nullptr;  // [H, N, D]
   const T* k = nullptr;  // [Hkv, N, D]
   int seqLen = 0, groupSize = 1;
+  int lastQ = kMaxLastQ;       // estimate rows: the last min(lastQ, N) queries (one tile at most)
   int numHeads = 0;            // how many vertical_and_slash heads
   const int32_t* heads = nullptr;  // their query-head ids
   // Per listed head: {verticalOffset, verticalCount, slashOffset, slashCount}; the chosen columns and
@@ -31,7 +33,7 @@ struct EstimateScratchSizes {
 };
 EstimateScratchSizes estimateScratchSizes(int numHeads, int seqLen);
 
-// Scores the last min(64, N) queries against every key (fp32 softmax), sums the vertical and
+// Scores the last min(job.lastQ, N) queries against every key (fp32 softmax), sums the vertical and
 // diagonal mass, forces columns < 30 and offsets < 100, and keeps the top-k of each.
 template <typename T, int D>
 std::string estimateVerticalSlash(const EstimateJob<T>& job);

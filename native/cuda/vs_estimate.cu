@@ -4,6 +4,7 @@
 //      per-tile diagonal sums, in a fixed order (deterministic, no atomics);
 //   3. diagonal sums of neighbouring tiles combined into slash scores;
 //   4. exact top-k of both score lists per head (radix select), written ascending.
+#include <algorithm>
 #include <cmath>
 
 #include "index_build.cuh"
@@ -199,7 +200,7 @@ std::string estimateVerticalSlash(const EstimateJob<T>& job) {
   const int N = job.seqLen;
   EstimateArgs<T> args;
   args.job = job;
-  args.lastQ = N < kTileRows ? N : kTileRows;
+  args.lastQ = std::min({N, job.lastQ, kTileRows});
   args.queryStart = N - args.lastQ;
   args.numTiles = (N + kTileRows - 1) / kTileRows;
   args.scaleLog2 = kLog2e / std::sqrt(float(D));

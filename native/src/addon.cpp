@@ -525,13 +525,15 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
     const HeadPatternsView patternsView{patterns.Data()};
     const Napi::Object opts = requireObject(env, info[2], "opts");
     const bool cuda = useCuda(env, parseBackend(env, opts));
+    IndexSettings settings;
+    if (!opts.Get("lastQ").IsUndefined()) settings.lastQ = requireInt(env, opts, "opts", "lastQ", 1, kMaxLastQ);
     auto index = std::make_shared<SparseIndex>();
     OpWorker::Compute compute = [=](const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA
-      if (cuda) return cudaBuildIndex(inputs, patternsView, index.get(), ctx);
+      if (cuda) return cudaBuildIndex(inputs, patternsView, settings, index.get(), ctx);
 #endif
       (void)cuda;
-      return buildSparseIndex(inputs, patternsView, index.get(), ctx);
+      return buildSparseIndex(inputs, patternsView, settings, index.get(), ctx);
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
       Napi::Object result = Napi::Object::New(env);

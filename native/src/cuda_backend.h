@@ -50,8 +50,8 @@ std::string cudaPooledMap(const AttentionInputs& inputs, const PooledMapArgs& ar
                           float* max, int* rowsUsed, const CallContext& ctx);
 
 // Index of every query head from its pattern; fills *index completely (all vectors, density).
-std::string cudaBuildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, SparseIndex* index,
-                           const CallContext& ctx);
+std::string cudaBuildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
+                           SparseIndex* index, const CallContext& ctx);
 
 // Sparse attention over exactly the computed set of `index`. out: [H, R, D], lse: [H, R].
 std::string cudaSparseAttention(const AttentionInputs& inputs, const SparseIndexView& index,

@@ -18,6 +18,14 @@ struct HeadPatternsView {
   int32_t b(int head) const { return values[3 * head + 2]; }
 };
 
+// Settings of one index build that apply to every head.
+inline constexpr int kMaxLastQ = 64;
+struct IndexSettings {
+  // Query rows of the Vertical-Slash estimate: the last min(lastQ, N), 1..kMaxLastQ. MInference
+  // always uses 64; SGLang/vLLM read it from sparse_attention_last_q.
+  int lastQ = kMaxLastQ;
+};
+
 // Owning form, filled by index builders.
 struct SparseIndex {
   int numHeads = 0;

@@ -206,10 +206,10 @@ export function topK(scores: ArrayLike<number>, count: number): number[] {
   return order.slice(0, count).sort((a, b) => a - b);
 }
 
-/** MInference's vertical and slash choice from the last min(64, N) queries, float64. */
-export function verticalSlashChoice(problem: Problem, head: number, verticalSize: number, slashSize: number) {
+/** MInference's vertical and slash choice from the last min(lastQRows, N) queries (64: MInference's), float64. */
+export function verticalSlashChoice(problem: Problem, head: number, verticalSize: number, slashSize: number, lastQRows = 64) {
   const n = problem.seqLen;
-  const lastQ = Math.min(64, n);
+  const lastQ = Math.min(lastQRows, n);
   const vertical = new Float64Array(n);
   const slash = new Float64Array(n);
   for (let i = n - lastQ; i < n; i++) {

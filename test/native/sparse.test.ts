@@ -146,6 +146,36 @@ describe('buildIndex vertical_and_slash (CPU)', () => {
     expect(headSlice(index.slashes, index.slashOffsets, 2)).toEqual(Array.from({ length: 50 }, (_, o) => o));
   });
 
+  it('scores offsets beyond N - last_q from the rows that reach them, as MInference does', async () => {
+    const seqLen = 200;
+    const problem = plantedProblem(seqLen, [], 170, rng(seed + 2)); // offset 170 > N - 64: only rows 170.. reach it
+    const index = await native.buildIndex(inputsOf(problem, false), patternsOf([[0, 0, 0], [PATTERN_ID.vertical_and_slash, 30, 110], [0, 0, 0]]), { backend: 'cpu' });
+    const choice = verticalSlashChoice(problem, 1, 30, 110);
+    const slashes = headSlice(index.slashes, index.slashOffsets, 1);
+    expectTopK(slashes, choice.slash, choice.sCount);
+    expect(slashes.filter((offset) => offset > seqLen - 64).length).toBeGreaterThan(0);
+  });
+
+  it("takes the estimate's rows from opts.lastQ (a config's sparse_attention_last_q)", async () => {
+    const seqLen = 700;
+    const problem = plantedProblem(seqLen, [137, 402, 555], 300, rng(seed + 3));
+    const patterns: Pattern[] = Array(3).fill([PATTERN_ID.vertical_and_slash, 60, 150]);
+    for (const lastQ of [1, 8, 63]) {
+      const index = await native.buildIndex(inputsOf(problem, false), patternsOf(patterns), { backend: 'cpu', lastQ });
+      for (let h = 0; h < 3; h++) {
+        const choice = verticalSlashChoice(problem, h, 60, 150, lastQ);
+        expectTopK(headSlice(index.verticals, index.verticalOffsets, h), choice.vertical, choice.vCount);
+        expectTopK(headSlice(index.slashes, index.slashOffsets, h), choice.slash, choice.sCount);
+      }
+    }
+    const withDefault = await native.buildIndex(inputsOf(problem, false), patternsOf(patterns), { backend: 'cpu' });
+    const with64 = await native.buildIndex(inputsOf(problem, false), patternsOf(patterns), { backend: 'cpu', lastQ: 64 });
+    expect(with64.slashes).toEqual(withDefault.slashes);
+    for (const lastQ of [0, 65, 1.5]) {
+      await expect(native.buildIndex(inputsOf(problem, false), patternsOf(patterns), { backend: 'cpu', lastQ })).rejects.toThrow(/opts\.lastQ/);
+    }
+  });
+
   it('clamps budgets to N on tiny inputs', async () => {
     const problem = randomProblem({ dtype: 'BF16', numHeads: 1, numKvHeads: 1, seqLen: 20, headDim: 16 }, rng(seed + 1));
     const index = await native.buildIndex(inputsOf(problem, false), patternsOf([[PATTERN_ID.vertical_and_slash, 1000, 6096]]), { backend: 'cpu' });

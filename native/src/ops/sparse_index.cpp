@@ -96,11 +96,12 @@ void mergeVerticalSlashBlock(int block, const std::vector<int32_t>& verticals,
   appendRangeTiles(rangeStart, rangeEnd, tiles);
 }
 
-// Vertical and slash scores of one head from its last min(64, N) queries.
-void estimateVerticalSlash(const AttentionInputs& inputs, const TransposedKeys& keys, int head, std::vector<float>& vertical,
-                           std::vector<float>& slash) {
+// Vertical and slash scores of one head from its last min(lastQ, N) queries. Every offset
+// 0..N-1 is scored, as in MInference: one beyond N - lastQ sums only the rows that reach it.
+void estimateVerticalSlash(const AttentionInputs& inputs, const TransposedKeys& keys, int head, int lastQRows,
+                           std::vector<float>& vertical, std::vector<float>& slash) {
   const int seqLen = inputs.seqLen;
-  const int lastQ = std::min(kBlock, seqLen);
+  const int lastQ = std::min(lastQRows, seqLen);
   int32_t rows[kBlock];
   for (int r = 0; r < lastQ; ++r) rows[r] = seqLen - lastQ + r;
   TileWorkspace workspace(inputs, keys);
@@ -128,11 +129,11 @@ void estimateVerticalSlash(const AttentionInputs& inputs, const TransposedKeys& 
   });
 }
 
-HeadIndex verticalSlashHead(const AttentionInputs& inputs, const TransposedKeys& keys, int head, int verticalSize,
-                            int slashSize) {
+HeadIndex verticalSlashHead(const AttentionInputs& inputs, const TransposedKeys& keys, int head, int lastQ,
+                            int verticalSize, int slashSize) {
   const int seqLen = inputs.seqLen, numBlocks = inputs.numBlocks();
   std::vector<float> vertical, slash;
-  estimateVerticalSlash(inputs, keys, head, vertical, slash);
+  estimateVerticalSlash(inputs, keys, head, lastQ, vertical, slash);
   const float forced = std::numeric_limits<float>::infinity();
   std::fill(vertical.begin(), vertical.begin() + std::min(kForcedVerticals, seqLen), forced);
   std::fill(slash.begin(), slash.begin() + std::min(kForcedSlashes, seqLen), forced);
@@ -248,8 +249,8 @@ std::string validatePatterns(const AttentionInputs& inputs, HeadPatternsView pat
 
 }  // namespace
 
-std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView patterns, SparseIndex* index,
-                             const CallContext& ctx) {
+std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
+                             SparseIndex* index, const CallContext& ctx) {
   if (std::string problem = validatePatterns(inputs, patterns); !problem.empty()) return problem;
   const int numHeads = inputs.numHeads, numBlocks = inputs.numBlocks();
   TransposedKeys keys;  // only the vertical_and_slash estimate reads keys tile by tile
@@ -262,7 +263,7 @@ std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView pat
       [&](int h) {
         switch (patterns.pattern(h)) {
           case PatternId::Dense: heads[size_t(h)] = denseHead(inputs); break;
-          case PatternId::VerticalSlash: heads[size_t(h)] = verticalSlashHead(inputs, keys, h, patterns.a(h), patterns.b(h)); break;
+          case PatternId::VerticalSlash: heads[size_t(h)] = verticalSlashHead(inputs, keys, h, settings.lastQ, patterns.a(h), patterns.b(h)); break;
           case PatternId::StreamLlm: heads[size_t(h)] = streamLlmHead(inputs, patterns.a(h), patterns.b(h)); break;
           case PatternId::BlockSparse: heads[size_t(h)] = blockSparseHead(inputs, h, patterns.a(h)); break;
         }

@@ -3,8 +3,9 @@
 // lower index (column, offset or key block), and NaN scores rank lowest.
 //
 // vertical_and_slash (MInference's estimate + convert_vertical_slash_indexes):
-//   estimate from the last min(64, N) queries, fp32 softmax with the causal mask; vertical score =
-//   column sums with j < 30 forced, slash score per offset o = i - j with o < 100 forced; top
+//   estimate from the last min(settings.lastQ, N) queries (64 by default), fp32 softmax with the
+//   causal mask; vertical score = column sums with j < 30 forced, slash score per offset o = i - j
+//   (every o in 0..N-1, summed over the rows that reach it) with o < 100 forced; top
 //   v' = min(N, max(v, 30)) columns and s' = min(N, max(s, 50)) offsets. Query block m (end_m =
 //   64m + 64, not clamped to N) turns each chosen offset o < end_m into the window [e - 64, e),
 //   e = max(end_m - o, 64); windows in ascending e merge into 64-multiple ranges (a window with
@@ -26,7 +27,7 @@
 namespace sparsescope {
 
 // Fills *index for every query head. Returns "", kCancelled, or a message naming a bad pattern.
-std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView patterns, SparseIndex* index,
-                             const CallContext& ctx);
+std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
+                             SparseIndex* index, const CallContext& ctx);
 
 }  // namespace sparsescope
