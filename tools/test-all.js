@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: every vitest project (unit, native, e2e), each with the JSON reporter to a temp
-// file, a summary per suite, and a last line exactly `N passed, N failed` (plus `, N skipped`
+// `npm test`: every vitest project (unit, native, e2e, fuzz), each with the JSON reporter to a temp
+// file, then the packaging check (`npm run package:check`, which writes its counts the same way);
+// a summary per suite, and a last line exactly `N passed, N failed` (plus `, N skipped`
 // when some were skipped). Exit status 1 if any test failed or a suite crashed. Builds first when
 // dist/ or the native addon is missing. `node tools/test-all.js unit` runs only the named suites.
 import { spawnSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['unit', 'native', 'e2e'];
+const SUITES = ['unit', 'native', 'e2e', 'fuzz', 'package'];
 /** A suite still running after this is killed and counted as crashed. */
 const SUITE_TIMEOUT_MS = 30 * 60 * 1000;
 
@@ -54,15 +55,16 @@ export function countResults(report) {
 function runSuite(name, scratch) {
   const output = join(scratch, `${name}.json`);
   const started = Date.now();
-  const result = spawnSync(
-    process.execPath,
-    [vitest, 'run', '--project', name, '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${output}`],
-    { cwd: repo, stdio: 'inherit', timeout: SUITE_TIMEOUT_MS },
-  );
+  const args =
+    name === 'package'
+      ? [join(repo, 'tools', 'package-check.js'), `--report=${output}`]
+      : [vitest, 'run', '--project', name, '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${output}`];
+  const result = spawnSync(process.execPath, args, { cwd: repo, stdio: 'inherit', timeout: SUITE_TIMEOUT_MS });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   let counts;
   try {
-    counts = countResults(JSON.parse(readFileSync(output, 'utf8')));
+    const report = JSON.parse(readFileSync(output, 'utf8'));
+    counts = name === 'package' ? { passed: report.passed, failed: report.failed, skipped: 0, files: 1, fileErrors: [] } : countResults(report);
   } catch {
     const why = result.error?.message ?? (result.signal ? `killed by ${result.signal}` : `exit status ${result.status}, no report`);
     console.log(`${name}: CRASHED (${why}) after ${seconds} s`);
