@@ -10,7 +10,7 @@ config's rope_theta). Checked: every captured layer of
 plus the token tensors (ids equal the tokenizer's, texts concatenate back to an ASCII prompt).
 
 Usage: python3 tools/capture_check.py [--model DIR]  (default: $SPARSESCOPE_REF_MODEL, else
-../shared/models/ref-byte-llama, else .dev/ref-byte-llama). Last line: "N passed, N failed".
+.dev/ref-byte-llama). Last line: "N passed, N failed".
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def check(name: str, ok: bool, detail: str = "") -> None:
 
 
 def find_model(given: str | None) -> Path | None:
-    candidates = [given, os.environ.get("SPARSESCOPE_REF_MODEL"), ROOT.parent / "shared/models/ref-byte-llama", ROOT / ".dev/ref-byte-llama"]
+    candidates = [given, os.environ.get("SPARSESCOPE_REF_MODEL"), ROOT / ".dev/ref-byte-llama"]
     for candidate in candidates:
         if candidate and (Path(candidate) / "config.json").exists():
             return Path(candidate)
