@@ -175,6 +175,8 @@ export const Report = z.object({
     meanRecall: z.number(),
     minRecall: z.number(),
   }),
+  /** What the measured config would do differently in its engine, e.g. run this capture dense. */
+  warnings: z.array(z.string()).optional(),
 });
 export type Report = z.infer<typeof Report>;
 
@@ -195,17 +197,37 @@ export const BudgetCurve = z.object({
 });
 export type BudgetCurve = z.infer<typeof BudgetCurve>;
 
-/** A full head config: patterns[layer][head]; `score` is MInference's opaque 4th field. */
-export const HeadConfigEntry = HeadPattern.extend({ score: z.number().optional() });
+/** Query rows of the Vertical-Slash estimate: MInference's fixed 64, the most Sparsescope supports. */
+export const DEFAULT_LAST_Q = 64;
+
+/**
+ * A config's head: what runs (pattern, a, b), `score` (MInference's opaque 4th field) and
+ * `asWritten`: the parameters as the imported file wrote them, kept only where its engine runs other
+ * ones (MInference's block_sparse always keeps 100 blocks), so an export can give the file back.
+ */
+export const HeadConfigEntry = HeadPattern.extend({ score: z.number().optional(), asWritten: HeadPattern.pick({ a: true, b: true }).optional() });
+export type HeadConfigEntry = z.infer<typeof HeadConfigEntry>;
+
+/** The SGLang/vLLM `dual_chunk_attention_config` settings that change what a head computes. */
+export const RuntimeSettings = z.object({
+  /** Sequences of at most this many tokens run dense (`sparse_attention_threshold`). */
+  sparseAttentionThreshold: z.number().int().min(0).optional(),
+  /** Query rows of the Vertical-Slash estimate, the last min(lastQ, N) (`sparse_attention_last_q`). */
+  sparseAttentionLastQ: z.number().int().min(1).max(DEFAULT_LAST_Q).optional(),
+});
+export type RuntimeSettings = z.infer<typeof RuntimeSettings>;
+
+/** A full head config: patterns[layer][head], and the serving settings it was imported with. */
 export const HeadConfig = z.object({
   numLayers: z.number().int(),
   numHeads: z.number().int(),
   heads: z.array(z.array(HeadConfigEntry)),
+  runtime: RuntimeSettings.optional(),
 });
 export type HeadConfig = z.infer<typeof HeadConfig>;
 
 /** What MInference assumes for a head its config does not list. */
-export const MINFERENCE_DEFAULT_HEAD: Readonly<Required<z.infer<typeof HeadConfigEntry>>> = { pattern: 'vertical_and_slash', a: 1000, b: 6096, score: 1 };
+export const MINFERENCE_DEFAULT_HEAD: Readonly<HeadPattern & { score: number }> = { pattern: 'vertical_and_slash', a: 1000, b: 6096, score: 1 };
 
 /**
  * A config laid over a capture's layers x heads (null: nothing loaded). Heads the config does not
@@ -218,7 +240,7 @@ export function fitHeadConfig(config: HeadConfig | null, shape: { numLayers: num
   const heads = Array.from({ length: shape.numLayers }, (_, layer) =>
     Array.from({ length: shape.numHeads }, (_, head) => config?.heads[layer]?.[head] ?? { ...MINFERENCE_DEFAULT_HEAD }),
   );
-  return { numLayers: shape.numLayers, numHeads: shape.numHeads, heads };
+  return { numLayers: shape.numLayers, numHeads: shape.numHeads, heads, ...(config?.runtime ? { runtime: config.runtime } : {}) };
 }
 
 export const ConfigFormat = z.enum(['minference', 'sglang', 'sparsescope']);
@@ -330,6 +352,8 @@ export const methods = {
       sampling: RowSampling.default({ mode: 'sampled', rows: 256, seed: 0 }),
       stripRows: z.number().int().min(8).max(2048).default(256),
       backend: Backend.default('auto'),
+      /** Query rows of the Vertical-Slash estimate (a config's `sparse_attention_last_q`). */
+      lastQ: z.number().int().min(1).max(DEFAULT_LAST_Q).default(DEFAULT_LAST_Q),
       /** Requests with the same `staleKey` cancel earlier ones still running (slider drags). */
       staleKey: z.string().optional(),
     }),

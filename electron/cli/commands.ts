@@ -9,7 +9,7 @@ import { openCapture, writeCapture } from '../engine/capture/capture.js';
 import { chunksOf } from '../engine/capture/safetensors.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
 import type { Capture, TensorSource, TokenRange } from '../engine/capture/types.js';
-import { exportConfig, fitConfigToCapture, readConfigFile, writeConfigFile } from '../engine/config/index.js';
+import { EXPORT_RECALL_SAMPLING, captureRecallEvaluator, exportConfig, fitConfigToCapture, readConfigFile, writeConfigFile, type RecallEvaluator } from '../engine/config/index.js';
 import type { CommandSpec, FlagValue } from './args.js';
 import { UsageError } from './args.js';
 import { formatReport, formatSummary, plantedCounts } from './format.js';
@@ -209,6 +209,7 @@ const analyze: Command = {
       const { analyzeCapture } = await import('../engine/analysis/analyze.js');
       return withProgress(context, 'analyzing', (onProgress, control) => analyzeCapture(native, capture, options, onProgress, control));
     });
+    warn(context, report.warnings ?? []);
     if (flag<boolean>(context, 'json')) writeJson(context, report);
     else context.io.stdout.write(formatReport(report));
     return 0;
@@ -250,7 +251,7 @@ const search: Command = {
       const searched = await withProgress(context, 'searching', (onProgress, control) => searchCapture(native, capture, settings, backend, onProgress, control));
       return { result: searched, summary: capture.summary };
     });
-    const { text, warnings } = exportConfig(result.config, format, { capture: summary, report: result.report, settings: result.settings });
+    const { text, warnings } = await exportConfig(result.config, format, { capture: summary, report: result.report, settings: result.settings });
     warn(context, warnings);
     await writeConfigFile(out, text);
     if (flag<boolean>(context, 'json')) writeJson(context, result.report);
@@ -295,6 +296,7 @@ const bench: Command = {
           const config = await loadConfigFor(context, capture.summary);
           return runBench(capture, { ...common, sweep: [], ...(config ? { config } : {}) });
         });
+    warn(context, result.report?.warnings ?? []);
     if (flag<boolean>(context, 'json')) writeJson(context, result.report ? { ...result.report, sweep: result.sweep } : { sweep: result.sweep });
     else {
       if (result.report) context.io.stdout.write(formatReport(result.report));
@@ -308,6 +310,15 @@ const bench: Command = {
   },
 };
 
+/** Recall of what an export converts a head to, measured on the capture (the native module loads on first use). */
+function convertedHeadRecall(capture: Capture): RecallEvaluator {
+  return captureRecallEvaluator(capture.summary, async (layer, head, { lastQ, ...pattern }) => {
+    const [native, { evaluateHead }] = await Promise.all([nativeModule(), import('../engine/analysis/head.js')]);
+    const evaluation = await evaluateHead(native, capture, { layer, head, pattern, lastQ, sampling: EXPORT_RECALL_SAMPLING, stripRows: 8, backend: 'auto' });
+    return evaluation.stats.recall;
+  });
+}
+
 const configConvert: Command = {
   spec: {
     name: 'config convert',
@@ -316,8 +327,9 @@ const configConvert: Command = {
     flags: {
       to: { type: 'enum', values: ['minference', 'sglang', 'sparsescope'], help: 'output format (required)' },
       out: { type: 'string', valueName: 'OUT', help: 'file to write (required)' },
+      capture: { type: 'string', valueName: 'FILE', help: 'measure the recall of converted heads on this capture' },
     },
-    notes: ['A SGLang/vLLM input may be a whole model config.json. Converted heads are reported on stderr.'],
+    notes: ['A SGLang/vLLM input may be a whole model config.json. Converted heads are reported on stderr, with their recall when --capture is given.'],
   },
   async run(context) {
     const to = flag<ConfigFormat>(context, 'to');
@@ -327,7 +339,9 @@ const configConvert: Command = {
     const input = context.positionals[0] as string;
     const imported = await readConfigFile(input);
     warn(context, imported.warnings);
-    const { text, warnings } = exportConfig(imported.config, to);
+    const capturePath = flag<string>(context, 'capture');
+    const convert = (capture?: Capture) => exportConfig(imported.config, to, capture ? { capture: capture.summary } : {}, capture && convertedHeadRecall(capture));
+    const { text, warnings } = capturePath === undefined ? await convert() : await withCapture(capturePath, convert);
     warn(context, warnings);
     await writeConfigFile(out, text);
     context.io.stdout.write(`${basename(input)} (${imported.format}, ${imported.config.numLayers} layers x ${imported.config.numHeads} heads) -> ${out} (${to})\n`);

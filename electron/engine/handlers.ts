@@ -13,10 +13,10 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiError, type CaptureSummary, type DeviceInfo, type Handlers, type JobEvent, type JobSpec, type ParsedParams } from '../../contract/api.js';
+import { ApiError, type CaptureSummary, type DeviceInfo, type Handlers, type HeadEvaluation, type JobEvent, type JobSpec, type ParsedParams } from '../../contract/api.js';
 import { isCaptureInputError, openCapture } from './capture/capture.js';
 import type { Capture } from './capture/types.js';
-import { ConfigError, exportConfig, fitConfigToCapture, importConfig, readConfigFile, writeConfigFile } from './config/index.js';
+import { ConfigError, EXPORT_RECALL_SAMPLING, captureRecallEvaluator, exportConfig, fitConfigToCapture, importConfig, readConfigFile, writeConfigFile, type RecallEvaluator } from './config/index.js';
 import { JobManager } from './jobs/manager.js';
 import type { DemoOptions, WorkerOpResults, WorkerSpawner } from './jobs/protocol.js';
 import { WorkerChannel, messageOf, type PendingCall } from './jobs/worker-channel.js';
@@ -162,6 +162,15 @@ export function createEngine(options: EngineOptions): Engine {
     }
   }
 
+  /** Recall of what an export converts a head to, measured by the interactive worker on the open capture. */
+  function convertedHeadRecall(capture: CaptureSummary): RecallEvaluator {
+    return captureRecallEvaluator(capture, async (layer, head, { lastQ, ...pattern }) => {
+      const params = { layer, head, pattern, lastQ, sampling: EXPORT_RECALL_SAMPLING, stripRows: 8, backend: 'auto' as const };
+      const evaluation = (await interactive.call('evaluate', params, { capturePath: capture.path }).promise) as HeadEvaluation;
+      return evaluation.stats.recall;
+    });
+  }
+
   /** Check a job's capture and layers, and fit its config to the capture (missing heads default as in MInference). */
   function prepareJob(spec: JobSpec): JobSpec {
     if (spec.captureId === undefined) {
@@ -265,7 +274,8 @@ export function createEngine(options: EngineOptions): Engine {
 
     async 'config.export'({ config, format, captureId, report, settings, path }) {
       const capture = captureId === undefined ? undefined : captures.summary(captureId);
-      const { text, warnings } = await asBadRequest(() => exportConfig(config, format, { capture, report, settings }));
+      const evaluate = capture && convertedHeadRecall(capture);
+      const { text, warnings } = await asBadRequest(() => exportConfig(config, format, { capture, report, settings }, evaluate));
       if (path === undefined) return { text, warnings };
       const target = await roots.resolveWritable(path);
       await writeConfigFile(target, text);

@@ -15,6 +15,8 @@ import {
   relativeError,
   resolveBackend,
   throwIfCancelled,
+  withConfigLastQ,
+  withRuntimeWarnings,
   type Control,
   type ProgressCallback,
 } from './common.js';
@@ -119,14 +121,15 @@ export async function analyzeCapture(
   control?: Control,
 ): Promise<Report> {
   const { backend, device } = resolveBackend(native, options.backend);
+  const configured = withConfigLastQ(native, options.config);
   const layers = selectLayers(capture, options.layers);
   const rows = evaluatedRows(capture.summary.seqLen, options.sampling);
   const heads: HeadStats[] = [];
   for (const [done, layer] of layers.entries()) {
     onProgress(done / layers.length, `layer ${layer}`);
     const patterns = layerPatterns(options.config, layer, capture.summary.numHeads);
-    heads.push(...(await analyzeLayer(native, await layerInputs(capture, layer), layer, patterns, backend, rows, control)));
+    heads.push(...(await analyzeLayer(configured, await layerInputs(capture, layer), layer, patterns, backend, rows, control)));
   }
   onProgress(1, 'done');
-  return buildReport(backend, device, capture, heads);
+  return withRuntimeWarnings(buildReport(backend, device, capture, heads), options.config);
 }

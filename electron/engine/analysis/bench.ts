@@ -18,6 +18,8 @@ import {
   nativeControl,
   resolveBackend,
   throwIfCancelled,
+  withConfigLastQ,
+  withRuntimeWarnings,
   type Control,
   type ProgressCallback,
 } from './common.js';
@@ -91,16 +93,17 @@ export async function benchCapture(
   control?: Control,
 ): Promise<BenchResult> {
   const { backend, device } = resolveBackend(native, options.backend);
+  const configured = withConfigLastQ(native, options.config);
   if (capture) {
     const layers = selectLayers(capture, undefined);
     const heads: HeadStats[] = [];
     for (const [done, layer] of layers.entries()) {
       onProgress(done / layers.length, `layer ${layer}`);
       const patterns = layerPatterns(options.config, layer, capture.summary.numHeads);
-      heads.push(...(await benchLayer(native, await layerInputs(capture, layer), layer, patterns, backend, options.repeat, control)));
+      heads.push(...(await benchLayer(configured, await layerInputs(capture, layer), layer, patterns, backend, options.repeat, control)));
     }
     onProgress(1, 'done');
-    return { report: buildReport(backend, device, capture, heads), sweep: [] };
+    return { report: withRuntimeWarnings(buildReport(backend, device, capture, heads), options.config), sweep: [] };
   }
   const sweep: BenchResult['sweep'] = [];
   for (const [done, seqLen] of options.sweep.entries()) {
@@ -112,7 +115,7 @@ export async function benchCapture(
       : (await searchLayer(native, inputs, { mode: 'target-recall', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 256, seed: 0 } }, backend, () => {}, control)).map(
           (choice) => choice.pattern,
         );
-    const report = buildReport(backend, device, synthetic, await benchLayer(native, inputs, 0, patterns, backend, options.repeat, control));
+    const report = buildReport(backend, device, synthetic, await benchLayer(configured, inputs, 0, patterns, backend, options.repeat, control));
     const { denseMs, indexMs, sparseMs, speedup, meanRecall } = report.totals;
     sweep.push({ seqLen, device: report.device, dtype: report.dtype, denseMs, indexMs, sparseMs, speedup, meanRecall });
   }

@@ -3,8 +3,9 @@
  * evaluates (spec 2.2), reading head/layer inputs, pattern encoding, cancellation.
  */
 import { cpus } from 'node:os';
-import { ApiError, MINFERENCE_DEFAULT_HEAD, type Backend, type HeadConfig, type HeadPattern, type RowSampling } from '../../../contract/api.js';
+import { ApiError, MINFERENCE_DEFAULT_HEAD, type Backend, type HeadConfig, type HeadPattern, type Report, type RowSampling } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
+import { denseRunWarnings } from '../config/sglang.js';
 import { PATTERN_ID, type AttentionInputs, type CallControl, type NativeBackend, type NativeModule } from '../native-api.js';
 import { Rng } from '../synthetic/prng.js';
 
@@ -92,6 +93,19 @@ export function encodePatterns(patterns: readonly HeadPattern[]): Int32Array {
   const encoded = new Int32Array(patterns.length * 3);
   patterns.forEach((p, h) => encoded.set([PATTERN_ID[p.pattern], p.a, p.b], 3 * h));
   return encoded;
+}
+
+/** `native` building every index with the config's Vertical-Slash estimate rows (SGLang/vLLM's sparse_attention_last_q), where it sets them. */
+export function withConfigLastQ(native: NativeModule, config: HeadConfig | undefined): NativeModule {
+  const lastQ = config?.runtime?.sparseAttentionLastQ;
+  if (lastQ === undefined) return native;
+  return { ...native, buildIndex: (inputs, patterns, opts, control) => native.buildIndex(inputs, patterns, { lastQ, ...opts }, control) };
+}
+
+/** The report, warning where the config's engine would run this capture dense (SGLang/vLLM's sparse_attention_threshold). */
+export function withRuntimeWarnings(report: Report, config: HeadConfig | undefined): Report {
+  const warnings = denseRunWarnings(config?.runtime, report.seqLen);
+  return warnings.length > 0 ? { ...report, warnings } : report;
 }
 
 /** The patterns of one layer from a config, MInference's default for missing heads. */

@@ -4,6 +4,7 @@
  */
 import {
   ApiError,
+  DEFAULT_LAST_Q,
   type BudgetCurve,
   type HeadEvaluation,
   type HeadPattern,
@@ -120,10 +121,10 @@ class CachedHead {
     return this.cache.memo(`${this.key} dense ${this.backend} ${JSON.stringify(sampling)}`, compute, typedArrayBytes, this.control);
   }
 
-  async index(pattern: HeadPattern): Promise<SparseIndex> {
+  async index(pattern: HeadPattern, lastQ = DEFAULT_LAST_Q): Promise<SparseIndex> {
     const inputs = await this.inputs();
-    const compute = () => this.native.buildIndex(inputs, encodePatterns([pattern]), { backend: this.backend }, nativeControl(this.control));
-    return this.cache.memo(`${this.key} index ${this.backend} ${pattern.pattern} ${pattern.a} ${pattern.b}`, compute, typedArrayBytes, this.control);
+    const compute = () => this.native.buildIndex(inputs, encodePatterns([pattern]), { backend: this.backend, lastQ }, nativeControl(this.control));
+    return this.cache.memo(`${this.key} index ${this.backend} ${pattern.pattern} ${pattern.a} ${pattern.b} last_q ${lastQ}`, compute, typedArrayBytes, this.control);
   }
 }
 
@@ -213,7 +214,7 @@ export async function evaluateHead(native: NativeModule, capture: Capture, param
   const inputs = await head.inputs();
   const opts = { backend, rows };
   const dense = await head.dense(params.sampling, rows);
-  const index = await head.index(params.pattern);
+  const index = await head.index(params.pattern, params.lastQ);
   throwIfCancelled(control);
   const sparse = await native.sparseAttention(inputs, index, opts, nativeControl(control));
   throwIfCancelled(control);

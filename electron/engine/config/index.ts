@@ -3,20 +3,26 @@
  * a JSON list is MInference, an object with `dual_chunk_attention_config` is SGLang/vLLM (a whole
  * model config.json is accepted), an object with `version` is Sparsescope.
  *
+ * An imported head means what the file's engine runs; an export writes each head so that the
+ * engine runs it, converting what the engine cannot express and saying so (engines.ts).
+ *
  * Applying a config to a capture (`fitConfigToCapture`): a config may describe fewer layers or
  * heads than the capture; the missing ones use MInference's default head, exactly as MInference
  * does for heads its config does not list. A config with more layers or heads than the capture
  * is refused.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { fitHeadConfig, type CaptureSummary, type ConfigFormat, type HeadConfig } from '../../../contract/api.js';
-import { ConfigError, minferenceText, parseMinferenceList, toMinferenceList } from './minference.js';
-import { hasDualChunkConfig, parseSglang, sglangText } from './sglang.js';
+import { fitHeadConfig, MINFERENCE_DEFAULT_HEAD, type CaptureSummary, type ConfigFormat, type HeadConfig, type RowSampling } from '../../../contract/api.js';
+import { conversionWarning, headKey, measureConversions, MINFERENCE, planExport, SGLANG, type EngineDialect, type RecallEvaluator } from './engines.js';
+import { ConfigError, minferenceLayers, minferenceText, parseMinference, type MinferenceLayer } from './minference.js';
+import { denseRunWarnings, hasDualChunkConfig, parseSglang, sglangRuntime, sglangText } from './sglang.js';
 import { isSparsescopeDocument, parseSparsescope, sparsescopeText, type Provenance } from './sparsescope.js';
 import { fileErrorReason } from '../fs-errors.js';
 
 export { ConfigError } from './minference.js';
+export type { EvaluatedPattern, RecallEvaluator } from './engines.js';
 export type { Provenance } from './sparsescope.js';
 
 /** Config files are small (a 1M-token model's is well under a megabyte); more means a wrong file. */
@@ -46,7 +52,7 @@ export function importConfig(text: string, fileName: string): ImportedConfig {
   const format = detectFormat(json);
   switch (format) {
     case 'minference':
-      return { format, ...parseMinferenceList(json, fileName) };
+      return { format, ...parseMinference(json, fileName) };
     case 'sglang':
       return { format, ...parseSglang(json as { dual_chunk_attention_config: unknown }, fileName) };
     case 'sparsescope':
@@ -72,28 +78,63 @@ export async function readConfigFile(path: string): Promise<ImportedConfig> {
   return importConfig(text, name);
 }
 
+/** Rows a converted head's recall is measured on: enough for a warning, quick enough for an export. */
+export const EXPORT_RECALL_SAMPLING: RowSampling = { mode: 'sampled', rows: 256, seed: 0 };
+
+/** `measure` for the heads a capture holds; the others are not measured. */
+export function captureRecallEvaluator(capture: Pick<CaptureSummary, 'layers' | 'numHeads'>, measure: RecallEvaluator): RecallEvaluator {
+  return (layer, head, pattern) => (capture.layers.includes(layer) && head < capture.numHeads ? measure(layer, head, pattern) : undefined);
+}
+
+/** Settings MInference cannot carry, and what dropping them changes. */
+function droppedRuntimeWarnings(config: HeadConfig): string[] {
+  const threshold = config.runtime?.sparseAttentionThreshold;
+  if (threshold === undefined) return [];
+  return [`MInference has no sparse_attention_threshold: it runs the sparse config at every length, where SGLang/vLLM ran sequences of at most ${threshold} tokens dense`];
+}
+
+/** The MInference list `dialect`'s engine runs as `config` (or the closest), and the warning of its conversions. */
+async function exportedList(config: HeadConfig, dialect: EngineDialect, provenance: Provenance, evaluate?: RecallEvaluator): Promise<{ list: MinferenceLayer[]; warnings: string[] }> {
+  const seqLen = provenance.capture?.seqLen;
+  const plan = planExport(config, dialect, seqLen);
+  const recalls = evaluate ? await measureConversions(plan.conversions, evaluate) : null;
+  const reported = new Map(provenance.report?.heads.map((stats) => [headKey(stats.layer, stats.head), stats.recall]));
+  // A converted head's measured recall is that of what is written; without it, the report's is the best there is.
+  const scoreOf = (layer: number, head: number): number => {
+    const key = headKey(layer, head);
+    return recalls?.get(key) ?? reported.get(key) ?? config.heads[layer]![head]!.score ?? MINFERENCE_DEFAULT_HEAD.score;
+  };
+  return { list: minferenceLayers(plan.written, scoreOf), warnings: conversionWarning(plan.conversions, dialect.writeWhy, recalls) };
+}
+
 /**
- * Config text in `format`. Scores: our recall from `provenance.report` where it has the head,
- * else the score as read, else 1. Warnings say which heads had to be converted.
+ * Config text in `format`. Scores: for a converted head the recall `evaluate` measured for what is
+ * written, else our recall from `provenance.report` where it has the head, else the score as read,
+ * else 1. Warnings say which heads had to be converted, from what to what, and their recall;
+ * `evaluate` measures it on the open capture (without it the warning says it was not measured).
  */
-export function exportConfig(config: HeadConfig, format: ConfigFormat, provenance: Provenance = {}): { text: string; warnings: string[] } {
-  const recalls = new Map(provenance.report?.heads.map((stats) => [`${stats.layer}/${stats.head}`, stats.recall]));
-  const options = { recallOf: (layer: number, head: number) => recalls.get(`${layer}/${head}`), seqLen: provenance.capture?.seqLen };
+export async function exportConfig(config: HeadConfig, format: ConfigFormat, provenance: Provenance = {}, evaluate?: RecallEvaluator): Promise<{ text: string; warnings: string[] }> {
   switch (format) {
     case 'minference': {
-      const { list, warnings } = toMinferenceList(config, options);
-      return { text: `${minferenceText(list)}\n`, warnings };
+      const { list, warnings } = await exportedList(config, MINFERENCE, provenance, evaluate);
+      return { text: `${minferenceText(list)}\n`, warnings: [...warnings, ...droppedRuntimeWarnings(config)] };
     }
-    case 'sglang':
-      return sglangText(config, options);
+    case 'sglang': {
+      const { list, warnings } = await exportedList(config, SGLANG, provenance, evaluate);
+      const seqLen = provenance.capture?.seqLen;
+      return { text: sglangText(list, config.runtime), warnings: [...warnings, ...(seqLen === undefined ? [] : denseRunWarnings(sglangRuntime(config.runtime), seqLen))] };
+    }
     case 'sparsescope':
       return { text: sparsescopeText(config, provenance), warnings: [] };
   }
 }
 
-/** Write text so that a failed write never leaves a half-written config under `path`. */
+/**
+ * Write text so that a failed write never leaves a half-written config under `path`. Each write
+ * has its own partial file: two exports to one path at once must not rename each other's.
+ */
 export async function writeConfigFile(path: string, text: string): Promise<void> {
-  const partial = `${path}.partial`;
+  const partial = `${path}.${randomBytes(6).toString('hex')}.partial`;
   await writeFile(partial, text);
   await rename(partial, path);
 }

@@ -8,10 +8,11 @@
  * - A head a layer does not list means `["vertical_and_slash", 1000, 6096, 1]`, as in MInference.
  *   `numHeads` is one more than the largest head index listed in any layer; shorter layers are
  *   filled with that default (with a warning).
- * - `dense` has no MInference name; it is exported as vertical_and_slash with a slash budget that
- *   covers every diagonal, which computes every causal entry, and a warning says so.
+ * - A head means what MInference runs (engines.ts): block_sparse keeps 100 blocks whatever number
+ *   is written; the written number is kept for export. `dense` has no MInference name.
  */
-import { MINFERENCE_DEFAULT_HEAD, type HeadConfig, type PatternName } from '../../../contract/api.js';
+import { MINFERENCE_DEFAULT_HEAD, type HeadConfig, type HeadPattern, type PatternName } from '../../../contract/api.js';
+import { MAX_BUDGET, MINFERENCE, readAsRun } from './engines.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -22,16 +23,11 @@ export class ConfigError extends Error {
 
 export type HeadEntry = HeadConfig['heads'][number][number];
 
-
 export const MINFERENCE_PATTERNS = ['vertical_and_slash', 'stream_llm', 'block_sparse'] as const;
 type MinferencePattern = (typeof MINFERENCE_PATTERNS)[number];
 
-/** Largest budget the contract accepts (HeadPattern a/b), and the largest head or layer index. */
-export const MAX_BUDGET = 1 << 24;
+/** The largest head or layer index. */
 export const MAX_INDEX = 4095;
-
-/** Slash budget a dense head is exported with: all diagonals of contexts up to 1M tokens (or the capture's length if longer). */
-export const DENSE_SLASH_BUDGET = 1 << 20;
 
 /** What the two positional parameters mean for each pattern, for messages. */
 export const PARAM_NAMES: Readonly<Record<PatternName, readonly [string, string]>> = {
@@ -75,7 +71,7 @@ function parseEntry(value: unknown, at: string): HeadEntry {
   return entry;
 }
 
-/** Parse an MInference list; `where` names the file (and the key path for nested lists) in messages. */
+/** Parse an MInference list as written; `where` names the file (and the key path for nested lists) in messages. */
 export function parseMinferenceList(json: unknown, where: string): { config: HeadConfig; warnings: string[] } {
   if (!Array.isArray(json)) throw new ConfigError(`${where}: expected a list with one object per layer, got ${describe(json)}`);
   if (json.length === 0) throw new ConfigError(`${where}: the list of layers is empty`);
@@ -115,74 +111,22 @@ function defaultText(): string {
   return `${pattern} (${a}, ${b})`;
 }
 
-/** One head exported under another pattern than it has, for the warning that reports it. */
-export interface Conversion {
-  from: string;
-  to: string;
+/** Parse an MInference file: each head as MInference runs it (a block_sparse head keeps 100 blocks whatever it says). */
+export function parseMinference(json: unknown, where: string): { config: HeadConfig; warnings: string[] } {
+  const { config, warnings } = parseMinferenceList(json, where);
+  const read = readAsRun(MINFERENCE, config.heads, where);
+  return { config: { ...config, heads: read.heads }, warnings: [...warnings, ...read.warnings] };
 }
 
-export function patternText(pattern: PatternName, a: number, b: number): string {
-  if (pattern === 'dense') return 'dense';
-  if (pattern === 'block_sparse') return `block_sparse (top_k ${a})`;
-  return `${pattern} (${a}, ${b})`;
-}
-
-/**
- * Tally conversions as one warning, e.g. "3 heads converted: 2 x dense -> vertical_and_slash (30, 1048576); ...".
- * Returns no warning when nothing was converted.
- */
-export function conversionWarning(conversions: Conversion[], why: string): string[] {
-  if (conversions.length === 0) return [];
-  const counts = new Map<string, number>();
-  for (const { from, to } of conversions) counts.set(`${from} -> ${to}`, (counts.get(`${from} -> ${to}`) ?? 0) + 1);
-  const parts = [...counts].map(([change, count]) => `${count} x ${change}`);
-  return [`${conversions.length} heads converted to vertical_and_slash (${why}): ${parts.join('; ')}`];
-}
-
-export interface MinferenceExportOptions {
-  /** Our recall for a head, written as its score when present; otherwise the score as read, else 1. */
-  recallOf?: (layer: number, head: number) => number | undefined;
-  /** Context length of the capture the config was tuned on; widens the dense budget if longer than 1M. */
-  seqLen?: number;
-  /** Convert every non-VS head (SGLang/vLLM); otherwise only `dense` is converted. */
-  verticalSlashOnly?: boolean;
-}
-
-/** vertical_and_slash budgets that stand in for another pattern. */
-function asVerticalSlash(entry: HeadEntry, seqLen: number | undefined): [number, number] {
-  switch (entry.pattern) {
-    case 'dense':
-      return [30, Math.max(DENSE_SLASH_BUDGET, seqLen ?? 0)];
-    case 'stream_llm':
-      // Sink columns become verticals, the local window becomes the slash budget (diagonals 0.. first).
-      return [entry.a, entry.b];
-    case 'block_sparse':
-      // Same keys per query row: top_k blocks of 64 keys, split evenly between verticals and slashes.
-      return [Math.min(MAX_BUDGET, 32 * entry.a), Math.min(MAX_BUDGET, 32 * entry.a)];
-    case 'vertical_and_slash':
-      return [entry.a, entry.b];
-  }
-}
-
-export function toMinferenceList(config: HeadConfig, options: MinferenceExportOptions = {}): { list: MinferenceLayer[]; warnings: string[] } {
-  const conversions: Conversion[] = [];
-  const list = config.heads.map((layer, l) => {
+/** The list to write: each head's written pattern with its score. */
+export function minferenceLayers(written: readonly HeadPattern[][], scoreOf: (layer: number, head: number) => number): MinferenceLayer[] {
+  return written.map((layer, l) => {
     const out: MinferenceLayer = {};
-    layer.forEach((entry, h) => {
-      const score = options.recallOf?.(l, h) ?? entry.score ?? MINFERENCE_DEFAULT_HEAD.score;
-      const convert = entry.pattern === 'dense' || (options.verticalSlashOnly === true && entry.pattern !== 'vertical_and_slash');
-      if (!convert) {
-        out[String(h)] = [entry.pattern as MinferencePattern, entry.a, entry.b, score];
-        return;
-      }
-      const [a, b] = asVerticalSlash(entry, options.seqLen);
-      conversions.push({ from: patternText(entry.pattern, entry.a, entry.b), to: `(${a}, ${b})` });
-      out[String(h)] = ['vertical_and_slash', a, b, score];
+    layer.forEach(({ pattern, a, b }, h) => {
+      out[String(h)] = [pattern as MinferencePattern, a, b, scoreOf(l, h)];
     });
     return out;
   });
-  const why = options.verticalSlashOnly ? 'the engine runs no other pattern' : 'MInference has no dense pattern';
-  return { list, warnings: conversionWarning(conversions, why) };
 }
 
 /**

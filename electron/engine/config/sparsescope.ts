@@ -4,7 +4,7 @@
  * speedup). Validated with zod on import; ragged layers and counts that disagree are refused.
  */
 import { z } from 'zod';
-import { DType, HeadPattern, PatternName, Report, SearchSettings, type CaptureSummary, type HeadConfig, type HeadStats } from '../../../contract/api.js';
+import { DType, HeadPattern, PatternName, Report, RuntimeSettings, SearchSettings, type CaptureSummary, type HeadConfig, type HeadStats } from '../../../contract/api.js';
 import { ConfigError } from './minference.js';
 
 export const SPARSESCOPE_CONFIG_VERSION = 'sparsescope.config/1';
@@ -16,6 +16,8 @@ const SparsescopeHead = z.strictObject({
   params: z.tuple([Budget, Budget]),
   /** MInference's opaque 4th field, kept for a faithful export back to that format. */
   score: z.number().optional(),
+  /** The parameters as the imported file wrote them, where its engine runs `params` instead. */
+  asWritten: z.tuple([Budget, Budget]).optional(),
   recall: z.number().min(0).max(1).optional(),
   outputRelError: z.number().min(0).optional(),
   density: z.number().min(0).max(1).optional(),
@@ -35,6 +37,8 @@ export const SparsescopeConfigFile = z.strictObject({
     .nullable(),
   numLayers: z.number().int().min(1).max(4096),
   numHeads: z.number().int().min(1).max(4096),
+  /** SGLang/vLLM settings the config was imported with. */
+  runtime: RuntimeSettings.strict().optional(),
   heads: z.array(z.array(SparsescopeHead)),
 });
 export type SparsescopeConfigFile = z.infer<typeof SparsescopeConfigFile>;
@@ -64,9 +68,15 @@ export function parseSparsescope(json: unknown, where: string): { config: HeadCo
     if (layer.length !== file.numHeads) throw new ConfigError(`${where}: layer ${l} lists ${layer.length} heads, numHeads is ${file.numHeads} (ragged layers)`);
   });
   const heads = file.heads.map((layer) =>
-    layer.map(({ pattern, params: [a, b], score }) => (score === undefined ? { pattern, a, b } : { pattern, a, b, score })),
+    layer.map(({ pattern, params: [a, b], score, asWritten }) => ({
+      pattern,
+      a,
+      b,
+      ...(score === undefined ? {} : { score }),
+      ...(asWritten ? { asWritten: { a: asWritten[0], b: asWritten[1] } } : {}),
+    })),
   );
-  return { config: { numLayers: file.numLayers, numHeads: file.numHeads, heads }, file };
+  return { config: { numLayers: file.numLayers, numHeads: file.numHeads, heads, ...(file.runtime ? { runtime: file.runtime } : {}) }, file };
 }
 
 export interface Provenance {
@@ -98,11 +108,13 @@ export function sparsescopeText(config: HeadConfig, provenance: Provenance = {},
     measured: report ? { backend: report.backend, device: report.device, dtype: report.dtype, seqLen: report.seqLen, totals: report.totals } : null,
     numLayers: config.numLayers,
     numHeads: config.numHeads,
+    ...(config.runtime ? { runtime: config.runtime } : {}),
     heads: config.heads.map((layer, l) =>
-      layer.map(({ pattern, a, b, score }, h) => ({
+      layer.map(({ pattern, a, b, score, asWritten }, h) => ({
         pattern,
         params: [a, b] as [number, number],
         ...(score === undefined ? {} : { score }),
+        ...(asWritten ? { asWritten: [asWritten.a, asWritten.b] as [number, number] } : {}),
         ...measuredHead(statsByHead.get(`${l}/${h}`)),
       })),
     ),

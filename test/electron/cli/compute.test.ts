@@ -3,7 +3,7 @@
  * module (CPU backend). Skipped only where the addon has not been built.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,5 +66,24 @@ describe.skipIf(!existsSync(nativeAddonPath()))('compute commands (native CPU ba
     expect(report.heads).toHaveLength(8);
     expect(report.totals.speedup).toBeGreaterThan(0);
     expect(result.sweep).toEqual([]);
+  });
+
+  it('config convert --capture measures the recall of each converted head', { timeout: 60_000 }, async () => {
+    const chosen = join(dir, 'chosen.json');
+    const heads = [[{ pattern: 'block_sparse', params: [2, 0] }, { pattern: 'dense', params: [0, 0] }, { pattern: 'vertical_and_slash', params: [30, 50] }]];
+    const doc = { version: 'sparsescope.config/1', model: '', createdAt: '', capture: null, search: null, measured: null, numLayers: 1, numHeads: 3, runtime: { sparseAttentionLastQ: 8 }, heads };
+    await writeFile(chosen, JSON.stringify(doc));
+    const out = join(dir, 'converted.json');
+    const { code, stderr } = await run(['config', 'convert', chosen, '--to', 'minference', '--out', out, '--capture', capture]);
+    expect(code).toBe(0);
+    const [warning] = stderr.split('\n');
+    expect(warning).toMatch(/^sparsescope: warning: 3 heads converted \(MInference .*\); recall min 0\.\d{3} \(layer 0 head 2\), mean 0\.\d{3}: /);
+    // 100 blocks cover all 8 blocks of a 512-token capture; a full slash budget computes everything.
+    expect(warning).toContain('1 x block_sparse (top_k 2) -> block_sparse (top_k 100) (recall 1.000); 1 x dense -> vertical_and_slash (30, 1048576) (recall 1.000)');
+    // MInference estimates from the last 64 queries, not this config's 8.
+    expect(warning).toMatch(/1 x vertical_and_slash \(30, 50, last_q 8\) -> vertical_and_slash \(30, 50\) \(recall 0\.\d{3}\)/);
+    const written = JSON.parse(await readFile(out, 'utf8'));
+    expect(written[0]['0']).toEqual(['block_sparse', 100, 0, expect.closeTo(1, 3)]);
+    expect(written[0]['2'][3]).toBeLessThan(1);
   });
 });

@@ -343,6 +343,25 @@ describe('configs', () => {
     expect(JSON.parse(text.text)).toHaveProperty('dual_chunk_attention_config.sparse_attention_config');
   });
 
+  it('measures the recall of converted heads on the open capture, through the interactive worker', async () => {
+    const capture = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    const asked: unknown[] = [];
+    ops.evaluate = async (params) => {
+      asked.push(params);
+      return { stats: { recall: 0.77 } } as never;
+    };
+    const heads = [
+      [{ pattern: 'dense' as const, a: 0, b: 0 }, { pattern: 'vertical_and_slash' as const, a: 100, b: 800 }],
+      [{ pattern: 'vertical_and_slash' as const, a: 100, b: 800 }, { pattern: 'vertical_and_slash' as const, a: 100, b: 800 }],
+      [{ pattern: 'dense' as const, a: 0, b: 0 }, { pattern: 'vertical_and_slash' as const, a: 100, b: 800 }],
+    ];
+    const exported = await engine.handlers['config.export']({ config: { numLayers: 3, numHeads: 2, heads }, format: 'minference', captureId: capture.captureId });
+    // Layer 2 is not in the capture (it holds layers 0 and 1): that head is not measured.
+    expect(asked).toEqual([{ layer: 0, head: 0, pattern: { pattern: 'vertical_and_slash', a: 30, b: 1048576 }, lastQ: 64, sampling: { mode: 'sampled', rows: 256, seed: 0 }, stripRows: 8, backend: 'auto' }]);
+    expect(exported.warnings).toEqual([expect.stringContaining('; recall min 0.770 (layer 0 head 0), mean 0.770 over 1 measured: 2 x dense -> ')]);
+    expect(JSON.parse(exported.text)[0]['0']).toEqual(['vertical_and_slash', 30, 1048576, 0.77]);
+  });
+
   it('turns a bad config into a bad-request naming the problem', async () => {
     const error = await apiError(engine.handlers['config.import']({ text: '[{"0": ["magic", 1, 2, 3]}]', fileName: 'bad.json' }));
     expect(error.code).toBe('bad-request');

@@ -94,12 +94,12 @@ interface HeadIndex {
   slashes: number[];
 }
 
-function verticalSlashIndex(inputs: AttentionInputs, d: Decoded, h: number, vertical: number, slash: number): HeadIndex {
+function verticalSlashIndex(inputs: AttentionInputs, d: Decoded, h: number, vertical: number, slash: number, lastQRows: number): HeadIndex {
   const n = inputs.seqLen;
   const blocks = Math.ceil(n / BLOCK);
   const v = Math.min(n, Math.max(vertical, 30));
   const s = Math.min(n, Math.max(slash, 50));
-  const lastQ = Math.min(64, n);
+  const lastQ = Math.min(lastQRows, n);
   const verticalScore = new Float64Array(n);
   const slashScore = new Float64Array(n);
   for (let i = n - lastQ; i < n; i++) {
@@ -264,7 +264,7 @@ export function referenceNative(): NativeModule & { calls: Record<string, number
         return { mean, max, rowsUsed: sample.length };
       });
     },
-    async buildIndex(inputs, patterns: HeadPatterns): Promise<SparseIndex> {
+    async buildIndex(inputs, patterns: HeadPatterns, { lastQ = 64 }): Promise<SparseIndex> {
       count('buildIndex');
       const start = performance.now();
       const d = decode(inputs);
@@ -273,7 +273,7 @@ export function referenceNative(): NativeModule & { calls: Record<string, number
       for (let h = 0; h < inputs.numHeads; h++) {
         const [id, a, b] = [patterns[3 * h]!, patterns[3 * h + 1]!, patterns[3 * h + 2]!];
         if (id === 0) heads.push(boundingIndex(n, () => true, [-1, -1]));
-        else if (id === 1) heads.push(verticalSlashIndex(inputs, d, h, a, b));
+        else if (id === 1) heads.push(verticalSlashIndex(inputs, d, h, a, b, lastQ));
         else if (id === 2) {
           heads.push(boundingIndex(n, (m, blk) => blk * BLOCK < a || (blk + 1) * BLOCK > m * BLOCK - b + 1, [a, b]));
         } else if (id === 3) heads.push(blockSparseIndex(inputs, d, h, a));
