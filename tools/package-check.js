@@ -64,6 +64,13 @@ function standInElectron(dir) {
   writeFileSync(join(dir, 'electron'), `#!/bin/sh\n# Stand-in for Electron's binary (tools/package-check.js); it only carries the fuse wire.\nexit 1\n# ${wire}\n`, { mode: 0o755 });
 }
 
+/** The fuse bytes of a binary ('' when it has no fuse wire). */
+function fuseWire(path) {
+  const binary = existsSync(path) ? readFileSync(path).toString('latin1') : '';
+  const at = binary.indexOf(FUSE_SENTINEL);
+  return at < 0 ? '' : binary.slice(at + FUSE_SENTINEL.length + 2, at + FUSE_SENTINEL.length + 2 + STOCK_FUSES.length);
+}
+
 /** Runs the packaged engine in Node: its worker must load the addon from app.asar.unpacked. */
 function runPackagedEngine(appDir, scratch) {
   const url = (path) => JSON.stringify(pathToFileURL(join(appDir, path)).href);
@@ -149,9 +156,7 @@ function main() {
       if (info.engineVersion !== manifest.version) return `engine version ${info.engineVersion}, package.json says ${manifest.version}`;
       return !(info.cpu.threads >= 1) && `device.info answered ${JSON.stringify(info)}`;
     });
-    const binary = readFileSync(join(appOut, EXECUTABLE)).toString('latin1');
-    const at = binary.indexOf(FUSE_SENTINEL);
-    const wire = at < 0 ? '' : binary.slice(at + FUSE_SENTINEL.length + 2, at + FUSE_SENTINEL.length + 2 + STOCK_FUSES.length);
+    const wire = fuseWire(join(appOut, EXECUTABLE));
     for (const [fuse, [index, state]] of Object.entries(WANTED_FUSES)) {
       check(`fuse ${fuse} ${state === '1' ? 'on' : 'off'}`, () => wire[index] !== state && (wire ? `the packaged binary has it ${wire[index] === '1' ? 'on' : 'off'}` : 'no fuse wire in the packaged binary'));
     }
