@@ -1,6 +1,7 @@
 /**
  * Starts the real `sparsescope serve` (bin/sparsescope.js, built dist/, real worker processes and
- * native module) on a free port with a temporary root and cache, for the end-to-end tests.
+ * native module) on a free port with a temporary root and cache, for the end-to-end tests and the
+ * fuzzers (which also read what it logged and whether it died).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,29 +21,40 @@ export interface TestServer {
   token: string;
   /** The folder the server may open files from (temporary unless given). */
   root: string;
+  /** Everything serve wrote to stdout and stderr so far. */
+  output(): string;
+  /** How serve ended ("code 1", "SIGKILL"), or null while it runs. */
+  exited(): string | null;
   close(): Promise<void>;
 }
 
-function waitForUrl(child: ChildProcess, timeoutMs: number): Promise<string> {
+/** Collects the child's output from now on. */
+function recordOutput(child: ChildProcess): () => string {
+  let output = '';
+  const collect = (chunk: Buffer) => (output += chunk.toString());
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  return () => output;
+}
+
+function waitForUrl(child: ChildProcess, output: () => string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => fail(new Error(`sparsescope serve printed no URL within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`sparsescope serve printed no URL within ${timeoutMs} ms:\n${output()}`)), timeoutMs);
     function fail(error: Error) {
       clearTimeout(timer);
+      child.stdout!.off('data', check);
       child.kill('SIGKILL');
       reject(error);
     }
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /(http:\/\/\S+\?token=\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    child.once('exit', (code, signal) => fail(new Error(`sparsescope serve exited early (${signal ?? `code ${code}`}):\n${output}`)));
+    function check() {
+      const match = /(http:\/\/\S+\?token=\S+)/.exec(output());
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', check);
+      resolve(match[1]!);
+    }
+    child.stdout!.on('data', check);
+    child.once('exit', (code, signal) => fail(new Error(`sparsescope serve exited early (${signal ?? `code ${code}`}):\n${output()}`)));
   });
 }
 
@@ -70,12 +82,15 @@ export async function startTestServer(options: { root?: string; timeoutMs?: numb
     env: { ...process.env, XDG_CACHE_HOME: join(scratch, 'cache') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const output = recordOutput(child);
   try {
-    const url = await waitForUrl(child, options.timeoutMs ?? 30_000);
+    const url = await waitForUrl(child, output, options.timeoutMs ?? 30_000);
     return {
       url,
       token: new URL(url).searchParams.get('token')!,
       root,
+      output,
+      exited: () => child.signalCode ?? (child.exitCode === null ? null : `code ${child.exitCode}`),
       async close() {
         await stop(child);
         await rm(scratch, { recursive: true, force: true });

@@ -14,8 +14,11 @@ export interface RawSocket {
   ended: Promise<void>;
 }
 
-/** Upgrade to a WebSocket on `path` (token in the query) and resolve once the server said 101. */
-export function openRawSocket(port: number, path: string): Promise<RawSocket> {
+/**
+ * Upgrade to a WebSocket on `path` (token in the query) and resolve once the server said 101.
+ * `early` bytes go out with the handshake, before the server has answered it.
+ */
+export function openRawSocket(port: number, path: string, early?: Buffer): Promise<RawSocket> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let buffer = Buffer.alloc(0);
@@ -34,18 +37,17 @@ export function openRawSocket(port: number, path: string): Promise<RawSocket> {
       resolve({ socket, received: () => buffer, ended });
     });
     socket.once('close', () => upgraded || reject(new Error('connection closed before the upgrade')));
-    socket.write(
-      [
-        `GET ${path} HTTP/1.1`,
-        `Host: 127.0.0.1:${port}`,
-        'Upgrade: websocket',
-        'Connection: Upgrade',
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
-        'Sec-WebSocket-Version: 13',
-        '',
-        '',
-      ].join('\r\n'),
-    );
+    const handshake = [
+      `GET ${path} HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+      'Sec-WebSocket-Version: 13',
+      '',
+      '',
+    ].join('\r\n');
+    socket.write(Buffer.concat([Buffer.from(handshake), early ?? Buffer.alloc(0)]));
   });
 }
 
@@ -57,19 +59,21 @@ export interface FrameSpec {
   rsv?: number;
   /** Clients must mask; false sends the payload in the clear. */
   masked?: boolean;
-  /** The length written in the header, when it should differ from the payload's. */
-  declaredLength?: number;
+  /** The 4-byte masking key (default random). */
+  mask?: Uint8Array;
+  /** The length written in the header, when it should differ from the payload's (up to 2^64 - 1). */
+  declaredLength?: number | bigint;
 }
 
 /** One frame's bytes, as RFC 6455 section 5.2 lays them out (lies in the header allowed). */
-export function frame({ opcode, payload = new Uint8Array(0), fin = true, rsv = 0, masked = true, declaredLength = payload.length }: FrameSpec): Buffer {
+export function frame({ opcode, payload = new Uint8Array(0), fin = true, rsv = 0, masked = true, mask = randomBytes(4), declaredLength = payload.length }: FrameSpec): Buffer {
   const first = (fin ? 0x80 : 0) | ((rsv & 7) << 4) | (opcode & 0x0f);
   const maskBit = masked ? 0x80 : 0;
   let header: Buffer;
-  if (declaredLength < 126) header = Buffer.from([first, maskBit | declaredLength]);
+  if (declaredLength < 126) header = Buffer.from([first, maskBit | Number(declaredLength)]);
   else if (declaredLength < 0x10000) {
     header = Buffer.alloc(4);
-    header.writeUInt16BE(declaredLength, 2);
+    header.writeUInt16BE(Number(declaredLength), 2);
     header[1] = maskBit | 126;
   } else {
     header = Buffer.alloc(10);
@@ -78,7 +82,6 @@ export function frame({ opcode, payload = new Uint8Array(0), fin = true, rsv = 0
   }
   header[0] = first;
   if (!masked) return Buffer.concat([header, payload]);
-  const mask = randomBytes(4);
   const body = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
   return Buffer.concat([header, mask, body]);
 }

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -170,6 +171,13 @@ describe('serve: API', () => {
     expect((await api('config.import', { text: 'x'.repeat(8000), fileName: 'big.json' })).status).toBe(413);
     const notJson = await send('/api/device.info', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Sparsescope-Token': TOKEN }, body: '{' });
     expect(notJson.status).toBe(400);
+  });
+
+  it('writes concurrent exports to one file, none failing (found by the API fuzzer: all but one got a 500)', async () => {
+    const config = { numLayers: 1, numHeads: 1, heads: [[{ pattern: 'dense', a: 0, b: 0 }]] };
+    const replies = await Promise.all(Array.from({ length: 8 }, () => api('config.export', { config, format: 'sparsescope', path: 'same.json' })));
+    expect(replies.map((reply) => reply.status)).toEqual(Array(8).fill(200));
+    expect(await readdir(root)).not.toContainEqual(expect.stringMatching(/partial/));
   });
 
   it('maps engine errors to statuses: outside the roots is 403, a missing capture 404', async () => {
