@@ -391,16 +391,23 @@ export type Params<M extends MethodName> = z.input<Methods[M]['params']>;
 export type ParsedParams<M extends MethodName> = z.output<Methods[M]['params']>;
 export type Result<M extends MethodName> = z.output<Methods[M]['result']>;
 
+/**
+ * The job event stream of a host that can lose it (`serve`): `connecting` before it first opens,
+ * `reconnecting` after it dropped, `disconnected` once several tries in a row failed (tries go on).
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+
 /** The typed client every UI host exposes. */
 export interface Api {
   call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>>;
   /** Subscribe to job events; returns an unsubscribe function. */
   onJobEvent(listener: (event: JobEvent) => void): () => void;
   /**
-   * Subscribe to the job event stream (re)connecting, after which events sent meanwhile may be
-   * missing (ask `job.list`); returns an unsubscribe function. Hosts that never drop events omit it.
+   * Subscribe to the state of the job event stream, told at once and on every change; returns an
+   * unsubscribe function. Each change to `connected` may follow missed events (ask `job.list`).
+   * Hosts that never drop events omit it.
    */
-  onEventsReconnected?(listener: () => void): () => void;
+  onConnectionChange?(listener: (state: ConnectionState) => void): () => void;
   /** Which host the UI runs in, for features such as native file dialogs. */
   readonly host: 'electron' | 'browser';
 }

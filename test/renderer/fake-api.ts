@@ -4,7 +4,7 @@
  * (`finishJob`, `failJob`) or lets finish on their own (`autoFinishJobs`). `disconnect` and
  * `reconnect` stand for the browser's event socket dropping: events sent meanwhile are lost.
  */
-import { ApiError, type Api, type CaptureSummary, type HeadConfig, type HeadPattern, type JobEvent, type MethodName, type Params, type Report, type Result } from '../../contract/api.js';
+import { ApiError, type Api, type CaptureSummary, type ConnectionState, type HeadConfig, type HeadPattern, type JobEvent, type MethodName, type Params, type Report, type Result } from '../../contract/api.js';
 
 export const FAKE_CAPTURE: CaptureSummary = {
   captureId: 'cap-1',
@@ -64,7 +64,7 @@ export class FakeApi implements Api {
   /** Method name -> error to throw, for failure paths. */
   readonly failures = new Map<MethodName, ApiError>();
   private listeners = new Set<(event: JobEvent) => void>();
-  private reconnectListeners = new Set<() => void>();
+  private connectionListeners = new Set<(state: ConnectionState) => void>();
   /** The latest event of each job, newest job first when listed, as the engine remembers them. */
   private latestEvents = new Map<string, JobEvent>();
   private connected = true;
@@ -144,9 +144,10 @@ export class FakeApi implements Api {
     return () => this.listeners.delete(listener);
   }
 
-  onEventsReconnected(listener: () => void): () => void {
-    this.reconnectListeners.add(listener);
-    return () => this.reconnectListeners.delete(listener);
+  onConnectionChange(listener: (state: ConnectionState) => void): () => void {
+    this.connectionListeners.add(listener);
+    listener(this.connected ? 'connected' : 'reconnecting');
+    return () => this.connectionListeners.delete(listener);
   }
 
   emit(event: JobEvent): void {
@@ -157,11 +158,12 @@ export class FakeApi implements Api {
 
   disconnect(): void {
     this.connected = false;
+    for (const listener of this.connectionListeners) listener('reconnecting');
   }
 
   reconnect(): void {
     this.connected = true;
-    for (const listener of this.reconnectListeners) listener();
+    for (const listener of this.connectionListeners) listener('connected');
   }
 
   /** The result a real engine would send for the job's kind. */

@@ -10,6 +10,7 @@ import {
   encodeWire,
   methods,
   type Api,
+  type ConnectionState,
   type MethodName,
   type Result,
 } from '../../../contract/api';
@@ -74,31 +75,45 @@ export interface BrowserApiOptions {
   /** First reconnect delay; doubles up to `maxReconnectMs`. */
   reconnectMs?: number;
   maxReconnectMs?: number;
+  /** Failed tries in a row after which the state is `disconnected` (tries go on); default 4. */
+  disconnectedAfter?: number;
 }
 
 /** The transport of `sparsescope serve`: POST /api/<method>, events on a token-checked WebSocket. */
-export function createBrowserApi(options: BrowserApiOptions): Api & Required<Pick<Api, 'onEventsReconnected'>> & { close(): void } {
+export function createBrowserApi(options: BrowserApiOptions): Api & Required<Pick<Api, 'onConnectionChange'>> & { close(): void } {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const SocketImpl = options.WebSocket ?? globalThis.WebSocket;
   const listeners = new Set<(event: JobEvent) => void>();
-  const reconnectListeners = new Set<() => void>();
+  const connectionListeners = new Set<(state: ConnectionState) => void>();
   const firstDelay = options.reconnectMs ?? 250;
   const maxDelay = options.maxReconnectMs ?? 5000;
+  const disconnectedAfter = options.disconnectedAfter ?? 4;
   let delay = firstDelay;
   let socket: WebSocket | null = null;
   let reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
+  let state: ConnectionState = 'connecting';
+  let failedTries = 0;
 
   const eventsUrl = `${options.origin.replace(/^http/, 'ws')}/events?token=${encodeURIComponent(options.token)}`;
+
+  function setState(next: ConnectionState): void {
+    if (next === state) return;
+    state = next;
+    for (const listener of connectionListeners) listener(state);
+  }
 
   function connect(): void {
     if (closed || socket) return;
     const ws = new SocketImpl(eventsUrl);
+    let opened = false;
     socket = ws;
     ws.onopen = () => {
+      opened = true;
       delay = firstDelay;
-      // Events sent while no socket was open are gone: let subscribers catch up through job.list.
-      for (const listener of reconnectListeners) listener();
+      failedTries = 0;
+      // Events sent while no socket was open are gone: subscribers catch up through job.list.
+      setState('connected');
     };
     ws.onmessage = (message: MessageEvent) => {
       let decoded: unknown;
@@ -115,6 +130,8 @@ export function createBrowserApi(options: BrowserApiOptions): Api & Required<Pic
     ws.onclose = () => {
       socket = null;
       if (closed) return;
+      if (opened) setState('reconnecting');
+      else if (++failedTries >= disconnectedAfter) setState('disconnected');
       reconnectTimer = setTimeout(connect, delay);
       delay = Math.min(delay * 2, maxDelay);
     };
@@ -151,9 +168,10 @@ export function createBrowserApi(options: BrowserApiOptions): Api & Required<Pic
       connect();
       return () => listeners.delete(listener);
     },
-    onEventsReconnected(listener) {
-      reconnectListeners.add(listener);
-      return () => reconnectListeners.delete(listener);
+    onConnectionChange(listener) {
+      connectionListeners.add(listener);
+      listener(state);
+      return () => connectionListeners.delete(listener);
     },
     close() {
       closed = true;

@@ -11,6 +11,7 @@ import {
   SearchResult,
   type Api,
   type CaptureSummary,
+  type ConnectionState,
   type DeviceInfo,
   type HeadConfig,
   type HeadEvaluation,
@@ -77,6 +78,8 @@ export interface AppState {
   helpOpen: boolean;
   notices: Notice[];
   jobs: Partial<Record<JobKind, JobEvent>>;
+  /** The engine's event stream under `serve`; null where it cannot drop (Electron). */
+  connection: ConnectionState | null;
   lastReport: Report | null;
   bench: BenchResult | null;
   pendingSearch: PendingSearch | null;
@@ -316,13 +319,17 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       helpOpen: false,
       notices: [],
       jobs: {},
+      connection: null,
       lastReport: null,
       bench: null,
       pendingSearch: null,
 
       async init() {
         api.onJobEvent((event) => get().handleJobEvent(event));
-        api.onEventsReconnected?.(() => void catchUpOnJobs());
+        api.onConnectionChange?.((connection) => {
+          set({ connection });
+          if (connection === 'connected') void catchUpOnJobs();
+        });
         const device = api.call('device.info', {}).then(
           (info) => set({ device: info }),
           (error: unknown) => get().reportError(error, 'reading the engine\'s device'),

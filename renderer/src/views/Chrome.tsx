@@ -1,9 +1,29 @@
 /** The app's frame: status bar, notices, help overlay and the error boundary. */
 import { Component, type ErrorInfo, type ReactNode } from 'react';
+import type { ConnectionState } from '../../../contract/api';
 import { buildLabel, type BuildInfo } from '../../../contract/build-info';
 import { useApp } from '../state/context';
 import { isActive, VIEWS } from '../state/store';
 import { fmtBytes } from './format';
+
+const CONNECTION_LABELS: Record<ConnectionState, { text: string; title: string }> = {
+  connecting: { text: 'connecting…', title: 'Opening the job event stream of `sparsescope serve`.' },
+  connected: { text: 'connected', title: 'Job progress streams live from `sparsescope serve`.' },
+  reconnecting: { text: 'reconnecting…', title: 'The job event stream dropped; job states catch up once it is back.' },
+  disconnected: { text: 'disconnected, retrying', title: 'No answer from `sparsescope serve` for a while: is it still running, and the SSH tunnel up?' },
+};
+
+/** The job event stream under `serve`; nothing in Electron, where the engine is part of the app. */
+export function ConnectionStatus() {
+  const connection = useApp((s) => s.connection);
+  if (!connection) return null;
+  const { text, title } = CONNECTION_LABELS[connection];
+  return (
+    <span className={`connection connection-${connection}`} role="status" title={title} data-testid="status-connection" data-state={connection}>
+      {text}
+    </span>
+  );
+}
 
 export function StatusBar() {
   const device = useApp((s) => s.device);
@@ -15,6 +35,7 @@ export function StatusBar() {
   const active = Object.values(jobs).filter(isActive);
   return (
     <footer className="status-bar" data-testid="status-bar">
+      <ConnectionStatus />
       <span title="Backend the engine uses for `auto`">{backend}</span>
       <span title={device?.cuda.reason}>{memory}</span>
       <span>{capture ? `${capture.fileName} · ${capture.seqLen.toLocaleString()} tokens · ${capture.dtype}` : 'no capture'}</span>

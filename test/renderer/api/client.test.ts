@@ -103,26 +103,50 @@ describe('browser client (sparsescope serve)', () => {
     }
   });
 
-  it('tells subscribers each time the event socket opens, so they can ask for missed events', () => {
+  it('tells subscribers the event socket state: connected on each open, reconnecting after a drop, disconnected after 4 failed tries', () => {
     vi.useFakeTimers();
     try {
       FakeSocket.instances = [];
-      const api = createBrowserApi({ origin: ORIGIN, token: 't', fetch: fetchReturning(200, '{}'), WebSocket: FakeSocket as unknown as typeof WebSocket, reconnectMs: 100 });
-      let opened = 0;
-      const unsubscribe = api.onEventsReconnected(() => opened++);
+      const api = createBrowserApi({ origin: ORIGIN, token: 't', fetch: fetchReturning(200, '{}'), WebSocket: FakeSocket as unknown as typeof WebSocket, reconnectMs: 100, maxReconnectMs: 100 });
+      const states: string[] = [];
+      const unsubscribe = api.onConnectionChange((state) => states.push(state));
       api.onJobEvent(() => {});
+      const retry = () => {
+        FakeSocket.instances.at(-1)!.close();
+        vi.advanceTimersByTime(100);
+      };
       FakeSocket.instances[0]!.open();
-      expect(opened).toBe(1);
-      FakeSocket.instances[0]!.close();
-      vi.advanceTimersByTime(100);
-      expect(opened).toBe(1);
-      FakeSocket.instances[1]!.open();
-      expect(opened).toBe(2);
+      expect(states).toEqual(['connecting', 'connected']);
+      retry();
+      expect(states.at(-1)).toBe('reconnecting');
+      for (let i = 0; i < 3; i++) retry();
+      expect(states.at(-1)).toBe('reconnecting');
+      retry();
+      expect(states).toEqual(['connecting', 'connected', 'reconnecting', 'disconnected']);
+      FakeSocket.instances.at(-1)!.open();
+      expect(states.at(-1)).toBe('connected');
       unsubscribe();
-      FakeSocket.instances[1]!.close();
-      vi.advanceTimersByTime(100);
-      FakeSocket.instances[2]!.open();
-      expect(opened).toBe(2);
+      retry();
+      expect(states.at(-1)).toBe('connected');
+      api.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('shows a first connection that never opens as disconnected after 4 tries', () => {
+    vi.useFakeTimers();
+    try {
+      FakeSocket.instances = [];
+      const api = createBrowserApi({ origin: ORIGIN, token: 't', fetch: fetchReturning(200, '{}'), WebSocket: FakeSocket as unknown as typeof WebSocket, reconnectMs: 100, maxReconnectMs: 100 });
+      const states: string[] = [];
+      api.onConnectionChange((state) => states.push(state));
+      api.onJobEvent(() => {});
+      for (let i = 0; i < 4; i++) {
+        FakeSocket.instances.at(-1)!.close();
+        vi.advanceTimersByTime(100);
+      }
+      expect(states).toEqual(['connecting', 'disconnected']);
       api.close();
     } finally {
       vi.useRealTimers();

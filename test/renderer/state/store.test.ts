@@ -109,16 +109,20 @@ describe('app store', () => {
     await store.getState().startJob({ kind: 'bench', captureId: 'cap-1', config: store.getState().config! });
     await settle();
     expect(store.getState().jobs.bench?.state).toBe('running');
+    const listed = () => api.calls.filter((call) => call.method === 'job.list').length;
+    const listedBefore = listed();
     api.disconnect();
+    expect(store.getState().connection).toBe('reconnecting');
     const benchJob = api.lastJobId('bench');
     api.finishJob(benchJob);
     expect(store.getState().jobs.bench?.state).toBe('running');
     api.reconnect();
+    expect(store.getState().connection).toBe('connected');
     await settle();
     expect(store.getState().jobs.bench).toMatchObject({ jobId: benchJob, state: 'done' });
     expect(store.getState().bench?.sweep.map((point) => point.seqLen)).toEqual([1024, 2048]);
     expect(store.getState().bench?.sweep[0]).toMatchObject({ device: 'Fake CPU (CPU, 2 threads)', dtype: 'BF16' });
-    expect(api.calls.filter((call) => call.method === 'job.list')).toHaveLength(1);
+    expect(listed()).toBe(listedBefore + 1);
   });
 
   it('applies only tracked jobs from a catch-up, and never winds a job back to an older state', async () => {

@@ -57,4 +57,21 @@ describe('app frame', () => {
     await act(async () => undefined);
     expect(byTestId(mounted.container, 'status-jobs').textContent).toBe('bench 10%');
   });
+
+  it('shows the event stream of serve as connected, reconnecting or disconnected, and nothing where it cannot drop', async () => {
+    mounted = await mount(<App />);
+    const { api, container, store } = mounted;
+    const connection = () => container.querySelector('[data-testid=status-connection]');
+    expect(connection()?.textContent).toBe('connected');
+    await act(async () => api.disconnect());
+    expect(connection()?.textContent).toBe('reconnecting…');
+    expect(connection()?.getAttribute('data-state')).toBe('reconnecting');
+    await act(async () => store.setState({ connection: 'disconnected' }));
+    expect(connection()?.textContent).toBe('disconnected, retrying');
+    expect(connection()?.getAttribute('title')).toMatch(/is it still running/);
+    await act(async () => api.reconnect());
+    expect(connection()?.textContent).toBe('connected');
+    await act(async () => store.setState({ connection: null }));
+    expect(connection()).toBeNull();
+  });
 });
