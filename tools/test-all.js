@@ -52,6 +52,15 @@ export function countResults(report) {
   };
 }
 
+/**
+ * True when a run failed in a way its report misses: killed, not started, or a non-zero exit with
+ * no failed test (vitest's JSON report leaves out errors thrown outside any test, such as an
+ * unhandled 'error' event of a server the tests run in-process).
+ */
+export function failedOutsideReport(result, counts) {
+  return result.signal !== null || result.error !== undefined || (result.status !== 0 && counts.failed === 0);
+}
+
 function runSuite(name, scratch) {
   const output = join(scratch, `${name}.json`);
   const started = Date.now();
@@ -71,7 +80,7 @@ function runSuite(name, scratch) {
     return { passed: 0, failed: 1, skipped: 0 };
   }
   for (const error of counts.fileErrors) console.log(`${name}: file error: ${error}`);
-  const crashed = result.signal !== null || result.error !== undefined;
+  const crashed = failedOutsideReport(result, counts);
   if (crashed) counts.failed += 1;
   const skipped = counts.skipped ? `, ${counts.skipped} skipped` : '';
   console.log(`${name}: ${counts.passed} passed, ${counts.failed} failed${skipped} (${counts.files} files, ${seconds} s)${crashed ? ' CRASHED' : ''}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain JavaScript tool without type declarations
-import { countResults } from '../../tools/test-all.js';
+import { countResults, failedOutsideReport } from '../../tools/test-all.js';
 
 function report(files: { status: string; message?: string; tests: string[] }[], counts: { passed: number; failed: number; pending?: number; todo?: number }) {
   return {
@@ -23,5 +23,13 @@ describe('test-all countResults', () => {
     const counts = countResults(report([{ status: 'failed', message: 'Cannot find module ../native.js', tests: [] }, { status: 'passed', tests: ['passed'] }], { passed: 1, failed: 0 }));
     expect(counts.failed).toBe(1);
     expect(counts.fileErrors).toEqual(['/repo/test/f0.test.ts: Cannot find module ../native.js']);
+  });
+
+  it('counts a run that exited non-zero with no failed test (an error outside any test) as failed', () => {
+    const ok = { signal: null, error: undefined, status: 0 };
+    expect(failedOutsideReport(ok, { failed: 0 })).toBe(false);
+    expect(failedOutsideReport({ ...ok, status: 1 }, { failed: 0 })).toBe(true);
+    expect(failedOutsideReport({ ...ok, status: 1 }, { failed: 2 })).toBe(false);
+    expect(failedOutsideReport({ ...ok, status: null, signal: 'SIGTERM' }, { failed: 0 })).toBe(true);
   });
 });
