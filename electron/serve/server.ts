@@ -16,8 +16,7 @@
  * the server; each failure is logged as one line (no token in it).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
@@ -272,10 +271,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (rel.startsWith('..') || isAbsolute(rel)) throw new HttpError(404, 'not found');
     const info = await stat(real!);
     if (!info.isFile()) throw new HttpError(404, 'not found');
+    // Read whole (the renderer's files are small) so a file that vanishes mid-send, e.g. during a
+    // rebuild of dist/, is a failed request and not an unhandled stream error.
+    const body = await readFile(real!).catch(() => {
+      throw new HttpError(404, 'not found');
+    });
     const type = CONTENT_TYPES[extname(real!).toLowerCase()] ?? 'application/octet-stream';
     const headers: Record<string, string | number> = {
       'Content-Type': type,
-      'Content-Length': info.size,
+      'Content-Length': body.length,
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
       'Cache-Control': 'no-cache',
@@ -287,8 +291,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (given !== null) headers['Set-Cookie'] = `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
     }
     response.writeHead(200, headers);
-    if (request.method === 'HEAD') return void response.end();
-    createReadStream(real!).pipe(response);
+    response.end(request.method === 'HEAD' ? undefined : body);
   }
 
   const server = createServer((request, response) => {
