@@ -1,5 +1,6 @@
-// Inputs and timing shared by the GPU benchmarks (bench/gpu.js, bench/gpu_focus.js): the layer
-// shape of issue 4 with random bf16 tensors, and the median of device times after a warm-up.
+// Inputs and timing shared by the GPU benchmarks (bench/gpu.js, bench/gpu_focus.js,
+// bench/gpu_head_dims.js): the layer shape of issue 4 with random bf16 tensors (any head dim), and
+// the median of device times after a warm-up.
 
 export const HEADS = 32;
 export const KV_HEADS = 8;
@@ -26,16 +27,16 @@ function randomBf16(count, state) {
 }
 
 /** AttentionInputs of the benchmark layer at `seqLen` (the same seeds every run). */
-export function layerInputs(seqLen) {
+export function layerInputs(seqLen, headDim = HEAD_DIM) {
   return {
     dtype: 'BF16',
     numHeads: HEADS,
     numKvHeads: KV_HEADS,
     seqLen,
-    headDim: HEAD_DIM,
-    q: randomBf16(HEADS * seqLen * HEAD_DIM, 0x9e3779b9),
-    k: randomBf16(KV_HEADS * seqLen * HEAD_DIM, 0x85ebca6b),
-    v: randomBf16(KV_HEADS * seqLen * HEAD_DIM, 0xc2b2ae35),
+    headDim,
+    q: randomBf16(HEADS * seqLen * headDim, 0x9e3779b9),
+    k: randomBf16(KV_HEADS * seqLen * headDim, 0x85ebca6b),
+    v: randomBf16(KV_HEADS * seqLen * headDim, 0xc2b2ae35),
   };
 }
 

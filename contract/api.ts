@@ -164,6 +164,8 @@ export type HeadStats = z.infer<typeof HeadStats>;
 export const Report = z.object({
   backend: z.enum(['cpu', 'cuda']),
   device: z.string(),
+  /** Why the run uses another backend than a CUDA device present (`auto` falling back to the CPU), one line each. */
+  notices: z.array(z.string()).optional(),
   dtype: DType,
   seqLen: z.number().int(),
   heads: z.array(HeadStats),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // GPU tests of the CUDA backend (npm run test:gpu, on a machine with an NVIDIA GPU). Every kernel
-// runs on fresh random inputs (N not a multiple of 64, GQA 1:1 and 4:1, D 64 and 128, F16 and BF16)
+// runs on fresh random inputs (N not a multiple of 64, GQA 1:1 and 4:1, D 64, 96 and 128, F16 and BF16)
 // and is compared with the CPU backend of the same addon and with a float64 reference; indexes
 // must equal the CPU ones bit for bit where both chose the same top-k (and the top-k agreement
 // is reported). The CUDA code NaN-fills its outputs before each run, so an unwritten element fails.
@@ -355,9 +355,9 @@ async function rejects(name, promise, pattern) {
 // the stage it holds in time (else it hangs) and alternate the loose columns of the two lists.
 // `allTiles`: even blocks take every tile up to the diagonal and no columns; otherwise their
 // last two tiles and every fifth earlier key. Odd blocks: the diagonal tile and every third earlier key.
-async function unevenListsCase(kernelPath, allTiles) {
-  const shape = { dtype: 'BF16', heads: 4, kvHeads: 2, seqLen: 3000, headDim: 128 };
-  const label = `${allTiles ? 'tiles vs columns' : 'columns vs columns'} N=${shape.seqLen} [${kernelPath}]`;
+async function unevenListsCase(kernelPath, allTiles, headDim) {
+  const shape = { dtype: 'BF16', heads: 4, kvHeads: 2, seqLen: 3000, headDim };
+  const label = `${allTiles ? 'tiles vs columns' : 'columns vs columns'} N=${shape.seqLen} D=${headDim} [${kernelPath}]`;
   const case_ = makeInputs(shape);
   const keysBefore = (end, step) => Array.from({ length: Math.max(0, Math.ceil(end / step)) }, (_, i) => i * step);
   const index = listIndex(shape.heads, shape.seqLen, (m) => {
@@ -375,7 +375,12 @@ async function unevenListsCase(kernelPath, allTiles) {
 async function errorCases() {
   const { inputs } = makeInputs({ dtype: 'BF16', heads: 2, kvHeads: 1, seqLen: 100, headDim: 64 });
   await rejects('F32 input is refused with a message', native.denseAttention({ ...inputs, dtype: 'F32', q: new Uint8Array(2 * 100 * 64 * 4), k: new Uint8Array(100 * 64 * 4), v: new Uint8Array(100 * 64 * 4) }, { backend: 'cuda' }), /F32|CPU/);
-  await rejects('head_dim 32 is refused with a message', native.denseAttention({ ...inputs, headDim: 32, q: inputs.q.subarray(0, 2 * 100 * 32 * 2), k: inputs.k.subarray(0, 100 * 32 * 2), v: inputs.v.subarray(0, 100 * 32 * 2) }, { backend: 'cuda' }), /head_dim/);
+  for (const headDim of [32, 80])
+    await rejects(
+      `head_dim ${headDim} is refused with a message naming the supported ones`,
+      native.denseAttention({ ...inputs, headDim, q: new Uint8Array(2 * 100 * headDim * 2), k: new Uint8Array(100 * headDim * 2), v: new Uint8Array(100 * headDim * 2) }, { backend: 'cuda' }),
+      new RegExp(`head_dim 64, 96, 128, not ${headDim}`),
+    );
   const cancel = new Int32Array(new SharedArrayBuffer(4));
   cancel[0] = 1;
   await rejects('a set cancel flag rejects with "cancelled"', native.denseAttention(inputs, { backend: 'cuda' }, { cancel }), /^cancelled$/);
@@ -389,11 +394,19 @@ const shapes = [
   { dtype: 'BF16', heads: 8, kvHeads: 8, seqLen: 2113, headDim: 128 },
   { dtype: 'BF16', heads: 2, kvHeads: 2, seqLen: 40, headDim: 64 },
   { dtype: 'F16', heads: 4, kvHeads: 2, seqLen: 50, headDim: 128 }, // one query block: the Hopper kernel's second is empty
+  // D = 96 tiles are 64-byte swizzled (three 32-column blocks), D = 64 one 128-byte block.
+  { dtype: 'BF16', heads: 8, kvHeads: 2, seqLen: 1000, headDim: 96 },
+  { dtype: 'F16', heads: 4, kvHeads: 4, seqLen: 333, headDim: 96 },
+  { dtype: 'BF16', heads: 4, kvHeads: 1, seqLen: 2113, headDim: 96 },
+  { dtype: 'F16', heads: 4, kvHeads: 2, seqLen: 50, headDim: 96 },
+  { dtype: 'BF16', heads: 8, kvHeads: 2, seqLen: 1000, headDim: 64 },
+  { dtype: 'F16', heads: 4, kvHeads: 2, seqLen: 50, headDim: 64 },
 ];
 
 const info = native.deviceInfo();
 console.log(`seed ${seed}; device ${JSON.stringify(info.cuda.devices[0] ?? info.cuda.reason)}`);
 check('CUDA compiled and available', info.cuda.compiled && info.cuda.available, info.cuda.reason ?? '');
+check('deviceInfo lists head dims 64, 96, 128', JSON.stringify(info.cuda.headDims) === '[64,96,128]', JSON.stringify(info.cuda.headDims));
 if (info.cuda.available) {
   // Both kernel paths: the default (wgmma on sm_90a builds and Hopper cards) and mma.sync.
   for (const kernelPath of ['default', 'portable']) {
@@ -410,13 +423,14 @@ if (info.cuda.available) {
     } catch (error) {
       check(`lastQ case [${kernelPath}] ran`, false, error.stack);
     }
-    for (const allTiles of [true, false]) {
-      try {
-        await unevenListsCase(kernelPath, allTiles);
-      } catch (error) {
-        check(`uneven lists case [${kernelPath}] ran`, false, error.stack);
+    for (const headDim of [64, 96, 128])
+      for (const allTiles of [true, false]) {
+        try {
+          await unevenListsCase(kernelPath, allTiles, headDim);
+        } catch (error) {
+          check(`uneven lists case D=${headDim} [${kernelPath}] ran`, false, error.stack);
+        }
       }
-    }
   }
   await errorCases();
   const { heads, verticalDiffer, slashDiffer } = topKStats;

@@ -4,7 +4,7 @@
  * `info` and `config convert` never load the native module.
  */
 import { basename, resolve } from 'node:path';
-import { SearchSettings, type Backend, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type RowSampling } from '../../contract/api.js';
+import { SearchSettings, type Backend, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type Report, type RowSampling } from '../../contract/api.js';
 import { openCapture, writeCapture } from '../engine/capture/capture.js';
 import { chunksOf } from '../engine/capture/safetensors.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
@@ -27,7 +27,7 @@ export interface Command {
 }
 
 const MAX_SEQ = 1 << 21;
-const BACKEND_FLAG = { type: 'enum', values: ['auto', 'cpu', 'cuda'], help: 'compute backend (default auto: CUDA when a device is present)' } as const;
+const BACKEND_FLAG = { type: 'enum', values: ['auto', 'cpu', 'cuda'], help: 'compute backend (default auto: CUDA when a device is present and computes the capture, else the CPU)' } as const;
 const JSON_FLAG = { type: 'boolean', help: 'print JSON on stdout instead of a table' } as const;
 const ROWS_FLAG = { type: 'int', min: 1, max: 1 << 20, valueName: 'N', help: 'query rows sampled per head (default 512)' } as const;
 const EXACT_FLAG = { type: 'boolean', help: 'use every evaluated row instead of a sample' } as const;
@@ -47,6 +47,11 @@ function writeJson(context: CommandContext, value: unknown): void {
 
 function warn(context: CommandContext, warnings: readonly string[]): void {
   for (const warning of warnings) context.io.stderr.write(`sparsescope: warning: ${warning}\n`);
+}
+
+/** A report's notices (such as `auto` running on the CPU), once each on stderr. */
+function notify(context: CommandContext, report: Report | undefined): void {
+  for (const notice of report?.notices ?? []) context.io.stderr.write(`sparsescope: ${notice}\n`);
 }
 
 async function withCapture<T>(path: string, use: (capture: Capture) => Promise<T>): Promise<T> {
@@ -209,6 +214,7 @@ const analyze: Command = {
       const { analyzeCapture } = await import('../engine/analysis/analyze.js');
       return withProgress(context, 'analyzing', (onProgress, control) => analyzeCapture(native, capture, options, onProgress, control));
     });
+    notify(context, report);
     warn(context, report.warnings ?? []);
     if (flag<boolean>(context, 'json')) writeJson(context, report);
     else context.io.stdout.write(formatReport(report));
@@ -251,6 +257,7 @@ const search: Command = {
       const searched = await withProgress(context, 'searching', (onProgress, control) => searchCapture(native, capture, settings, backend, onProgress, control));
       return { result: searched, summary: capture.summary };
     });
+    notify(context, result.report);
     const { text, warnings } = await exportConfig(result.config, format, { capture: summary, report: result.report, settings: result.settings });
     warn(context, warnings);
     await writeConfigFile(out, text);
@@ -296,6 +303,7 @@ const bench: Command = {
           const config = await loadConfigFor(context, capture.summary);
           return runBench(capture, { ...common, sweep: [], ...(config ? { config } : {}) });
         });
+    notify(context, result.report);
     warn(context, result.report?.warnings ?? []);
     if (flag<boolean>(context, 'json')) writeJson(context, result.report ? { ...result.report, sweep: result.sweep } : { sweep: result.sweep });
     else {

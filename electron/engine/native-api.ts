@@ -103,6 +103,8 @@ export interface DeviceReport {
     compiled: boolean;
     available: boolean;
     reason?: string;
+    /** Head dims the CUDA kernels are built for (F16 and BF16 inputs only); empty without CUDA. */
+    headDims: number[];
     devices: { index: number; name: string; totalMemoryBytes: number; freeMemoryBytes: number; computeCapability: string }[];
   };
 }

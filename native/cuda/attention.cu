@@ -144,18 +144,20 @@ std::string tensorMapEncoder(PFN_cuTensorMapEncodeTiled_v12000* encode) {
   return "";
 }
 
-// [Hkv][N][D] as a 3-D tensor map with 64 x 64 boxes in the 128-byte swizzle; rows past N read as zeros.
+// [Hkv][N][D] as a 3-D tensor map whose boxes are one column block of a tile (64 rows x
+// kSwizzleColumns<D>) in the tiles' swizzle; rows past N read as zeros.
 template <typename T, int D>
 std::string describeKv(CUtensorMap* map, const T* tensor, int numKvHeads, int seqLen) {
   PFN_cuTensorMapEncodeTiled_v12000 encode;
   SPARSESCOPE_TRY(tensorMapEncoder(&encode));
   const cuuint64_t dims[3] = {cuuint64_t(D), cuuint64_t(seqLen), cuuint64_t(numKvHeads)};
   const cuuint64_t strides[2] = {cuuint64_t(D) * sizeof(T), cuuint64_t(seqLen) * D * sizeof(T)};
-  const cuuint32_t box[3] = {64, kTileRows, 1};
+  const cuuint32_t box[3] = {cuuint32_t(kSwizzleColumns<D>), kTileRows, 1};
   const cuuint32_t elementStrides[3] = {1, 1, 1};
   const CUresult result = encode(map, std::is_same_v<T, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
                                  3, const_cast<T*>(tensor), dims, strides, box, elementStrides,
-                                 CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                 CU_TENSOR_MAP_INTERLEAVE_NONE,
+                                 kSwizzleBytes<D> == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B,
                                  CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (result != CUDA_SUCCESS) return "cuTensorMapEncodeTiled failed with CUresult " + std::to_string(int(result));
   return "";
@@ -207,14 +209,9 @@ std::string runAttention(const AttentionJob& job, const CallContext& ctx) {
   SPARSESCOPE_TRY(checkShape(*job.inputs));
   return withElementType(job.inputs->dtype, [&]<typename T>() {
     return withHeadDim(job.inputs->headDim, [&]<int D>() {
-      // The wgmma path is verified for D = 128 only. At D = 64 its scores came out wrong on an
-      // H100 for key tiles after the first, in a way that depends on where the queries were staged
-      // (not yet understood), so D = 64 stays on mma.sync.
-      if constexpr (D == 128) {
-        if (hopperPathAvailable()) {
-          if (!job.withValues) return launchBlockKernel<T, D, false, true>(job, ctx);
-          return job.index ? launchWarpSpecialized<T, D, false>(job, ctx) : launchWarpSpecialized<T, D, true>(job, ctx);
-        }
+      if (hopperPathAvailable()) {
+        if (!job.withValues) return launchBlockKernel<T, D, false, true>(job, ctx);
+        return job.index ? launchWarpSpecialized<T, D, false>(job, ctx) : launchWarpSpecialized<T, D, true>(job, ctx);
       }
       return job.withValues ? launchBlockKernel<T, D, true, false>(job, ctx) : launchBlockKernel<T, D, false, false>(job, ctx);
     });

@@ -22,10 +22,12 @@ inline constexpr int kCtaThreads = (kConsumers + 1) * kThreads;
 inline constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
 // Named barriers (0 is __syncthreads): the producer warpgroup's, then one "your turn" per consumer.
 inline constexpr int kProducerBarrier = 1, kFirstTurnBarrier = 2;
-inline constexpr int kTileBytes = kTileRows * 128 * 2;  // one K or V tile at D = 128
+template <int D>
+inline constexpr int kTileBytes = kTileRows * D * 2;  // one K or V tile
 
-// Tensor maps of K and V as [Hkv][N][D] with 64 x 64 boxes in the 128-byte swizzle (the layout
-// of swizzledOffset), so the copy engine writes tiles the wgmma descriptors read as they are.
+// Tensor maps of K and V as [Hkv][N][D] with boxes of one column block (64 rows x
+// kSwizzleColumns<D>) in the tiles' swizzle (the layout of swizzledOffset), so the copy engine
+// writes tiles the wgmma descriptors read as they are.
 struct TensorMaps {
   CUtensorMap keys, values;
 };
@@ -101,7 +103,6 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     warpSpecializedAttentionKernel(const __grid_constant__ AttentionArgs<T> args,
                                    const __grid_constant__ hopper::TensorMaps maps) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  static_assert(D == 128, "the tensor maps and stage layout are for D = 128");
   using namespace hopper;
   extern __shared__ __align__(16) unsigned char sharedRaw[];
   unsigned char* shared = sharedRaw + ((1024 - sharedAddress(sharedRaw) % 1024) % 1024);
@@ -174,10 +175,11 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
         }
         steps[stage] = step;
         if (step.groups != 0 && step.columnGroup < 0) {
-          barrierArriveExpecting(&filled[stage], 2 * kTileBytes);
-          for (int half = 0; half < D / 64; ++half) {
-            copyBox(keyTile + half * 64 * 64, maps.keys, half * 64, step.start, kvHead, &filled[stage]);
-            copyBox(valueTile + half * 64 * 64, maps.values, half * 64, step.start, kvHead, &filled[stage]);
+          barrierArriveExpecting(&filled[stage], 2 * kTileBytes<D>);
+          constexpr int kColumns = kSwizzleColumns<D>;
+          for (int box = 0; box < D / kColumns; ++box) {
+            copyBox(keyTile + box * kTileRows * kColumns, maps.keys, box * kColumns, step.start, kvHead, &filled[stage]);
+            copyBox(valueTile + box * kTileRows * kColumns, maps.values, box * kColumns, step.start, kvHead, &filled[stage]);
           }
         } else if (step.groups == 0) {
           barrierArrive(&filled[stage]);
@@ -190,7 +192,7 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
           gatheredKeys[stage * kTileRows + threadIdx.x] = lists[step.columnGroup].gatheredKey(step.columnChunk, threadIdx.x);
         // The key ids are published to the warpgroup, and by thread 0's arrive below to the consumers.
         namedBarrierSync(kProducerBarrier, kThreads);
-        // Thread t copies half of gathered row t / 2 (8 of its 16-byte pieces) of K and of V;
+        // Thread t copies half of gathered row t / 2 (D / 16 of its 16-byte pieces) of K and of V;
         // rows past the list or past N are zero-filled.
         const int row = threadIdx.x / 2, firstPiece = (threadIdx.x % 2) * (D / 16);
         const int key = gatheredKeys[stage * kTileRows + row];

@@ -91,9 +91,12 @@ std::string selectSparseBlocks(const BlockSelectJob<T>& job) {
   return "";
 }
 
+// Every element type and head dim of withHeadDim (CudaHeadDims).
 template std::string selectSparseBlocks<__half, 64>(const BlockSelectJob<__half>&);
+template std::string selectSparseBlocks<__half, 96>(const BlockSelectJob<__half>&);
 template std::string selectSparseBlocks<__half, 128>(const BlockSelectJob<__half>&);
 template std::string selectSparseBlocks<__nv_bfloat16, 64>(const BlockSelectJob<__nv_bfloat16>&);
+template std::string selectSparseBlocks<__nv_bfloat16, 96>(const BlockSelectJob<__nv_bfloat16>&);
 template std::string selectSparseBlocks<__nv_bfloat16, 128>(const BlockSelectJob<__nv_bfloat16>&);
 
 }  // namespace sparsescope::cuda

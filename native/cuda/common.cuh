@@ -12,6 +12,7 @@
 
 #include "attention_inputs.h"
 #include "call_context.h"
+#include "cuda_backend.h"
 
 namespace sparsescope::cuda {
 
@@ -142,23 +143,45 @@ std::string withElementType(DType dtype, Body&& body) {
   return "the CUDA backend computes F16 and BF16 inputs only (this capture is F32): use the CPU backend";
 }
 
-// Calls `body.template operator()<D>()` for the supported head dims.
+// Calls `body.template operator()<D>()` with the head dim if it is one of kDims.
+template <typename Body, int... kDims>
+std::string withHeadDimOf(std::integer_sequence<int, kDims...>, int headDim, Body& body) {
+  std::string result;
+  if (((headDim == kDims && (result = body.template operator()<kDims>(), true)) || ...)) return result;
+  std::string list;
+  ((list += (list.empty() ? "" : ", ") + std::to_string(kDims)), ...);
+  return "the CUDA backend supports head_dim " + list + ", not " + std::to_string(headDim);
+}
+
+// Calls `body.template operator()<D>()` with the head dim if it is one of CudaHeadDims.
 template <typename Body>
 std::string withHeadDim(int headDim, Body&& body) {
-  if (headDim == 64) return body.template operator()<64>();
-  if (headDim == 128) return body.template operator()<128>();
-  return "the CUDA backend supports head_dim 64 and 128, not " + std::to_string(headDim);
+  return withHeadDimOf(CudaHeadDims{}, headDim, body);
 }
 
 // ---------------------------------------------------------------- warp-level primitives
 
-// Element offset of 16-byte chunk `chunk` of row `row` in a [64][D] tile of 2-byte elements,
-// stored as D/64 column blocks of [64 rows][64 elements] whose 128-byte rows are XOR-swizzled by
-// row % 8: conflict-free for ldmatrix, and exactly the 128-byte-swizzle layout Hopper's wgmma
-// reads through a shared-memory descriptor (tile base 1024-byte aligned).
+// Shared-memory tiles are [64 rows][D] of 2-byte elements stored as D / kSwizzleColumns<D> column
+// blocks of [64 rows][kSwizzleColumns<D>] whose rows are XOR-swizzled in 16-byte pieces:
+// conflict-free for ldmatrix, and exactly the layout Hopper's wgmma reads through a shared-memory
+// descriptor and the tensor copy engine writes (tile base 1024-byte aligned). The swizzle is
+// 128-byte (64-element rows) where D is a multiple of 64, else 64-byte (32-element rows, D = 96),
+// the widest whose rows divide D.
+template <int D>
+inline constexpr int kSwizzleBytes = D % 64 == 0 ? 128 : 64;
+template <int D>
+inline constexpr int kSwizzleColumns = kSwizzleBytes<D> / 2;
+
+// Element offset of 16-byte piece `chunk` (elements 8 chunk .. 8 chunk + 7) of row `row`. As the
+// hardware does, the piece index within its column-block row is XORed with the index of the
+// row's 128-byte line, modulo the pieces per row (a pattern repeating every 1 KiB or 512 B).
 template <int D>
 __device__ __forceinline__ int swizzledOffset(int row, int chunk) {
-  return (chunk >> 3) * (64 * 64) + row * 64 + (((chunk & 7) ^ (row & 7)) << 3);
+  static_assert(D % 32 == 0, "tiles are made of 32- or 64-element column blocks");
+  constexpr int kPieces = kSwizzleBytes<D> / 16;  // pieces per row of a column block: 8 or 4
+  const int line = row * kSwizzleBytes<D> / 128;
+  return (chunk / kPieces) * (kBlock * kSwizzleColumns<D>) + row * kSwizzleColumns<D> +
+         (((chunk % kPieces) ^ (line % kPieces)) << 3);
 }
 
 __device__ __forceinline__ uint32_t sharedAddress(const void* pointer) {

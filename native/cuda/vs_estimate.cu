@@ -227,9 +227,12 @@ EstimateScratchSizes estimateScratchSizes(int numHeads, int seqLen) {
   return {heads * kStatSplits * kTileRows, heads * seqLen, heads * seqLen, heads * tiles * kDiagonals};
 }
 
+// Every element type and head dim of withHeadDim (CudaHeadDims).
 template std::string estimateVerticalSlash<__half, 64>(const EstimateJob<__half>&);
+template std::string estimateVerticalSlash<__half, 96>(const EstimateJob<__half>&);
 template std::string estimateVerticalSlash<__half, 128>(const EstimateJob<__half>&);
 template std::string estimateVerticalSlash<__nv_bfloat16, 64>(const EstimateJob<__nv_bfloat16>&);
+template std::string estimateVerticalSlash<__nv_bfloat16, 96>(const EstimateJob<__nv_bfloat16>&);
 template std::string estimateVerticalSlash<__nv_bfloat16, 128>(const EstimateJob<__nv_bfloat16>&);
 
 }  // namespace sparsescope::cuda

@@ -1,17 +1,20 @@
 // Hopper (sm_90a) warpgroup MMA, used by the attention kernel's Hopper path: wgmma with A in
-// registers (the same fragments as mma.sync) and B in shared memory in the 128-byte-swizzled
-// layout of swizzledOffset(). Compiled only for sm_90a (other targets get a trap that the host
-// never reaches: it probes the loaded code first, see hopperPathAvailable()).
+// registers (the same fragments as mma.sync) and B in shared memory in the swizzled layout of
+// swizzledOffset() (128-byte, or 64-byte at D = 96). Compiled only for sm_90a (other targets get a
+// trap that the host never reaches: it probes the loaded code first, see hopperPathAvailable()).
 #pragma once
 #include "tile_mma.cuh"
 
 namespace sparsescope::cuda {
 
-// Shared-memory matrix descriptor, 128-byte swizzle: start address, leading and stride byte offsets.
+// Shared-memory matrix descriptor of a tile in the layout of swizzledOffset<D>: start address,
+// leading and stride byte offsets, and the swizzle mode (1: 128-byte, 2: 64-byte).
+template <int D>
 __device__ __forceinline__ uint64_t wgmmaDescriptor(const void* shared, uint32_t leadingBytes, uint32_t strideBytes) {
+  constexpr uint64_t kSwizzleMode = kSwizzleBytes<D> == 128 ? 1 : 2;
   const uint64_t address = sharedAddress(shared);
   return ((address & 0x3ffff) >> 4) | (uint64_t((leadingBytes >> 4) & 0x3fff) << 16) |
-         (uint64_t((strideBytes >> 4) & 0x3fff) << 32) | (uint64_t(1) << 62);
+         (uint64_t((strideBytes >> 4) & 0x3fff) << 32) | (kSwizzleMode << 62);
 }
 
 __device__ __forceinline__ void wgmmaFence() {
@@ -52,65 +55,71 @@ __device__ __forceinline__ void keepRegisters(Value (&values)[Rows][Cols]) {
     }
 }
 
-// d (m64 x n64, fp32, the mma.sync C layout per warp: d[nt][e]) = (accumulate ? d : 0) + a (registers, this warp's 16 rows
-// x k16, the mma.sync A layout) * B (k16 x n64, shared memory through `descriptor`).
-template <typename T, int kTransposeB>
-__device__ __forceinline__ void wgmmaM64N64K16(float (&d)[8][4], const uint32_t (&a)[4], uint64_t descriptor, int accumulate = 1) {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  if constexpr (std::is_same_v<T, __half>) {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
-        "{%32, %33, %34, %35}, %36, p, 1, 1, %38;\n}\n"
-        : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descriptor), "r"(accumulate), "n"(kTransposeB));
-  } else {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
-        "{%32, %33, %34, %35}, %36, p, 1, 1, %38;\n}\n"
-        : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descriptor), "r"(accumulate), "n"(kTransposeB));
-  }
-#else
-  __trap();  // only called where the sm_90a probe passed
-#endif
-}
+// d (m64 x nN, fp32, the mma.sync C layout per warp: d[nt][e]) = (accumulate ? d : 0) + a (registers,
+// this warp's 16 rows x k16, the mma.sync A layout) * B (k16 x nN, shared memory through `descriptor`).
+// One asm statement per shape and element type; the macros below spell out its operands: the N / 2
+// accumulators (%0 ...), A (4 registers), the descriptor, the accumulate flag (as predicate p) and
+// the transpose immediate.
+#define SPARSESCOPE_WGMMA_D(i) "+f"(d[i][0]), "+f"(d[i][1]), "+f"(d[i][2]), "+f"(d[i][3])
+#define SPARSESCOPE_WGMMA(N, TYPE, FLAG, TAIL, REGISTERS, ...)                                                 \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " FLAG ", 0;\n"                                                \
+               "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." TYPE "." TYPE " " REGISTERS ", " TAIL ";\n}\n" \
+               : __VA_ARGS__                                                                                   \
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descriptor), "r"(accumulate), "n"(kTransposeB))
+#define SPARSESCOPE_WGMMA_N64(TYPE) \
+  SPARSESCOPE_WGMMA(64, TYPE, "%37", "{%32, %33, %34, %35}, %36, p, 1, 1, %38", \
+                    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}", \
+                    SPARSESCOPE_WGMMA_D(0), SPARSESCOPE_WGMMA_D(1), SPARSESCOPE_WGMMA_D(2), SPARSESCOPE_WGMMA_D(3), SPARSESCOPE_WGMMA_D(4), SPARSESCOPE_WGMMA_D(5), SPARSESCOPE_WGMMA_D(6), SPARSESCOPE_WGMMA_D(7))
+#define SPARSESCOPE_WGMMA_N96(TYPE) \
+  SPARSESCOPE_WGMMA(96, TYPE, "%53", "{%48, %49, %50, %51}, %52, p, 1, 1, %54", \
+                    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47}", \
+                    SPARSESCOPE_WGMMA_D(0), SPARSESCOPE_WGMMA_D(1), SPARSESCOPE_WGMMA_D(2), SPARSESCOPE_WGMMA_D(3), SPARSESCOPE_WGMMA_D(4), SPARSESCOPE_WGMMA_D(5), SPARSESCOPE_WGMMA_D(6), SPARSESCOPE_WGMMA_D(7), SPARSESCOPE_WGMMA_D(8), SPARSESCOPE_WGMMA_D(9), SPARSESCOPE_WGMMA_D(10), SPARSESCOPE_WGMMA_D(11))
+#define SPARSESCOPE_WGMMA_N128(TYPE) \
+  SPARSESCOPE_WGMMA(128, TYPE, "%69", "{%64, %65, %66, %67}, %68, p, 1, 1, %70", \
+                    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}", \
+                    SPARSESCOPE_WGMMA_D(0), SPARSESCOPE_WGMMA_D(1), SPARSESCOPE_WGMMA_D(2), SPARSESCOPE_WGMMA_D(3), SPARSESCOPE_WGMMA_D(4), SPARSESCOPE_WGMMA_D(5), SPARSESCOPE_WGMMA_D(6), SPARSESCOPE_WGMMA_D(7), SPARSESCOPE_WGMMA_D(8), SPARSESCOPE_WGMMA_D(9), SPARSESCOPE_WGMMA_D(10), SPARSESCOPE_WGMMA_D(11), SPARSESCOPE_WGMMA_D(12), SPARSESCOPE_WGMMA_D(13), SPARSESCOPE_WGMMA_D(14), SPARSESCOPE_WGMMA_D(15))
 
-// d (m64 x n128, fp32, the mma.sync C layout per warp: d[nt][e]) = (accumulate ? d : 0) + a (registers, this warp's 16 rows
-// x k16, the mma.sync A layout) * B (k16 x n128, shared memory through `descriptor`).
-template <typename T, int kTransposeB>
-__device__ __forceinline__ void wgmmaM64N128K16(float (&d)[16][4], const uint32_t (&a)[4], uint64_t descriptor, int accumulate = 1) {
+template <typename T, int N, int kTransposeB>
+__device__ __forceinline__ void wgmmaM64K16(float (&d)[N / 8][4], const uint32_t (&a)[4], uint64_t descriptor,
+                                            int accumulate = 1) {
+  static_assert(N == 64 || N == 96 || N == 128, "wgmma shapes used: n64 (scores), n = D (P x V)");
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  if constexpr (std::is_same_v<T, __half>) {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
-        "{%64, %65, %66, %67}, %68, p, 1, 1, %70;\n}\n"
-        : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]), "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descriptor), "r"(accumulate), "n"(kTransposeB));
+  constexpr bool kHalf = std::is_same_v<T, __half>;
+  if constexpr (N == 64) {
+    if constexpr (kHalf) SPARSESCOPE_WGMMA_N64("f16");
+    else SPARSESCOPE_WGMMA_N64("bf16");
+  } else if constexpr (N == 96) {
+    if constexpr (kHalf) SPARSESCOPE_WGMMA_N96("f16");
+    else SPARSESCOPE_WGMMA_N96("bf16");
   } else {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
-        "{%64, %65, %66, %67}, %68, p, 1, 1, %70;\n}\n"
-        : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]), "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(descriptor), "r"(accumulate), "n"(kTransposeB));
+    if constexpr (kHalf) SPARSESCOPE_WGMMA_N128("f16");
+    else SPARSESCOPE_WGMMA_N128("bf16");
   }
 #else
   __trap();  // only called where the sm_90a probe passed
 #endif
 }
+#undef SPARSESCOPE_WGMMA_N64
+#undef SPARSESCOPE_WGMMA_N96
+#undef SPARSESCOPE_WGMMA_N128
+#undef SPARSESCOPE_WGMMA
+#undef SPARSESCOPE_WGMMA_D
 
 // Issues scores = q (registers) x keyTile^T (shared) for the warpgroup's 64 rows and the tile's
 // 64 keys, in the C layout of scoreTile (tile_mma.cuh); the caller commits and waits.
 template <typename T, int D>
 __device__ __forceinline__ void issueScoresHopper(float (&scores)[8][4], const QueryFragments<D>& q, const T* keyTile) {
+  // K-major keys: a 16-dim step is 32 bytes into the rows of its column block; 8-row groups are
+  // 8 swizzled rows apart.
+  constexpr int kStepsPerBlock = kSwizzleColumns<D> / 16;
   wgmmaFence();
 #pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk)  // K-major keys: 16 dims = 32 bytes into a 64-dim column block
-    wgmmaM64N64K16<T, 0>(scores, q.a[kk], wgmmaDescriptor(keyTile + (kk / 4) * 64 * 64 + (kk % 4) * 16, 16, 1024),
-                         kk > 0);
+  for (int kk = 0; kk < D / 16; ++kk)
+    wgmmaM64K16<T, 64, 0>(scores, q.a[kk],
+                          wgmmaDescriptor<D>(keyTile + (kk / kStepsPerBlock) * kTileRows * kSwizzleColumns<D> +
+                                                 (kk % kStepsPerBlock) * 16,
+                                             16, 8 * kSwizzleBytes<D>),
+                          kk > 0);
 }
 
 // Issues out += probabilities (packed A fragments, packProbabilities) x valueTile (shared, 64 x D);
@@ -121,10 +130,11 @@ __device__ __forceinline__ void issueValuesHopper(float (&out)[D / 8][4], const 
   wgmmaFence();
 #pragma unroll
   for (int kk = 0; kk < 4; ++kk) {
-    // MN-major values: 16 keys = 16 rows of 128 bytes; column blocks of 64 dims are 8 KiB apart.
-    const uint64_t descriptor = wgmmaDescriptor(valueTile + kk * 16 * 64, 64 * 64 * 2, 1024);
-    if constexpr (D == 128) wgmmaM64N128K16<T, 1>(out, probabilities[kk], descriptor);
-    else wgmmaM64N64K16<T, 1>(out, probabilities[kk], descriptor);
+    // MN-major values: 16 keys are 16 rows of every column block; the leading offset steps from
+    // one column block to the next, the stride from one 8-row group to the next.
+    const uint64_t descriptor = wgmmaDescriptor<D>(valueTile + kk * 16 * kSwizzleColumns<D>,
+                                                   kTileRows * kSwizzleBytes<D>, 8 * kSwizzleBytes<D>);
+    wgmmaM64K16<T, D, 1>(out, probabilities[kk], descriptor);
   }
 }
 

@@ -434,10 +434,16 @@ Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
     entry.Set("computeCapability", device.computeCapability);
     devices.Set(uint32_t(d), entry);
   }
+  Napi::Array headDims = Napi::Array::New(env);
+  [&]<int... kDims>(std::integer_sequence<int, kDims...>) {
+    ((headDims.Set(headDims.Length(), kDims)), ...);
+  }(CudaHeadDims{});
+  cuda.Set("headDims", headDims);
 #else
   cuda.Set("compiled", false);
   cuda.Set("available", false);
   cuda.Set("reason", cudaUnavailableReason());
+  cuda.Set("headDims", Napi::Array::New(env));
 #endif
   cuda.Set("devices", devices);
   Napi::Object result = Napi::Object::New(env);

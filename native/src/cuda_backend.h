@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "attention_inputs.h"
@@ -33,6 +34,10 @@ struct CudaDeviceReport {
 };
 
 CudaDeviceReport cudaDeviceInfo();
+
+// The head dims every CUDA op is compiled for (the kernels dispatch over exactly these, see
+// native/cuda/common.cuh withHeadDim); deviceInfo() reports them so callers can route others to the CPU.
+using CudaHeadDims = std::integer_sequence<int, 64, 96, 128>;
 
 // Device-event time in ms of the kernels of the calling thread's last cuda* op (host<->device
 // copies excluded), or -1 when none ran since the previous call; each call resets it. The binding

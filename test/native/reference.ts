@@ -3,7 +3,7 @@
  * causal attention, the computed sets of every pattern written from the spec's definitions by
  * brute force (independently of the native merge code), recall, pooled map.
  */
-import type { NativeDType } from '../../electron/engine/native-api.js';
+import { PATTERN_ID, type NativeDType, type SparseIndex } from '../../electron/engine/native-api.js';
 
 export const BLOCK = 64;
 
@@ -277,6 +277,24 @@ export function maskRecall(problem: Problem, rows: number[], maskOfHead: (head: 
     });
   }
   return recall;
+}
+
+/** A head's pattern as native buildIndex takes it: [PATTERN_ID, a, b]. */
+export type Pattern = [id: number, a: number, b: number];
+
+/** The computed set of head h as the reference defines it (VS from the index's own choice). */
+export function referenceMask(problem: Problem, index: SparseIndex, pattern: Pattern, head: number): BlockMask {
+  const blocks = Math.ceil(problem.seqLen / BLOCK);
+  const [id, a, b] = pattern;
+  if (id === PATTERN_ID.stream_llm) return streamMask(a, b);
+  if (id === PATTERN_ID.dense) return () => true;
+  if (id === PATTERN_ID.block_sparse) {
+    return tileMask(blockSparseChoice(problem, head, a).map((kept) => kept.map((n) => n * BLOCK)));
+  }
+  const verticals = Array.from(index.verticals.subarray(index.verticalOffsets[head]!, index.verticalOffsets[head + 1]!));
+  const slashes = Array.from(index.slashes.subarray(index.slashOffsets[head]!, index.slashOffsets[head + 1]!));
+  const merged = Array.from({ length: blocks }, (_, m) => verticalSlashBlock(m, verticals, slashes));
+  return tileMask(merged.map((x) => x.tiles), merged.map((x) => x.columns));
 }
 
 // ---------------------------------------------------------------------------------------------

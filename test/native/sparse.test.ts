@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { loadNative } from '../../electron/engine/native.js';
-import { PATTERN_ID, type SparseIndex } from '../../electron/engine/native-api.js';
+import { PATTERN_ID } from '../../electron/engine/native-api.js';
 import {
   BLOCK,
   attendRow,
@@ -12,13 +12,14 @@ import {
   maskDensity,
   maskRecall,
   randomProblem,
+  referenceMask,
   relativeError,
   rng,
   streamMask,
   tileMask,
   verticalSlashBlock,
   verticalSlashChoice,
-  type BlockMask,
+  type Pattern,
   type Problem,
 } from './reference.js';
 
@@ -26,7 +27,6 @@ const native = loadNative();
 const seed = Date.now() >>> 0;
 console.log(`sparse.test seed ${seed}`);
 
-type Pattern = [id: number, a: number, b: number];
 const patternsOf = (heads: Pattern[]) => Int32Array.from(heads.flat());
 
 function blockSlice(array: Int32Array, offsets: Int32Array, slot: number): number[] {
@@ -34,21 +34,6 @@ function blockSlice(array: Int32Array, offsets: Int32Array, slot: number): numbe
 }
 function headSlice(array: Int32Array, offsets: Int32Array, head: number): number[] {
   return Array.from(array.subarray(offsets[head]!, offsets[head + 1]!));
-}
-
-/** The computed set of head h as the reference defines it (VS from the index's own choice). */
-function referenceMask(problem: Problem, index: SparseIndex, pattern: Pattern, head: number): BlockMask {
-  const blocks = Math.ceil(problem.seqLen / BLOCK);
-  const [id, a, b] = pattern;
-  if (id === PATTERN_ID.stream_llm) return streamMask(a, b);
-  if (id === PATTERN_ID.dense) return () => true;
-  if (id === PATTERN_ID.block_sparse) {
-    return tileMask(blockSparseChoice(problem, head, a).map((kept) => kept.map((n) => n * BLOCK)));
-  }
-  const verticals = headSlice(index.verticals, index.verticalOffsets, head);
-  const slashes = headSlice(index.slashes, index.slashOffsets, head);
-  const merged = Array.from({ length: blocks }, (_, m) => verticalSlashBlock(m, verticals, slashes));
-  return tileMask(merged.map((x) => x.tiles), merged.map((x) => x.columns));
 }
 
 async function denseLseOf(problem: Problem, rows: Int32Array) {

@@ -19,6 +19,7 @@ import {
   withRuntimeWarnings,
   type Control,
   type ProgressCallback,
+  type ResolvedBackend,
 } from './common.js';
 
 export interface AnalyzeOptions {
@@ -82,14 +83,15 @@ export function headStats(
   }));
 }
 
-export function buildReport(backend: NativeBackend, device: string, capture: Capture, heads: HeadStats[]): Report {
+export function buildReport(resolved: ResolvedBackend, capture: Capture, heads: HeadStats[]): Report {
   const sum = (key: 'denseMs' | 'indexMs' | 'sparseMs'): number => heads.reduce((total, head) => total + head[key], 0);
   const denseMs = sum('denseMs');
   const indexMs = sum('indexMs');
   const sparseMs = sum('sparseMs');
   return {
-    backend,
-    device,
+    backend: resolved.backend,
+    device: resolved.device,
+    ...(resolved.notice ? { notices: [resolved.notice] } : {}),
     dtype: capture.summary.dtype,
     seqLen: capture.summary.seqLen,
     heads,
@@ -120,7 +122,8 @@ export async function analyzeCapture(
   onProgress: ProgressCallback = () => {},
   control?: Control,
 ): Promise<Report> {
-  const { backend, device } = resolveBackend(native, options.backend);
+  const resolved = resolveBackend(native, options.backend, capture.summary);
+  const { backend } = resolved;
   const configured = withConfigLastQ(native, options.config);
   const layers = selectLayers(capture, options.layers);
   const rows = evaluatedRows(capture.summary.seqLen, options.sampling);
@@ -131,5 +134,5 @@ export async function analyzeCapture(
     heads.push(...(await analyzeLayer(configured, await layerInputs(capture, layer), layer, patterns, backend, rows, control)));
   }
   onProgress(1, 'done');
-  return withRuntimeWarnings(buildReport(backend, device, capture, heads), options.config);
+  return withRuntimeWarnings(buildReport(resolved, capture, heads), options.config);
 }

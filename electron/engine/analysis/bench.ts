@@ -92,7 +92,8 @@ export async function benchCapture(
   onProgress: ProgressCallback = () => {},
   control?: Control,
 ): Promise<BenchResult> {
-  const { backend, device } = resolveBackend(native, options.backend);
+  const resolved = resolveBackend(native, options.backend, capture?.summary ?? SWEEP_SHAPE);
+  const { backend } = resolved;
   const configured = withConfigLastQ(native, options.config);
   if (capture) {
     const layers = selectLayers(capture, undefined);
@@ -103,7 +104,7 @@ export async function benchCapture(
       heads.push(...(await benchLayer(configured, await layerInputs(capture, layer), layer, patterns, backend, options.repeat, control)));
     }
     onProgress(1, 'done');
-    return { report: withRuntimeWarnings(buildReport(backend, device, capture, heads), options.config), sweep: [] };
+    return { report: withRuntimeWarnings(buildReport(resolved, capture, heads), options.config), sweep: [] };
   }
   const sweep: BenchResult['sweep'] = [];
   for (const [done, seqLen] of options.sweep.entries()) {
@@ -115,7 +116,7 @@ export async function benchCapture(
       : (await searchLayer(native, inputs, { mode: 'target-recall', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 256, seed: 0 } }, backend, () => {}, control)).map(
           (choice) => choice.pattern,
         );
-    const report = buildReport(backend, device, synthetic, await benchLayer(configured, inputs, 0, patterns, backend, options.repeat, control));
+    const report = buildReport(resolved, synthetic, await benchLayer(configured, inputs, 0, patterns, backend, options.repeat, control));
     const { denseMs, indexMs, sparseMs, speedup, meanRecall } = report.totals;
     sweep.push({ seqLen, device: report.device, dtype: report.dtype, denseMs, indexMs, sparseMs, speedup, meanRecall });
   }

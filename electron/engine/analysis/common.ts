@@ -3,10 +3,10 @@
  * evaluates (spec 2.2), reading head/layer inputs, pattern encoding, cancellation.
  */
 import { cpus } from 'node:os';
-import { ApiError, MINFERENCE_DEFAULT_HEAD, type Backend, type HeadConfig, type HeadPattern, type Report, type RowSampling } from '../../../contract/api.js';
+import { ApiError, MINFERENCE_DEFAULT_HEAD, type Backend, type CaptureSummary, type HeadConfig, type HeadPattern, type Report, type RowSampling } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import { denseRunWarnings } from '../config/sglang.js';
-import { PATTERN_ID, type AttentionInputs, type CallControl, type NativeBackend, type NativeModule } from '../native-api.js';
+import { PATTERN_ID, type AttentionInputs, type CallControl, type DeviceReport, type NativeBackend, type NativeModule } from '../native-api.js';
 import { Rng } from '../synthetic/prng.js';
 
 export const BLOCK = 64;
@@ -30,18 +30,38 @@ export interface ResolvedBackend {
   backend: NativeBackend;
   /** Human-readable device, shown with every number. */
   device: string;
+  /** One line saying why `auto` chose the CPU over a present CUDA device; absent otherwise. */
+  notice?: string;
 }
 
-/** `auto` picks CUDA when the native module reports a usable device, else the CPU. */
-export function resolveBackend(native: NativeModule, requested: Backend): ResolvedBackend {
+/** What decides whether the CUDA kernels can compute a capture. */
+export type CaptureShape = Pick<CaptureSummary, 'dtype' | 'headDim'>;
+
+/** Why the CUDA build cannot compute a capture of this shape, or null when it can. */
+export function cudaCannotRun(report: DeviceReport, shape: CaptureShape): string | null {
+  if (shape.dtype === 'F32') return 'CUDA cannot run F32 captures (it computes F16 and BF16)';
+  const { headDims } = report.cuda;
+  if (!headDims.includes(shape.headDim)) return `CUDA cannot run head_dim ${shape.headDim} (supported: ${headDims.join(', ')})`;
+  return null;
+}
+
+/**
+ * `auto` picks CUDA when the native module reports a usable device that can compute a capture of
+ * `shape` (dtype, head dim), else the CPU, with a notice when a device was there. `cuda` without a
+ * device, or for a capture it cannot compute, is a user error.
+ */
+export function resolveBackend(native: NativeModule, requested: Backend, shape?: CaptureShape): ResolvedBackend {
   const report = native.deviceInfo();
   const cudaDevice = report.cuda.available ? report.cuda.devices[0] : undefined;
   if (requested === 'cuda' && !cudaDevice) {
     throw new ApiError(`backend cuda requested but CUDA is not available: ${report.cuda.reason ?? 'no device'}`);
   }
-  if (cudaDevice && requested !== 'cpu') return { backend: 'cuda', device: `${cudaDevice.name} (CUDA, sm ${cudaDevice.computeCapability})` };
+  const cannotRun = cudaDevice && shape ? cudaCannotRun(report, shape) : null;
+  if (requested === 'cuda' && cannotRun) throw new ApiError(`backend cuda requested but ${cannotRun}: use --backend cpu or auto`);
+  if (cudaDevice && !cannotRun && requested !== 'cpu') return { backend: 'cuda', device: `${cudaDevice.name} (CUDA, sm ${cudaDevice.computeCapability})` };
   const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
-  return { backend: 'cpu', device: `${model} (CPU, ${report.cpuThreads} threads)` };
+  const device = `${model} (CPU, ${report.cpuThreads} threads)`;
+  return requested === 'auto' && cannotRun ? { backend: 'cpu', device, notice: `${cannotRun}; using the CPU` } : { backend: 'cpu', device };
 }
 
 /** First evaluated query row (spec 2.2): rows >= 2500 when N > 5000, else all rows. */

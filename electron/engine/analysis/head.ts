@@ -80,7 +80,7 @@ function stratifiedRows(region: Region, cellRows: number, wanted: number, seed: 
 }
 
 export async function pooledMap(native: NativeModule, capture: Capture, params: HeadParams<'head.pooledMap'>, control?: Control): Promise<PooledMap> {
-  const { backend } = resolveBackend(native, params.backend);
+  const { backend } = resolveBackend(native, params.backend, capture.summary);
   const region = clampRegion(params.region, capture.summary.seqLen);
   const { rows, cols } = gridOf(region, params.resolution);
   const sampleRows = params.sampling.mode === 'exact' ? null : stratifiedRows(region, rows, params.sampling.rows, params.sampling.seed);
@@ -173,7 +173,7 @@ export function maskCoverage(index: SparseIndex, region: Region, rows: number, c
 }
 
 export async function maskGeometry(native: NativeModule, capture: Capture, params: HeadParams<'head.mask'>, control?: Control, cache = new HeadCache()): Promise<MaskGeometry> {
-  const { backend } = resolveBackend(native, 'auto');
+  const { backend } = resolveBackend(native, 'auto', capture.summary);
   const region = clampRegion(params.region, capture.summary.seqLen);
   const { rows, cols } = gridOf(region, params.resolution);
   const index = await new CachedHead(native, capture, cache, params.layer, params.head, backend, control).index(params.pattern);
@@ -207,7 +207,7 @@ function binRows(rows: Int32Array, values: Float32Array, rowStart: number, rowEn
  * pattern, the sparse pass and the recall run again.
  */
 export async function evaluateHead(native: NativeModule, capture: Capture, params: HeadParams<'head.evaluate'>, control?: Control, cache = new HeadCache()): Promise<HeadEvaluation> {
-  const { backend } = resolveBackend(native, params.backend);
+  const { backend } = resolveBackend(native, params.backend, capture.summary);
   const { seqLen } = capture.summary;
   const rows = evaluatedRows(seqLen, params.sampling);
   const head = new CachedHead(native, capture, cache, params.layer, params.head, backend, control);
@@ -241,7 +241,7 @@ export async function evaluateHead(native: NativeModule, capture: Capture, param
 }
 
 export async function budgetCurve(native: NativeModule, capture: Capture, params: HeadParams<'head.budgetCurve'>, control?: Control): Promise<BudgetCurve> {
-  const { backend } = resolveBackend(native, 'auto');
+  const { backend } = resolveBackend(native, 'auto', capture.summary);
   const { seqLen } = capture.summary;
   const probe = new HeadProbe(native, await headInputs(capture, params.layer, params.head, true), backend, evaluatedRows(seqLen, params.sampling), control);
   const points: BudgetCurve['points'] = [];

@@ -149,7 +149,7 @@ export async function searchCapture(
   onProgress: ProgressCallback = () => {},
   control?: Control,
 ): Promise<SearchResult> {
-  const resolved = resolveBackend(native, backend);
+  const resolved = resolveBackend(native, backend, capture.summary);
   const { summary } = capture;
   const layers = selectLayers(capture, settings.layers);
   const rows = evaluatedRows(summary.seqLen, settings.sampling);
@@ -171,5 +171,5 @@ export async function searchCapture(
     stats.push(...(await analyzeLayer(native, inputs, layer, choices.map((choice) => choice.pattern), resolved.backend, rows, control)));
   }
   onProgress(1, 'done');
-  return { config, report: buildReport(resolved.backend, resolved.device, capture, stats), settings };
+  return { config, report: buildReport(resolved, capture, stats), settings };
 }

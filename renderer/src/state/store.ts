@@ -258,6 +258,11 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       }
     }
 
+    /** A finished job's report notices (such as `auto` running on the CPU), shown once each. */
+    function showNotices(report: Report | undefined): void {
+      for (const notice of report?.notices ?? []) get().notify('info', notice);
+    }
+
     function onJobDone(event: JobEvent): void {
       const jobCapture = jobCaptures.get(event.jobId);
       if (jobCapture !== undefined && jobCapture !== get().capture?.captureId) {
@@ -267,8 +272,10 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       switch (event.kind) {
         case 'analyze': {
           const report = Report.safeParse(event.result);
-          if (report.success) mergeReport(report.data);
-          else get().notify('error', 'Analysis finished but its report was malformed; per-head numbers were not updated.');
+          if (report.success) {
+            mergeReport(report.data);
+            showNotices(report.data);
+          } else get().notify('error', 'Analysis finished but its report was malformed; per-head numbers were not updated.');
           return;
         }
         case 'search': {
@@ -277,6 +284,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
             get().notify('error', 'Search finished but its result was malformed; your config was left as it was.');
             return;
           }
+          showNotices(parsed.data.report);
           const searchedKeys = new Set(parsed.data.report.heads.map((s) => headKey(s.layer, s.head)));
           const { config } = get();
           const tunedKeys = get().tunedKeys.filter((key) => {
@@ -292,8 +300,10 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
           const parsed = BenchResult.safeParse(event.result);
           // The capture benchmark and the synthetic sweep are separate jobs; keep the other's result.
           const previous = get().bench;
-          if (parsed.success) set({ bench: { report: parsed.data.report ?? previous?.report, sweep: parsed.data.sweep.length > 0 ? parsed.data.sweep : (previous?.sweep ?? []) } });
-          else get().notify('error', 'Benchmark finished but its result was malformed.');
+          if (parsed.success) {
+            set({ bench: { report: parsed.data.report ?? previous?.report, sweep: parsed.data.sweep.length > 0 ? parsed.data.sweep : (previous?.sweep ?? []) } });
+            showNotices(parsed.data.report);
+          } else get().notify('error', 'Benchmark finished but its result was malformed.');
           return;
         }
       }

@@ -93,6 +93,14 @@ describe('app store', () => {
     expect(store.getState().config?.heads[0]?.[1]?.pattern).toBe('stream_llm');
   });
 
+  it("shows a report's notices, such as auto running on the CPU", async () => {
+    const analyze = api.lastJobId('analyze');
+    const report = api.resultFor({ kind: 'analyze', captureId: 'cap-1', config: store.getState().config! }) as object;
+    const notice = 'CUDA cannot run head_dim 80 (supported: 64, 96, 128); using the CPU';
+    api.finishJob(analyze, { ...report, notices: [notice] });
+    expect(store.getState().notices.map((n) => [n.level, n.message])).toContainEqual(['info', notice]);
+  });
+
   it('keeps the config and says why when a job fails, and ignores events of other jobs', async () => {
     const before = store.getState().config;
     await store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'candidates' } });

@@ -234,7 +234,7 @@ export function referenceNative(): NativeModule & { calls: Record<string, number
   };
   return {
     calls,
-    deviceInfo: () => ({ cpuThreads: 1, cuda: { compiled: false, available: false, reason: 'reference implementation', devices: [] } }),
+    deviceInfo: () => ({ cpuThreads: 1, cuda: { compiled: false, available: false, reason: 'reference implementation', headDims: [], devices: [] } }),
     async denseAttention(inputs, { rows }): Promise<AttentionResult> {
       count('denseAttention');
       return timed(() => attendRows(inputs, rows, () => () => true));
