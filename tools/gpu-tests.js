@@ -8,6 +8,7 @@
 // mma.sync one (SPARSESCOPE_CUDA_PATH=portable). SPARSESCOPE_ADDON overrides the addon's path.
 // Plain Node ESM without dependencies: loads native/build/Release/sparsescope.node directly.
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,19 @@ function check(name, ok, detail = '') {
   if (ok) passed += 1;
   else failed += 1;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `  ${detail}` : ''}`);
+}
+
+// The capture helper against its independent reference (tools/capture_check.py, PyTorch on the
+// GPU); its counts join ours. SKIP_CAPTURE_CHECK=1 leaves it out.
+function captureHelperCheck() {
+  if (process.env.SKIP_CAPTURE_CHECK === '1') return;
+  const run = spawnSync(process.env.PYTHON ?? 'python3', [path.join(root, 'tools/capture_check.py')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
+  for (const line of output.split('\n')) if (/^(ok|FAIL) /.test(line)) console.log(`${line} [capture_hf]`);
+  const counts = /^(\d+) passed, (\d+) failed$/m.exec(run.stdout ?? '');
+  if (!counts) return check('capture_hf check ran', false, output.slice(-2000));
+  passed += Number(counts[1]);
+  failed += Number(counts[2]);
 }
 
 // ------------------------------------------------------------------ random inputs
@@ -436,5 +450,6 @@ if (info.cuda.available) {
   const { heads, verticalDiffer, slashDiffer } = topKStats;
   console.log(`top-k sets differing from the CPU's (fp32 sums, last-ulp near-ties): verticals ${verticalDiffer}/${heads} heads, slashes ${slashDiffer}/${heads} heads`);
 }
+captureHelperCheck();
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = failed ? 1 : 0;
