@@ -43,6 +43,13 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
+/** What a worker call needs to find an open capture: its path, and the id of the version the host opened. */
+type CaptureRef = { capturePath: string; captureId: string };
+
+function captureRef(summary: CaptureSummary): CaptureRef {
+  return { capturePath: summary.path, captureId: summary.captureId };
+}
+
 export const DEMO_CAPTURE: DemoOptions = { seqLen: 4096, layers: 4, heads: 8, kvHeads: 2, headDim: 64, seed: 0, dtype: 'BF16' };
 
 /** package.json's version, found by walking up from this file (source and dist sit at different depths). */
@@ -86,8 +93,8 @@ export function createEngine(options: EngineOptions): Engine {
   const jobs = new JobManager((spec, onProgress) => {
     const { kind, ...rest } = spec;
     const { captureId, ...params } = rest as typeof rest & { captureId?: string };
-    const capturePath = captureId === undefined ? undefined : captures.summary(captureId).path;
-    return jobsWorker.call(kind, params as never, { capturePath, onProgress });
+    const capture = captureId === undefined ? {} : captureRef(captures.summary(captureId));
+    return jobsWorker.call(kind, params as never, { ...capture, onProgress });
   });
 
   async function register(capture: Capture): Promise<CaptureSummary> {
@@ -131,7 +138,7 @@ export function createEngine(options: EngineOptions): Engine {
     return openAt(path);
   }
 
-  function headTarget(params: { captureId: string; layer: number; head: number }): string {
+  function headTarget(params: { captureId: string; layer: number; head: number }): CaptureRef {
     const summary = captures.summary(params.captureId);
     if (!summary.layers.includes(params.layer)) {
       throw new ApiError(`layer ${params.layer} is not in capture ${summary.fileName} (layers ${summary.layers.join(', ')})`, 'not-found');
@@ -139,7 +146,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (params.head >= summary.numHeads) {
       throw new ApiError(`head ${params.head} is out of range: capture ${summary.fileName} has ${summary.numHeads} heads`, 'not-found');
     }
-    return summary.path;
+    return captureRef(summary);
   }
 
   function withoutCaptureId<P extends { captureId: string }>(params: P): Omit<P, 'captureId'> {
@@ -148,9 +155,9 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   async function evaluate(params: ParsedParams<'head.evaluate'>) {
-    const capturePath = headTarget(params);
+    const capture = headTarget(params);
     const { staleKey, ...rest } = withoutCaptureId(params);
-    const pending = interactive.call('evaluate', rest, { capturePath });
+    const pending = interactive.call('evaluate', rest, capture);
     if (staleKey !== undefined) {
       evaluations.get(staleKey)?.cancel();
       evaluations.set(staleKey, pending);
@@ -166,7 +173,7 @@ export function createEngine(options: EngineOptions): Engine {
   function convertedHeadRecall(capture: CaptureSummary): RecallEvaluator {
     return captureRecallEvaluator(capture, async (layer, head, { lastQ, ...pattern }) => {
       const params = { layer, head, pattern, lastQ, sampling: EXPORT_RECALL_SAMPLING, stripRows: 8, backend: 'auto' as const };
-      const evaluation = (await interactive.call('evaluate', params, { capturePath: capture.path }).promise) as HeadEvaluation;
+      const evaluation = (await interactive.call('evaluate', params, captureRef(capture)).promise) as HeadEvaluation;
       return evaluation.stats.recall;
     });
   }
@@ -218,8 +225,8 @@ export function createEngine(options: EngineOptions): Engine {
       const closed = await captures.close(captureId);
       if (!closed) return { closed: false };
       if (demo && (await demo.catch(() => null))?.captureId === captureId) demo = null;
-      interactive.release(closed.summary.path);
-      jobsWorker.release(closed.summary.path);
+      interactive.release(closed.summary.path, captureId);
+      jobsWorker.release(closed.summary.path, captureId);
       return { closed: true };
     },
 
@@ -238,20 +245,17 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async 'head.pooledMap'(params) {
-      const capturePath = headTarget(params);
-      return (await interactive.call('pooledMap', withoutCaptureId(params), { capturePath }).promise) as Awaited<ReturnType<Handlers['head.pooledMap']>>;
+      return (await interactive.call('pooledMap', withoutCaptureId(params), headTarget(params)).promise) as Awaited<ReturnType<Handlers['head.pooledMap']>>;
     },
 
     async 'head.mask'(params) {
-      const capturePath = headTarget(params);
-      return (await interactive.call('mask', withoutCaptureId(params), { capturePath }).promise) as Awaited<ReturnType<Handlers['head.mask']>>;
+      return (await interactive.call('mask', withoutCaptureId(params), headTarget(params)).promise) as Awaited<ReturnType<Handlers['head.mask']>>;
     },
 
     'head.evaluate': evaluate,
 
     async 'head.budgetCurve'(params) {
-      const capturePath = headTarget(params);
-      return (await interactive.call('budgetCurve', withoutCaptureId(params), { capturePath }).promise) as Awaited<ReturnType<Handlers['head.budgetCurve']>>;
+      return (await interactive.call('budgetCurve', withoutCaptureId(params), headTarget(params)).promise) as Awaited<ReturnType<Handlers['head.budgetCurve']>>;
     },
 
     async 'job.start'(spec) {

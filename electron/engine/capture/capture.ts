@@ -3,11 +3,12 @@
  * (`tokens.ts`) and Sparsescope metadata. `openCapture` validates everything the rest of the
  * engine relies on, then serves head, layer and token slices from disk on demand.
  */
+import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import { DType, HeadPattern, type CaptureSummary } from '../../../contract/api.js';
 import { CaptureError } from './errors.js';
-import { SafetensorsError, SafetensorsFile, writeSafetensors, type TensorInfo } from './safetensors.js';
+import { SafetensorsError, SafetensorsFile, writeSafetensors, type SafetensorsHeader, type TensorInfo } from './safetensors.js';
 import { checkTextOffsets, checkTokenTensors, isTokenTensor, readTokenRange } from './tokens.js';
 import type { Capture, CaptureMetadata, TensorKind, TensorSource, TokenRange } from './types.js';
 
@@ -111,6 +112,16 @@ function readPlanted(text: string | undefined, geometry: Geometry, where: string
   return planted;
 }
 
+/**
+ * The id of an open capture. The header hash cannot be it: re-captures of one model at one length
+ * with one prompt share header and size. The real path, device, inode and modification time tell
+ * apart two files, and two versions of one file, without reading their data.
+ */
+function captureIdOf(path: string, header: SafetensorsHeader): string {
+  const { device, inode, modifiedMs } = header.file;
+  return createHash('sha256').update(JSON.stringify([header.hash, path, device, inode, modifiedMs])).digest('hex').slice(0, 16);
+}
+
 class SafetensorsCapture implements Capture {
   constructor(
     readonly summary: CaptureSummary,
@@ -157,14 +168,15 @@ export async function openCapture(path: string): Promise<Capture> {
   try {
     const where = basename(path);
     const { metadata, tensors, fileSize, hash } = file.header;
+    const absolute = resolve(path);
     const geometry = readGeometry(metadata, where);
     const { layers, dtype } = readLayers(tensors, geometry, where);
     const planted = readPlanted(metadata.planted, geometry, where);
     const tokens = checkTokenTensors(tensors, geometry.seqLen, where);
     if (tokens) await checkTextOffsets(file, where);
     const summary: CaptureSummary = {
-      captureId: hash.slice(0, 16),
-      path: resolve(path),
+      captureId: captureIdOf(absolute, file.header),
+      path: absolute,
       fileName: where,
       sizeBytes: fileSize,
       hash,

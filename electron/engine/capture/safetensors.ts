@@ -41,8 +41,10 @@ export interface SafetensorsHeader {
   /** Absolute file offset of the data section. */
   dataOffset: number;
   fileSize: number;
-  /** sha256 of the header bytes and the file size: a cheap, stable identity. */
+  /** sha256 of the header bytes and the file size: cheap and shown to users, but the same for files that differ only in data. */
   hash: string;
+  /** Which file on disk was opened, and which version of it. */
+  file: { device: number; inode: number; modifiedMs: number };
 }
 
 export class SafetensorsError extends Error {
@@ -193,7 +195,8 @@ export class SafetensorsFile {
 }
 
 async function readHeader(handle: FileHandle, where: string): Promise<SafetensorsHeader> {
-  const fileSize = (await handle.stat()).size;
+  const stats = await handle.stat();
+  const fileSize = stats.size;
   if (fileSize < LENGTH_PREFIX_BYTES) throw new SafetensorsError(`${where}: ${fileSize} bytes is too short for a safetensors file`);
   const prefix = await readExactly(handle, 0, LENGTH_PREFIX_BYTES, where);
   const headerLength = new DataView(prefix.buffer).getBigUint64(0, true);
@@ -209,7 +212,7 @@ async function readHeader(handle: FileHandle, where: string): Promise<Safetensor
   }
   const { tensors, metadata } = validateHeader(json, dataOffset, fileSize, where);
   const hash = createHash('sha256').update(headerBytes).update(`\n${fileSize}`).digest('hex');
-  return { tensors, metadata, dataOffset, fileSize, hash };
+  return { tensors, metadata, dataOffset, fileSize, hash, file: { device: stats.dev, inode: stats.ino, modifiedMs: stats.mtimeMs } };
 }
 
 /** The header a writer puts in front of `tensors`, laid out in the given order. */

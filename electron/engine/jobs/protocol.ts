@@ -44,6 +44,8 @@ export interface WorkerCall<Op extends WorkerOp = WorkerOp> {
   op: Op;
   /** The capture the op works on; absent for ops that need none (deviceInfo, writeDemo, a synthetic bench). */
   capturePath?: string;
+  /** The host's id of that capture: which version of the file the op must read. */
+  captureId?: string;
   params: WorkerOps[Op];
 }
 
@@ -51,7 +53,7 @@ export type ToWorker =
   | WorkerCall
   | { type: 'cancel'; id: number }
   /** The host closed this capture: drop the worker's handle to the file. */
-  | { type: 'release'; capturePath: string };
+  | { type: 'release'; capturePath: string; captureId?: string };
 
 export type FromWorker =
   | { type: 'progress'; id: number; fraction: number; message: string }

@@ -10,6 +10,8 @@ import type { FromWorker, WorkerHandle, WorkerOp, WorkerOps, WorkerSpawner } fro
 
 export interface CallOptions {
   capturePath?: string;
+  /** The host's id of the capture at capturePath (see WorkerCall). */
+  captureId?: string;
   onProgress?: (fraction: number, message: string) => void;
 }
 
@@ -61,7 +63,7 @@ export class WorkerChannel {
     } else {
       this.inFlight.set(id, entry);
       try {
-        this.ensureWorker().send({ type: 'call', id, op, capturePath: options.capturePath, params });
+        this.ensureWorker().send({ type: 'call', id, op, capturePath: options.capturePath, captureId: options.captureId, params });
       } catch (error) {
         this.settle(id, new ApiError(`could not reach the ${this.name} worker: ${messageOf(error)}`, 'internal'));
       }
@@ -70,8 +72,8 @@ export class WorkerChannel {
   }
 
   /** Tell the worker a capture was closed so it can drop its file handle. */
-  release(capturePath: string): void {
-    this.worker?.send({ type: 'release', capturePath });
+  release(capturePath: string, captureId?: string): void {
+    this.worker?.send({ type: 'release', capturePath, captureId });
   }
 
   dispose(): void {

@@ -48,7 +48,7 @@ export function createWorkerRuntime(deps: WorkerRuntimeDeps, post: (message: Fro
   const progressIntervalMs = deps.progressIntervalMs ?? 50;
   const maxOpenCaptures = deps.maxOpenCaptures ?? 4;
   const cancelFlags = new Map<number, Int32Array>();
-  /** Open captures by path, each with its HeadCache. */
+  /** Open captures by the host's capture id (by path for a call without one), each with its HeadCache. */
   const captures = new Map<string, { capture: Promise<Capture>; cache: HeadCache }>();
   let native: NativeModule | null = null;
 
@@ -63,25 +63,34 @@ export function createWorkerRuntime(deps: WorkerRuntimeDeps, post: (message: Fro
     return native;
   }
 
-  function openCaptureCached(path: string): { capture: Promise<Capture>; cache: HeadCache } {
-    let open = captures.get(path);
+  /** Open `path`, and when the host gave its id, check the file is still the version the host opened. */
+  async function openVersion(path: string, captureId: string | undefined): Promise<Capture> {
+    const capture = await deps.openCapture(path);
+    if (captureId === undefined || capture.summary.captureId === captureId) return capture;
+    await capture.close();
+    throw new ApiError(`${capture.summary.fileName} changed on disk since it was opened: open it again`, 'bad-request');
+  }
+
+  function openCaptureCached(path: string, captureId: string | undefined): { capture: Promise<Capture>; cache: HeadCache } {
+    const key = captureId ?? path;
+    let open = captures.get(key);
     if (open) {
-      captures.delete(path); // re-insert: Map order is our least-recently-used order
+      captures.delete(key); // re-insert: Map order is our least-recently-used order
     } else {
-      const opening = { capture: deps.openCapture(path), cache: new HeadCache(deps.headCacheBytes) };
+      const opening = { capture: openVersion(path, captureId), cache: new HeadCache(deps.headCacheBytes) };
       opening.capture.catch(() => {
-        if (captures.get(path) === opening) captures.delete(path);
+        if (captures.get(key) === opening) captures.delete(key);
       });
       open = opening;
     }
-    captures.set(path, open);
+    captures.set(key, open);
     while (captures.size > maxOpenCaptures) release(captures.keys().next().value as string);
     return open;
   }
 
-  function release(path: string): void {
-    const open = captures.get(path);
-    captures.delete(path);
+  function release(key: string): void {
+    const open = captures.get(key);
+    captures.delete(key);
     open?.cache.clear();
     void open?.capture.then((c) => c.close()).catch(() => {});
   }
@@ -89,7 +98,7 @@ export function createWorkerRuntime(deps: WorkerRuntimeDeps, post: (message: Fro
   async function run(call: WorkerCall): Promise<unknown> {
     const implementation = deps.ops[call.op] as ((params: unknown, context: OpContext) => Promise<unknown>) | undefined;
     if (!implementation) throw new ApiError(`unknown worker op ${JSON.stringify(call.op)}`, 'internal');
-    const open = call.capturePath === undefined ? null : openCaptureCached(call.capturePath);
+    const open = call.capturePath === undefined ? null : openCaptureCached(call.capturePath, call.captureId);
     const capture = open ? await open.capture : null;
     const cancel = cancelFlags.get(call.id)!;
     let lastProgressAt = 0;
@@ -135,7 +144,7 @@ export function createWorkerRuntime(deps: WorkerRuntimeDeps, post: (message: Fro
       else if (message.type === 'cancel') {
         const flag = cancelFlags.get(message.id);
         if (flag) Atomics.store(flag, 0, 1);
-      } else release(message.capturePath);
+      } else release(message.captureId ?? message.capturePath);
     },
     async close() {
       const all = [...captures.values()];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, methods, type JobEvent } from '../../../contract/api.js';
-import { writeCapture } from '../../../electron/engine/capture/capture.js';
+import { openCapture, writeCapture } from '../../../electron/engine/capture/capture.js';
 import { createEngine, type Engine } from '../../../electron/engine/handlers.js';
 import type { OpImplementations } from '../../../electron/engine/jobs/worker-runtime.js';
 import type { DeviceReport, NativeModule } from '../../../electron/engine/native-api.js';
@@ -28,7 +28,7 @@ let ops: OpImplementations;
 function startEngine(): Engine {
   workers = inProcessWorkers({
     loadNative: () => ({ deviceInfo: () => deviceReport }) as unknown as NativeModule,
-    openCapture: async (path) => ({ summary: { path } }) as never,
+    openCapture,
     ops: {
       deviceInfo: async (_p, { native }) => native().deviceInfo(),
       writeDemo: async ({ path }) => {
@@ -137,6 +137,34 @@ describe('captures', () => {
     expect(await engine.handlers['capture.close']({ captureId: summary.captureId })).toEqual({ closed: false });
     const error = await apiError(engine.handlers['head.pooledMap']({ captureId: summary.captureId, layer: 0, head: 0, resolution: 8, sampling: { mode: 'exact' }, backend: 'auto' }));
     expect(error.code).toBe('not-found');
+  });
+
+  it('tells apart files with one header and size: each keeps its own id, path and numbers (issue 10)', async () => {
+    // Re-captures of one model at one length with one prompt: same header, same size, other data.
+    await writeCapture(join(root, 'captures', 'again.safetensors'), tinyMetadata(), tinyTensors(TINY, 1));
+    ops.pooledMap = async (params, { capture }) => ({ path: capture().summary.path, bytes: Array.from(await capture().readHead(params.layer, 'q', params.head)) });
+    const first = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    const second = await engine.handlers['capture.open']({ path: 'captures/again.safetensors' });
+    expect(second.hash).toBe(first.hash); // the displayed hash is cheap: the header and the size
+    expect(second.captureId).not.toBe(first.captureId);
+    expect(second.path).toBe(join(root, 'captures', 'again.safetensors'));
+    const map = (captureId: string) => engine.handlers['head.pooledMap']({ captureId, layer: 0, head: 1, resolution: 8, sampling: { mode: 'exact' }, backend: 'cpu' }) as Promise<unknown>;
+    const [a, b] = (await Promise.all([map(first.captureId), map(second.captureId)])) as { path: string; bytes: number[] }[];
+    expect([a!.path, b!.path]).toEqual([first.path, second.path]);
+    expect(b!.bytes).not.toEqual(a!.bytes);
+  });
+
+  it('a file rewritten in place with the same header opens as a new capture with the new numbers', async () => {
+    const path = join(root, 'captures', 'tiny.safetensors');
+    ops.pooledMap = async (params, { capture }) => Array.from(await capture().readHead(params.layer, 'q', params.head));
+    const map = (captureId: string) => engine.handlers['head.pooledMap']({ captureId, layer: 0, head: 0, resolution: 8, sampling: { mode: 'exact' }, backend: 'cpu' }) as Promise<unknown>;
+    const before = await engine.handlers['capture.open']({ path });
+    const oldNumbers = await map(before.captureId);
+    await writeCapture(path, tinyMetadata(), tinyTensors(TINY, 1));
+    const after = await engine.handlers['capture.open']({ path });
+    expect(after.captureId).not.toBe(before.captureId);
+    expect(await map(after.captureId)).not.toEqual(oldNumbers);
+    expect(await map(before.captureId)).toEqual(oldNumbers); // the first one still reads what it opened
   });
 
   it('refuses a file that is not a capture with the reader message', async () => {

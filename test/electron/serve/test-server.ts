@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { decodeWire, encodeWire, type JobEvent } from '../../../contract/api.js';
-import { writeCapture } from '../../../electron/engine/capture/capture.js';
+import { openCapture, writeCapture } from '../../../electron/engine/capture/capture.js';
 import { createEngine, type Engine } from '../../../electron/engine/handlers.js';
 import type { NativeModule } from '../../../electron/engine/native-api.js';
 import { startServer, type RunningServer } from '../../../electron/serve/server.js';
@@ -46,7 +46,7 @@ const unused = async () => {
 function fastEngine(root: string, cacheDir: string): Engine {
   const workers = inProcessWorkers({
     loadNative: () => ({ deviceInfo: () => ({ cpuThreads: 2, cuda: { compiled: false, available: false, devices: [] } }) }) as unknown as NativeModule,
-    openCapture: async (path) => ({ summary: { path } }) as never,
+    openCapture,
     ops: {
       deviceInfo: async (_p, { native }) => native().deviceInfo(),
       writeDemo: unused,

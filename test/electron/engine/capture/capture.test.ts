@@ -41,7 +41,7 @@ describe('captures', () => {
       });
       expect(capture.summary.planted?.[0]?.[3]).toEqual({ pattern: 'stream_llm', a: 64, b: 512 });
       expect(capture.summary.hash).toBe(written.hash);
-      expect(capture.summary.captureId).toBe(written.hash.slice(0, 16));
+      expect(capture.summary.captureId).toBe(written.captureId); // the same file, unchanged: the same id
       const headBytes = 10 * 8 * 4;
       // layers.1.q is the 4th tensor written (index 3); head 2 starts 2 heads in.
       expect(await capture.readHead(1, 'q', 2)).toEqual(tensorBytes(3, 4 * headBytes).subarray(2 * headBytes, 3 * headBytes));
@@ -52,6 +52,16 @@ describe('captures', () => {
     } finally {
       await capture.close();
     }
+  });
+
+  it('gives files with one header and size, or a file rewritten, different ids; the displayed hash stays the header\'s', async () => {
+    const [one, two] = [join(dir, 'one.safetensors'), join(dir, 'two.safetensors')];
+    const first = await writeCapture(one, tinyMetadata(), tinyTensors());
+    const second = await writeCapture(two, tinyMetadata(), tinyTensors(TINY, 1));
+    expect(second.hash).toBe(first.hash);
+    expect(second.captureId).not.toBe(first.captureId);
+    const rewritten = await writeCapture(one, tinyMetadata(), tinyTensors(TINY, 2));
+    expect(rewritten.captureId).not.toBe(first.captureId);
   });
 
   it('accepts any subset of layers', async () => {

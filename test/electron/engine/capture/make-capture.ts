@@ -29,14 +29,22 @@ export function tinyMetadata(shape: TinyCaptureShape = TINY): CaptureMetadata {
   };
 }
 
-/** Byte b of tensor t is (t * 31 + b) mod 251: every slice is distinguishable. */
-export function tensorBytes(tensorIndex: number, length: number): Uint8Array {
+/** Bytes of the high byte of every element: a small exponent, so every value is finite and modest in F32, BF16 and F16. */
+const SMALL_HIGH_BYTE = 0x3c;
+
+/**
+ * Byte b of tensor t is (t * 31 + b + salt) mod 251, except each element's high byte, which keeps
+ * its value small and finite: every slice is distinguishable, and a different salt gives different
+ * data under the same header.
+ */
+export function tensorBytes(tensorIndex: number, length: number, itemBytes = 4, salt = 0): Uint8Array {
   const bytes = new Uint8Array(length);
-  for (let b = 0; b < length; b++) bytes[b] = (tensorIndex * 31 + b) % 251;
+  for (let b = 0; b < length; b++) bytes[b] = b % itemBytes === itemBytes - 1 ? SMALL_HIGH_BYTE : (tensorIndex * 31 + b + salt) % 251;
   return bytes;
 }
 
-export function tinyTensors(shape: TinyCaptureShape = TINY): TensorSource[] {
+/** The tensors of a capture of `shape`; `salt` changes their data, never their header. */
+export function tinyTensors(shape: TinyCaptureShape = TINY, salt = 0): TensorSource[] {
   const itemBytes = shape.dtype === 'F32' ? 4 : 2;
   const sources: TensorSource[] = [];
   for (const layer of shape.layers) {
@@ -44,7 +52,7 @@ export function tinyTensors(shape: TinyCaptureShape = TINY): TensorSource[] {
       const dims = [kind === 'q' ? shape.heads : shape.kvHeads, shape.seqLen, shape.headDim];
       const index = sources.length;
       const length = dims.reduce((x, y) => x * y, itemBytes);
-      sources.push({ name: `layers.${layer}.${kind}`, dtype: shape.dtype, shape: dims, produce: async () => tensorBytes(index, length) });
+      sources.push({ name: `layers.${layer}.${kind}`, dtype: shape.dtype, shape: dims, produce: async () => tensorBytes(index, length, itemBytes, salt) });
     }
   }
   return sources;

@@ -115,6 +115,31 @@ describe('worker runtime', () => {
     expect(caches[3]!.size).toBe(0);
   });
 
+  it('keeps captures by the host\'s id and refuses a file that changed since the host opened it', async () => {
+    let version = 'v1';
+    const replies: FromWorker[] = [];
+    const runtime = createWorkerRuntime(
+      {
+        loadNative: () => ({}) as NativeModule,
+        openCapture: async (path) => ({ ...fakeCapture(path), summary: { path, fileName: 'a.safetensors', captureId: version } as Capture['summary'] }),
+        ops: ops({ pooledMap: async (_params, { capture }) => capture().summary.captureId }),
+      },
+      (message) => replies.push(message),
+    );
+    const call = async (id: number, captureId: string) => {
+      runtime.handle({ type: 'call', id, op: 'pooledMap', capturePath: '/a.safetensors', captureId, params: {} });
+      await vi.waitFor(() => expect(replies.some((r) => r.id === id)).toBe(true));
+      return replies.find((r) => r.id === id);
+    };
+    expect(await call(1, 'v1')).toMatchObject({ type: 'result', result: 'v1' });
+    version = 'v2'; // rewritten on disk; the host opened it again
+    expect(await call(2, 'v2')).toMatchObject({ type: 'result', result: 'v2' });
+    expect(await call(3, 'v1')).toMatchObject({ type: 'result', result: 'v1' }); // still open in this worker
+    runtime.handle({ type: 'release', capturePath: '/a.safetensors', captureId: 'v1' });
+    expect(await call(4, 'v1')).toEqual({ type: 'error', id: 4, code: 'bad-request', message: 'a.safetensors changed on disk since it was opened: open it again' });
+    await runtime.close();
+  });
+
   it('sets the cancel flag the op polls, and answers with code cancelled', async () => {
     const { runtime, settled } = harness({
       search: async (_params, { control }) => {
