@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { HEADS, KV_HEADS, layerInputs, medianMs } from './gpu_inputs.js';
+import { writeResultsSection } from './results-section.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const addonPath = process.env.SPARSESCOPE_ADDON ?? path.join(root, 'native/build/Release/sparsescope.node');
@@ -35,11 +36,23 @@ for (const headDim of [64, 96, 128]) {
 process.env.SPARSESCOPE_CUDA_PATH = '';
 
 const reference = rows.find((r) => r.headDim === 128 && r.kernelPath === 'default').tflops;
-console.log(`\n${device.name} (cc ${device.computeCapability}), dense, bf16 H=${HEADS} Hkv=${KV_HEADS} N=${seqLen}, median of ${repeats}`);
-console.log('| D | path | ms | TFLOP/s | vs default D=128 | portable / default time |');
-console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
-for (const r of rows) {
+const tableRows = rows.map((r) => {
   const fallback = rows.find((other) => other.headDim === r.headDim && other.kernelPath === 'default');
   const slowdown = r.kernelPath === 'portable' ? `${(r.ms / fallback.ms).toFixed(2)}x` : '-';
-  console.log(`| ${r.headDim} | ${r.kernelPath} | ${r.ms.toFixed(2)} | ${r.tflops.toFixed(0)} | ${(r.tflops / reference).toFixed(2)} | ${slowdown} |`);
-}
+  return `| ${r.headDim} | ${r.kernelPath} | ${r.ms.toFixed(2)} | ${r.tflops.toFixed(0)} | ${(r.tflops / reference).toFixed(2)} | ${slowdown} |`;
+});
+const onHopper = device.computeCapability === '9.0';
+const body = `## Head dims on the GPU (dense attention per D)
+
+- Date: ${new Date().toISOString().slice(0, 10)}; device: ${device.name} (cc ${device.computeCapability})
+- Command: \`SEQ_LEN=${seqLen} REPEATS=${repeats} node bench/gpu_head_dims.js\` (also run by \`npm run bench:gpu\`)
+- bf16, H=${HEADS}, Hkv=${KV_HEADS}, N=${seqLen}, causal; device-event times, median of ${repeats} after a warm-up.
+  "default" is the ${onHopper ? 'warp-specialized Hopper kernel (TMA, wgmma)' : 'default path of this card'}; "portable" the mma.sync kernel (sm_80+).
+
+| D | path | ms | TFLOP/s | vs default D=128 | portable / default time |
+| ---: | --- | ---: | ---: | ---: | ---: |
+${tableRows.join('\n')}
+
+Every head dim runs on the default path, so the issue's rule (the Hopper path, or within 1.5x of it) holds by the first clause; the portable path is what sm_80 cards run.`;
+console.log(`\n${body}`);
+console.error(`wrote the gpu-head-dims section of ${writeResultsSection('gpu-head-dims', 'bench/gpu_head_dims.js', body)}`);
