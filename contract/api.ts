@@ -145,6 +145,13 @@ export const MaskGeometry = z.object({
 });
 export type MaskGeometry = z.infer<typeof MaskGeometry>;
 
+/**
+ * How a speedup was obtained (spec 2.2): `measured` from full-row timings of that head (or layer),
+ * `predicted` from density and a measured cost model of the backend; its times are predicted too.
+ */
+export const SpeedupKind = z.enum(['measured', 'predicted']);
+export type SpeedupKind = z.infer<typeof SpeedupKind>;
+
 export const HeadStats = z.object({
   layer: z.number().int(),
   head: z.number().int(),
@@ -157,6 +164,9 @@ export const HeadStats = z.object({
   denseMs: z.number(),
   indexMs: z.number(),
   sparseMs: z.number(),
+  /** denseMs / (indexMs + sparseMs) of this head. */
+  speedup: z.number(),
+  speedupKind: SpeedupKind,
 });
 export type HeadStats = z.infer<typeof HeadStats>;
 
@@ -174,6 +184,7 @@ export const Report = z.object({
     indexMs: z.number(),
     sparseMs: z.number(),
     speedup: z.number(),
+    speedupKind: SpeedupKind,
     meanRecall: z.number(),
     minRecall: z.number(),
   }),
@@ -185,11 +196,10 @@ export type Report = z.infer<typeof Report>;
 /** Per-row recall for the side strip of the head view, pooled to `rows` bins. */
 export const RowRecall = z.object({ rowStart: z.number().int(), rowEnd: z.number().int(), recall: Float32 });
 
+/** A head's measures on sampled rows; its timings and speedup are `predicted` (a cost model). */
 export const HeadEvaluation = z.object({
   stats: HeadStats,
   rowRecall: RowRecall,
-  /** Predicted speedup from density alone: 1 / (density + index overhead), no timing involved. */
-  predictedSpeedup: z.number(),
 });
 export type HeadEvaluation = z.infer<typeof HeadEvaluation>;
 

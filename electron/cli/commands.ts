@@ -190,6 +190,7 @@ const analyze: Command = {
   spec: {
     name: 'analyze',
     summary: 'Measure recall, output error, density and dense/sparse timings per head for a config (default: MInference defaults).',
+    notes: ['Recall and output error use the sampled rows (every evaluated row with --exact). Timings are full-row pre-fill, measured per head: each speedup says "measured".'],
     positionals: [{ name: 'CAPTURE', required: true }],
     flags: {
       config: { type: 'string', valueName: 'CFG', help: 'head config (MInference, SGLang or Sparsescope JSON)' },
@@ -226,6 +227,7 @@ const search: Command = {
   spec: {
     name: 'search',
     summary: 'Find a pattern and budget per head and write the config. Without --target-recall it tries the MInference candidate set.',
+    notes: ['The search runs on the sampled rows; each choice is then checked on every evaluated row and raised until its exact recall reaches --target-recall. The config\'s score and the report carry that exact recall.'],
     positionals: [{ name: 'CAPTURE', required: true }],
     flags: {
       out: { type: 'string', valueName: 'CFG', help: 'config file to write (required)' },

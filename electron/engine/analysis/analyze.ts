@@ -1,26 +1,32 @@
 /**
  * `analyze`: recall, output error, density and timings of every head of a capture under a config
- * (MInference's defaults where the config is silent), one layer at a time.
+ * (MInference's defaults where the config is silent), one layer at a time. Recall and error use
+ * the evaluated rows (sampled or exact); timings are always full-row pre-fill, measured per head.
  */
-import { ApiError, type Backend, type HeadConfig, type HeadPattern, type HeadStats, type Report, type RowSampling } from '../../../contract/api.js';
+import { ApiError, type Backend, type HeadConfig, type HeadPattern, type HeadStats, type Report, type RowSampling, type SpeedupKind } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import {
   encodePatterns,
   evaluatedRows,
+  headView,
   layerInputs,
   layerPatterns,
   mean,
   nativeControl,
+  pickRows,
   relativeError,
   resolveBackend,
+  speedupOf,
   throwIfCancelled,
+  timed,
   withConfigLastQ,
   withRuntimeWarnings,
   type Control,
   type ProgressCallback,
   type ResolvedBackend,
 } from './common.js';
+import { HeadProbe, type PatternMeasure } from './probe.js';
 
 export interface AnalyzeOptions {
   config?: HeadConfig;
@@ -29,10 +35,64 @@ export interface AnalyzeOptions {
   sampling: RowSampling;
 }
 
+/** Timed dense runs per layer (after a warm-up); the median is kept. */
+const DENSE_REPEATS = 3;
+
 /**
- * Measures of every head of one layer on `rows`. Times are per call over the whole layer, split
- * evenly over its heads; they cover the evaluated rows only (the bench times full pre-fill).
+ * Full-row dense pre-fill of one head. Dense work does not depend on the data, so every head of a
+ * layer costs the same: one head is timed per layer (median of repeats, as `bench` does), which
+ * keeps `analyze` far cheaper than timing dense for every head.
  */
+export async function timeDenseHead(native: NativeModule, inputs: AttentionInputs, backend: NativeBackend, control?: Control): Promise<number> {
+  const head = headView(inputs, 0);
+  return (await timed(DENSE_REPEATS, () => native.denseAttention(head, { backend }, nativeControl(control)), control)).ms;
+}
+
+/**
+ * One head's stats: recall and output error on the probe's rows, and measured full-row timings
+ * (spec 2.2): the pattern's index build (alone: see shareLayerIndex) and its sparse pre-fill over
+ * all N rows of this head, against the dense pre-fill of a head of the same layer (`denseMs`).
+ */
+export async function measuredHeadStats(layer: number, head: number, probe: HeadProbe, measure: PatternMeasure, denseMs: number): Promise<HeadStats> {
+  const sparse = await probe.sparseAllRows(measure);
+  const dense = await probe.dense();
+  const { headDim } = probe.inputs;
+  const indexMs = measure.index.ms;
+  return {
+    layer,
+    head,
+    pattern: measure.pattern.pattern,
+    params: [measure.pattern.a, measure.pattern.b],
+    recall: measure.recall,
+    outputRelError: relativeError(pickRows(sparse.out, probe.inputs.seqLen, probe.rows, headDim), dense.out),
+    density: measure.density,
+    rowsUsed: probe.rows.length,
+    denseMs,
+    indexMs,
+    sparseMs: sparse.ms,
+    speedup: speedupOf(denseMs, indexMs, sparse.ms),
+    speedupKind: 'measured',
+  };
+}
+
+/**
+ * The pre-fill builds a layer's index in one call, in parallel over heads, while a head built alone
+ * runs on one thread (on a GPU, one head fills little of the device). So each head's index time is
+ * its share of the layer's build, timed as the pre-fill runs it, in proportion to the head's own
+ * measured build time.
+ */
+export async function shareLayerIndex(native: NativeModule, inputs: AttentionInputs, stats: HeadStats[], backend: NativeBackend, control?: Control): Promise<HeadStats[]> {
+  const patterns = stats.map((head) => ({ pattern: head.pattern, a: head.params[0], b: head.params[1] }));
+  throwIfCancelled(control);
+  const layerIndex = await native.buildIndex(inputs, encodePatterns(patterns), { backend }, nativeControl(control));
+  const alone = stats.reduce((sum, head) => sum + head.indexMs, 0);
+  return stats.map((head) => {
+    const indexMs = alone > 0 ? (layerIndex.ms * head.indexMs) / alone : 0;
+    return { ...head, indexMs, speedup: speedupOf(head.denseMs, indexMs, head.sparseMs) };
+  });
+}
+
+/** Stats of every head of one layer: recall and error on `rows`, timings measured per head. */
 export async function analyzeLayer(
   native: NativeModule,
   inputs: AttentionInputs,
@@ -42,48 +102,17 @@ export async function analyzeLayer(
   rows: Int32Array,
   control?: Control,
 ): Promise<HeadStats[]> {
-  const opts = { backend, rows };
-  throwIfCancelled(control);
-  const dense = await native.denseAttention(inputs, opts, nativeControl(control));
-  throwIfCancelled(control);
-  const index = await native.buildIndex(inputs, encodePatterns(patterns), { backend }, nativeControl(control));
-  throwIfCancelled(control);
-  const sparse = await native.sparseAttention(inputs, index, opts, nativeControl(control));
-  throwIfCancelled(control);
-  const { recall } = await native.recall(inputs, index, { ...opts, denseLse: dense.lse }, nativeControl(control));
-  return headStats(layer, patterns, rows.length, inputs.headDim, { recall, denseOut: dense.out, sparseOut: sparse.out, density: index.density }, {
-    denseMs: dense.ms,
-    indexMs: index.ms,
-    sparseMs: sparse.ms,
-  });
+  const denseMs = await timeDenseHead(native, inputs, backend, control);
+  const stats: HeadStats[] = [];
+  for (const [head, pattern] of patterns.entries()) {
+    const probe = new HeadProbe(native, headView(inputs, head), backend, rows, control);
+    stats.push(await measuredHeadStats(layer, head, probe, await probe.measure(pattern), denseMs));
+  }
+  return shareLayerIndex(native, inputs, stats, backend, control);
 }
 
-/** Per-head stats from layer-wide native results laid out [H, R] and [H, R, D]. */
-export function headStats(
-  layer: number,
-  patterns: readonly HeadPattern[],
-  rowCount: number,
-  headDim: number,
-  measured: { recall: Float32Array; denseOut: Float32Array; sparseOut: Float32Array; density: Float64Array },
-  layerMs: { denseMs: number; indexMs: number; sparseMs: number },
-): HeadStats[] {
-  const heads = patterns.length;
-  return patterns.map((pattern, h) => ({
-    layer,
-    head: h,
-    pattern: pattern.pattern,
-    params: [pattern.a, pattern.b] as [number, number],
-    recall: mean(measured.recall.subarray(h * rowCount, (h + 1) * rowCount)),
-    outputRelError: relativeError(measured.sparseOut, measured.denseOut, h * rowCount * headDim, rowCount * headDim),
-    density: measured.density[h] ?? 0,
-    rowsUsed: rowCount,
-    denseMs: layerMs.denseMs / heads,
-    indexMs: layerMs.indexMs / heads,
-    sparseMs: layerMs.sparseMs / heads,
-  }));
-}
-
-export function buildReport(resolved: ResolvedBackend, capture: Capture, heads: HeadStats[]): Report {
+/** The report of spec 4; `speedupKind` says how the timings summed in its totals were obtained. */
+export function buildReport(resolved: ResolvedBackend, capture: Capture, heads: HeadStats[], speedupKind: SpeedupKind): Report {
   const sum = (key: 'denseMs' | 'indexMs' | 'sparseMs'): number => heads.reduce((total, head) => total + head[key], 0);
   const denseMs = sum('denseMs');
   const indexMs = sum('indexMs');
@@ -99,7 +128,8 @@ export function buildReport(resolved: ResolvedBackend, capture: Capture, heads: 
       denseMs,
       indexMs,
       sparseMs,
-      speedup: indexMs + sparseMs > 0 ? denseMs / (indexMs + sparseMs) : 0,
+      speedup: speedupOf(denseMs, indexMs, sparseMs),
+      speedupKind,
       meanRecall: mean(heads.map((head) => head.recall)),
       minRecall: heads.length ? Math.min(...heads.map((head) => head.recall)) : 0,
     },
@@ -134,5 +164,5 @@ export async function analyzeCapture(
     heads.push(...(await analyzeLayer(configured, await layerInputs(capture, layer), layer, patterns, backend, rows, control)));
   }
   onProgress(1, 'done');
-  return withRuntimeWarnings(buildReport(resolved, capture, heads), options.config);
+  return withRuntimeWarnings(buildReport(resolved, capture, heads, 'measured'), options.config);
 }

@@ -8,16 +8,21 @@ import type { Backend, BenchResult, HeadConfig, HeadPattern, HeadStats } from '.
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, AttentionResult, NativeBackend, NativeModule, SparseIndex } from '../native-api.js';
 import { syntheticCapture } from '../synthetic/memory-capture.js';
-import { buildReport, headStats, selectLayers } from './analyze.js';
+import { buildReport, selectLayers } from './analyze.js';
 import {
   encodePatterns,
   evaluatedRows,
+  indexWork,
   layerInputs,
   layerPatterns,
-  median,
+  mean,
   nativeControl,
+  pickRows,
+  relativeError,
   resolveBackend,
+  speedupOf,
   throwIfCancelled,
+  timed,
   withConfigLastQ,
   withRuntimeWarnings,
   type Control,
@@ -37,16 +42,55 @@ export const SWEEP_SHAPE = { layers: 1, heads: 8, kvHeads: 2, headDim: 128, seed
 /** Rows whose recall the bench reports (recall needs no timing, so a sample is enough). */
 const RECALL_SAMPLING = { mode: 'sampled' as const, rows: 512, seed: 0 };
 
-async function timed<T extends { ms: number }>(repeat: number, run: () => Promise<T>, control?: Control): Promise<{ result: T; ms: number }> {
-  throwIfCancelled(control);
-  let result = await run(); // warm-up
-  const times: number[] = [];
-  for (let r = 0; r < repeat; r++) {
-    throwIfCancelled(control);
-    result = await run();
-    times.push(result.ms);
-  }
-  return { result, ms: median(times) };
+/** Layer-wide native results, laid out [H, R] and [H, R, D] over the evaluated rows. */
+interface LayerMeasures {
+  recall: Float32Array;
+  denseOut: Float32Array;
+  sparseOut: Float32Array;
+  density: Float64Array;
+}
+
+/**
+ * Per-head stats of a layer timed as a whole. The layer's measured times are shared out by each
+ * head's work: dense evenly (every head does the same), the index by index work, the sparse pass
+ * by computed entries (density). Per head they are therefore `predicted`; their sums, the layer's
+ * and the report's totals, are measured.
+ */
+function apportionedHeadStats(
+  layer: number,
+  patterns: readonly HeadPattern[],
+  seqLen: number,
+  rowCount: number,
+  headDim: number,
+  measured: LayerMeasures,
+  layerMs: { denseMs: number; indexMs: number; sparseMs: number },
+): HeadStats[] {
+  const shares = (work: number[]): number[] => {
+    const total = work.reduce((sum, w) => sum + w, 0);
+    return work.map((w) => (total > 0 ? w / total : 1 / work.length));
+  };
+  const indexShares = shares(patterns.map((pattern) => indexWork(pattern.pattern, seqLen)));
+  const sparseShares = shares(patterns.map((_, h) => measured.density[h] ?? 0));
+  return patterns.map((pattern, h) => {
+    const denseMs = layerMs.denseMs / patterns.length;
+    const indexMs = layerMs.indexMs * indexShares[h]!;
+    const sparseMs = layerMs.sparseMs * sparseShares[h]!;
+    return {
+      layer,
+      head: h,
+      pattern: pattern.pattern,
+      params: [pattern.a, pattern.b] as [number, number],
+      recall: mean(measured.recall.subarray(h * rowCount, (h + 1) * rowCount)),
+      outputRelError: relativeError(measured.sparseOut, measured.denseOut, h * rowCount * headDim, rowCount * headDim),
+      density: measured.density[h] ?? 0,
+      rowsUsed: rowCount,
+      denseMs,
+      indexMs,
+      sparseMs,
+      speedup: speedupOf(denseMs, indexMs, sparseMs),
+      speedupKind: 'predicted' as const,
+    };
+  });
 }
 
 /** Full-sequence timings of one layer and its per-head measures on the evaluated rows. */
@@ -64,23 +108,17 @@ export async function benchLayer(
   const index = await timed<SparseIndex>(repeat, () => native.buildIndex(inputs, encoded, { backend }, nativeControl(control)), control);
   const sparse = await timed<AttentionResult>(repeat, () => native.sparseAttention(inputs, index.result, { backend }, nativeControl(control)), control);
   // Recall and output error on the evaluated rows, taken from the full-sequence outputs.
-  const rows = evaluatedRows(inputs.seqLen, RECALL_SAMPLING);
-  const { numHeads, seqLen, headDim } = inputs;
-  const pick = (full: Float32Array, width: number): Float32Array => {
-    const out = new Float32Array(numHeads * rows.length * width);
-    for (let h = 0; h < numHeads; h++) {
-      rows.forEach((row, r) => out.set(full.subarray((h * seqLen + row) * width, (h * seqLen + row + 1) * width), (h * rows.length + r) * width));
-    }
-    return out;
-  };
+  const { seqLen, headDim } = inputs;
+  const rows = evaluatedRows(seqLen, RECALL_SAMPLING);
   throwIfCancelled(control);
-  const { recall } = await native.recall(inputs, index.result, { backend, rows, denseLse: pick(dense.result.lse, 1) }, nativeControl(control));
-  return headStats(
+  const { recall } = await native.recall(inputs, index.result, { backend, rows, denseLse: pickRows(dense.result.lse, seqLen, rows, 1) }, nativeControl(control));
+  return apportionedHeadStats(
     layer,
     patterns,
+    seqLen,
     rows.length,
     headDim,
-    { recall, denseOut: pick(dense.result.out, headDim), sparseOut: pick(sparse.result.out, headDim), density: index.result.density },
+    { recall, denseOut: pickRows(dense.result.out, seqLen, rows, headDim), sparseOut: pickRows(sparse.result.out, seqLen, rows, headDim), density: index.result.density },
     { denseMs: dense.ms, indexMs: index.ms, sparseMs: sparse.ms },
   );
 }
@@ -104,7 +142,7 @@ export async function benchCapture(
       heads.push(...(await benchLayer(configured, await layerInputs(capture, layer), layer, patterns, backend, options.repeat, control)));
     }
     onProgress(1, 'done');
-    return { report: withRuntimeWarnings(buildReport(resolved, capture, heads), options.config), sweep: [] };
+    return { report: withRuntimeWarnings(buildReport(resolved, capture, heads, 'measured'), options.config), sweep: [] };
   }
   const sweep: BenchResult['sweep'] = [];
   for (const [done, seqLen] of options.sweep.entries()) {
@@ -113,10 +151,8 @@ export async function benchCapture(
     const inputs = await layerInputs(synthetic, 0);
     const patterns = options.config
       ? layerPatterns(options.config, 0, SWEEP_SHAPE.heads)
-      : (await searchLayer(native, inputs, { mode: 'target-recall', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 256, seed: 0 } }, backend, () => {}, control)).map(
-          (choice) => choice.pattern,
-        );
-    const report = buildReport(resolved, synthetic, await benchLayer(configured, inputs, 0, patterns, backend, options.repeat, control));
+      : await searchLayer(native, inputs, { mode: 'target-recall', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 256, seed: 0 } }, backend, () => {}, control);
+    const report = buildReport(resolved, synthetic, await benchLayer(configured, inputs, 0, patterns, backend, options.repeat, control), 'measured');
     const { denseMs, indexMs, sparseMs, speedup, meanRecall } = report.totals;
     sweep.push({ seqLen, device: report.device, dtype: report.dtype, denseMs, indexMs, sparseMs, speedup, meanRecall });
   }

@@ -100,6 +100,22 @@ export async function headInputs(capture: Capture, layer: number, head: number, 
   return { dtype: summary.dtype, numHeads: 1, numKvHeads: 1, seqLen: summary.seqLen, headDim: summary.headDim, q, k, ...(v ? { v } : {}) };
 }
 
+/** A one-head view into a layer's inputs (no copy). */
+export function headView(inputs: AttentionInputs, head: number): AttentionInputs {
+  const bytes = inputs.q.byteLength / (inputs.numHeads * inputs.seqLen * inputs.headDim);
+  const headBytes = inputs.seqLen * inputs.headDim * bytes;
+  const kvHead = Math.floor(head / (inputs.numHeads / inputs.numKvHeads));
+  const slice = (buffer: Uint8Array, index: number): Uint8Array => buffer.subarray(index * headBytes, (index + 1) * headBytes);
+  return {
+    ...inputs,
+    numHeads: 1,
+    numKvHeads: 1,
+    q: slice(inputs.q, head),
+    k: slice(inputs.k, kvHead),
+    ...(inputs.v ? { v: slice(inputs.v, kvHead) } : {}),
+  };
+}
+
 /** A whole layer (all query heads) as native input. */
 export async function layerInputs(capture: Capture, layer: number): Promise<AttentionInputs> {
   const { summary } = capture;
@@ -107,7 +123,6 @@ export async function layerInputs(capture: Capture, layer: number): Promise<Atte
   const [q, k, v] = await Promise.all([capture.readLayer(layer, 'q'), capture.readLayer(layer, 'k'), capture.readLayer(layer, 'v')]);
   return { dtype: summary.dtype, numHeads: summary.numHeads, numKvHeads: summary.numKvHeads, seqLen: summary.seqLen, headDim: summary.headDim, q, k, v };
 }
-
 
 export function encodePatterns(patterns: readonly HeadPattern[]): Int32Array {
   const encoded = new Int32Array(patterns.length * 3);
@@ -145,13 +160,44 @@ export function layerPatterns(config: HeadConfig | undefined, layer: number, num
  * Used by the search as a tie-breaker and by the predicted speedup.
  */
 export function indexOverhead(pattern: HeadPattern['pattern'], seqLen: number): number {
-  const causal = (seqLen * (seqLen + 1)) / 2;
+  const causal = causalEntries(seqLen);
   if (pattern === 'vertical_and_slash') return (Math.min(64, seqLen) * seqLen) / causal;
   if (pattern === 'block_sparse') {
     const blocks = Math.ceil(seqLen / BLOCK);
     return (seqLen + (blocks * (blocks + 1)) / 2) / causal;
   }
   return 0;
+}
+
+/** Median of `repeat` timed runs after one warm-up (spec 2.2 "Speedup"), and the last result. */
+export async function timed<T extends { ms: number }>(repeat: number, run: () => Promise<T>, control?: Control): Promise<{ result: T; ms: number }> {
+  throwIfCancelled(control);
+  let result = await run(); // warm-up
+  const times: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    throwIfCancelled(control);
+    result = await run();
+    times.push(result.ms);
+  }
+  return { result, ms: median(times) };
+}
+
+/** Causal score entries of an N-token sequence, N(N+1)/2: the dense pre-fill's work. */
+export function causalEntries(seqLen: number): number {
+  return (seqLen * (seqLen + 1)) / 2;
+}
+
+/**
+ * Work of building a pattern's index, in score-entry units: a pass over the keys plus the scoring
+ * that indexOverhead counts (the Vertical-Slash estimate, Block-Sparse's pooled blocks).
+ */
+export function indexWork(pattern: HeadPattern['pattern'], seqLen: number): number {
+  return seqLen + indexOverhead(pattern, seqLen) * causalEntries(seqLen);
+}
+
+/** Spec 2.2: dense / (index + sparse), 0 when there is nothing to divide by. */
+export function speedupOf(denseMs: number, indexMs: number, sparseMs: number): number {
+  return indexMs + sparseMs > 0 ? denseMs / (indexMs + sparseMs) : 0;
 }
 
 export function median(values: readonly number[]): number {
@@ -164,6 +210,16 @@ export function mean(values: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < values.length; i++) sum += values[i]!;
   return values.length ? sum / values.length : 0;
+}
+
+/** Rows `rows` of every head of a [H, N, width] full-sequence result, laid out [H, R, width]. */
+export function pickRows(full: Float32Array, seqLen: number, rows: Int32Array, width: number): Float32Array {
+  const heads = full.length / (seqLen * width);
+  const out = new Float32Array(heads * rows.length * width);
+  for (let h = 0; h < heads; h++) {
+    rows.forEach((row, r) => out.set(full.subarray((h * seqLen + row) * width, (h * seqLen + row + 1) * width), (h * rows.length + r) * width));
+  }
+  return out;
 }
 
 /** ||a - b||_F / ||b||_F over a slice of two equally laid-out outputs. */

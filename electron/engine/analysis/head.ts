@@ -23,13 +23,14 @@ import {
   evaluatedRowStart,
   evaluatedRows,
   headInputs,
-  indexOverhead,
   nativeControl,
   relativeError,
   resolveBackend,
+  speedupOf,
   throwIfCancelled,
   type Control,
 } from './common.js';
+import { costModel, predictTimes } from './cost-model.js';
 import { HeadCache, typedArrayBytes } from './head-cache.js';
 import { computedIntervals, forEachBlockSpan } from './index-geometry.js';
 import { familyLadder } from './ladders.js';
@@ -204,7 +205,8 @@ function binRows(rows: Int32Array, values: Float32Array, rowStart: number, rowEn
 
 /**
  * A budget change re-evaluates the same head: with the worker's cache, only the index of the new
- * pattern, the sparse pass and the recall run again.
+ * pattern, the sparse pass and the recall run again. Recall and error are on the sampled rows; the
+ * times and speedup are predicted by the backend's cost model (timing a few rows is no speedup).
  */
 export async function evaluateHead(native: NativeModule, capture: Capture, params: HeadParams<'head.evaluate'>, control?: Control, cache = new HeadCache()): Promise<HeadEvaluation> {
   const { backend } = resolveBackend(native, params.backend, capture.summary);
@@ -221,6 +223,7 @@ export async function evaluateHead(native: NativeModule, capture: Capture, param
   const { recall } = await native.recall(inputs, index, { ...opts, denseLse: dense.lse }, nativeControl(control));
   const rowStart = evaluatedRowStart(seqLen);
   const density = index.density[0] ?? 0;
+  const predicted = predictTimes(await costModel(native, inputs, backend, control), params.pattern.pattern, density, seqLen);
   return {
     stats: {
       layer: params.layer,
@@ -231,12 +234,11 @@ export async function evaluateHead(native: NativeModule, capture: Capture, param
       outputRelError: relativeError(sparse.out, dense.out),
       density,
       rowsUsed: rows.length,
-      denseMs: dense.ms,
-      indexMs: index.ms,
-      sparseMs: sparse.ms,
+      ...predicted,
+      speedup: speedupOf(predicted.denseMs, predicted.indexMs, predicted.sparseMs),
+      speedupKind: 'predicted',
     },
     rowRecall: { rowStart, rowEnd: seqLen, recall: binRows(rows, recall, rowStart, seqLen, Math.min(params.stripRows, seqLen - rowStart)) },
-    predictedSpeedup: 1 / Math.max(1e-9, density + indexOverhead(params.pattern.pattern, seqLen)),
   };
 }
 

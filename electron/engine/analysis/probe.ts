@@ -1,9 +1,9 @@
 /**
- * Recall and density of candidate patterns for one head, against the dense log-sum-exp of the
- * evaluated rows (computed once). The search, the budget curve and the head evaluation share it.
+ * Recall and density of candidate patterns for one head, against the dense attention of the
+ * evaluated rows (computed once). The search, the budget curve and the analysis share it.
  */
 import type { HeadPattern } from '../../../contract/api.js';
-import type { AttentionInputs, NativeBackend, NativeModule, SparseIndex } from '../native-api.js';
+import type { AttentionInputs, AttentionResult, NativeBackend, NativeModule, SparseIndex } from '../native-api.js';
 import { encodePatterns, mean, nativeControl, throwIfCancelled, type Control } from './common.js';
 
 export interface PatternMeasure {
@@ -16,7 +16,7 @@ export interface PatternMeasure {
 }
 
 export class HeadProbe {
-  private denseLse: Float32Array | null = null;
+  private denseOnRows: Promise<AttentionResult> | null = null;
   private readonly measured = new Map<string, PatternMeasure>();
 
   constructor(
@@ -27,13 +27,14 @@ export class HeadProbe {
     private readonly control?: Control,
   ) {}
 
-  async lse(): Promise<Float32Array> {
-    if (!this.denseLse) {
+  /** Dense attention of the evaluated rows (output and log-sum-exp), computed once. */
+  dense(): Promise<AttentionResult> {
+    if (!this.denseOnRows) {
       throwIfCancelled(this.control);
-      const dense = await this.native.denseAttention(this.inputs, { backend: this.backend, rows: this.rows }, nativeControl(this.control));
-      this.denseLse = dense.lse;
+      this.denseOnRows = this.native.denseAttention(this.inputs, { backend: this.backend, rows: this.rows }, nativeControl(this.control));
+      this.denseOnRows.catch(() => (this.denseOnRows = null));
     }
-    return this.denseLse;
+    return this.denseOnRows;
   }
 
   async index(pattern: HeadPattern): Promise<SparseIndex> {
@@ -45,12 +46,18 @@ export class HeadProbe {
     const key = `${pattern.pattern}:${pattern.a}:${pattern.b}`;
     const known = this.measured.get(key);
     if (known) return known;
-    const denseLse = await this.lse();
+    const { lse: denseLse } = await this.dense();
     const index = await this.index(pattern);
     throwIfCancelled(this.control);
     const { recall } = await this.native.recall(this.inputs, index, { backend: this.backend, rows: this.rows, denseLse }, nativeControl(this.control));
     const result: PatternMeasure = { pattern, recall: mean(recall), rowRecall: recall, density: index.density[0] ?? 1, index };
     this.measured.set(key, result);
     return result;
+  }
+
+  /** The sparse pre-fill of a measured pattern over every row of the sequence (timed by the backend). */
+  async sparseAllRows(measure: PatternMeasure): Promise<AttentionResult> {
+    throwIfCancelled(this.control);
+    return this.native.sparseAttention(this.inputs, measure.index, { backend: this.backend }, nativeControl(this.control));
   }
 }

@@ -2,18 +2,21 @@
  * Per-head pattern search (spec 5, issue 3 item 4).
  *  - candidates: MInference's candidate set; the best recall wins (lower density breaks ties).
  *  - target-recall: the cheapest config reaching the target, where cost = density + the index's
- *    own cost (see indexOverhead). Each family's budget tracks are monotone, so a track is walked
- *    up by doubling until the target is reached, then bisected to 5%; a track stops as soon as a
- *    step costs more than the best config found so far. A head that nothing serves below
- *    MAX_SPARSE_COST stays dense.
+ *    own cost (see indexOverhead). Each family's budget tracks are monotone, so a track's most
+ *    affordable budget is tried first, then bisected down to 5%; a track stops as soon as a step
+ *    costs more than the best config found so far. A head that nothing serves below
+ *    MAX_SPARSE_COST stays dense. The search runs on sampled rows for speed; the choice is then
+ *    checked on every evaluated row and raised until its exact recall holds (holdTarget).
+ * The report and the config's score carry the exact recall of each choice.
  * Deterministic: same capture, settings and backend give the same config.
  */
 import { fitHeadConfig, type Backend, type HeadPattern, type HeadStats, type SearchResult, type SearchSettings } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
-import { analyzeLayer, buildReport, selectLayers } from './analyze.js';
+import { buildReport, measuredHeadStats, selectLayers, shareLayerIndex, timeDenseHead } from './analyze.js';
 import {
   evaluatedRows,
+  headView,
   indexOverhead,
   layerInputs,
   resolveBackend,
@@ -29,13 +32,14 @@ export const MAX_SPARSE_COST = 0.8;
 /** Bisection stops when the passing and failing budgets are this close (relative). */
 const BISECTION_TOLERANCE = 0.05;
 
-export interface HeadChoice {
-  pattern: HeadPattern;
-  recall: number;
-  density: number;
-}
-
 const DENSE: HeadPattern = { pattern: 'dense', a: 0, b: 0 };
+
+/** A budget of a track and the pattern's measure there. */
+export interface TrackStep {
+  track: Track;
+  budget: number;
+  measure: PatternMeasure;
+}
 
 function cost(measure: PatternMeasure, seqLen: number): number {
   return measure.density + indexOverhead(measure.pattern.pattern, seqLen);
@@ -57,17 +61,18 @@ function affordableBudget(track: Track, costLimit: number, seqLen: number): numb
 }
 
 /**
- * Cheapest step of a track reaching `target`, or null when none does below `costLimit`.
- * The most affordable budget is tried first (one measure rules a failing track out), then the
- * passing budget is bisected down in log space to BISECTION_TOLERANCE.
+ * Cheapest step of a track reaching `target` on the probe's rows, or null when none does below
+ * `costLimit`. Budgets below `lowest` are known to fail. The most affordable budget is tried first
+ * (one measure rules a failing track out), then the passing budget is bisected down in log space
+ * to BISECTION_TOLERANCE.
  */
-async function cheapestOnTrack(probe: HeadProbe, track: Track, target: number, costLimit: number, seqLen: number): Promise<PatternMeasure | null> {
+async function cheapestOnTrack(probe: HeadProbe, track: Track, target: number, costLimit: number, seqLen: number, lowest = track.min): Promise<TrackStep | null> {
   const top = affordableBudget(track, costLimit, seqLen);
   if (top === null) return null;
   let passing = await probe.measure(track.at(top));
   if (passing.recall < target) return null;
   // Budgets below `low` fail (recall grows along the track); `pass` passes.
-  let low = track.min;
+  let low = Math.min(lowest, top);
   let pass = top;
   while (pass > low * (1 + BISECTION_TOLERANCE)) {
     const mid = Math.max(low, Math.min(pass - 1, Math.floor(Math.sqrt(low * pass))));
@@ -77,70 +82,85 @@ async function cheapestOnTrack(probe: HeadProbe, track: Track, target: number, c
       pass = mid;
     } else low = mid + 1;
   }
-  return cost(passing, seqLen) < costLimit ? passing : null;
+  return cost(passing, seqLen) < costLimit ? { track, budget: pass, measure: passing } : null;
 }
 
-/** Target-recall search for one head. */
-export async function searchHeadTarget(probe: HeadProbe, seqLen: number, target: number): Promise<HeadChoice> {
-  let best: PatternMeasure | null = null;
-  let bestCost = MAX_SPARSE_COST;
+/** Target-recall search for one head on the probe's rows: the cheapest passing step, or null (dense). */
+export async function searchHeadTarget(probe: HeadProbe, seqLen: number, target: number): Promise<TrackStep | null> {
+  let best: TrackStep | null = null;
   for (const track of searchTracks(seqLen)) {
-    const found = await cheapestOnTrack(probe, track, target, bestCost, seqLen);
-    if (found && cost(found, seqLen) < bestCost) {
-      best = found;
-      bestCost = cost(found, seqLen);
-    }
+    const found = await cheapestOnTrack(probe, track, target, best ? cost(best.measure, seqLen) : MAX_SPARSE_COST, seqLen);
+    if (found) best = found;
   }
-  return best ? { pattern: best.pattern, recall: best.recall, density: best.density } : { pattern: DENSE, recall: 1, density: 1 };
+  return best;
+}
+
+/**
+ * The target as a promise: the step chosen on sampled rows, checked on every evaluated row
+ * (`exact`) and raised along its track until the exact recall reaches the target. When the track
+ * tops out, the exact search over every family decides; null (dense) when nothing serves.
+ */
+export async function holdTarget(exact: HeadProbe, chosen: TrackStep | null, seqLen: number, target: number): Promise<PatternMeasure | null> {
+  if (!chosen) return null;
+  const checked = await exact.measure(chosen.measure.pattern);
+  if (checked.recall >= target) return checked;
+  const raised = await cheapestOnTrack(exact, chosen.track, target, MAX_SPARSE_COST, seqLen, chosen.budget + 1);
+  return (raised ?? (await searchHeadTarget(exact, seqLen, target)))?.measure ?? null;
 }
 
 /** MInference candidate search for one head: best recall, then lowest density. */
-export async function searchHeadCandidates(probe: HeadProbe): Promise<HeadChoice> {
+export async function searchHeadCandidates(probe: HeadProbe): Promise<PatternMeasure> {
   let best: PatternMeasure | null = null;
   for (const candidate of MINFERENCE_CANDIDATES) {
     const measure = await probe.measure(candidate);
     if (!best || measure.recall > best.recall || (measure.recall === best.recall && measure.density < best.density)) best = measure;
   }
-  return { pattern: best!.pattern, recall: best!.recall, density: best!.density };
+  return best!;
 }
 
-/** A one-head view into a layer's inputs (no copy). */
-export function headView(inputs: AttentionInputs, head: number): AttentionInputs {
-  const bytes = inputs.q.byteLength / (inputs.numHeads * inputs.seqLen * inputs.headDim);
-  const headBytes = inputs.seqLen * inputs.headDim * bytes;
-  const kvHead = Math.floor(head / (inputs.numHeads / inputs.numKvHeads));
-  const slice = (buffer: Uint8Array, index: number): Uint8Array => buffer.subarray(index * headBytes, (index + 1) * headBytes);
-  return {
-    ...inputs,
-    numHeads: 1,
-    numKvHeads: 1,
-    q: slice(inputs.q, head),
-    k: slice(inputs.k, kvHead),
-    ...(inputs.v ? { v: slice(inputs.v, kvHead) } : {}),
-  };
+/** One head's choice, measured on every evaluated row (`exact`); `sampled` does the searching. */
+async function searchHead(sampled: HeadProbe, exact: HeadProbe, settings: SearchSettings, seqLen: number): Promise<PatternMeasure> {
+  if (settings.mode === 'candidates') return exact.measure((await searchHeadCandidates(sampled)).pattern);
+  const held = await holdTarget(exact, await searchHeadTarget(sampled, seqLen, settings.targetRecall), seqLen, settings.targetRecall);
+  return held ?? exact.measure(DENSE);
 }
 
-/** Search every head of one layer's inputs; progress per head. */
+/** Called as each head is chosen, with its measure and probe on every evaluated row. */
+export type HeadSearched = (head: number, choice: PatternMeasure, exact: HeadProbe) => Promise<void> | void;
+
+/**
+ * Search every head of one layer's inputs: on the settings' rows, then checked on all evaluated
+ * rows, so the recall of every choice is exact. Returns the chosen patterns.
+ */
 export async function searchLayer(
   native: NativeModule,
   inputs: AttentionInputs,
   settings: SearchSettings,
   backend: NativeBackend,
-  onHeadDone: (head: number, choice: HeadChoice) => void,
+  onHeadSearched: HeadSearched,
   control?: Control,
-): Promise<HeadChoice[]> {
-  const rows = evaluatedRows(inputs.seqLen, settings.sampling);
-  const choices: HeadChoice[] = [];
+): Promise<HeadPattern[]> {
+  const { seqLen } = inputs;
+  const rows = evaluatedRows(seqLen, settings.sampling);
+  const allRows = evaluatedRows(seqLen, { mode: 'exact' });
+  const patterns: HeadPattern[] = [];
   for (let head = 0; head < inputs.numHeads; head++) {
     throwIfCancelled(control);
-    const probe = new HeadProbe(native, headView(inputs, head), backend, rows, control);
-    const choice = settings.mode === 'candidates' ? await searchHeadCandidates(probe) : await searchHeadTarget(probe, inputs.seqLen, settings.targetRecall);
-    choices.push(choice);
-    onHeadDone(head, choice);
+    const view = headView(inputs, head);
+    const exact = new HeadProbe(native, view, backend, allRows, control);
+    const sampled = rows.length < allRows.length ? new HeadProbe(native, view, backend, rows, control) : exact;
+    const choice = await searchHead(sampled, exact, settings, seqLen);
+    patterns.push(choice.pattern);
+    await onHeadSearched(head, choice, exact);
   }
-  return choices;
+  return patterns;
 }
 
+function describeChoice(layer: number, stats: HeadStats): string {
+  return `layer ${layer} head ${stats.head}: ${stats.pattern} (${stats.params[0]}, ${stats.params[1]}) recall ${stats.recall.toFixed(3)} on all ${stats.rowsUsed} rows`;
+}
+
+/** Search the capture's layers; the report's recall is exact and its timings measured per head. */
 export async function searchCapture(
   native: NativeModule,
   capture: Capture,
@@ -152,24 +172,24 @@ export async function searchCapture(
   const resolved = resolveBackend(native, backend, capture.summary);
   const { summary } = capture;
   const layers = selectLayers(capture, settings.layers);
-  const rows = evaluatedRows(summary.seqLen, settings.sampling);
   const config = fitHeadConfig(null, summary);
   const stats: HeadStats[] = [];
   const totalHeads = layers.length * summary.numHeads;
-  const fraction = (layerIndex: number, headsDone: number): number => (layerIndex * summary.numHeads + headsDone) / totalHeads;
   for (const [layerIndex, layer] of layers.entries()) {
+    const headsBefore = layerIndex * summary.numHeads;
     const inputs = await layerInputs(capture, layer);
-    const choices = await searchLayer(
-      native,
-      inputs,
-      settings,
-      resolved.backend,
-      (head, choice) => onProgress(fraction(layerIndex, head + 1), `layer ${layer} head ${head}: ${choice.pattern.pattern} (${choice.pattern.a}, ${choice.pattern.b}) recall ${choice.recall.toFixed(3)}`),
-      control,
-    );
-    choices.forEach((choice, head) => (config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) }));
-    stats.push(...(await analyzeLayer(native, inputs, layer, choices.map((choice) => choice.pattern), resolved.backend, rows, control)));
+    onProgress(headsBefore / totalHeads, `layer ${layer}: timing dense`);
+    const denseMs = await timeDenseHead(native, inputs, resolved.backend, control);
+    const layerStats: HeadStats[] = [];
+    const onHeadSearched: HeadSearched = async (head, choice, exact) => {
+      const headStats = await measuredHeadStats(layer, head, exact, choice, denseMs);
+      config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) };
+      layerStats.push(headStats);
+      onProgress((headsBefore + layerStats.length) / totalHeads, describeChoice(layer, headStats));
+    };
+    await searchLayer(native, inputs, settings, resolved.backend, onHeadSearched, control);
+    stats.push(...(await shareLayerIndex(native, inputs, layerStats, resolved.backend, control)));
   }
   onProgress(1, 'done');
-  return { config, report: buildReport(resolved, capture, stats), settings };
+  return { config, report: buildReport(resolved, capture, stats, 'measured'), settings };
 }

@@ -21,7 +21,7 @@ const SparsescopeHead = z.strictObject({
   recall: z.number().min(0).max(1).optional(),
   outputRelError: z.number().min(0).optional(),
   density: z.number().min(0).max(1).optional(),
-  /** dense_ms / (index_ms + sparse_ms) of this head, same backend and inputs. */
+  /** Measured dense_ms / (index_ms + sparse_ms) of this head, same backend and inputs. */
   speedup: z.number().positive().optional(),
 });
 type SparsescopeHead = z.infer<typeof SparsescopeHead>;
@@ -33,7 +33,14 @@ export const SparsescopeConfigFile = z.strictObject({
   capture: z.strictObject({ fileName: z.string(), hash: z.string(), seqLen: z.number().int().positive(), dtype: DType }).nullable(),
   search: SearchSettings.nullable(),
   measured: z
-    .strictObject({ backend: Report.shape.backend, device: z.string(), dtype: DType, seqLen: z.number().int(), totals: Report.shape.totals })
+    .strictObject({
+      backend: Report.shape.backend,
+      device: z.string(),
+      dtype: DType,
+      seqLen: z.number().int(),
+      // Files written before speedups said how they were obtained have no speedupKind.
+      totals: Report.shape.totals.extend({ speedupKind: Report.shape.totals.shape.speedupKind.optional() }),
+    })
     .nullable(),
   numLayers: z.number().int().min(1).max(4096),
   numHeads: z.number().int().min(1).max(4096),
@@ -85,14 +92,14 @@ export interface Provenance {
   settings?: SearchSettings;
 }
 
+/** A head's measures; its speedup only where it was measured (a predicted one is no provenance). */
 function measuredHead(stats: HeadStats | undefined): Partial<SparsescopeHead> {
   if (!stats) return {};
-  const sparseTotal = stats.indexMs + stats.sparseMs;
   return {
     recall: stats.recall,
     outputRelError: stats.outputRelError,
     density: stats.density,
-    ...(stats.denseMs > 0 && sparseTotal > 0 ? { speedup: stats.denseMs / sparseTotal } : {}),
+    ...(stats.speedupKind === 'measured' && stats.speedup > 0 ? { speedup: stats.speedup } : {}),
   };
 }
 

@@ -204,8 +204,11 @@ describe('config export', () => {
     device: 'test cpu',
     dtype: 'BF16',
     seqLen: 4096,
-    heads: [{ layer: 0, head: 3, pattern: 'stream_llm', params: [64, 1024], recall: 0.97, outputRelError: 0.02, density: 0.25, rowsUsed: 100, denseMs: 8, indexMs: 1, sparseMs: 1 }],
-    totals: { denseMs: 8, indexMs: 1, sparseMs: 1, speedup: 4, meanRecall: 0.97, minRecall: 0.97 },
+    heads: [
+      { layer: 0, head: 3, pattern: 'stream_llm', params: [64, 1024], recall: 0.97, outputRelError: 0.02, density: 0.25, rowsUsed: 100, denseMs: 8, indexMs: 1, sparseMs: 1, speedup: 4, speedupKind: 'measured' },
+      { layer: 0, head: 2, pattern: 'block_sparse', params: [100, 0], recall: 0.96, outputRelError: 0.02, density: 0.2, rowsUsed: 100, denseMs: 8, indexMs: 1, sparseMs: 1, speedup: 4, speedupKind: 'predicted' },
+    ],
+    totals: { denseMs: 16, indexMs: 2, sparseMs: 2, speedup: 4, speedupKind: 'measured', meanRecall: 0.965, minRecall: 0.96 },
   } as Report;
 
   it('writes our recall as the score when a report has the head', async () => {
@@ -228,6 +231,7 @@ describe('config export', () => {
       measured: { backend: 'cpu', device: 'test cpu', totals: { speedup: 4 } },
     });
     expect(doc.heads[0][3]).toMatchObject({ pattern: 'stream_llm', params: [64, 1024], recall: 0.97, outputRelError: 0.02, density: 0.25, speedup: 4 });
+    expect(doc.heads[0][2]).not.toHaveProperty('speedup'); // predicted, so no provenance
     const text = (await exportConfig(mixed, 'sparsescope')).text;
     expect(text.split('\n').filter((line) => line.includes('"pattern"'))).toHaveLength(4);
   });
