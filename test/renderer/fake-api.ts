@@ -4,7 +4,7 @@
  * (`finishJob`, `failJob`) or lets finish on their own (`autoFinishJobs`). `disconnect` and
  * `reconnect` stand for the browser's event socket dropping: events sent meanwhile are lost.
  */
-import { ApiError, type Api, type CaptureSummary, type ConnectionState, type HeadConfig, type HeadPattern, type JobEvent, type MethodName, type Params, type Report, type Result } from '../../contract/api.js';
+import { ApiError, type Api, type CaptureSummary, type ConnectionState, type HeadConfig, type HeadPattern, type JobEvent, type MethodName, type Params, type Report, type Result, type SpeedupKind } from '../../contract/api.js';
 
 export const FAKE_CAPTURE: CaptureSummary = {
   captureId: 'cap-1',
@@ -31,10 +31,12 @@ export function fakeRecall(layer: number, head: number, pattern: HeadPattern): n
   return 1 - 0.6 * Math.exp(-budget / difficulty);
 }
 
-function fakeStats(layer: number, head: number, pattern: HeadPattern): Report['heads'][number] {
+/** Stats as the engine gives them: `measured` by analyze and search, `predicted` by head.evaluate. */
+function fakeStats(layer: number, head: number, pattern: HeadPattern, speedupKind: SpeedupKind = 'measured'): Report['heads'][number] {
   const recall = fakeRecall(layer, head, pattern);
   const density = pattern.pattern === 'dense' ? 1 : Math.min(1, (pattern.a + pattern.b) / FAKE_CAPTURE.seqLen / 4);
-  return { layer, head, pattern: pattern.pattern, params: [pattern.a, pattern.b], recall, outputRelError: (1 - recall) / 2, density, rowsUsed: 256, denseMs: 4, indexMs: 0.2, sparseMs: 4 * density };
+  const [denseMs, indexMs, sparseMs] = [4, 0.2, 4 * density];
+  return { layer, head, pattern: pattern.pattern, params: [pattern.a, pattern.b], recall, outputRelError: (1 - recall) / 2, density, rowsUsed: 256, denseMs, indexMs, sparseMs, speedup: denseMs / (indexMs + sparseMs), speedupKind };
 }
 
 export function fakeReport(config: HeadConfig, layers = FAKE_CAPTURE.layers): Report {
@@ -49,7 +51,7 @@ export function fakeReport(config: HeadConfig, layers = FAKE_CAPTURE.layers): Re
     dtype: 'BF16',
     seqLen: FAKE_CAPTURE.seqLen,
     heads,
-    totals: { denseMs, indexMs, sparseMs, speedup: denseMs / (indexMs + sparseMs), meanRecall: recalls.reduce((s, r) => s + r, 0) / recalls.length, minRecall: Math.min(...recalls) },
+    totals: { denseMs, indexMs, sparseMs, speedup: denseMs / (indexMs + sparseMs), speedupKind: 'measured', meanRecall: recalls.reduce((s, r) => s + r, 0) / recalls.length, minRecall: Math.min(...recalls) },
   };
 }
 
@@ -100,8 +102,8 @@ export class FakeApi implements Api {
       density: 0.5,
     }),
     'head.evaluate': ({ layer, head, pattern }) => {
-      const stats = fakeStats(layer, head, pattern);
-      return { stats, rowRecall: { rowStart: 0, rowEnd: FAKE_CAPTURE.seqLen, recall: new Float32Array(16).fill(stats.recall) }, predictedSpeedup: 1 / (stats.density + 0.05) };
+      const stats = fakeStats(layer, head, pattern, 'predicted');
+      return { stats, rowRecall: { rowStart: 0, rowEnd: FAKE_CAPTURE.seqLen, recall: new Float32Array(16).fill(stats.recall) } };
     },
     'head.budgetCurve': ({ layer, head, pattern }) => ({
       pattern,

@@ -103,7 +103,7 @@ function csvField(value: string | number): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-const CSV_COLUMNS = ['layer', 'head', 'pattern', 'a', 'b', 'recall', 'outputRelError', 'density', 'rowsUsed', 'denseMs', 'indexMs', 'sparseMs'] as const;
+const CSV_COLUMNS = ['layer', 'head', 'pattern', 'a', 'b', 'recall', 'outputRelError', 'density', 'rowsUsed', 'denseMs', 'indexMs', 'sparseMs', 'speedup', 'speedupKind'] as const;
 
 /** One line per head of the config, stats left empty where none were measured. */
 export function statsCsv(config: HeadConfig, stats: Record<string, HeadStats>, layers: number[]): string {
@@ -114,7 +114,9 @@ export function statsCsv(config: HeadConfig, stats: Record<string, HeadStats>, l
       const s = stats[headKey(layer, head)];
       const measured = s && samePattern(entry, { pattern: s.pattern, a: s.params[0], b: s.params[1] });
       const values = [layer, head, entry.pattern, entry.a, entry.b];
-      const measures = measured ? [s.recall, s.outputRelError, s.density, s.rowsUsed, s.denseMs, s.indexMs, s.sparseMs] : ['', '', '', '', '', '', ''];
+      const measures = measured
+        ? [s.recall, s.outputRelError, s.density, s.rowsUsed, s.denseMs, s.indexMs, s.sparseMs, s.speedup, s.speedupKind]
+        : CSV_COLUMNS.slice(values.length).map(() => '');
       lines.push([...values, ...measures].map(csvField).join(','));
     }
   }

@@ -1,5 +1,5 @@
 /** Rows of the overview's head list: sorting, filtering and model totals, as pure functions. */
-import type { HeadConfig, HeadStats, PatternName } from '../../../contract/api';
+import type { HeadConfig, HeadStats, PatternName, SpeedupKind } from '../../../contract/api';
 import { entryAt, headKey, type HeadConfigEntry } from './config';
 
 export type HeadSort = 'recall' | 'layer' | 'pattern' | 'density';
@@ -15,13 +15,6 @@ export interface HeadRow {
   head: number;
   entry: HeadConfigEntry;
   stats: HeadStats | undefined;
-}
-
-/** Speedup of one head from its measured timings (dense / (index + sparse)). */
-export function headSpeedup(stats: HeadStats | undefined): number | null {
-  if (!stats) return null;
-  const sparse = stats.indexMs + stats.sparseMs;
-  return sparse > 0 && stats.denseMs > 0 ? stats.denseMs / sparse : null;
 }
 
 export function listHeads(config: HeadConfig, layers: number[], stats: Record<string, HeadStats>, sort: HeadSort, filter: HeadFilter): HeadRow[] {
@@ -56,8 +49,10 @@ export interface ModelTotals {
   meanRecall: number | null;
   minRecall: number | null;
   meanDensity: number | null;
-  /** Sum of dense time over sum of sparse time for the measured heads. */
+  /** Sum of dense time over sum of index + sparse time for the measured heads. */
   speedup: number | null;
+  /** `predicted` as soon as one head's times are (a tuned head is evaluated on sampled rows). */
+  speedupKind: SpeedupKind;
   patternCounts: Record<PatternName, number>;
 }
 
@@ -69,6 +64,7 @@ export function modelTotals(config: HeadConfig, layers: number[], stats: Record<
   let minRecall = Infinity;
   let denseMs = 0;
   let sparseMs = 0;
+  let speedupKind: SpeedupKind = 'measured';
   for (const layer of layers) {
     for (let head = 0; head < config.numHeads; head++) {
       patternCounts[entryAt(config, layer, head).pattern]++;
@@ -80,6 +76,7 @@ export function modelTotals(config: HeadConfig, layers: number[], stats: Record<
       minRecall = Math.min(minRecall, s.recall);
       denseMs += s.denseMs;
       sparseMs += s.indexMs + s.sparseMs;
+      if (s.speedupKind === 'predicted') speedupKind = 'predicted';
     }
   }
   return {
@@ -89,6 +86,7 @@ export function modelTotals(config: HeadConfig, layers: number[], stats: Record<
     minRecall: measured ? minRecall : null,
     meanDensity: measured ? densitySum / measured : null,
     speedup: denseMs > 0 && sparseMs > 0 ? denseMs / sparseMs : null,
+    speedupKind,
     patternCounts,
   };
 }

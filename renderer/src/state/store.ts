@@ -462,7 +462,11 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         const current = entryAt(config, s.layer, s.head);
         // A late answer for a pattern the head no longer has must not overwrite the numbers.
         if (!samePattern(current, { pattern: s.pattern, a: s.params[0], b: s.params[1] })) return;
-        set({ stats: { ...get().stats, [headKey(s.layer, s.head)]: s } });
+        // Nor may a prediction replace a measurement of the same pattern (an analysis or a search).
+        const key = headKey(s.layer, s.head);
+        const known = get().stats[key];
+        if (known?.speedupKind === 'measured' && samePattern(current, { pattern: known.pattern, a: known.params[0], b: known.params[1] })) return;
+        set({ stats: { ...get().stats, [key]: s } });
       },
 
       async startJob(spec) {

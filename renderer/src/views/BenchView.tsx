@@ -8,7 +8,7 @@ import type { Backend, BenchResult, Report } from '../../../contract/api';
 import { useApp } from '../state/context';
 import { isActive } from '../state/store';
 import { Axis, JobProgress, Stat } from './common';
-import { fmtMs, fmtRecall, fmtSpeedup, fmtTokens } from './format';
+import { fmtMs, fmtRecall, fmtSpeedup, fmtSpeedupOf, fmtTokens } from './format';
 
 const CPU_SWEEP = '1K, 2K, 4K, 8K';
 const GPU_SWEEP = '8K, 16K, 32K, 64K, 128K';
@@ -73,7 +73,7 @@ function LayerBars({ report }: { report: Report }) {
           <rect className="bar-index" x={(x(r.layer) ?? 0) + half} y={y(r.indexMs)} width={half} height={y(0) - y(r.indexMs)} />
           <rect className="bar-sparse" x={(x(r.layer) ?? 0) + half} y={y(r.indexMs + r.sparseMs)} width={half} height={y(r.indexMs) - y(r.indexMs + r.sparseMs)}>
             <title>
-              layer {r.layer} index {fmtMs(r.indexMs)} + sparse {fmtMs(r.sparseMs)} = {fmtSpeedup(r.denseMs / (r.indexMs + r.sparseMs))}
+              layer {r.layer} index {fmtMs(r.indexMs)} + sparse {fmtMs(r.sparseMs)} = {fmtSpeedupOf({ speedup: r.denseMs / (r.indexMs + r.sparseMs), speedupKind: 'measured' })}
             </title>
           </rect>
         </g>
@@ -117,7 +117,7 @@ function SweepChart({ sweep }: { sweep: BenchResult['sweep'] }) {
           <circle cx={x(p.seqLen)} cy={y(Math.max(p.indexMs + p.sparseMs, 1e-3))} r={3} className="dot-sparse" />
           <circle cx={x(p.seqLen)} cy={s(p.speedup)} r={3} className="dot-speedup">
             <title>
-              {fmtTokens(p.seqLen)}: dense {fmtMs(p.denseMs)}, sparse {fmtMs(p.indexMs + p.sparseMs)}, {fmtSpeedup(p.speedup)}, recall {fmtRecall(p.meanRecall)}
+              {fmtTokens(p.seqLen)}: dense {fmtMs(p.denseMs)}, sparse {fmtMs(p.indexMs + p.sparseMs)}, {fmtSpeedup(p.speedup)} measured, recall {fmtRecall(p.meanRecall)}
             </title>
           </circle>
         </g>
@@ -195,7 +195,7 @@ export function BenchView() {
             <Stat label={`dense · ${report.dtype}`} value={fmtMs(report.totals.denseMs)} />
             <Stat label="index" value={fmtMs(report.totals.indexMs)} />
             <Stat label="sparse" value={fmtMs(report.totals.sparseMs)} />
-            <Stat label="speedup" value={fmtSpeedup(report.totals.speedup)} />
+            <Stat label="speedup" value={fmtSpeedupOf(report.totals)} />
             <Stat label="mean recall" value={fmtRecall(report.totals.meanRecall)} />
           </div>
           <LayerBars report={report} />
@@ -227,7 +227,7 @@ export function BenchView() {
               <span className="swatch line-sparse" /> index + sparse
             </li>
             <li>
-              <span className="swatch line-speedup" /> speedup (right axis)
+              <span className="swatch line-speedup" /> speedup, measured (right axis)
             </li>
           </ul>
           <table className="heads-table sweep-table">
@@ -236,7 +236,7 @@ export function BenchView() {
                 <th>tokens</th>
                 <th className="num">dense</th>
                 <th className="num">index + sparse</th>
-                <th className="num">speedup</th>
+                <th className="num">speedup (measured)</th>
                 <th className="num">mean recall</th>
               </tr>
             </thead>

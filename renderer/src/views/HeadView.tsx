@@ -8,11 +8,10 @@ import type { ColourScale } from '../charts/colormap';
 import { describePattern, entryAt } from '../state/config';
 import { useApi, useApp } from '../state/context';
 import { errorMessage } from '../state/store';
-import { headSpeedup } from '../state/overview';
 import { BudgetCurveChart } from './BudgetCurveChart';
 import { PatternSwatch, Stat } from './common';
 import { downloadCanvas, stem } from './download';
-import { fmtPercent, fmtRecall, fmtSpeedup, PATTERN_LABEL } from './format';
+import { fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL } from './format';
 import { HeadPicker } from './HeadPicker';
 import { HeatmapPanel } from './HeatmapPanel';
 import { useResolvedTheme } from './theme';
@@ -152,8 +151,8 @@ export function HeadView() {
           <Stat label="recall" value={fmtRecall(shown?.recall)} />
           <Stat label="output error" value={fmtPercent(shown?.outputRelError, 2)} />
           <Stat label="density" value={fmtPercent(shown?.density)} />
-          <Stat label="predicted speedup" value={fmtSpeedup(evaluation?.predictedSpeedup)} hint="1 / (density + index overhead)" />
-          <Stat label="measured speedup" value={fmtSpeedup(headSpeedup(stats))} />
+          <Stat label="predicted speedup" value={fmtSpeedupOf(evaluation?.stats)} hint="full-row times from the density and the backend's cost model (measured once per engine)" />
+          <Stat label="measured speedup" value={fmtSpeedupOf(stats?.speedupKind === 'measured' ? stats : null)} hint="full-row timing of this head; run Analyze to measure it" />
           <Stat label="rows used" value={shown ? shown.rowsUsed.toLocaleString() : '—'} />
         </div>
         <h3>Recall vs budget</h3>

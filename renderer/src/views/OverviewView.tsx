@@ -6,11 +6,11 @@ import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { PatternName } from '../../../contract/api';
 import { cellAt, drawGrid, gridLayout } from '../charts/grid';
 import { describePattern, entryAt, headKey, shortPattern } from '../state/config';
-import { headSpeedup, listHeads, modelTotals, type HeadFilter, type HeadSort } from '../state/overview';
+import { listHeads, modelTotals, type HeadFilter, type HeadSort } from '../state/overview';
 import { useApp } from '../state/context';
 import { isActive } from '../state/store';
 import { JobProgress, PatternLegend, PatternSwatch, Stat } from './common';
-import { fmtPercent, fmtRecall, fmtSpeedup, PATTERN_LABEL, PATTERNS } from './format';
+import { fmtPercent, fmtRecall, fmtSpeedup, fmtSpeedupOf, PATTERN_LABEL, PATTERNS } from './format';
 import { HeatmapPanel } from './HeatmapPanel';
 import { cssVar, useResolvedTheme } from './theme';
 
@@ -102,7 +102,11 @@ export function OverviewView() {
           <Stat label="mean recall" value={fmtRecall(totals.meanRecall)} />
           <Stat label="min recall" value={fmtRecall(totals.minRecall)} />
           <Stat label="mean density" value={fmtPercent(totals.meanDensity)} />
-          <Stat label="speedup (measured)" value={fmtSpeedup(totals.speedup)} hint="sum of dense time / sum of index + sparse time over measured heads" />
+          <Stat
+            label="speedup"
+            value={totals.speedup == null ? fmtSpeedup(null) : fmtSpeedupOf({ speedup: totals.speedup, speedupKind: totals.speedupKind })}
+            hint="sum of dense time / sum of index + sparse time over measured heads; predicted where a tuned head has only a cost-model estimate (run Analyze to measure)"
+          />
           <Stat label="heads measured" value={`${totals.measured}/${totals.heads}`} />
         </div>
         {isActive(analyzeJob) && <JobProgress job={analyzeJob} onCancel={() => void cancelJob('analyze')} />}
@@ -137,7 +141,7 @@ export function OverviewView() {
               <br />
               {describePattern(hovered.entry)}
               <br />
-              recall {fmtRecall(hovered.stats?.recall)} · density {fmtPercent(hovered.stats?.density)} · speedup {fmtSpeedup(headSpeedup(hovered.stats))}
+              recall {fmtRecall(hovered.stats?.recall)} · density {fmtPercent(hovered.stats?.density)} · speedup {fmtSpeedupOf(hovered.stats)}
             </div>
           )}
         </div>
@@ -209,7 +213,7 @@ export function OverviewView() {
                   </td>
                   <td className={`num ${row.stats && row.stats.recall < LOW_RECALL ? 'bad' : ''}`}>{fmtRecall(row.stats?.recall)}</td>
                   <td className="num">{fmtPercent(row.stats?.density)}</td>
-                  <td className="num">{fmtSpeedup(headSpeedup(row.stats))}</td>
+                  <td className="num">{fmtSpeedupOf(row.stats)}</td>
                 </tr>
               ))}
             </tbody>

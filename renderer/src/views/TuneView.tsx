@@ -10,7 +10,7 @@ import { describePattern, diffConfigs, entryAt, headKey, samePattern } from '../
 import { useApi, useApp } from '../state/context';
 import { errorMessage } from '../state/store';
 import { PatternSwatch, Stat } from './common';
-import { fmtPercent, fmtRecall, fmtSpeedup, PATTERN_LABEL, PATTERNS } from './format';
+import { fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL, PATTERNS } from './format';
 import { HeadPicker } from './HeadPicker';
 import { MapToolbar, useMapSettings } from './HeadView';
 import { HeatmapPanel } from './HeatmapPanel';
@@ -154,7 +154,7 @@ export function TuneView() {
           <Stat label="recall" value={fmtRecall(shown?.recall)} />
           <Stat label="output error" value={fmtPercent(shown?.outputRelError, 2)} />
           <Stat label="density" value={fmtPercent(shown?.density)} />
-          <Stat label="predicted speedup" value={fmtSpeedup(result.evaluation?.predictedSpeedup)} />
+          <Stat label="speedup" value={fmtSpeedupOf(shown)} hint="full-row times from the density and the backend's cost model (measured once per engine)" />
         </div>
         <div className="eval-status small" aria-live="polite">
           {result.pending ? (

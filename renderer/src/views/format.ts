@@ -1,5 +1,5 @@
 /** Number formatting shared by the views, so every number reads the same everywhere. */
-import type { PatternName } from '../../../contract/api';
+import type { PatternName, SpeedupKind } from '../../../contract/api';
 
 export const PATTERN_LABEL: Record<PatternName, string> = {
   vertical_and_slash: 'Vertical-Slash',
@@ -15,6 +15,9 @@ const missing = '—';
 export const fmtRecall = (value: number | null | undefined) => (value == null ? missing : value.toFixed(4));
 export const fmtPercent = (value: number | null | undefined, digits = 1) => (value == null ? missing : `${(value * 100).toFixed(digits)}%`);
 export const fmtSpeedup = (value: number | null | undefined) => (value == null ? missing : `${value.toFixed(2)}×`);
+/** A speedup with how it was obtained (spec 2.2): "6.80× measured", "≈5.10× predicted". */
+export const fmtSpeedupOf = (value: { speedup: number; speedupKind: SpeedupKind } | null | undefined) =>
+  value == null ? missing : value.speedupKind === 'measured' ? `${fmtSpeedup(value.speedup)} measured` : `≈${fmtSpeedup(value.speedup)} predicted`;
 export const fmtMs = (value: number | null | undefined) => (value == null ? missing : value >= 100 ? `${value.toFixed(0)} ms` : `${value.toFixed(2)} ms`);
 export const fmtTokens = (value: number) => (value >= 1024 && value % 1024 === 0 ? `${value / 1024}K` : value.toLocaleString());
 export const fmtBytes = (value: number) => {

@@ -5,7 +5,7 @@ import { defaultConfig, fitImportedConfig, diffConfigs, headKey, isDefaultConfig
 const shape = { numLayers: 2, numHeads: 3 };
 
 function stats(layer: number, head: number, recall: number, density = 0.1): HeadStats {
-  return { layer, head, pattern: 'vertical_and_slash', params: [1000, 6096], recall, outputRelError: 0.01, density, rowsUsed: 10, denseMs: 10, indexMs: 1, sparseMs: 1 };
+  return { layer, head, pattern: 'vertical_and_slash', params: [1000, 6096], recall, outputRelError: 0.01, density, rowsUsed: 10, denseMs: 10, indexMs: 1, sparseMs: 1, speedup: 5, speedupKind: 'measured' };
 }
 
 describe('head configs', () => {
@@ -38,10 +38,10 @@ describe('head configs', () => {
     const config = withEntries(defaultConfig(shape), [{ layer: 0, head: 1, entry: { pattern: 'stream_llm', a: 64, b: 256 } }]);
     const csv = statsCsv(config, { [headKey(0, 0)]: stats(0, 0, 0.95), [headKey(0, 1)]: stats(0, 1, 0.5) }, [0]).trim().split('\n');
     expect(csv).toEqual([
-      'layer,head,pattern,a,b,recall,outputRelError,density,rowsUsed,denseMs,indexMs,sparseMs',
-      '0,0,vertical_and_slash,1000,6096,0.95,0.01,0.1,10,10,1,1',
-      '0,1,stream_llm,64,256,,,,,,,',
-      '0,2,vertical_and_slash,1000,6096,,,,,,,',
+      'layer,head,pattern,a,b,recall,outputRelError,density,rowsUsed,denseMs,indexMs,sparseMs,speedup,speedupKind',
+      '0,0,vertical_and_slash,1000,6096,0.95,0.01,0.1,10,10,1,1,5,measured',
+      '0,1,stream_llm,64,256,,,,,,,,,',
+      '0,2,vertical_and_slash,1000,6096,,,,,,,,,',
     ]);
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { HeadStats } from '../../../contract/api.js';
+import type { HeadStats, SpeedupKind } from '../../../contract/api.js';
 import { defaultConfig, headKey, withEntries } from '../../../renderer/src/state/config';
 import { listHeads, modelTotals } from '../../../renderer/src/state/overview';
 
-function stats(layer: number, head: number, recall: number, density = 0.1): HeadStats {
-  return { layer, head, pattern: 'vertical_and_slash', params: [1000, 6096], recall, outputRelError: 0.01, density, rowsUsed: 10, denseMs: 10, indexMs: 1, sparseMs: 1 };
+function stats(layer: number, head: number, recall: number, density = 0.1, speedupKind: SpeedupKind = 'measured'): HeadStats {
+  return { layer, head, pattern: 'vertical_and_slash', params: [1000, 6096], recall, outputRelError: 0.01, density, rowsUsed: 10, denseMs: 10, indexMs: 1, sparseMs: 1, speedup: 5, speedupKind };
 }
 
 const shape = { numLayers: 2, numHeads: 3 };
@@ -25,9 +25,14 @@ describe('overview list', () => {
 
   it('totals the model over measured heads', () => {
     const totals = modelTotals(config, [0, 1], measured);
-    expect(totals).toMatchObject({ heads: 6, measured: 3, minRecall: 0.7, speedup: 30 / 6 });
+    expect(totals).toMatchObject({ heads: 6, measured: 3, minRecall: 0.7, speedup: 30 / 6, speedupKind: 'measured' });
     expect(totals.meanRecall).toBeCloseTo((0.7 + 0.99 + 0.8) / 3, 12);
     expect(totals.patternCounts).toEqual({ vertical_and_slash: 5, stream_llm: 0, block_sparse: 0, dense: 1 });
+  });
+
+  it('calls the total speedup predicted as soon as one head has only a prediction', () => {
+    const oneTuned = { ...measured, [headKey(0, 0)]: stats(0, 0, 0.8, 0.1, 'predicted') };
+    expect(modelTotals(config, [0, 1], oneTuned).speedupKind).toBe('predicted');
   });
 });
 

@@ -59,6 +59,19 @@ describe('app store', () => {
     expect(store.getState().stats[headKey(0, 0)]).toBeUndefined();
   });
 
+  it('keeps a measured speedup when the head view evaluates the same pattern (a prediction)', async () => {
+    api.finishJob(api.lastJobId('analyze'));
+    const measured = store.getState().stats[headKey(0, 0)]!;
+    expect(measured.speedupKind).toBe('measured');
+    const predicted = await api.call('head.evaluate', { captureId: FAKE_CAPTURE.captureId, layer: 0, head: 0, pattern: { pattern: 'vertical_and_slash', a: 1000, b: 6096 } });
+    store.getState().recordEvaluation(predicted);
+    expect(store.getState().stats[headKey(0, 0)]).toBe(measured);
+    // A tuned head has only the prediction for its new pattern.
+    store.getState().setPatterns([headKey(0, 0)], { pattern: 'stream_llm', a: 64, b: 512 }, 'A-shape');
+    await settle();
+    expect(store.getState().stats[headKey(0, 0)]?.speedupKind).toBe('predicted');
+  });
+
   it('asks before a search replaces hand-tuned heads, and keeps them when told to', async () => {
     store.getState().setPatterns([headKey(1, 0)], { pattern: 'dense', a: 0, b: 0 }, 'dense');
     await settle();

@@ -24,6 +24,21 @@ describe('Overview', () => {
     expect(mounted.container.textContent).toContain('12/12');
   });
 
+  it('labels every speedup: measured after an analysis, predicted for a tuned head and in the totals', async () => {
+    mounted = await mount(<OverviewView />);
+    const { container, store } = mounted;
+    const speedupOf = (key: string) => container.querySelector(`[data-testid=heads-table] tr[data-head="${key}"] td:nth-child(5)`)!.textContent;
+    const totals = () => container.querySelector('.totals')!.textContent;
+    expect(speedupOf('0:1')).toMatch(/^\d+\.\d\d× measured$/);
+    expect(totals()).toMatch(/\d× measured/);
+    await act(async () => store.getState().setPatterns(['0:1'], { pattern: 'stream_llm', a: 64, b: 512 }, 'A-shape'));
+    await act(async () => {
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    });
+    expect(speedupOf('0:1')).toMatch(/^≈\d+\.\d\d× predicted$/);
+    expect(totals()).toMatch(/≈\d+\.\d\d× predicted/);
+  });
+
   it('sorts lowest recall first, and a double-click opens the head view on that head', async () => {
     mounted = await mount(<OverviewView />);
     const { container, store } = mounted;
