@@ -9,7 +9,7 @@ import { openCapture, writeCapture } from '../engine/capture/capture.js';
 import { chunksOf } from '../engine/capture/safetensors.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
 import type { Capture, TensorSource, TokenRange } from '../engine/capture/types.js';
-import { EXPORT_RECALL_SAMPLING, captureRecallEvaluator, exportConfig, fitConfigToCapture, readConfigFile, writeConfigFile, type RecallEvaluator } from '../engine/config/index.js';
+import { EXPORT_RECALL_SAMPLING, captureRecallEvaluator, checkConfigTarget, exportConfig, fitConfigToCapture, readConfigFile, writeConfigFile, type RecallEvaluator } from '../engine/config/index.js';
 import type { CommandSpec, FlagValue } from './args.js';
 import { UsageError } from './args.js';
 import { formatReport, formatSummary, plantedCounts } from './format.js';
@@ -243,6 +243,7 @@ const search: Command = {
   async run(context) {
     const out = flag<string>(context, 'out');
     if (out === undefined) throw new UsageError('search: --out CFG is required');
+    await checkConfigTarget(out); // before the search: its result must have somewhere to go
     const format = flag<ConfigFormat>(context, 'format') ?? 'minference';
     const { result, summary } = await withCapture(context.positionals[0] as string, async (capture) => {
       const targetRecall = flag<number>(context, 'target-recall');

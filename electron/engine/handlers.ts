@@ -282,7 +282,7 @@ export function createEngine(options: EngineOptions): Engine {
       const { text, warnings } = await asBadRequest(() => exportConfig(config, format, { capture, report, settings }, evaluate));
       if (path === undefined) return { text, warnings };
       const target = await roots.resolveWritable(path);
-      await writeConfigFile(target, text);
+      await asBadRequest(() => writeConfigFile(target, text));
       return { text, warnings, path: target };
     },
   };

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { decodeWire, encodeWire, type JobEvent } from '../../contract/api.js';
 import { writeCapture } from '../../electron/engine/capture/capture.js';
-import type { TensorSource } from '../../electron/engine/capture/types.js';
 import { startTestServer, type TestServer } from '../e2e/serve-fixture.js';
 import { tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from '../electron/engine/capture/make-capture.js';
 
@@ -59,24 +58,10 @@ async function openEvents(port: number, token: string): Promise<{ ws: WebSocket;
   return { ws, events };
 }
 
-/**
- * The tiny capture's layout with small finite values: its usual bytes, read as F32, overflow the
- * attention scores, and bad capture data is not what these fuzzers look for.
- */
-function finiteTensors(): TensorSource[] {
-  return tinyTensors().map((source, t) => ({
-    ...source,
-    produce: async () => {
-      const values = Float32Array.from({ length: source.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(t * 7 + i) / 2);
-      return new Uint8Array(values.buffer);
-    },
-  }));
-}
-
 export async function startFuzzServer(): Promise<FuzzServer> {
   const serve = await startTestServer();
-  await writeCapture(join(serve.root, 'tiny.safetensors'), tinyMetadata(), finiteTensors());
-  await writeCapture(join(serve.root, 'tokens.safetensors'), tinyMetadata(), [...finiteTensors(), ...tokenTensors(tokenArrays([...'abcdefghij']))]);
+  await writeCapture(join(serve.root, 'tiny.safetensors'), tinyMetadata(), tinyTensors());
+  await writeCapture(join(serve.root, 'tokens.safetensors'), tinyMetadata(), [...tinyTensors(), ...tokenTensors(tokenArrays([...'abcdefghij']))]);
   const port = Number(new URL(serve.url).port);
 
   async function post(method: string, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<Reply> {

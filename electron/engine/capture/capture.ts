@@ -11,6 +11,7 @@ import { CaptureError } from './errors.js';
 import { SafetensorsError, SafetensorsFile, writeSafetensors, type SafetensorsHeader, type TensorInfo } from './safetensors.js';
 import { checkTextOffsets, checkTokenTensors, isTokenTensor, readTokenRange } from './tokens.js';
 import type { Capture, CaptureMetadata, TensorKind, TensorSource, TokenRange } from './types.js';
+import { badValueText, findBadValue } from './values.js';
 
 export const CAPTURE_FORMAT = 'sparsescope.capture/1';
 
@@ -123,10 +124,22 @@ function captureIdOf(path: string, header: SafetensorsHeader): string {
 }
 
 class SafetensorsCapture implements Capture {
+  /** Heads whose values were checked (`layer.kind.head`): each is checked once, when first read. */
+  private readonly checked = new Set<string>();
+
   constructor(
     readonly summary: CaptureSummary,
     private readonly file: SafetensorsFile,
   ) {}
+
+  /** Refuse a head holding a value no kernel can compute with, naming where it is. */
+  private checkValues(layer: number, kind: TensorKind, head: number, bytes: Uint8Array): void {
+    const key = `${layer}.${kind}.${head}`;
+    if (this.checked.has(key)) return;
+    const bad = findBadValue(bytes, this.summary.dtype, this.summary.headDim);
+    if (bad) throw new CaptureError(`${this.summary.fileName}: layer ${layer} ${kind} head ${head} row ${bad.row} ${badValueText(bad)}`);
+    this.checked.add(key);
+  }
 
   private tensor(layer: number, kind: TensorKind): TensorInfo {
     if (!TENSOR_KINDS.includes(kind)) throw new CaptureError(`${this.summary.fileName}: tensor kind ${JSON.stringify(kind)} is not q, k or v`);
@@ -144,11 +157,18 @@ class SafetensorsCapture implements Capture {
       throw new CaptureError(`${this.summary.fileName}: ${kind} head ${head} out of range (layer ${layer} has ${heads})`);
     }
     const headBytes = (tensor.end - tensor.begin) / heads;
-    return this.file.read(tensor.name, head * headBytes, headBytes);
+    const bytes = await this.file.read(tensor.name, head * headBytes, headBytes);
+    this.checkValues(layer, kind, head, bytes);
+    return bytes;
   }
 
   async readLayer(layer: number, kind: TensorKind): Promise<Uint8Array> {
-    return this.file.read(this.tensor(layer, kind).name);
+    const tensor = this.tensor(layer, kind);
+    const bytes = await this.file.read(tensor.name);
+    const heads = tensor.shape[0] ?? 0;
+    const headBytes = bytes.length / heads;
+    for (let head = 0; head < heads; head++) this.checkValues(layer, kind, head, bytes.subarray(head * headBytes, (head + 1) * headBytes));
+    return bytes;
   }
 
   async readTokens(start: number, end: number): Promise<TokenRange> {

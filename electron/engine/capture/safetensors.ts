@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { TensorDType, TensorSource } from './types.js';
-import { fileErrorReason } from '../fs-errors.js';
+import { fileErrorReason, unreadableReason, unwritableReason } from '../fs-errors.js';
 
 /** Bytes per element of the dtypes Sparsescope reads: floats to compute with, integers for tokens. */
 export const DTYPE_BYTES: Readonly<Record<TensorDType, number>> = { F16: 2, BF16: 2, F32: 4, I32: 4, U8: 1 };
@@ -157,6 +157,8 @@ export class SafetensorsFile {
 
   static async open(path: string): Promise<SafetensorsFile> {
     const where = basename(path);
+    const unreadable = await unreadableReason(path);
+    if (unreadable) throw new SafetensorsError(`${where}: cannot open: ${unreadable}`);
     let handle: FileHandle;
     try {
       handle = await open(path, 'r');
@@ -250,12 +252,20 @@ export async function* chunksOf(source: TensorSource): AsyncIterable<Uint8Array>
 /**
  * Write a safetensors file from tensors produced on demand, one at a time. The header is computed
  * from the declared shapes first; each tensor must then produce exactly its declared byte count.
- * The file appears under `path` only when complete (written beside it, then renamed).
+ * The file appears under `path` only when complete (written beside it, then renamed); a failed
+ * write leaves nothing behind.
  */
 export async function writeSafetensors(path: string, metadata: Record<string, string>, tensors: readonly TensorSource[]): Promise<void> {
   const { bytes, sizes } = buildHeader(metadata, tensors);
+  const unwritable = await unwritableReason(path);
+  if (unwritable) throw new SafetensorsError(`cannot write ${path}: ${unwritable}`);
   const partial = `${path}.partial`;
-  const handle = await open(partial, 'w');
+  let handle: FileHandle;
+  try {
+    handle = await open(partial, 'w');
+  } catch (error) {
+    throw new SafetensorsError(`cannot write ${path}: ${fileErrorReason(error)}`);
+  }
   try {
     let position = 0;
     const append = async (chunk: Uint8Array): Promise<void> => {
@@ -280,7 +290,7 @@ export async function writeSafetensors(path: string, metadata: Record<string, st
   } catch (error) {
     await handle.close().catch(() => undefined);
     await rm(partial, { force: true });
-    throw error;
+    throw (error as NodeJS.ErrnoException).code ? new SafetensorsError(`cannot write ${path}: ${fileErrorReason(error)}`) : error;
   }
 }
 

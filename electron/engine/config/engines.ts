@@ -143,7 +143,9 @@ export function tallyChanges<C extends Change>(changes: readonly C[], detail: (g
   const groups = new Map<string, C[]>();
   for (const change of changes) {
     const key = `${change.from} -> ${change.to}`;
-    groups.set(key, [...(groups.get(key) ?? []), change]);
+    const group = groups.get(key);
+    if (group) group.push(change); // not a copy per change: that is quadratic in 100k+ heads
+    else groups.set(key, [change]);
   }
   const sorted = [...groups].sort((x, y) => y[1].length - x[1].length);
   const listed = sorted.slice(0, LISTED_KINDS).map(([key, group]) => `${group.length} x ${key}${detail(group)}`);

@@ -12,14 +12,14 @@
  * is refused.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 import { fitHeadConfig, MINFERENCE_DEFAULT_HEAD, type CaptureSummary, type ConfigFormat, type HeadConfig, type RowSampling } from '../../../contract/api.js';
 import { conversionWarning, headKey, measureConversions, MINFERENCE, planExport, SGLANG, type EngineDialect, type RecallEvaluator } from './engines.js';
 import { ConfigError, minferenceLayers, minferenceText, parseMinference, type MinferenceLayer } from './minference.js';
 import { denseRunWarnings, hasDualChunkConfig, parseSglang, sglangRuntime, sglangText } from './sglang.js';
 import { isSparsescopeDocument, parseSparsescope, sparsescopeText, type Provenance } from './sparsescope.js';
-import { fileErrorReason } from '../fs-errors.js';
+import { fileErrorReason, unreadableReason, unwritableReason } from '../fs-errors.js';
 
 export { ConfigError } from './minference.js';
 export type { EvaluatedPattern, RecallEvaluator } from './engines.js';
@@ -66,11 +66,14 @@ export function importConfig(text: string, fileName: string): ImportedConfig {
 
 export async function readConfigFile(path: string): Promise<ImportedConfig> {
   const name = basename(path);
+  const unreadable = await unreadableReason(path);
+  if (unreadable) throw new ConfigError(`${name}: cannot read: ${unreadable}`);
   let text: string;
   try {
-    const bytes = await readFile(path);
-    if (bytes.length > MAX_CONFIG_BYTES) throw new ConfigError(`${name}: ${bytes.length} bytes is too large for a head config`);
-    text = bytes.toString('utf8');
+    // The size first: a capture of many GiB dropped as a config must not be read whole.
+    const { size } = await stat(path);
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError(`${name}: ${size} bytes is too large for a head config`);
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(`${name}: cannot read: ${fileErrorReason(error)}`);
@@ -130,13 +133,39 @@ export async function exportConfig(config: HeadConfig, format: ConfigFormat, pro
 }
 
 /**
- * Write text so that a failed write never leaves a half-written config under `path`. Each write
- * has its own partial file: two exports to one path at once must not rename each other's.
+ * Refuse, before any work, an export that writeConfigFile would refuse: a name that is not
+ * `.json`, a folder, a missing folder, or an existing file that is not empty and not a head config
+ * of a known format (a capture, a model's weights index, someone's notes are never overwritten).
+ */
+export async function checkConfigTarget(path: string): Promise<void> {
+  const refuse = (reason: string) => new ConfigError(`cannot write ${path}: ${reason}`);
+  const unwritable = await unwritableReason(path);
+  if (unwritable) throw refuse(unwritable);
+  if (extname(path).toLowerCase() !== '.json') throw refuse('a head config is written to a .json file');
+  const existing = await stat(path).catch(() => null);
+  if (!existing || existing.size === 0) return;
+  try {
+    await readConfigFile(path);
+  } catch (error) {
+    throw refuse(`it exists and is not a head config (${error instanceof Error ? error.message : String(error)}); choose another file`);
+  }
+}
+
+/**
+ * Write a config to `path` (checked by checkConfigTarget) so that a failed write leaves the file
+ * there as it was and no partial file behind. Each write has its own partial file: two exports to
+ * one path at once must not rename each other's.
  */
 export async function writeConfigFile(path: string, text: string): Promise<void> {
+  await checkConfigTarget(path);
   const partial = `${path}.${randomBytes(6).toString('hex')}.partial`;
-  await writeFile(partial, text);
-  await rename(partial, path);
+  try {
+    await writeFile(partial, text);
+    await rename(partial, path);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw new ConfigError(`cannot write ${path}: ${fileErrorReason(error)}`);
+  }
 }
 
 /** The config's heads for every layer and head of a capture (rule in the file comment). */

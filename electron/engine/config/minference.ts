@@ -87,7 +87,8 @@ export function parseMinferenceList(json: unknown, where: string): { config: Hea
     }
     return heads;
   });
-  const numHeads = Math.max(0, ...listed.flatMap((heads) => [...heads.keys()].map((h) => h + 1)));
+  // A loop, not Math.max(...heads): a spread of 100k+ heads overflows the call stack.
+  const numHeads = listed.reduce((most, heads) => [...heads.keys()].reduce((m, h) => Math.max(m, h + 1), most), 0);
   if (numHeads === 0) throw new ConfigError(`${where}: no layer lists any head`);
   let missing = 0;
   let firstMissing = '';

@@ -5,6 +5,7 @@
  */
 import { ApiError } from '../../../contract/api.js';
 import { HeadCache } from '../analysis/head-cache.js';
+import { isCaptureInputError } from '../capture/capture.js';
 import type { Capture } from '../capture/types.js';
 import type { NativeModule } from '../native-api.js';
 import type { ErrorCode, FromWorker, ToWorker, WorkerCall, WorkerOp, WorkerOps } from './protocol.js';
@@ -131,7 +132,7 @@ export function createWorkerRuntime(deps: WorkerRuntimeDeps, post: (message: Fro
       (result) => post({ type: 'result', id: call.id, result }),
       (error: unknown) => {
         const cancelled = Atomics.load(cancelFlags.get(call.id)!, 0) === 1 && messageOf(error).includes('cancelled');
-        const code: ErrorCode = cancelled ? 'cancelled' : error instanceof ApiError ? error.code : 'internal';
+        const code: ErrorCode = cancelled ? 'cancelled' : error instanceof ApiError ? error.code : isCaptureInputError(error) ? 'bad-request' : 'internal';
         post({ type: 'error', id: call.id, message: messageOf(error), code });
       },
     ).finally(() => cancelFlags.delete(call.id));

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -7,7 +7,7 @@ import { openCapture, writeCapture } from '../../../electron/engine/capture/capt
 import { createEngine, type Engine } from '../../../electron/engine/handlers.js';
 import type { OpImplementations } from '../../../electron/engine/jobs/worker-runtime.js';
 import type { DeviceReport, NativeModule } from '../../../electron/engine/native-api.js';
-import { TINY, tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from './capture/make-capture.js';
+import { TINY, pokedTensors, tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from './capture/make-capture.js';
 import { inProcessWorkers, type InProcessWorkers } from './jobs/in-process.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/minference-configs');
@@ -240,6 +240,21 @@ describe('head methods and device info', () => {
     await expect(newer).resolves.toEqual({ evaluated: 2 });
   });
 
+  it('a capture whose values overflow fp32 is the user\'s bad input, naming file, layer, head and row, in head methods and jobs (issue 10)', async () => {
+    await writeCapture(join(root, 'huge.safetensors'), tinyMetadata(), pokedTensors(TINY, [{ layer: 0, kind: 'q', head: 2, row: 4, dim: 0, value: 1e38 }]));
+    const summary = await engine.handlers['capture.open']({ path: 'huge.safetensors' });
+    ops.pooledMap = async (params, { capture }) => (await capture().readHead(params.layer, 'q', params.head)).length;
+    ops.analyze = async (_params, { capture }) => (await capture().readLayer(0, 'q')).length;
+    const message = 'huge.safetensors: layer 0 q head 2 row 4 holds 1.00e+38 (dim 0): beyond ±2^40, where attention scores overflow fp32';
+    const refused = await apiError(engine.handlers['head.pooledMap']({ captureId: summary.captureId, layer: 0, head: 2, resolution: 8, sampling: { mode: 'exact' }, backend: 'cpu' }));
+    expect(refused).toMatchObject({ code: 'bad-request', message });
+    const events: JobEvent[] = [];
+    engine.onJobEvent((event) => events.push(event));
+    await engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, backend: 'cpu', sampling: { mode: 'exact' } });
+    await vi.waitFor(() => expect(events.at(-1)?.state).toBe('failed'));
+    expect(events.at(-1)!.error).toBe(message);
+  });
+
   it('reports the device from the native module in contract shape', async () => {
     const info = await engine.handlers['device.info']({});
     expect(methods['device.info'].result.parse(info)).toMatchObject({ host: 'test', defaultBackend: 'cpu', cpu: { threads: 2 }, cuda: { available: false, reason: 'built without CUDA' } });
@@ -369,6 +384,35 @@ describe('configs', () => {
     expect(refused.code).toBe('forbidden');
     const text = await engine.handlers['config.export']({ config: imported.config, format: 'sglang' });
     expect(JSON.parse(text.text)).toHaveProperty('dual_chunk_attention_config.sparse_attention_config');
+  });
+
+  it('exports only to a new or existing .json config: never over a capture or other file, never to a folder, nothing left behind (issue 10)', async () => {
+    const config = { numLayers: 1, numHeads: 1, heads: [[{ pattern: 'dense' as const, a: 0, b: 0 }]] };
+    const exportTo = (path: string) => engine.handlers['config.export']({ config, format: 'minference', path });
+    const capture = join(root, 'captures', 'tiny.safetensors');
+    const captureBytes = await readFile(capture);
+    await writeFile(join(root, 'notes.json'), '{"todo": "not a head config"}');
+    await mkdir(join(root, 'folder.json'));
+    const refusals: [string, RegExp][] = [
+      ['captures/tiny.safetensors', /cannot write .*tiny\.safetensors: a head config is written to a \.json file/],
+      ['notes.json', /cannot write .*notes\.json: it exists and is not a head config \(notes\.json: not a head config/],
+      ['folder.json', /cannot write .*folder\.json: it is a folder; give a file name/],
+      ['missing/out.json', /no such file or folder: .*missing/],
+    ];
+    for (const [path, message] of refusals) {
+      const refused = await apiError(exportTo(path));
+      expect(refused.message).toMatch(message);
+      expect(refused.code).not.toBe('internal');
+    }
+    expect(await readFile(capture)).toEqual(captureBytes);
+    expect(await readFile(join(root, 'notes.json'), 'utf8')).toBe('{"todo": "not a head config"}');
+    await writeFile(join(root, 'empty.json'), '');
+    await exportTo('empty.json');
+    await exportTo('empty.json'); // now a config: overwritten again
+    await exportTo('new.json');
+    expect(await readFile(join(root, 'empty.json'), 'utf8')).toBe(await readFile(join(root, 'new.json'), 'utf8'));
+    const leftovers = [...(await readdir(root)), ...(await readdir(join(root, 'folder.json')))].filter((name) => name.includes('partial'));
+    expect(leftovers).toEqual([]);
   });
 
   it('measures the recall of converted heads on the open capture, through the interactive worker', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCapture, writeCapture } from '../../../../electron/engine/capture/capture.js';
 import { writeSafetensors } from '../../../../electron/engine/capture/safetensors.js';
 import type { CaptureMetadata, TensorSource } from '../../../../electron/engine/capture/types.js';
-import { TINY, tensorBytes, tinyMetadata, tinyTensors } from './make-capture.js';
+import { TINY, pokedTensors, tensorBytes, tinyMetadata, tinyTensors } from './make-capture.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -101,5 +101,37 @@ describe('captures', () => {
     const path = join(dir, 'bare.safetensors');
     await writeSafetensors(path, {}, tinyTensors());
     await expect(openCapture(path)).rejects.toThrow('bare.safetensors: not a Sparsescope capture (__metadata__.format is null');
+  });
+});
+
+describe('values (issue 10)', () => {
+  const at = { layer: 1, kind: 'k' as const, head: 1, row: 7, dim: 3 };
+  it.each([
+    ['NaN', 'F32', NaN, 'holds NaN (dim 3): a capture must hold finite numbers'],
+    ['infinity', 'BF16', Infinity, 'holds infinity (dim 3): a capture must hold finite numbers'],
+    ['-infinity', 'F16', -Infinity, 'holds -infinity (dim 3): a capture must hold finite numbers'],
+    ['a value whose scores overflow fp32', 'F32', 3e38, 'holds 3.00e+38 (dim 3): beyond ±2^40, where attention scores overflow fp32'],
+  ] as const)('finds %s in %s whichever rows are read, naming layer, head and row', async (what, dtype, value, message) => {
+    const path = join(dir, `bad-${what.replaceAll(' ', '-')}.safetensors`);
+    await writeCapture(path, tinyMetadata({ ...TINY, dtype }), pokedTensors({ ...TINY, dtype }, [{ ...at, value }]));
+    const capture = await openCapture(path);
+    try {
+      const where = `${path.split('/').pop()}: layer 1 k head 1 row 7 ${message}`;
+      await expect(capture.readHead(1, 'k', 1)).rejects.toThrow(where);
+      await expect(capture.readHead(1, 'k', 1)).rejects.toThrow(where); // every read, not only the first
+      await expect(capture.readLayer(1, 'k')).rejects.toThrow(where);
+      await expect(capture.readHead(1, 'k', 0)).resolves.toBeInstanceOf(Uint8Array);
+      await expect(capture.readHead(1, 'v', 1)).resolves.toBeInstanceOf(Uint8Array);
+    } finally {
+      await capture.close();
+    }
+  });
+
+  it('accepts large values that stay inside the limit', async () => {
+    const path = join(dir, 'large.safetensors');
+    await writeCapture(path, tinyMetadata(), pokedTensors(TINY, [{ ...at, value: -(2 ** 39) }, { ...at, row: 0, value: 1e-40 }]));
+    const capture = await openCapture(path);
+    await expect(capture.readLayer(1, 'k')).resolves.toHaveLength(2 * 10 * 8 * 4);
+    await capture.close();
   });
 });

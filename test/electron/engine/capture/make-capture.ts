@@ -2,6 +2,7 @@
 import type { DType } from '../../../../contract/api.js';
 import { CAPTURE_FORMAT } from '../../../../electron/engine/capture/capture.js';
 import type { CaptureMetadata, TensorSource } from '../../../../electron/engine/capture/types.js';
+import { encodeFloats } from '../../../../electron/engine/synthetic/float-codec.js';
 
 export interface TinyCaptureShape {
   layers: number[];
@@ -83,4 +84,29 @@ export function tokenTensors({ ids, offsets, bytes }: TokenArrays): TensorSource
     { name: 'tokens.text_offsets', dtype: 'I32', shape: [offsets.length], produce: raw(offsets) },
     { name: 'tokens.text_bytes', dtype: 'U8', shape: [bytes.length], produce: raw(bytes) },
   ];
+}
+
+/** One value put somewhere in a capture: tensor `layers.{layer}.{kind}`, head, row, dim. */
+export interface Poke {
+  layer: number;
+  kind: 'q' | 'k' | 'v';
+  head: number;
+  row: number;
+  dim: number;
+  value: number;
+}
+
+/** Tensors of modest values (0.5 apart from a small ramp) in the shape's dtype, with `pokes` put in. */
+export function pokedTensors(shape: TinyCaptureShape, pokes: readonly Poke[]): TensorSource[] {
+  return tinyTensors(shape).map((source) => ({
+    ...source,
+    produce: async () => {
+      const [heads = 0, seqLen = 0, headDim = 0] = source.shape;
+      const values = Float32Array.from({ length: heads * seqLen * headDim }, (_, i) => 0.5 + (i % 7) / 64);
+      for (const poke of pokes) {
+        if (source.name === `layers.${poke.layer}.${poke.kind}`) values[(poke.head * seqLen + poke.row) * headDim + poke.dim] = poke.value;
+      }
+      return encodeFloats(values, shape.dtype);
+    },
+  }));
 }

@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { methods, type CaptureSummary, type JobEvent } from '../../../../contract/api.js';
+import { writeCapture } from '../../../../electron/engine/capture/capture.js';
 import { createEngine, type Engine } from '../../../../electron/engine/handlers.js';
 import { nodeWorkerSpawner } from '../../../../electron/engine/jobs/node-spawner.js';
+import { TINY, pokedTensors, tinyMetadata } from '../capture/make-capture.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 const builtWorker = join(repo, 'dist/electron/engine/jobs/worker.js');
@@ -63,6 +65,20 @@ describe.skipIf(missing.length > 0)('engine with real worker processes', () => {
     for (let r = 0; r < map.rows; r++) {
       const rowMass = map.mean.subarray(r * map.cols, (r + 1) * map.cols).reduce((sum, x) => sum + x, 0);
       expect(rowMass).toBeCloseTo(1, 3);
+    }
+  });
+
+  it('answers head methods on a capture whose values overflow fp32 with a bad-request naming file, layer, head and row (issue 10)', async () => {
+    await writeCapture(join(cache, 'huge.safetensors'), tinyMetadata(), pokedTensors(TINY, [{ layer: 1, kind: 'k', head: 1, row: 6, dim: 2, value: 3e38 }]));
+    const huge = await engine.handlers['capture.open']({ path: 'huge.safetensors' });
+    const head = { captureId: huge.captureId, layer: 1, head: 3 };
+    const calls = [
+      engine.handlers['head.pooledMap']({ ...head, resolution: 8, sampling: { mode: 'exact' }, backend: 'cpu' }),
+      engine.handlers['head.evaluate']({ ...head, pattern: { pattern: 'stream_llm', a: 1, b: 4 }, sampling: { mode: 'exact' }, stripRows: 8, backend: 'cpu', lastQ: 64 }),
+      engine.handlers['head.budgetCurve']({ ...head, pattern: 'stream_llm', sampling: { mode: 'exact' } }),
+    ];
+    for (const call of calls) {
+      await expect(call).rejects.toMatchObject({ code: 'bad-request', message: 'huge.safetensors: layer 1 k head 1 row 6 holds 3.00e+38 (dim 2): beyond ±2^40, where attention scores overflow fp32' });
     }
   });
 
