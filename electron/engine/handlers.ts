@@ -20,12 +20,14 @@ import { ConfigError, EXPORT_RECALL_SAMPLING, captureRecallEvaluator, exportConf
 import { JobManager } from './jobs/manager.js';
 import type { DemoOptions, WorkerOpResults, WorkerSpawner } from './jobs/protocol.js';
 import { WorkerChannel, messageOf, type PendingCall } from './jobs/worker-channel.js';
-import { CaptureRegistry, RecentFiles, Roots, listFolder } from './session.js';
+import { CaptureRegistry, RecentFiles, Roots, listFolder, type GrantedAccess } from './session.js';
 
 export interface EngineOptions {
   host: DeviceInfo['host'];
-  /** Folders whose files clients may list, open, import from and export to. */
+  /** Folders whose files clients may list, open, import from and export to (the desktop starts with those of its recent files). */
   roots: string[];
+  /** Config exports go only to paths the host granted for saving (the desktop's save dialog), not anywhere in the roots. */
+  exportsOnlyWhereGranted?: boolean;
   /** Engine-private folder: recent files, the generated demo capture. */
   cacheDir: string;
   spawnWorker: WorkerSpawner;
@@ -38,8 +40,11 @@ export interface EngineOptions {
 export interface Engine {
   handlers: Handlers;
   onJobEvent(listener: (event: JobEvent) => void): () => void;
-  /** Let clients use one file outside the roots: one the user picked in the host's native dialog. */
-  grantPath(path: string): void;
+  /**
+   * What the user chose through the host: a file opened in its dialog or dropped on its window
+   * (`open`: its folder becomes a root), or the path picked in its save dialog (`save`: one write).
+   */
+  grantPath(path: string, access: GrantedAccess): void;
   dispose(): Promise<void>;
 }
 
@@ -80,7 +85,7 @@ async function asBadRequest<T>(work: () => T | Promise<T>): Promise<T> {
 }
 
 export function createEngine(options: EngineOptions): Engine {
-  const roots = new Roots(options.roots);
+  const roots = new Roots(options.roots, options.exportsOnlyWhereGranted);
   const recent = new RecentFiles(options.cacheDir);
   const captures = new CaptureRegistry();
   const interactive = new WorkerChannel('interactive', options.spawnWorker, { killGraceMs: null });
@@ -290,7 +295,7 @@ export function createEngine(options: EngineOptions): Engine {
   return {
     handlers,
     onJobEvent: (listener) => jobs.onEvent(listener),
-    grantPath: (path) => roots.grant(path),
+    grantPath: (path, access) => roots.grant(path, access),
     async dispose() {
       jobs.dispose();
       interactive.dispose();

@@ -6,6 +6,10 @@
  * refused if it lies lexically outside the roots (before touching the disk, so nothing about
  * outside files leaks), then resolved with realpath and refused again if a symlink or `..` led
  * outside. Entries of a listing whose real location is outside the roots are left out.
+ *
+ * Grants (desktop): a file the user opens through the host (native dialog, drop) makes its folder
+ * a root; a path the user picks in the save dialog may be written once. With
+ * `writesOnlyWhereGranted`, nothing else may be written.
  */
 import { mkdir, readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -28,18 +32,24 @@ function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
 
+export type GrantedAccess = 'open' | 'save';
+
 export class Roots {
   private realRoots: Promise<string[]> | null = null;
-  /** Single files outside the roots that the user picked in a native dialog (desktop shell). */
-  private readonly granted = new Set<string>();
+  private readonly folders: string[];
+  /** Paths the user picked in the save dialog, each writable once (desktop shell). */
+  private readonly saveTargets = new Set<string>();
 
-  constructor(readonly given: readonly string[]) {
-    if (given.length === 0) throw new Error('at least one root folder is required');
+  constructor(
+    given: readonly string[],
+    private readonly writesOnlyWhereGranted = false,
+  ) {
+    this.folders = given.map((root) => resolve(root));
   }
 
   /** The roots as the user named them, made absolute. */
   get absolute(): string[] {
-    return this.given.map((root) => resolve(root));
+    return [...this.folders];
   }
 
   /** The roots with symlinks resolved (a root that does not exist is an error naming it). */
@@ -54,9 +64,22 @@ export class Roots {
     return this.realRoots;
   }
 
-  /** Allow one file the user chose through the host's own file dialog, wherever it is. */
-  grant(path: string): void {
-    this.granted.add(resolve(path));
+  /** What the user chose through the host (a native dialog, a drop), wherever it is. */
+  grant(path: string, access: GrantedAccess): void {
+    const absolute = resolve(path);
+    if (access === 'save') this.saveTargets.add(absolute);
+    else if (!this.containsLexically(absolute)) {
+      this.folders.push(dirname(absolute));
+      this.realRoots = null;
+    }
+  }
+
+  /** Where a client's path points: relative paths are under the first root. */
+  private absolutePath(path: string): string {
+    if (isAbsolute(path)) return resolve(path);
+    const [first] = this.folders;
+    if (first === undefined) throw new ApiError(`no folder is open yet: open a file first (${path})`, 'forbidden');
+    return resolve(first, path);
   }
 
   /** Lexical check only: no disk access. */
@@ -69,17 +92,13 @@ export class Roots {
   }
 
   private refuse(path: string): ApiError {
-    return new ApiError(`${path} is outside the allowed folders (${this.absolute.join(', ')})`, 'forbidden');
+    if (this.folders.length === 0) return new ApiError(`${path}: no folder is open yet: open a file first`, 'forbidden');
+    return new ApiError(`${path} is outside the allowed folders (${this.folders.join(', ')})`, 'forbidden');
   }
 
   /** The real path of an existing file or folder inside the roots. */
   async resolveExisting(path: string): Promise<string> {
-    const absolute = resolve(this.absolute[0]!, path);
-    if (this.granted.has(absolute)) {
-      return realpath(absolute).catch(() => {
-        throw new ApiError(`no such file: ${path}`, 'not-found');
-      });
-    }
+    const absolute = this.absolutePath(path);
     const realRoots = await this.real();
     if (!this.containsLexically(absolute) && !realRoots.some((root) => isInside(absolute, root))) throw this.refuse(path);
     let real: string;
@@ -93,10 +112,14 @@ export class Roots {
     return real;
   }
 
-  /** Where to write `path` (the file may not exist yet; its folder must, inside the roots). */
+  /**
+   * Where to write `path`: a path picked in the save dialog (once), or, unless writes go only
+   * there, a file inside the roots (it may not exist yet; its folder must).
+   */
   async resolveWritable(path: string): Promise<string> {
-    const absolute = resolve(this.absolute[0]!, path);
-    if (this.granted.has(absolute)) return absolute;
+    const absolute = this.absolutePath(path);
+    if (this.saveTargets.delete(absolute)) return absolute;
+    if (this.writesOnlyWhereGranted) throw new ApiError(`${path}: choose where to save it in the save dialog`, 'forbidden');
     const name = basename(absolute);
     if (name === '' || name === '.' || name === '..') throw new ApiError(`not a file name: ${path}`);
     const folder = await this.resolveExisting(dirname(absolute));
@@ -112,7 +135,8 @@ export type FileListing = Result<'files.list'>;
 
 export async function listFolder(roots: Roots, dir: string | undefined): Promise<FileListing> {
   const realRoots = await roots.real();
-  const folder = dir === undefined ? realRoots[0]! : await roots.resolveExisting(dir);
+  const folder = dir === undefined ? realRoots[0] : await roots.resolveExisting(dir);
+  if (folder === undefined) throw new ApiError('no folder is open yet: open a file first', 'forbidden');
   let dirents;
   try {
     dirents = await readdir(folder, { withFileTypes: true });
@@ -158,6 +182,13 @@ export class RecentFiles {
     } catch {
       return []; // missing or corrupt: start over rather than fail the app
     }
+  }
+
+  /** The folders of the recent files that still exist: the desktop engine's roots at start. */
+  async folders(): Promise<string[]> {
+    const folders = [...new Set((await this.list()).map((entry) => dirname(entry.path)))];
+    const exists = await Promise.all(folders.map((folder) => stat(folder).then((info) => info.isDirectory(), () => false)));
+    return folders.filter((_, i) => exists[i]);
   }
 
   async add(path: string, now = new Date()): Promise<void> {

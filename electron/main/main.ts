@@ -3,10 +3,10 @@
  * the built renderer, the engine in this process, its compute in utility processes.
  */
 import { app, BrowserWindow, session } from 'electron';
-import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEngine } from '../engine/handlers.js';
+import { RecentFiles } from '../engine/session.js';
 import {
   forwardJobEvents,
   lockDownContents,
@@ -25,13 +25,16 @@ const WORKER = here('../engine/jobs/worker.js');
 function start(): void {
   app.on('web-contents-created', (_event, contents) => lockDownContents(contents));
 
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
     lockDownSession(session.defaultSession);
-    // The desktop user may open files in their home and temp folders; others through the native dialog.
+    // The engine reads only the folders the user opened (those of the recent files, and each one
+    // opened or dropped from now on) and writes configs only where the save dialog says.
+    const cacheDir = join(app.getPath('userData'), 'cache');
     const engine = createEngine({
       host: 'electron',
-      roots: [homedir(), tmpdir()],
-      cacheDir: join(app.getPath('userData'), 'cache'),
+      roots: await new RecentFiles(cacheDir).folders(),
+      exportsOnlyWhereGranted: true,
+      cacheDir,
       spawnWorker: utilityWorkerSpawner(WORKER),
     });
     const window = new BrowserWindow(windowOptions(PRELOAD));

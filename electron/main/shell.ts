@@ -14,6 +14,7 @@ import {
   type Session,
   type WebContents,
 } from 'electron';
+import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ApiError, parseRequest, type Handlers, type JobEvent } from '../../contract/api.js';
@@ -22,6 +23,7 @@ import { isFromWorker, type WorkerSpawner } from '../engine/jobs/protocol.js';
 
 export const CALL_CHANNEL = 'sparsescope:call';
 export const DIALOG_CHANNEL = 'sparsescope:dialog';
+export const DROPPED_CHANNEL = 'sparsescope:dropped';
 export const JOB_CHANNEL = 'sparsescope:job';
 export const REMOTE_CHANNEL = 'sparsescope:remote';
 
@@ -147,8 +149,10 @@ const DialogOptions = z.object({
 });
 
 /**
- * `sparsescope:call` (validated API calls), `sparsescope:dialog` (native file dialogs; a chosen
- * file is granted to the engine even outside its roots, since the user picked it) and
+ * `sparsescope:call` (validated API calls), `sparsescope:dialog` (native file dialogs: the folder
+ * of a file opened becomes one the engine reads, a path saved to may be written once),
+ * `sparsescope:dropped` (a file dropped on the window, opened like one picked in the dialog; the
+ * preload sends only the path Electron gives for a dropped File, which a page cannot forge) and
  * `sparsescope:remote` (a window on a remote engine, through `openRemote`; replies its origin).
  */
 export function registerIpc(
@@ -183,8 +187,13 @@ export function registerIpc(
       chosen = reply.canceled ? undefined : reply.filePaths[0];
     }
     if (!chosen) return null;
-    engine.grantPath(chosen);
+    engine.grantPath(chosen, save ? 'save' : 'open');
     return chosen;
+  });
+  ipcMain.handle(DROPPED_CHANNEL, async (event, path: unknown): Promise<void> => {
+    checkSender(event, appIndexPath);
+    if (typeof path !== 'string' || !isAbsolute(path)) throw new ApiError('dropped file: not an absolute path');
+    engine.grantPath(path, 'open');
   });
   ipcMain.handle(REMOTE_CHANNEL, async (event, input: unknown): Promise<BridgeReply> => {
     try {
@@ -197,7 +206,7 @@ export function registerIpc(
     }
   });
   return () => {
-    for (const channel of [CALL_CHANNEL, DIALOG_CHANNEL, REMOTE_CHANNEL]) ipcMain.removeHandler(channel);
+    for (const channel of [CALL_CHANNEL, DIALOG_CHANNEL, DROPPED_CHANNEL, REMOTE_CHANNEL]) ipcMain.removeHandler(channel);
   };
 }
 

@@ -21,7 +21,12 @@ const bridge = {
     ipcRenderer.on('sparsescope:job', forward);
     return () => void ipcRenderer.removeListener('sparsescope:job', forward);
   },
-  pathForFile: (file: Parameters<typeof webUtils.getPathForFile>[0]): string => webUtils.getPathForFile(file),
+  /** The path of a dropped File, which the engine may then read (the user opened it by dropping it). */
+  async pathForFile(file: Parameters<typeof webUtils.getPathForFile>[0]): Promise<string> {
+    const path = webUtils.getPathForFile(file);
+    await ipcRenderer.invoke('sparsescope:dropped', path);
+    return path;
+  },
   openFileDialog: (options: FileDialogOptions): Promise<string | null> => ipcRenderer.invoke('sparsescope:dialog', options),
   openRemote: (url: string): Promise<unknown> => ipcRenderer.invoke('sparsescope:remote', url),
 };

@@ -20,8 +20,8 @@ export interface SparsescopeBridge {
   readonly host: 'electron';
   invoke(method: MethodName, params: unknown): Promise<BridgeReply>;
   onJobEvent(listener: (event: JobEvent) => void): () => void;
-  /** Absolute path of a dropped File (Electron's webUtils.getPathForFile). */
-  pathForFile(file: File): string;
+  /** Absolute path of a dropped File (Electron's webUtils.getPathForFile); the engine may then read its folder. */
+  pathForFile(file: File): Promise<string>;
   openFileDialog(options: FileDialogOptions): Promise<string | null>;
   /** Opens a window on the engine behind a `sparsescope serve` URL; replies its origin or why not. */
   openRemote(url: string): Promise<BridgeReply>;

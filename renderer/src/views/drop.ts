@@ -19,11 +19,11 @@ export async function handleDroppedFile(file: File, actions: DropActions): Promi
       );
       return;
     }
-    await actions.openCapture(bridge.pathForFile(file));
+    await actions.openCapture(await bridge.pathForFile(file));
     return;
   }
   if (CONFIG_EXTENSIONS.includes(extension)) {
-    if (bridge) await actions.importConfig({ path: bridge.pathForFile(file) });
+    if (bridge) await actions.importConfig({ path: await bridge.pathForFile(file) });
     else await actions.importConfig({ text: await file.text(), fileName: file.name });
     return;
   }

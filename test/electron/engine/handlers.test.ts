@@ -115,12 +115,46 @@ describe('root confinement', () => {
 });
 
 describe('granted files', () => {
-  it('opens a file outside the roots only once the host granted it (picked in a native dialog)', async () => {
+  it('opens a file outside the roots once the host granted it (picked in a native dialog): its folder is then one the user opened', async () => {
     const secret = join(outside, 'secret.safetensors');
     expect((await apiError(engine.handlers['capture.open']({ path: secret }))).code).toBe('forbidden');
-    engine.grantPath(secret);
-    expect((await engine.handlers['capture.open']({ path: secret })).fileName).toBe('secret.safetensors');
     expect((await apiError(engine.handlers['files.list']({ dir: outside }))).code).toBe('forbidden');
+    engine.grantPath(secret, 'open');
+    expect((await engine.handlers['capture.open']({ path: secret })).fileName).toBe('secret.safetensors');
+    expect((await engine.handlers['files.list']({ dir: outside })).entries.map((e) => e.name)).toEqual(['secret.safetensors']);
+  });
+});
+
+describe('the desktop engine (issue 10)', () => {
+  let desktop: Engine;
+  beforeEach(() => {
+    desktop = createEngine({ host: 'electron', roots: [], exportsOnlyWhereGranted: true, cacheDir: join(base, 'cache'), spawnWorker: workers.spawn });
+  });
+  afterEach(() => desktop.dispose());
+
+  it('reads only the folders the user opened, none at first', async () => {
+    const tiny = join(root, 'captures', 'tiny.safetensors');
+    expect((await apiError(desktop.handlers['capture.open']({ path: tiny }))).code).toBe('forbidden');
+    expect((await apiError(desktop.handlers['files.list']({}))).message).toMatch(/no folder is open yet/);
+    desktop.grantPath(tiny, 'open');
+    expect((await desktop.handlers['capture.open']({ path: tiny })).path).toBe(tiny);
+    await writeFile(join(root, 'captures', 'cfg.json'), '[{"0": ["vertical_and_slash", 30, 800, 1]}]');
+    expect((await desktop.handlers['config.import']({ path: join(root, 'captures', 'cfg.json') })).format).toBe('minference');
+    expect((await apiError(desktop.handlers['config.import']({ path: join(outside, 'secret.safetensors') }))).code).toBe('forbidden');
+  });
+
+  it('exports only to the path chosen in the save dialog, once, and never over an opened file', async () => {
+    const config = { numLayers: 1, numHeads: 1, heads: [[{ pattern: 'dense' as const, a: 0, b: 0 }]] };
+    const cfg = join(root, 'captures', 'cfg.json');
+    await writeFile(cfg, '[{"0": ["vertical_and_slash", 30, 800, 1]}]');
+    desktop.grantPath(cfg, 'open'); // its folder is open: still not writable without the save dialog
+    const exportTo = (path: string) => desktop.handlers['config.export']({ config, format: 'minference', path });
+    const refused = await apiError(exportTo(cfg));
+    expect(refused).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/choose where to save it in the save dialog/) });
+    const out = join(outside, 'out.json');
+    desktop.grantPath(out, 'save');
+    expect((await exportTo(out)).path).toBe(out);
+    expect((await apiError(exportTo(out))).code).toBe('forbidden'); // the grant was for that one write
   });
 });
 

@@ -1,4 +1,6 @@
 import type { EventEmitter } from 'node:events';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -57,9 +59,21 @@ describe('Electron entry', () => {
     expect(window.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false });
     expect(String(window.options.webPreferences.preload)).toMatch(/electron\/preload\/preload\.cjs$/);
     expect(String(window.loadFile.mock.calls[0]![0])).toMatch(/renderer\/index\.html$/);
-    expect([...mocks.ipcHandlers.keys()].sort()).toEqual(['sparsescope:call', 'sparsescope:dialog', 'sparsescope:remote']);
+    expect([...mocks.ipcHandlers.keys()].sort()).toEqual(['sparsescope:call', 'sparsescope:dialog', 'sparsescope:dropped', 'sparsescope:remote']);
     expect([...mocks.appEvents.keys()]).toEqual(expect.arrayContaining(['web-contents-created', 'second-instance', 'window-all-closed', 'will-quit']));
     expect(mocks.quit).not.toHaveBeenCalled();
+  });
+
+  it('gives the engine no folder the user did not open: not home, not temp (issue 10)', async () => {
+    await import('../../../electron/main/main.js');
+    await vi.waitFor(() => expect(mocks.windows).toHaveLength(1));
+    const main = mocks.windows[0] as { loadFile: ReturnType<typeof vi.fn> };
+    const sender = { senderFrame: { url: pathToFileURL(String(main.loadFile.mock.calls[0]![0])).href, parent: null }, sender: {} };
+    const call = mocks.ipcHandlers.get('sparsescope:call')!;
+    for (const path of [join(homedir(), 'capture.safetensors'), join(tmpdir(), 'capture.safetensors')]) {
+      expect(await call(sender, 'capture.open', { path })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    }
+    expect(await call(sender, 'files.list', {})).toMatchObject({ ok: false, error: { code: 'forbidden' } });
   });
 
   it('opens a remote engine in a second window: its URL, no preload, shown when ready', async () => {

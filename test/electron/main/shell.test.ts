@@ -32,7 +32,7 @@ function ipcEvent(url: string, parent: unknown = null) {
 
 function fakeEngine() {
   const calls: [string, unknown][] = [];
-  const granted: string[] = [];
+  const granted: [string, string][] = [];
   const handlers = new Proxy(
     {},
     {
@@ -44,7 +44,7 @@ function fakeEngine() {
       },
     },
   );
-  const engine = { handlers, onJobEvent: vi.fn(), grantPath: (path: string) => granted.push(path), dispose: vi.fn() } as unknown as Engine;
+  const engine = { handlers, onJobEvent: vi.fn(), grantPath: (path: string, access: string) => granted.push([path, access]), dispose: vi.fn() } as unknown as Engine;
   return { engine, calls, granted };
 }
 
@@ -184,7 +184,7 @@ describe('IPC bridge', () => {
     expect(await call(ipcEvent(APP_URL), 'job.cancel', { jobId: 'j' })).toEqual({ ok: false, error: { message: 'boom', code: 'internal' } });
   });
 
-  it('opens native dialogs for our page only and grants the chosen file to the engine', async () => {
+  it('opens native dialogs for our page only: the engine may open the file picked, or save once to the path picked', async () => {
     const { engine, granted } = fakeEngine();
     const unregister = shell.registerIpc(engine, APP_INDEX, () => null, vi.fn());
     const openDialog = electron.ipcHandlers.get('sparsescope:dialog')!;
@@ -192,16 +192,29 @@ describe('IPC bridge', () => {
     const options = { title: 'Open capture', filters: [{ name: 'Captures', extensions: ['safetensors'] }] };
     expect(await openDialog(ipcEvent(APP_URL), options)).toBe('/mnt/data/big.safetensors');
     expect(electron.showOpenDialog.mock.calls[0]![0]).toMatchObject({ title: 'Open capture', properties: ['openFile'] });
-    expect(granted).toEqual(['/mnt/data/big.safetensors']);
+    expect(granted).toEqual([['/mnt/data/big.safetensors', 'open']]);
 
     electron.showSaveDialog.mockResolvedValueOnce({ canceled: true, filePath: '' });
     expect(await openDialog(ipcEvent(APP_URL), { ...options, save: true })).toBeNull();
+    electron.showSaveDialog.mockResolvedValueOnce({ canceled: false, filePath: '/mnt/data/cfg.json' });
+    expect(await openDialog(ipcEvent(APP_URL), { ...options, save: true })).toBe('/mnt/data/cfg.json');
     await expect(openDialog(ipcEvent('https://evil.example/'), options)).rejects.toThrow(/not the Sparsescope page/);
     await expect(openDialog(ipcEvent(APP_URL), { title: 7 })).rejects.toThrow(/file dialog: title/);
-    expect(granted).toHaveLength(1);
+    expect(granted).toEqual([['/mnt/data/big.safetensors', 'open'], ['/mnt/data/cfg.json', 'save']]);
 
     unregister();
     expect(electron.ipcHandlers.size).toBe(0);
+  });
+
+  it('lets the engine open a file dropped on our page, and nothing from other senders or odd paths', async () => {
+    const { engine, granted } = fakeEngine();
+    shell.registerIpc(engine, APP_INDEX, () => null, vi.fn());
+    const dropped = electron.ipcHandlers.get('sparsescope:dropped')!;
+    await dropped(ipcEvent(APP_URL), '/mnt/data/big.safetensors');
+    await expect(dropped(ipcEvent('https://evil.example/'), '/etc/passwd')).rejects.toThrow(/not the Sparsescope page/);
+    await expect(dropped(ipcEvent(APP_URL), 'relative/x')).rejects.toThrow(/not an absolute path/);
+    await expect(dropped(ipcEvent(APP_URL), { path: '/x' })).rejects.toThrow(/not an absolute path/);
+    expect(granted).toEqual([['/mnt/data/big.safetensors', 'open']]);
   });
 
   it('forwards job events to a live window only', () => {

@@ -38,7 +38,7 @@ interface Bridge {
   host: string;
   invoke(method: string, params: unknown): Promise<unknown>;
   onJobEvent(listener: (event: unknown) => void): () => void;
-  pathForFile(file: unknown): string;
+  pathForFile(file: unknown): Promise<string>;
   openFileDialog(options: unknown): Promise<string | null>;
   openRemote(url: string): Promise<unknown>;
 }
@@ -59,7 +59,9 @@ describe('preload', () => {
     expect(electron.invoke).toHaveBeenLastCalledWith('sparsescope:dialog', { title: 'Open', filters: [] });
     await bridge.openRemote('http://127.0.0.1:7700/?token=t');
     expect(electron.invoke).toHaveBeenLastCalledWith('sparsescope:remote', 'http://127.0.0.1:7700/?token=t');
-    expect(bridge.pathForFile({ name: 'capture.safetensors' })).toBe('/home/user/capture.safetensors');
+    expect(await bridge.pathForFile({ name: 'capture.safetensors' })).toBe('/home/user/capture.safetensors');
+    // The engine may read a dropped file's folder: main hears of it from here, never from the page.
+    expect(electron.invoke).toHaveBeenLastCalledWith('sparsescope:dropped', '/home/user/capture.safetensors');
   });
 
   it('delivers job events without the IPC event object, until unsubscribed', () => {

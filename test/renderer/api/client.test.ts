@@ -164,7 +164,7 @@ describe('Electron client (preload bridge)', () => {
         listener(EVENT);
         return () => undefined;
       },
-      pathForFile: () => '/x',
+      pathForFile: async () => '/x',
       openFileDialog: async () => null,
     };
   }
