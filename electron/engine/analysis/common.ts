@@ -222,6 +222,14 @@ export function pickRows(full: Float32Array, seqLen: number, rows: Int32Array, w
   return out;
 }
 
+/**
+ * Mean recall of per-row recalls. A row's recall is a share of its softmax mass, so at most 1;
+ * fp32 sums over a fully computed row can land a few ulps above it, which no reader should see.
+ */
+export function meanRecall(rowRecall: ArrayLike<number>): number {
+  return Math.min(1, Math.max(0, mean(rowRecall)));
+}
+
 /** ||a - b||_F / ||b||_F over a slice of two equally laid-out outputs. */
 export function relativeError(sparse: Float32Array, dense: Float32Array, offset = 0, length = dense.length): number {
   let diff = 0;

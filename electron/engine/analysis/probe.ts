@@ -4,7 +4,7 @@
  */
 import type { HeadPattern } from '../../../contract/api.js';
 import type { AttentionInputs, AttentionResult, NativeBackend, NativeModule, SparseIndex } from '../native-api.js';
-import { encodePatterns, mean, nativeControl, throwIfCancelled, type Control } from './common.js';
+import { encodePatterns, meanRecall, nativeControl, throwIfCancelled, type Control } from './common.js';
 
 export interface PatternMeasure {
   pattern: HeadPattern;
@@ -50,7 +50,7 @@ export class HeadProbe {
     const index = await this.index(pattern);
     throwIfCancelled(this.control);
     const { recall } = await this.native.recall(this.inputs, index, { backend: this.backend, rows: this.rows, denseLse }, nativeControl(this.control));
-    const result: PatternMeasure = { pattern, recall: mean(recall), rowRecall: recall, density: index.density[0] ?? 1, index };
+    const result: PatternMeasure = { pattern, recall: meanRecall(recall), rowRecall: recall, density: index.density[0] ?? 1, index };
     this.measured.set(key, result);
     return result;
   }

@@ -9,6 +9,7 @@ import type { SearchSettings } from '../../../../contract/api.js';
 import { analyzeCapture } from '../../../../electron/engine/analysis/analyze.js';
 import { searchCapture } from '../../../../electron/engine/analysis/search.js';
 import { openCapture } from '../../../../electron/engine/capture/capture.js';
+import { exportConfig, importConfig } from '../../../../electron/engine/config/index.js';
 import type { Capture } from '../../../../electron/engine/capture/types.js';
 import { nativeOrReference } from './native-or-reference.js';
 
@@ -37,7 +38,10 @@ describe('a real capture (ref-byte-llama, 2K tokens of sqlite3.h)', () => {
   });
 
   it('holds the target recall on every evaluated row after a search on 64 sampled rows', async () => {
-    const { config } = await searchCapture(native, capture, TARGET, 'cpu');
+    const { config, report, settings } = await searchCapture(native, capture, TARGET, 'cpu');
+    // What `search --format sparsescope` writes reads back (recalls of fully computed heads stay <= 1).
+    const { text } = await exportConfig(config, 'sparsescope', { capture: capture.summary, report, settings });
+    expect(importConfig(text, 'searched.json').config.heads).toEqual(config.heads);
     const exact = await analyzeCapture(native, capture, { config, backend: 'cpu', sampling: { mode: 'exact' } });
     const misses = exact.heads.filter((head) => head.recall < TARGET.targetRecall);
     expect(misses.map((head) => `L${head.layer}H${head.head} ${head.pattern} ${head.recall.toFixed(4)}`)).toEqual([]);
