@@ -52,7 +52,7 @@ function sparsescope(args) {
 
 function capture(seqLen) {
   const out = join(work, `ref-byte-llama-${seqLen}.safetensors`);
-  const source = options.source ?? `${basename(options.text)}: first ${seqLen} tokens`;
+  const source = `${options.source ?? basename(options.text)}: first ${seqLen} tokens`;
   const args = ['tools/capture_hf.py', '--model', options.model, '--prompt-file', options.text, '--max-tokens', String(seqLen), '--layers', 'all', '--dtype', 'bf16', '--out', out, '--source', source];
   execFileSync(options.python, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   return out;
