@@ -28,6 +28,7 @@ import {
   type Control,
   type ProgressCallback,
 } from './common.js';
+import { kernelWork } from './cost-model.js';
 import { searchLayer } from './search.js';
 
 export interface BenchOptions {
@@ -47,14 +48,14 @@ interface LayerMeasures {
   recall: Float32Array;
   denseOut: Float32Array;
   sparseOut: Float32Array;
-  density: Float64Array;
+  index: SparseIndex;
 }
 
 /**
  * Per-head stats of a layer timed as a whole. The layer's measured times are shared out by each
  * head's work: dense evenly (every head does the same), the index by index work, the sparse pass
- * by computed entries (density). Per head they are therefore `predicted`; their sums, the layer's
- * and the report's totals, are measured.
+ * by the score entries the kernel computes for the head. Per head they are therefore `predicted`;
+ * their sums, the layer's and the report's totals, are measured.
  */
 function apportionedHeadStats(
   layer: number,
@@ -70,7 +71,10 @@ function apportionedHeadStats(
     return work.map((w) => (total > 0 ? w / total : 1 / work.length));
   };
   const indexShares = shares(patterns.map((pattern) => indexWork(pattern.pattern, seqLen)));
-  const sparseShares = shares(patterns.map((_, h) => measured.density[h] ?? 0));
+  const sparseShares = shares(patterns.map((_, h) => {
+    const work = kernelWork(measured.index, h);
+    return work.tileEntries + work.columnEntries;
+  }));
   return patterns.map((pattern, h) => {
     const denseMs = layerMs.denseMs / patterns.length;
     const indexMs = layerMs.indexMs * indexShares[h]!;
@@ -82,7 +86,7 @@ function apportionedHeadStats(
       params: [pattern.a, pattern.b] as [number, number],
       recall: meanRecall(measured.recall.subarray(h * rowCount, (h + 1) * rowCount)),
       outputRelError: relativeError(measured.sparseOut, measured.denseOut, h * rowCount * headDim, rowCount * headDim),
-      density: measured.density[h] ?? 0,
+      density: measured.index.density[h] ?? 0,
       rowsUsed: rowCount,
       denseMs,
       indexMs,
@@ -118,7 +122,7 @@ export async function benchLayer(
     seqLen,
     rows.length,
     headDim,
-    { recall, denseOut: pickRows(dense.result.out, seqLen, rows, headDim), sparseOut: pickRows(sparse.result.out, seqLen, rows, headDim), density: index.result.density },
+    { recall, denseOut: pickRows(dense.result.out, seqLen, rows, headDim), sparseOut: pickRows(sparse.result.out, seqLen, rows, headDim), index: index.result },
     { denseMs: dense.ms, indexMs: index.ms, sparseMs: sparse.ms },
   );
 }

@@ -64,14 +64,15 @@ const CALIBRATION_PATTERNS: readonly HeadPattern[] = [
 
 const rowsOfBlock = (block: number, seqLen: number): number => Math.min(BLOCK, seqLen - block * BLOCK);
 
-/** The kernel's work for head 0 of an index. */
-export function kernelWork(index: SparseIndex): KernelWork {
+/** The kernel's work for one head of an index. */
+export function kernelWork(index: SparseIndex, head = 0): KernelWork {
   let tileEntries = 0;
   let columnEntries = 0;
   for (let block = 0; block < index.numBlocks; block++) {
     const rows = rowsOfBlock(block, index.seqLen);
-    tileEntries += (index.tileOffsets[block + 1]! - index.tileOffsets[block]!) * BLOCK * rows;
-    columnEntries += (index.colOffsets[block + 1]! - index.colOffsets[block]!) * rows;
+    const slot = head * index.numBlocks + block;
+    tileEntries += (index.tileOffsets[slot + 1]! - index.tileOffsets[slot]!) * BLOCK * rows;
+    columnEntries += (index.colOffsets[slot + 1]! - index.colOffsets[slot]!) * rows;
   }
   return { rows: index.seqLen, tileEntries, columnEntries };
 }
