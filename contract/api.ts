@@ -464,14 +464,22 @@ export function encodeWire(value: unknown): string {
   });
 }
 
+/** Text that is not JSON, or a Float32 tag that is not base64 of whole float32s, is the sender's error (bad-request). */
 export function decodeWire(text: string): unknown {
-  return JSON.parse(text, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && F32_TAG in v && Object.keys(v).length === 1) {
-      const bytes = base64ToBytes(String((v as Record<string, unknown>)[F32_TAG]));
-      return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    }
-    return v;
-  });
+  try {
+    return JSON.parse(text, reviveFloat32);
+  } catch (error) {
+    throw new ApiError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function reviveFloat32(_key: string, value: unknown): unknown {
+  if (!value || typeof value !== 'object' || !(F32_TAG in value) || Object.keys(value).length !== 1) return value;
+  const tag = (value as Record<string, unknown>)[F32_TAG];
+  if (typeof tag !== 'string') throw new Error(`${F32_TAG} is not a base64 string`);
+  const bytes = base64ToBytes(tag);
+  if (bytes.length % 4 !== 0) throw new Error(`${F32_TAG} holds ${bytes.length} bytes, not whole float32s`);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
 }
 
 function bytesToBase64(bytes: Uint8Array): string {

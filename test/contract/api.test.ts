@@ -84,4 +84,19 @@ describe('wire codec', () => {
   it('leaves look-alike objects with other keys alone', () => {
     expect(decodeWire(JSON.stringify({ a: { $f32: 'AAAA', other: 1 } }))).toEqual({ a: { $f32: 'AAAA', other: 1 } });
   });
+
+  it('refuses text that is not JSON and Float32 tags that are not base64 of whole float32s, as the sender\'s error (found by the wire fuzzer)', () => {
+    const refusal = (text: string) => {
+      try {
+        decodeWire(text);
+      } catch (error) {
+        return error instanceof ApiError ? [error.code, error.message] : error;
+      }
+      return 'decoded';
+    };
+    expect(refusal('')).toEqual(['bad-request', expect.stringMatching(/JSON/)]);
+    expect(refusal('{"$f32": 12}')).toEqual(['bad-request', '$f32 is not a base64 string']);
+    expect(refusal('{"$f32": "AAAAAAA"}')).toEqual(['bad-request', '$f32 holds 5 bytes, not whole float32s']);
+    expect(refusal('[{"$f32": "*!*"}]')).toEqual(['bad-request', expect.any(String)]);
+  });
 });

@@ -1,29 +1,15 @@
 /**
- * What the serve fuzzers share: the budget (a fixed seed and a bounded number of runs in CI,
- * FUZZ_RUNS / FUZZ_SEED for longer hunts), the real `sparsescope serve` with two tiny captures in
- * its root, API calls over fetch, and the health check every batch must pass: the process is
- * alive, answers a valid call, and a socket opened before the batch still gets job events.
+ * What the serve fuzzers share (their budget is in budget.ts): the real `sparsescope serve` with
+ * three tiny captures in its root (one with tokens, one whose values overflow fp32), API calls
+ * over fetch, and the health check every batch must pass: the process is alive, answers a valid
+ * call, and a socket opened before the batch still gets job events.
  */
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { decodeWire, encodeWire, type JobEvent } from '../../contract/api.js';
 import { writeCapture } from '../../electron/engine/capture/capture.js';
 import { startTestServer, type TestServer } from '../e2e/serve-fixture.js';
-import { tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from '../electron/engine/capture/make-capture.js';
-
-export interface FuzzBudget {
-  numRuns: number;
-  seed: number;
-  /** For the test: generous per run, so only a real hang times out. */
-  timeoutMs: number;
-}
-
-/** `defaultRuns` runs with seed 1 unless FUZZ_RUNS / FUZZ_SEED say otherwise. */
-export function fuzzBudget(defaultRuns: number, msPerRun: number): FuzzBudget {
-  const numRuns = Number(process.env.FUZZ_RUNS) || defaultRuns;
-  const seed = Number(process.env.FUZZ_SEED) || 1;
-  return { numRuns, seed, timeoutMs: 60_000 + numRuns * msPerRun };
-}
+import { pokedTensors, TINY, tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from '../electron/engine/capture/make-capture.js';
 
 export interface Reply {
   status: number;
@@ -62,6 +48,8 @@ export async function startFuzzServer(): Promise<FuzzServer> {
   const serve = await startTestServer();
   await writeCapture(join(serve.root, 'tiny.safetensors'), tinyMetadata(), tinyTensors());
   await writeCapture(join(serve.root, 'tokens.safetensors'), tinyMetadata(), [...tinyTensors(), ...tokenTensors(tokenArrays([...'abcdefghij']))]);
+  // Bad capture data is bad input too: a value whose attention scores overflow fp32.
+  await writeCapture(join(serve.root, 'huge.safetensors'), tinyMetadata(), pokedTensors(TINY, [{ layer: 0, kind: 'k', head: 0, row: 3, dim: 1, value: 1e38 }]));
   const port = Number(new URL(serve.url).port);
 
   async function post(method: string, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<Reply> {

@@ -9,15 +9,16 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWire, encodeWire, methods, type MethodName } from '../../contract/api.js';
-import { fuzzBudget, logCounts, startFuzzServer, type FuzzServer, type Reply } from './harness.js';
+import { fuzzBudget } from './budget.js';
+import { mutate, mutation, type Json } from './json-mutation.js';
+import { logCounts, startFuzzServer, type FuzzServer, type Reply } from './harness.js';
 
 const budget = fuzzBudget(40, 3_000);
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
 /** A valid call of every method (openDemo left out: it writes a large demo capture, not input handling). */
-function seedCalls(ids: { tiny: string; tokens: string }, root: string): [MethodName, Json][] {
+function seedCalls(ids: { tiny: string; tokens: string; huge: string }, root: string): [MethodName, Json][] {
   const head = { captureId: ids.tiny, layer: 0, head: 1 };
+  const hugeHead = { ...head, captureId: ids.huge };
   const entry = { pattern: 'vertical_and_slash', a: 4, b: 4 };
   const config = { numLayers: 2, numHeads: 4, heads: [Array(4).fill(entry), Array(4).fill({ pattern: 'dense', a: 0, b: 0 })] };
   return [
@@ -31,6 +32,9 @@ function seedCalls(ids: { tiny: string; tokens: string }, root: string): [Method
     ['head.mask', { ...head, resolution: 8, pattern: entry }],
     ['head.evaluate', { ...head, pattern: entry, sampling: { mode: 'sampled', rows: 4, seed: 1 }, stripRows: 8, staleKey: 'k' }],
     ['head.budgetCurve', { ...head, pattern: 'stream_llm' }],
+    ['head.pooledMap', { ...hugeHead, resolution: 8 }],
+    ['head.evaluate', { ...hugeHead, pattern: entry }],
+    ['head.budgetCurve', { ...hugeHead, pattern: 'vertical_and_slash' }],
     ['job.start', { kind: 'analyze', captureId: ids.tiny, config, layers: [0, 1], backend: 'cpu' }],
     ['job.start', { kind: 'search', captureId: ids.tiny, settings: { mode: 'target-recall', targetRecall: 0.9 } }],
     ['job.start', { kind: 'bench', captureId: ids.tiny, config, repeat: 1 }],
@@ -42,43 +46,6 @@ function seedCalls(ids: { tiny: string; tokens: string }, root: string): [Method
     ['config.export', { config, format: 'minference', captureId: ids.tiny }],
   ];
 }
-
-const oddValue: fc.Arbitrary<Json> = fc.oneof(
-  fc.constantFrom<Json>(-1, 0, 0.5, 7, 4096, 1e308, -1e308, 2 ** 31, 2 ** 53, '', '..', '../../../etc/passwd', '/etc/passwd', 'C:\\\\x', '\u0000', 'x'.repeat(5000), null, true, [], {}),
-  fc.constantFrom<Json>({ $f32: 'AAAA' }, { $f32: '*!*' }, { $f32: 'AAA' }, { $f32: 12 }, { mode: 'exact' }, { mode: 'sampled', rows: 1 << 20 }, { pattern: 'dense', a: 0, b: 0 }),
-  fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>,
-);
-
-type Path = (string | number)[];
-
-/** Every path into a JSON value, the root included. */
-function pathsOf(value: Json, prefix: Path = []): Path[] {
-  const children = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : value && typeof value === 'object' ? Object.entries(value) : [];
-  return [prefix, ...children.flatMap(([key, child]) => pathsOf(child, [...prefix, key]))];
-}
-
-interface Mutation {
-  op: 'replace' | 'delete' | 'add';
-  /** Picks a path, wrapped. */
-  at: number;
-  value: Json;
-}
-
-function mutate(seed: Json, mutation: Mutation): Json {
-  const root = JSON.parse(JSON.stringify(seed)) as Json;
-  const paths = pathsOf(root);
-  const path = paths[mutation.at % paths.length]!;
-  if (path.length === 0) return mutation.op === 'replace' ? mutation.value : root;
-  const parent = path.slice(0, -1).reduce<Json>((node, key) => (node as Record<string, Json>)[key]!, root) as Record<string | number, Json>;
-  const key = path.at(-1)!;
-  if (mutation.op === 'replace') parent[key] = mutation.value;
-  else if (mutation.op === 'delete') Array.isArray(parent) ? parent.splice(key as number, 1) : delete parent[key];
-  else if (Array.isArray(parent)) parent.push(mutation.value);
-  else parent[`${String(key)}_extra`] = mutation.value;
-  return root;
-}
-
-const mutation: fc.Arbitrary<Mutation> = fc.record({ op: fc.constantFrom('replace', 'delete', 'add'), at: fc.nat(), value: oddValue });
 
 interface Call {
   method: string;
@@ -166,7 +133,7 @@ describe('fuzz: the serve API with random and mutated inputs', () => {
   beforeAll(async () => {
     server = await startFuzzServer();
     const open = async (path: string) => (decodeWire((await server.api('capture.open', { path })).body) as { result: { captureId: string } }).result.captureId;
-    seeds = seedCalls({ tiny: await open('tiny.safetensors'), tokens: await open('tokens.safetensors') }, server.serve.root);
+    seeds = seedCalls({ tiny: await open('tiny.safetensors'), tokens: await open('tokens.safetensors'), huge: await open('huge.safetensors') }, server.serve.root);
   });
 
   afterAll(async () => {

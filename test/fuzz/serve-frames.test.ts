@@ -9,7 +9,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frame, openRawSocket, serverFrames, type FrameSpec, type RawSocket } from '../electron/serve/raw-socket.js';
-import { fuzzBudget, logCounts, startFuzzServer, type FuzzServer } from './harness.js';
+import { fuzzBudget } from './budget.js';
+import { logCounts, startFuzzServer, type FuzzServer } from './harness.js';
 
 const budget = fuzzBudget(25, 2_000);
 /** How long a socket that sent valid frames is kept open before the fuzzer drops it. */
