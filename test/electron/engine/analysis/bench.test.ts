@@ -28,8 +28,6 @@ describe(`benchCapture (${kind} implementation)`, () => {
     // Layers are timed whole: the totals are measured, each head's share of them is predicted.
     expect(speedupKind).toBe('measured');
     expect(new Set(report!.heads.map((head) => head.speedupKind))).toEqual(new Set(['predicted']));
-    const [aShape, defaults] = [report!.heads[0]!, report!.heads[4]!];
-    expect(aShape.sparseMs).toBeLessThan(defaults.sparseMs); // a window of 64 keys against MInference's default budget
     expect(fractions.at(-1)).toBe(1);
   }, SLOW_ON_REFERENCE);
 
