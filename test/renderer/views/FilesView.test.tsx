@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { act } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../../../contract/api';
 import { handleDroppedFile } from '../../../renderer/src/views/drop';
 import { FilesView } from '../../../renderer/src/views/FilesView';
 import type { SparsescopeBridge } from '../../../renderer/src/api/preload';
@@ -39,6 +40,17 @@ describe('Files', () => {
     expect(call?.params).not.toHaveProperty('path');
     expect(downloads.map((d) => d.name)).toEqual(['demo.minference.json']);
     expect(JSON.parse(await downloads[0]!.blob.text())).toMatchObject({ format: 'minference' });
+  });
+
+  it('tells the user why an export could not be written, and keeps the config (issue 10 fault test)', async () => {
+    mounted = await mount(<FilesView />);
+    const config = mounted.store.getState().config;
+    mounted.api.failures.set('config.export', new ApiError('cannot write /data/cfg.json: no space left on the device (ENOSPC)', 'bad-request'));
+    await click(byTestId(mounted.container, 'export-minference'));
+    await flush();
+    expect(mounted.store.getState().notices.at(-1)).toMatchObject({ level: 'error', message: expect.stringContaining('no space left on the device (ENOSPC)') });
+    expect(downloads).toEqual([]);
+    expect(mounted.store.getState().config).toBe(config);
   });
 
   it('opens a remote engine in a new window from Electron, and shows why a URL is refused', async () => {
