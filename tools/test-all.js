@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// `npm test`: every vitest project (unit, native, e2e, fuzz), each with the JSON reporter to a temp
-// file, then the packaging check (`npm run package:check`, which writes its counts the same way);
-// a summary per suite, and a last line exactly `N passed, N failed` (plus `, N skipped`
-// when some were skipped). Exit status 1 if any test failed or a suite crashed. Builds first when
-// dist/ or the native addon is missing. `node tools/test-all.js unit` runs only the named suites.
+// `npm test`: the type check of sources and tests (`npm run typecheck`, one check), every vitest
+// project (unit, native, e2e, fuzz), each with the JSON reporter to a temp file, then the packaging
+// check (`npm run package:check`, which writes its counts the same way); a summary per suite, and
+// a last line exactly `N passed, N failed` (plus `, N skipped` when some were skipped). Exit status
+// 1 if any test failed or a suite crashed. Builds first when dist/ or the native addon is missing.
+// `node tools/test-all.js unit` runs only the named suites.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['unit', 'native', 'e2e', 'fuzz', 'package'];
+const SUITES = ['typecheck', 'unit', 'native', 'e2e', 'fuzz', 'package'];
 /** A suite still running after this is killed and counted as crashed. */
 const SUITE_TIMEOUT_MS = 30 * 60 * 1000;
 
@@ -61,6 +62,15 @@ export function failedOutsideReport(result, counts) {
   return result.signal !== null || result.error !== undefined || (result.status !== 0 && counts.failed === 0);
 }
 
+/** `npm run typecheck` (every tsconfig, tests included) as one check that passes or fails. */
+function runTypecheck() {
+  const started = Date.now();
+  const result = spawnSync(npm, ['run', 'typecheck'], { cwd: repo, stdio: 'inherit', timeout: SUITE_TIMEOUT_MS });
+  const passed = result.status === 0 ? 1 : 0;
+  console.log(`typecheck: ${passed} passed, ${1 - passed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  return { passed, failed: 1 - passed, skipped: 0 };
+}
+
 function runSuite(name, scratch) {
   const output = join(scratch, `${name}.json`);
   const started = Date.now();
@@ -100,7 +110,7 @@ function main() {
   try {
     const summaries = [];
     for (const name of requested.length > 0 ? requested : SUITES) {
-      const counts = runSuite(name, scratch);
+      const counts = name === 'typecheck' ? runTypecheck() : runSuite(name, scratch);
       summaries.push(`${name}: ${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}`);
       totals.passed += counts.passed;
       totals.failed += counts.failed;

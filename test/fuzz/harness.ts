@@ -56,7 +56,7 @@ export async function startFuzzServer(): Promise<FuzzServer> {
     const call = fetch(`http://127.0.0.1:${port}/api/${method}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-Sparsescope-Token': serve.token, ...headers },
-      body,
+      body: typeof body === 'string' ? body : new Uint8Array(body), // a copy on its own ArrayBuffer, as fetch's types ask
     }).then(async (response) => ({ status: response.status, contentType: response.headers.get('content-type') ?? '', body: await response.text() }));
     return withTimeout(call, 15_000, `POST /api/${method}`);
   }

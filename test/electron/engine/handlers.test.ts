@@ -12,7 +12,7 @@ import { inProcessWorkers, type InProcessWorkers } from './jobs/in-process.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/minference-configs');
 
-const deviceReport: DeviceReport = { cpuThreads: 2, cuda: { compiled: false, available: false, reason: 'built without CUDA', devices: [] } };
+const deviceReport: DeviceReport = { cpuThreads: 2, cuda: { compiled: false, available: false, reason: 'built without CUDA', headDims: [], devices: [] } };
 
 const unused = async () => {
   throw new Error('op not used in this test');
@@ -265,7 +265,7 @@ describe('head methods and device info', () => {
     const request = (a: number, staleKey?: string) =>
       engine.handlers['head.evaluate']({
         captureId: summary.captureId, layer: 0, head: 0, pattern: { pattern: 'vertical_and_slash', a, b: 100 },
-        sampling: { mode: 'sampled', rows: 8, seed: 0 }, stripRows: 8, backend: 'cpu', staleKey,
+        sampling: { mode: 'sampled', rows: 8, seed: 0 }, stripRows: 8, backend: 'cpu', lastQ: 64, staleKey,
       }) as Promise<unknown>;
     const older = request(1, 'tune:0:0');
     await new Promise((resolve) => setTimeout(resolve, 10));

@@ -166,6 +166,7 @@ describe('Electron client (preload bridge)', () => {
       },
       pathForFile: async () => '/x',
       openFileDialog: async () => null,
+      openRemote: async () => ({ ok: true, result: 'http://127.0.0.1:7700' }),
     };
   }
 

@@ -152,7 +152,7 @@ describe.each(implementations)('on the %s implementation', (name, native) => {
 
   describe('evaluateHead', () => {
     it('gives recall 1 and no output error for dense', async () => {
-      const evaluation = await evaluateHead(native, capture, { layer: 0, head: 1, pattern: { pattern: 'dense', a: 0, b: 0 }, sampling: ALL_ROWS, stripRows: 8, backend: 'auto' });
+      const evaluation = await evaluateHead(native, capture, { layer: 0, head: 1, pattern: { pattern: 'dense', a: 0, b: 0 }, sampling: ALL_ROWS, stripRows: 8, backend: 'auto', lastQ: 64 });
       expect(evaluation.stats.recall).toBeCloseTo(1, 6);
       expect(evaluation.stats.outputRelError).toBeLessThan(1e-6);
       expect(evaluation.stats.density).toBe(1);
@@ -164,7 +164,7 @@ describe.each(implementations)('on the %s implementation', (name, native) => {
       const member = inStream(4, 16);
       let expected = 0;
       for (const i of rows) expected += (await probabilities(3, i)).reduce((sum, p, j) => sum + (member(i, j) ? p : 0), 0) / rows.length;
-      const evaluation = await evaluateHead(native, capture, { layer: 0, head: 3, pattern: { pattern: 'stream_llm', a: 4, b: 16 }, sampling: { mode: 'sampled', rows: 40, seed: 9 }, stripRows: 4, backend: 'auto' });
+      const evaluation = await evaluateHead(native, capture, { layer: 0, head: 3, pattern: { pattern: 'stream_llm', a: 4, b: 16 }, sampling: { mode: 'sampled', rows: 40, seed: 9 }, stripRows: 4, backend: 'auto', lastQ: 64 });
       expect(evaluation.stats.rowsUsed).toBe(40);
       expect(evaluation.stats.recall).toBeCloseTo(expected, 5);
       expect(evaluation.stats.recall).toBeLessThan(1);
@@ -180,7 +180,7 @@ describe.each(implementations)('on the %s implementation', (name, native) => {
       const cancel = new Int32Array(new SharedArrayBuffer(4));
       cancel[0] = 1;
       await expect(
-        evaluateHead(native, capture, { layer: 0, head: 0, pattern: { pattern: 'dense', a: 0, b: 0 }, sampling: ALL_ROWS, stripRows: 8, backend: 'auto' }, { cancel }),
+        evaluateHead(native, capture, { layer: 0, head: 0, pattern: { pattern: 'dense', a: 0, b: 0 }, sampling: ALL_ROWS, stripRows: 8, backend: 'auto', lastQ: 64 }, { cancel }),
       ).rejects.toThrow('cancelled');
     });
   });
@@ -215,7 +215,7 @@ describe.each(implementations)('on the %s implementation', (name, native) => {
         { layer: 1, head: 0, pattern: vs(30, 50), rows: 60 },
       ];
       for (const { layer, head, pattern, rows } of steps) {
-        const params = { layer, head, pattern, sampling: { mode: 'sampled', rows, seed: 4 }, stripRows: 8, backend: 'auto' } as const;
+        const params = { layer, head, pattern, sampling: { mode: 'sampled', rows, seed: 4 }, stripRows: 8, backend: 'auto', lastQ: 64 } as const;
         expect(withoutTimes(await evaluateHead(counted, capture, params, undefined, cache))).toEqual(withoutTimes(await evaluateHead(native, capture, params)));
         const maskParams = { layer, head, pattern, resolution: 16 };
         expect(await maskGeometry(counted, capture, maskParams, undefined, cache)).toEqual(await maskGeometry(native, capture, maskParams));

@@ -31,7 +31,7 @@ describe(`search (${kind} implementation)`, () => {
     for (const head of result.config.heads[1]!) expect(candidates).toContain(`${head.pattern}:${head.a}:${head.b}`);
     for (const [h, chosen] of result.report.heads.entries()) {
       for (const pattern of MINFERENCE_CANDIDATES) {
-        const other = await evaluateHead(native, capture, { layer: 1, head: h, pattern, sampling: TARGET.sampling, stripRows: 8, backend: 'auto' });
+        const other = await evaluateHead(native, capture, { layer: 1, head: h, pattern, sampling: TARGET.sampling, stripRows: 8, backend: 'auto', lastQ: 64 });
         expect(chosen.recall).toBeGreaterThanOrEqual(other.stats.recall - 1e-6);
       }
     }
@@ -81,7 +81,7 @@ describe(`search (${kind} implementation)`, () => {
       expect(entry.score).toBeCloseTo(stats.recall, 6);
       // Checked independently: the head evaluation on every evaluated row.
       const pattern = { pattern: entry.pattern, a: entry.a, b: entry.b };
-      const exact = await evaluateHead(native, capture, { layer: 0, head: stats.head, pattern, sampling: { mode: 'exact' }, stripRows: 8, backend: 'cpu' });
+      const exact = await evaluateHead(native, capture, { layer: 0, head: stats.head, pattern, sampling: { mode: 'exact' }, stripRows: 8, backend: 'cpu', lastQ: 64 });
       expect(exact.stats.recall).toBeGreaterThanOrEqual(TARGET.targetRecall);
     }
   }, SLOW_ON_REFERENCE);
