@@ -18,6 +18,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ApiError, parseRequest, type Handlers, type JobEvent } from '../../contract/api.js';
+import { appCsp } from '../../contract/csp.js';
 import type { Engine } from '../engine/handlers.js';
 import { isFromWorker, type WorkerSpawner } from '../engine/jobs/protocol.js';
 
@@ -26,19 +27,6 @@ export const DIALOG_CHANNEL = 'sparsescope:dialog';
 export const DROPPED_CHANNEL = 'sparsescope:dropped';
 export const JOB_CHANNEL = 'sparsescope:job';
 export const REMOTE_CHANNEL = 'sparsescope:remote';
-
-/** CSP for the app page (also set as a meta tag in renderer/index.html). */
-export const APP_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 /** Locked-down window options; the app's own window gets the preload, a remote engine's none. */
 export function windowOptions(preloadPath?: string): BrowserWindowConstructorOptions {
@@ -122,7 +110,7 @@ export function lockDownSession(session: Session): void {
   session.setPermissionCheckHandler(() => false);
   session.webRequest.onHeadersReceived((details, callback) => {
     if (!details.url.startsWith('file:')) return callback({ responseHeaders: details.responseHeaders });
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [APP_CSP] } });
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [appCsp()] } });
   });
 }
 

@@ -24,6 +24,7 @@ import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ApiError, encodeWire, decodeWire, parseRequest, type Handlers, type JobEvent } from '../../contract/api.js';
+import { appCsp } from '../../contract/csp.js';
 import { createEngine, type Engine } from '../engine/handlers.js';
 import { nodeWorkerSpawner } from '../engine/jobs/node-spawner.js';
 
@@ -134,20 +135,12 @@ function allowedHosts(host: string, port: number): Set<string> | null {
   return names;
 }
 
+/** The app's policy with this server's event socket (contract/csp.ts). */
 function contentSecurityPolicy(hostHeader: string): string {
   // The Host header is checked against the bound address except on a wildcard bind: only a plain
   // host[:port] may go into the policy.
-  const socketSource = /^[\w.-]+(:\d+)?$|^\[[\da-f:.]+\](:\d+)?$/i.test(hostHeader) ? ` ws://${hostHeader}` : '';
-  return [
-    "default-src 'self'",
-    `connect-src 'self'${socketSource}`,
-    "img-src 'self' data: blob:",
-    "style-src 'self' 'unsafe-inline'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+  const plainHost = /^[\w.-]+(:\d+)?$|^\[[\da-f:.]+\](:\d+)?$/i.test(hostHeader);
+  return appCsp(plainHost ? [`ws://${hostHeader}`] : []);
 }
 
 class HttpError extends Error {

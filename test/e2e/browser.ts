@@ -37,9 +37,9 @@ export async function launchBrowser(options: { colorScheme?: 'light' | 'dark' } 
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+  // Every console error counts, CSP violations included: nothing is filtered out.
   page.on('console', (message) => {
-    // The server's CSP notes its script-src fallback at error level; that is not an app error.
-    if (message.type() === 'error' && !message.text().includes("'script-src' was not explicitly set")) errors.push(`console: ${message.text()}`);
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
   });
   return {
     context,

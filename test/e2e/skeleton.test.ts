@@ -68,6 +68,19 @@ describe('skeleton: demo heatmap in Chromium against serve', () => {
     expect(opened).toBe(false);
   });
 
+  it('counts the page\'s own CSP violations as errors: no console filter hides them (issue 10)', async () => {
+    const { page } = browser;
+    await page.goto(server.url);
+    const before = browser.errors.length;
+    await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.inlineScriptRan = true';
+      document.head.append(script);
+    });
+    await expect.poll(() => browser.errors.slice(before).join('\n')).toMatch(/violates the following Content Security Policy directive 'script-src 'self''/);
+    expect(await page.evaluate(() => 'inlineScriptRan' in window)).toBe(false);
+  });
+
   it('without a token in the URL, says how to get in instead of showing a blank page', async () => {
     const { page } = browser;
     // The cookie from the first visit lets the static files load; the API client still needs the token.

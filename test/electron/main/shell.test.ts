@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../../contract/api.js';
+import { appCsp } from '../../../contract/csp.js';
 import type { Engine } from '../../../electron/engine/handlers.js';
 import type { FromWorker } from '../../../electron/engine/jobs/protocol.js';
 
@@ -93,7 +94,7 @@ describe('window and web contents', () => {
     onHeaders({ url: APP_URL, responseHeaders: { 'X-Other': ['1'] } }, headersCallback);
     const headers = headersCallback.mock.calls[0]![0].responseHeaders;
     expect(headers['X-Other']).toEqual(['1']);
-    expect(headers['Content-Security-Policy'][0]).toMatch(/default-src 'self'.*object-src 'none'.*frame-ancestors 'none'/);
+    expect(headers['Content-Security-Policy']).toEqual([appCsp()]);
     const served = { 'Content-Security-Policy': ["default-src 'self'; connect-src 'self' ws://127.0.0.1:7700"] };
     onHeaders({ url: 'http://127.0.0.1:7700/?token=t', responseHeaders: served }, headersCallback);
     expect(headersCallback.mock.calls[1]![0].responseHeaders).toEqual(served);
