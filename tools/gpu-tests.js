@@ -3,7 +3,8 @@
 // runs on fresh random inputs (N not a multiple of 64, GQA 1:1 and 4:1, D 64, 96 and 128, F16 and BF16)
 // and is compared with the CPU backend of the same addon and with a float64 reference; indexes
 // must equal the CPU ones bit for bit where both chose the same top-k (and the top-k agreement
-// is reported). The CUDA code NaN-fills its outputs before each run, so an unwritten element fails.
+// is reported), and the GPU's top-k itself (Vertical-Slash columns and offsets, Block-Sparse
+// blocks) must be a top-k of the float64 estimate, near-ties aside. The CUDA code NaN-fills its outputs before each run, so an unwritten element fails.
 // Both kernel paths run: the default (wgmma where the build and card allow) and the portable
 // mma.sync one (SPARSESCOPE_CUDA_PATH=portable). SPARSESCOPE_ADDON overrides the addon's path.
 // Plain Node ESM without dependencies: loads native/build/Release/sparsescope.node directly.
@@ -128,19 +129,29 @@ function keySet(index, head, row) {
   return [...keys].sort((a, b) => a - b);
 }
 
-// out [D], lse, and recall against `denseLse` of row i of head h over `keys`.
-function referenceRow(case_, head, row, keys) {
-  const { seqLen, headDim, numHeads, numKvHeads } = case_.inputs;
-  const { q, k, v } = case_.values;
-  const kvHead = Math.floor(head / (numHeads / numKvHeads));
+const kvHeadOf = ({ numHeads, numKvHeads }, head) => Math.floor(head / (numHeads / numKvHeads));
+
+// Scaled scores q_i . k_j / sqrt(D) of row i of head h over `keys`.
+function rowScores(case_, head, row, keys) {
+  const { seqLen, headDim } = case_.inputs;
+  const { q, k } = case_.values;
+  const kvHead = kvHeadOf(case_.inputs, head);
   const scale = 1 / Math.sqrt(headDim);
   const qOffset = (head * seqLen + row) * headDim;
-  const scores = keys.map((j) => {
+  return keys.map((j) => {
     const kOffset = (kvHead * seqLen + j) * headDim;
     let dot = 0;
     for (let d = 0; d < headDim; d += 1) dot += q[qOffset + d] * k[kOffset + d];
     return dot * scale;
   });
+}
+
+// out [D], lse, and recall against `denseLse` of row i of head h over `keys`.
+function referenceRow(case_, head, row, keys) {
+  const { seqLen, headDim } = case_.inputs;
+  const { v } = case_.values;
+  const kvHead = kvHeadOf(case_.inputs, head);
+  const scores = rowScores(case_, head, row, keys);
   const max = Math.max(...scores);
   const weights = scores.map((s) => Math.exp(s - max));
   const sum = weights.reduce((a, b) => a + b, 0);
@@ -192,6 +203,91 @@ function compareAttention(name, case_, result, index, rows) {
 
 const sameArray = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 const headSlice = (offsets, values, h) => values.slice(offsets[h], offsets[h + 1]);
+
+// The Vertical-Slash estimate of spec 2.1 in float64: column and diagonal scores summed over the
+// last min(lastQ, N) rows of the causal softmax.
+function referenceEstimate(case_, head, lastQ) {
+  const { seqLen } = case_.inputs;
+  const vertical = new Float64Array(seqLen);
+  const slash = new Float64Array(seqLen);
+  for (let i = seqLen - Math.min(lastQ, seqLen); i < seqLen; i += 1) {
+    const keys = keySet(null, head, i);
+    const scores = rowScores(case_, head, i, keys);
+    const max = Math.max(...scores);
+    const sum = scores.reduce((total, s) => total + Math.exp(s - max), 0);
+    keys.forEach((j, n) => {
+      const p = Math.exp(scores[n] - max) / sum;
+      vertical[j] += p;
+      slash[i - j] += p;
+    });
+  }
+  return { vertical, slash };
+}
+
+// Why `chosen` is not a top-`count` of `scores` (the first `forced` indices always kept), or null.
+// Near-ties within TOP_K_TOLERANCE may go either way: fp32 sums on the GPU are not float64 ones
+// (the CPU backend's choices pass with 1e-6; real gaps between scores are far larger).
+const TOP_K_TOLERANCE = 1e-5;
+function topKProblem(chosen, scores, count, forced) {
+  if (chosen.length !== count) return `${chosen.length} chosen, expected ${count}`;
+  const picked = new Set(chosen);
+  const mustKeep = Math.min(forced, count, scores.length);
+  for (let i = 0; i < mustKeep; i += 1) if (!picked.has(i)) return `forced ${i} left out`;
+  let lowestChosen = Infinity;
+  let highestLeft = -Infinity;
+  scores.forEach((score, i) => {
+    if (i < forced) return;
+    if (picked.has(i)) lowestChosen = Math.min(lowestChosen, score);
+    else highestLeft = Math.max(highestLeft, score);
+  });
+  return highestLeft > lowestChosen + TOP_K_TOLERANCE ? `left out a score of ${fmt(highestLeft)} over a chosen ${fmt(lowestChosen)}` : null;
+}
+
+// Checks the GPU's own top-k choices against the float64 estimate: Vertical-Slash columns and
+// offsets, and Block-Sparse key blocks by pooled score (not only the index built from them).
+function checkTopK(name, case_, patterns, index, lastQ = 64) {
+  const { seqLen } = case_.inputs;
+  const problems = [];
+  for (let h = 0; h < case_.inputs.numHeads; h += 1) {
+    const [pattern, a, b] = patterns.slice(3 * h, 3 * h + 3);
+    if (pattern === PATTERN.vs) {
+      const { vertical, slash } = referenceEstimate(case_, h, lastQ);
+      const vProblem = topKProblem(headSlice(index.verticalOffsets, index.verticals, h), vertical, Math.min(seqLen, Math.max(a, 30)), 30);
+      const sProblem = topKProblem(headSlice(index.slashOffsets, index.slashes, h), slash, Math.min(seqLen, Math.max(b, 50)), 100);
+      if (vProblem) problems.push(`head ${h} verticals: ${vProblem}`);
+      if (sProblem) problems.push(`head ${h} slashes: ${sProblem}`);
+    } else if (pattern === PATTERN.block) {
+      const blockProblem = blockTopKProblem(case_, h, index, a);
+      if (blockProblem) problems.push(`head ${h} blocks: ${blockProblem}`);
+    }
+  }
+  check(name, problems.length === 0, problems.slice(0, 3).join('; '));
+}
+
+// Mean of rows [64m, min(64m + 64, N)) of head h of a [heads, N, D] float64 tensor.
+function pooledRow(values, head, m, { seqLen, headDim }) {
+  const mean = new Float64Array(headDim);
+  const end = Math.min(64 * m + 64, seqLen);
+  for (let i = 64 * m; i < end; i += 1) for (let d = 0; d < headDim; d += 1) mean[d] += values[(head * seqLen + i) * headDim + d] / (end - 64 * m);
+  return mean;
+}
+
+// Why query block m's key blocks (its tiles) are not the top-k by pooled score, diagonal kept, or null.
+function blockTopKProblem(case_, head, index, topK) {
+  for (let m = 0; m < index.numBlocks; m += 1) {
+    const pooledQ = pooledRow(case_.values.q, head, m, case_.inputs);
+    const scores = Array.from({ length: m + 1 }, (_, n) => {
+      const pooledK = pooledRow(case_.values.k, kvHeadOf(case_.inputs, head), n, case_.inputs);
+      return n === m ? Infinity : pooledQ.reduce((dot, x, d) => dot + x * pooledK[d], 0);
+    });
+    // Diagonal first, so topKProblem's forced index is it.
+    const reordered = [scores[m], ...scores.slice(0, m)];
+    const chosen = Array.from(blockSlice(index, head, m).tiles, (start) => (start / 64 === m ? 0 : start / 64 + 1));
+    const problem = topKProblem(chosen, reordered, Math.min(m + 1, Math.max(topK, 1)), 1);
+    if (problem) return `query block ${m}: ${problem}`;
+  }
+  return null;
+}
 
 function blockSlice(index, h, m) {
   const slot = h * index.numBlocks + m;
@@ -282,6 +378,7 @@ async function runCase(shape, kernelPath) {
   }
   check(`index equals CPU bit for bit (same top-k) ${label}`, identical);
   check(`index conversion of the GPU top-k matches the reference ${label}`, conversionOk);
+  checkTopK(`GPU top-k (verticals, slashes, blocks) vs float64 estimate ${label}`, case_, patterns, gpuIndex);
 
   // Sparse attention and recall on the CPU's index (identical kernels' input for both backends).
   const sparse = await native.sparseAttention(inputs, cpuIndex, { backend: 'cuda', rows });
@@ -336,7 +433,8 @@ async function runCase(shape, kernelPath) {
 // A config's sparse_attention_last_q reaches the estimate: GPU and CPU agree with fewer rows.
 async function lastQCase(kernelPath) {
   const shape = { dtype: 'BF16', heads: 4, kvHeads: 2, seqLen: 777, headDim: 128 };
-  const { inputs } = makeInputs(shape);
+  const case_ = makeInputs(shape);
+  const { inputs } = case_;
   const patterns = new Int32Array(shape.heads * 3);
   for (let h = 0; h < shape.heads; h += 1) patterns.set([PATTERN.vs, 100 + 50 * h, 200], 3 * h);
   for (const lastQ of [1, 16, 63]) {
@@ -352,6 +450,7 @@ async function lastQCase(kernelPath) {
       if (sameV && sameS && !sameHeadIndex(gpuIndex, cpuIndex, h)) identical = false;
     }
     check(`index with lastQ ${lastQ} equals CPU bit for bit (same top-k) [${kernelPath}]`, identical);
+    checkTopK(`GPU top-k with lastQ ${lastQ} vs float64 estimate [${kernelPath}]`, case_, patterns, gpuIndex, lastQ);
   }
 }
 
