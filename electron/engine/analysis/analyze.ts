@@ -15,10 +15,10 @@ import {
   mean,
   nativeControl,
   pickRows,
+  proportions,
   relativeError,
   resolveBackend,
   speedupOf,
-  throwIfCancelled,
   timed,
   withConfigLastQ,
   withRuntimeWarnings,
@@ -35,23 +35,26 @@ export interface AnalyzeOptions {
   sampling: RowSampling;
 }
 
-/** Timed dense runs per layer (after a warm-up); the median is kept. */
-const DENSE_REPEATS = 3;
+/** Timed runs of each layer-level timing (after a warm-up); the median is kept, as `bench` does by default. */
+const LAYER_REPEATS = 3;
 
 /**
  * Full-row dense pre-fill of one head. Dense work does not depend on the data, so every head of a
- * layer costs the same: one head is timed per layer (median of repeats, as `bench` does), which
- * keeps `analyze` far cheaper than timing dense for every head.
+ * layer costs the same. A CPU runs one head's row blocks on all its threads, so one head is timed
+ * per layer, which keeps `analyze` far cheaper than timing dense for every head; a GPU fills only
+ * with many heads (and pays a launch per call), so there the layer is timed whole and split evenly.
+ * Median of repeats after a warm-up, as `bench` does.
  */
 export async function timeDenseHead(native: NativeModule, inputs: AttentionInputs, backend: NativeBackend, control?: Control): Promise<number> {
-  const head = headView(inputs, 0);
-  return (await timed(DENSE_REPEATS, () => native.denseAttention(head, { backend }, nativeControl(control)), control)).ms;
+  const timedInputs = backend === 'cuda' ? inputs : headView(inputs, 0);
+  const { ms } = await timed(LAYER_REPEATS, () => native.denseAttention(timedInputs, { backend }, nativeControl(control)), control);
+  return ms / timedInputs.numHeads;
 }
 
 /**
  * One head's stats: recall and output error on the probe's rows, and measured full-row timings
- * (spec 2.2): the pattern's index build (alone: see shareLayerIndex) and its sparse pre-fill over
- * all N rows of this head, against the dense pre-fill of a head of the same layer (`denseMs`).
+ * (spec 2.2): the pattern's index build and its sparse pre-fill over all N rows of this head, timed
+ * alone (see shareLayerTimes), against the dense pre-fill of a head of the same layer (`denseMs`).
  */
 export async function measuredHeadStats(layer: number, head: number, probe: HeadProbe, measure: PatternMeasure, denseMs: number): Promise<HeadStats> {
   const sparse = await probe.sparseAllRows(measure);
@@ -76,19 +79,22 @@ export async function measuredHeadStats(layer: number, head: number, probe: Head
 }
 
 /**
- * The pre-fill builds a layer's index in one call, in parallel over heads, while a head built alone
- * runs on one thread (on a GPU, one head fills little of the device). So each head's index time is
- * its share of the layer's build, timed as the pre-fill runs it, in proportion to the head's own
- * measured build time.
+ * The pre-fill builds a layer's index and runs its sparse pass in one call each, in parallel over
+ * heads, while a head timed alone fills less of the device (its index build runs on one CPU thread;
+ * on a GPU one head fills few blocks and pays a launch of its own). So a head's index and sparse
+ * times are its share of the layer's one-call times, timed as the pre-fill runs them (median after
+ * a warm-up), in proportion to the head's own full-row timings.
  */
-export async function shareLayerIndex(native: NativeModule, inputs: AttentionInputs, stats: HeadStats[], backend: NativeBackend, control?: Control): Promise<HeadStats[]> {
-  const patterns = stats.map((head) => ({ pattern: head.pattern, a: head.params[0], b: head.params[1] }));
-  throwIfCancelled(control);
-  const layerIndex = await native.buildIndex(inputs, encodePatterns(patterns), { backend }, nativeControl(control));
-  const alone = stats.reduce((sum, head) => sum + head.indexMs, 0);
-  return stats.map((head) => {
-    const indexMs = alone > 0 ? (layerIndex.ms * head.indexMs) / alone : 0;
-    return { ...head, indexMs, speedup: speedupOf(head.denseMs, indexMs, head.sparseMs) };
+export async function shareLayerTimes(native: NativeModule, inputs: AttentionInputs, stats: HeadStats[], backend: NativeBackend, control?: Control): Promise<HeadStats[]> {
+  const patterns = encodePatterns(stats.map((head) => ({ pattern: head.pattern, a: head.params[0], b: head.params[1] })));
+  const index = await timed(LAYER_REPEATS, () => native.buildIndex(inputs, patterns, { backend }, nativeControl(control)), control);
+  const sparse = await timed(LAYER_REPEATS, () => native.sparseAttention(inputs, index.result, { backend }, nativeControl(control)), control);
+  const indexShares = proportions(stats.map((head) => head.indexMs));
+  const sparseShares = proportions(stats.map((head) => head.sparseMs));
+  return stats.map((head, h) => {
+    const indexMs = index.ms * indexShares[h]!;
+    const sparseMs = sparse.ms * sparseShares[h]!;
+    return { ...head, indexMs, sparseMs, speedup: speedupOf(head.denseMs, indexMs, sparseMs) };
   });
 }
 
@@ -108,7 +114,7 @@ export async function analyzeLayer(
     const probe = new HeadProbe(native, headView(inputs, head), backend, rows, control);
     stats.push(await measuredHeadStats(layer, head, probe, await probe.measure(pattern), denseMs));
   }
-  return shareLayerIndex(native, inputs, stats, backend, control);
+  return shareLayerTimes(native, inputs, stats, backend, control);
 }
 
 /** The report of spec 4; `speedupKind` says how the timings summed in its totals were obtained. */

@@ -18,6 +18,7 @@ import {
   meanRecall,
   nativeControl,
   pickRows,
+  proportions,
   relativeError,
   resolveBackend,
   speedupOf,
@@ -66,12 +67,8 @@ function apportionedHeadStats(
   measured: LayerMeasures,
   layerMs: { denseMs: number; indexMs: number; sparseMs: number },
 ): HeadStats[] {
-  const shares = (work: number[]): number[] => {
-    const total = work.reduce((sum, w) => sum + w, 0);
-    return work.map((w) => (total > 0 ? w / total : 1 / work.length));
-  };
-  const indexShares = shares(patterns.map((pattern) => indexWork(pattern.pattern, seqLen)));
-  const sparseShares = shares(patterns.map((_, h) => {
+  const indexShares = proportions(patterns.map((pattern) => indexWork(pattern.pattern, seqLen)));
+  const sparseShares = proportions(patterns.map((_, h) => {
     const work = kernelWork(measured.index, h);
     return work.tileEntries + work.columnEntries;
   }));

@@ -212,6 +212,12 @@ export function mean(values: ArrayLike<number>): number {
   return values.length ? sum / values.length : 0;
 }
 
+/** Each value's share of their sum (equal shares when the sum is 0). */
+export function proportions(values: readonly number[]): number[] {
+  const total = values.reduce((sum, value) => sum + value, 0);
+  return values.map((value) => (total > 0 ? value / total : 1 / values.length));
+}
+
 /** Rows `rows` of every head of a [H, N, width] full-sequence result, laid out [H, R, width]. */
 export function pickRows(full: Float32Array, seqLen: number, rows: Int32Array, width: number): Float32Array {
   const heads = full.length / (seqLen * width);

@@ -13,7 +13,7 @@
 import { fitHeadConfig, type Backend, type HeadPattern, type HeadStats, type SearchResult, type SearchSettings } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
-import { buildReport, measuredHeadStats, selectLayers, shareLayerIndex, timeDenseHead } from './analyze.js';
+import { buildReport, measuredHeadStats, selectLayers, shareLayerTimes, timeDenseHead } from './analyze.js';
 import {
   evaluatedRows,
   headView,
@@ -188,7 +188,7 @@ export async function searchCapture(
       onProgress((headsBefore + layerStats.length) / totalHeads, describeChoice(layer, headStats));
     };
     await searchLayer(native, inputs, settings, resolved.backend, onHeadSearched, control);
-    stats.push(...(await shareLayerIndex(native, inputs, layerStats, resolved.backend, control)));
+    stats.push(...(await shareLayerTimes(native, inputs, layerStats, resolved.backend, control)));
   }
   onProgress(1, 'done');
   return { config, report: buildReport(resolved, capture, stats, 'measured'), settings };
