@@ -209,6 +209,58 @@ export const BudgetCurve = z.object({
 });
 export type BudgetCurve = z.infer<typeof BudgetCurve>;
 
+/** Rows of a query block, and the width of a key tile, of the sparse kernel (MInference's BLOCK_M and BLOCK_N). */
+export const KERNEL_BLOCK = 64;
+
+/**
+ * What the sparse kernel reads for one 64-row query block, named as MInference's
+ * vertical_slash_sparse_attention takes it: `block_count` key tiles 64 wide starting at
+ * `block_offset`, and `column_count` loose key columns `column_index` outside them. The causal
+ * mask (and for stream_llm the A-shape `window`) still applies inside what is read.
+ */
+export const KernelBlocks = z.object({
+  queryBlock: z.number().int(),
+  numBlocks: z.number().int(),
+  /** The block's query rows [rowStart, rowEnd). */
+  rowStart: z.number().int(),
+  rowEnd: z.number().int(),
+  blockCount: z.number().int(),
+  blockOffset: z.array(z.number().int()),
+  columnCount: z.number().int(),
+  columnIndex: z.array(z.number().int()),
+  /** stream_llm's [n_init, n_local], which keeps only part of each row of a tile; null for other patterns. */
+  window: z.tuple([z.number().int(), z.number().int()]).nullable(),
+  /** Score entries this block computes (causal mask applied) and its causal entries. */
+  computedEntries: z.number().int(),
+  causalEntries: z.number().int(),
+  /** The whole head's density, for scale. */
+  density: z.number(),
+});
+export type KernelBlocks = z.infer<typeof KernelBlocks>;
+
+/** Query rows one `head.outputError` call may use: each costs a pass over the keys it skips. */
+export const MAX_ERROR_ROWS = 512;
+
+/**
+ * Where a head's sparse output loses against dense, on sampled query rows: each row's relative
+ * output error and computed mass, and the skipped keys that carried the missing mass, by column
+ * and by diagonal (i - j). Masses are means over the rows, so all columns' masses sum to `missingMass`.
+ */
+export const OutputErrorBreakdown = z.object({
+  rows: z.array(z.number().int()),
+  rowError: Float32,
+  rowRecall: Float32,
+  outputRelError: z.number(),
+  missingMass: z.number(),
+  topColumns: z.array(z.object({ column: z.number().int(), mass: z.number() })),
+  topDiagonals: z.array(z.object({ offset: z.number().int(), mass: z.number() })),
+  /** Rows asked for, when the sequence's length made the engine use fewer (rowsUsed < requested). */
+  rowsRequested: z.number().int(),
+  backend: z.enum(['cpu', 'cuda']),
+  ms: z.number(),
+});
+export type OutputErrorBreakdown = z.infer<typeof OutputErrorBreakdown>;
+
 /** Query rows of the Vertical-Slash estimate: MInference's fixed 64, the most Sparsescope supports. */
 export const DEFAULT_LAST_Q = 64;
 
@@ -374,6 +426,27 @@ export const methods = {
   'head.budgetCurve': {
     params: HeadRef.extend({ pattern: PatternName, sampling: RowSampling.default({ mode: 'sampled', rows: 256, seed: 0 }) }),
     result: BudgetCurve,
+  },
+  /** The kernel's reads for one query block of a head's pattern (`queryBlock` < ceil(N / 64)). */
+  'head.kernelBlocks': {
+    params: HeadRef.extend({
+      pattern: HeadPattern,
+      queryBlock: z.number().int().min(0),
+      lastQ: z.number().int().min(1).max(DEFAULT_LAST_Q).default(DEFAULT_LAST_Q),
+    }),
+    result: KernelBlocks,
+  },
+  /** Per-row output error and the top missed columns and diagonals of a head's pattern. */
+  'head.outputError': {
+    params: HeadRef.extend({
+      pattern: HeadPattern,
+      rows: z.number().int().min(1).max(MAX_ERROR_ROWS).default(256),
+      seed: z.number().int().default(0),
+      top: z.number().int().min(1).max(64).default(12),
+      lastQ: z.number().int().min(1).max(DEFAULT_LAST_Q).default(DEFAULT_LAST_Q),
+      backend: Backend.default('auto'),
+    }),
+    result: OutputErrorBreakdown,
   },
   'job.start': { params: JobSpec, result: z.object({ jobId: z.string() }) },
   'job.cancel': { params: z.object({ jobId: z.string() }), result: z.object({ cancelled: z.boolean() }) },

@@ -263,6 +263,14 @@ export function createEngine(options: EngineOptions): Engine {
       return (await interactive.call('budgetCurve', withoutCaptureId(params), headTarget(params)).promise) as Awaited<ReturnType<Handlers['head.budgetCurve']>>;
     },
 
+    async 'head.kernelBlocks'(params) {
+      return (await interactive.call('kernelBlocks', withoutCaptureId(params), headTarget(params)).promise) as Awaited<ReturnType<Handlers['head.kernelBlocks']>>;
+    },
+
+    async 'head.outputError'(params) {
+      return (await interactive.call('outputError', withoutCaptureId(params), headTarget(params)).promise) as Awaited<ReturnType<Handlers['head.outputError']>>;
+    },
+
     async 'job.start'(spec) {
       return { jobId: jobs.start(await asBadRequest(() => prepareJob(spec))) };
     },

@@ -109,6 +109,26 @@ export class FakeApi implements Api {
       pattern,
       points: [100, 400, 1600].map((a) => ({ a, b: a, recall: fakeRecall(layer, head, { pattern, a, b: a }), density: a / FAKE_CAPTURE.seqLen })),
     }),
+    'head.kernelBlocks': ({ queryBlock }) => {
+      const rowStart = queryBlock * 64;
+      return { queryBlock, numBlocks: FAKE_CAPTURE.seqLen / 64, rowStart, rowEnd: rowStart + 64, blockCount: 2, blockOffset: [0, rowStart], columnCount: 3, columnIndex: [100, 101, 300].filter((c) => c < rowStart), window: null, computedEntries: 64 * 130, causalEntries: 64 * (rowStart + 32), density: 0.3 };
+    },
+    'head.outputError': ({ layer, head, pattern, rows }) => {
+      const recall = fakeRecall(layer, head, pattern);
+      const sampled = Array.from({ length: rows }, (_, r) => Math.floor(((r + 0.5) * FAKE_CAPTURE.seqLen) / rows));
+      return {
+        rows: sampled,
+        rowError: Float32Array.from(sampled, (i) => ((1 - recall) * i) / FAKE_CAPTURE.seqLen),
+        rowRecall: new Float32Array(rows).fill(recall),
+        outputRelError: (1 - recall) / 2,
+        missingMass: 1 - recall,
+        topColumns: pattern.pattern === 'dense' ? [] : [{ column: 7, mass: (1 - recall) * 0.5 }, { column: 42, mass: (1 - recall) * 0.2 }],
+        topDiagonals: pattern.pattern === 'dense' ? [] : [{ offset: 3, mass: (1 - recall) * 0.3 }],
+        rowsRequested: rows,
+        backend: 'cpu',
+        ms: 1,
+      };
+    },
     'job.start': (spec) => {
       const jobId = `job-${this.nextJob++}`;
       this.jobs.set(jobId, spec);

@@ -96,7 +96,7 @@ export async function pooledMap(native: NativeModule, capture: Capture, params: 
 }
 
 /** One head's inputs, the dense attention of its evaluated rows and its indexes, read through a HeadCache. */
-class CachedHead {
+export class CachedHead {
   private readonly key: string;
 
   constructor(

@@ -15,7 +15,7 @@ export type ErrorCode = ApiError['code'];
 /** Parameters of the synthetic demo capture (the generator's options less the model name). */
 export type DemoOptions = Omit<SyntheticOptions, 'model'>;
 
-type HeadParams<M extends 'head.pooledMap' | 'head.mask' | 'head.evaluate' | 'head.budgetCurve'> = Omit<ParsedParams<M>, 'captureId'>;
+type HeadParams<M extends 'head.pooledMap' | 'head.mask' | 'head.evaluate' | 'head.budgetCurve' | 'head.kernelBlocks' | 'head.outputError'> = Omit<ParsedParams<M>, 'captureId'>;
 type JobParams<K extends JobSpec['kind']> = Omit<Extract<JobSpec, { kind: K }>, 'kind' | 'captureId'>;
 
 /** Every operation a worker runs: its parameters, and whether it needs an open capture. */
@@ -26,6 +26,8 @@ export interface WorkerOps {
   mask: HeadParams<'head.mask'>;
   evaluate: Omit<HeadParams<'head.evaluate'>, 'staleKey'>;
   budgetCurve: HeadParams<'head.budgetCurve'>;
+  kernelBlocks: HeadParams<'head.kernelBlocks'>;
+  outputError: HeadParams<'head.outputError'>;
   analyze: JobParams<'analyze'>;
   search: JobParams<'search'>;
   bench: JobParams<'bench'>;

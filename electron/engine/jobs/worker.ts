@@ -7,6 +7,8 @@ import { openCapture, writeCapture } from '../capture/capture.js';
 import { analyzeCapture } from '../analysis/analyze.js';
 import { benchCapture } from '../analysis/bench.js';
 import { budgetCurve, evaluateHead, maskGeometry, pooledMap } from '../analysis/head.js';
+import { kernelBlocks } from '../analysis/kernel-blocks.js';
+import { outputError } from '../analysis/output-error.js';
 import { searchCapture } from '../analysis/search.js';
 import { loadNative } from '../native.js';
 import { generateSynthetic } from '../synthetic/generator.js';
@@ -24,6 +26,8 @@ const ops: OpImplementations = {
   mask: (params, { native, capture, control, headCache }) => maskGeometry(native(), capture(), params, control, headCache()),
   evaluate: (params, { native, capture, control, headCache }) => evaluateHead(native(), capture(), params, control, headCache()),
   budgetCurve: (params, { native, capture, control }) => budgetCurve(native(), capture(), params, control),
+  kernelBlocks: (params, { native, capture, control, headCache }) => kernelBlocks(native(), capture(), params, control, headCache()),
+  outputError: (params, { native, capture, control, headCache }) => outputError(native(), capture(), params, control, headCache()),
   analyze: (params, { native, capture, control, onProgress }) => analyzeCapture(native(), capture(), params, onProgress, control),
   search: ({ settings, backend }, { native, capture, control, onProgress }) => searchCapture(native(), capture(), settings, backend, onProgress, control),
   // Without a capture, bench runs its synthetic sweep.

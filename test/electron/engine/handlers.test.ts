@@ -39,6 +39,8 @@ function startEngine(): Engine {
       mask: (params, context) => ops.mask(params, context),
       evaluate: (params, context) => ops.evaluate(params, context),
       budgetCurve: unused,
+      kernelBlocks: unused,
+      outputError: unused,
       analyze: (params, context) => ops.analyze(params, context),
       search: unused,
       bench: unused,
@@ -55,7 +57,7 @@ beforeEach(async () => {
   await mkdir(outside);
   await writeCapture(join(root, 'captures', 'tiny.safetensors'), tinyMetadata(), tinyTensors());
   await writeCapture(join(outside, 'secret.safetensors'), tinyMetadata(), tinyTensors());
-  ops = { deviceInfo: unused, writeDemo: unused, pooledMap: unused, mask: unused, evaluate: unused, budgetCurve: unused, analyze: unused, search: unused, bench: unused };
+  ops = { deviceInfo: unused, writeDemo: unused, pooledMap: unused, mask: unused, evaluate: unused, budgetCurve: unused, kernelBlocks: unused, outputError: unused, analyze: unused, search: unused, bench: unused };
   engine = startEngine();
 });
 

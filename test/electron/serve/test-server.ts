@@ -54,6 +54,8 @@ function fastEngine(root: string, cacheDir: string): Engine {
       mask: unused,
       evaluate: unused,
       budgetCurve: unused,
+      kernelBlocks: unused,
+      outputError: unused,
       analyze: async (_p, { onProgress }) => {
         onProgress(0.5, 'half');
         return { done: true };

@@ -29,6 +29,8 @@ function ops(overrides: Partial<OpImplementations>): OpImplementations {
     mask: unused,
     evaluate: unused,
     budgetCurve: unused,
+    kernelBlocks: unused,
+    outputError: unused,
     analyze: unused,
     search: unused,
     bench: unused,
