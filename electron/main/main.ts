@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createEngine } from '../engine/handlers.js';
 import { RecentFiles } from '../engine/session.js';
 import {
+  confirmUnsavedClose,
   forwardJobEvents,
   lockDownContents,
   lockDownSession,
@@ -44,6 +45,7 @@ function start(): void {
       void remote.loadURL(url.href);
     };
     registerIpc(engine, APP_INDEX, (contents) => BrowserWindow.fromWebContents(contents), openRemote);
+    confirmUnsavedClose(window);
     const stopForwarding = forwardJobEvents(engine, window);
     window.once('ready-to-show', () => window.show());
     window.on('closed', stopForwarding);

@@ -28,7 +28,11 @@ export const DROPPED_CHANNEL = 'sparsescope:dropped';
 export const JOB_CHANNEL = 'sparsescope:job';
 export const REMOTE_CHANNEL = 'sparsescope:remote';
 
-/** Locked-down window options; the app's own window gets the preload, a remote engine's none. */
+/**
+ * Locked-down window options; the app's own window gets the preload, a remote engine's none. No
+ * `partition`: the default session is kept on disk, so the page's localStorage (its saved session
+ * of the user's work) survives a restart.
+ */
 export function windowOptions(preloadPath?: string): BrowserWindowConstructorOptions {
   return {
     width: 1280,
@@ -196,6 +200,25 @@ export function registerIpc(
   return () => {
     for (const channel of [CALL_CHANNEL, DIALOG_CHANNEL, DROPPED_CHANNEL, REMOTE_CHANNEL]) ipcMain.removeHandler(channel);
   };
+}
+
+/**
+ * The page's beforeunload asks to stay while the config holds edits that no file has yet; Electron
+ * would then cancel the close or reload without a word, so the shell asks: leave, or stay.
+ */
+export function confirmUnsavedClose(window: BrowserWindow): void {
+  window.webContents.on('will-prevent-unload', (event) => {
+    const choice = dialog.showMessageBoxSync(window, {
+      type: 'question',
+      buttons: ['Leave', 'Stay'],
+      defaultId: 1,
+      cancelId: 1,
+      title: 'Unsaved config edits',
+      message: 'The config has edits that no exported file has yet.',
+      detail: 'Sparsescope brings them back the next time it starts, but only an export (Files view) puts them in a config file. Leave anyway?',
+    });
+    if (choice === 0) event.preventDefault(); // overrule the page: close (or reload) after all
+  });
 }
 
 /** Forward job events to a window for as long as it lives. */

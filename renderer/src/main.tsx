@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createApi } from './api/client';
 import { StoreProvider } from './state/context';
+import { guardUnload } from './state/session';
 import { createAppStore, errorMessage } from './state/store';
 import { App } from './views/App';
 import { ErrorBoundary } from './views/Chrome';
@@ -22,6 +23,7 @@ try {
       </ErrorBoundary>
     </StrictMode>,
   );
+  guardUnload(window, store);
   void store.getState().init();
 } catch (error) {
   // Without an engine connection there is nothing to render; say why instead of a blank page.

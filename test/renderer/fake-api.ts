@@ -113,7 +113,7 @@ export class FakeApi implements Api {
       const rowStart = queryBlock * 64;
       return { queryBlock, numBlocks: FAKE_CAPTURE.seqLen / 64, rowStart, rowEnd: rowStart + 64, blockCount: 2, blockOffset: [0, rowStart], columnCount: 3, columnIndex: [100, 101, 300].filter((c) => c < rowStart), window: null, computedEntries: 64 * 130, causalEntries: 64 * (rowStart + 32), density: 0.3 };
     },
-    'head.outputError': ({ layer, head, pattern, rows }) => {
+    'head.outputError': ({ layer, head, pattern, rows = 256 }) => {
       const recall = fakeRecall(layer, head, pattern);
       const sampled = Array.from({ length: rows }, (_, r) => Math.floor(((r + 0.5) * FAKE_CAPTURE.seqLen) / rows));
       return {

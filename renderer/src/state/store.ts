@@ -1,7 +1,8 @@
 /**
  * The app state (zustand, vanilla so tests drive it without React). Everything the views share
  * lives here: the open capture, the working head config with undo/redo, per-head stats, jobs,
- * selection, view and notices. Views keep only their own transient state (zoom, hover, drafts).
+ * selection and view; notices are their own slice (notices.ts), and what survives a reload is
+ * kept by session.ts. Views keep only their own transient state (zoom, hover, drafts).
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import {
@@ -22,7 +23,11 @@ import {
   type Params,
 } from '../../../contract/api';
 import type { HeadFilter, HeadSort } from './overview';
-import { defaultConfig, fitImportedConfig, entryAt, headKey, parseHeadKey, samePattern, withEntries, type HeadConfigEntry, type HeadId } from './config';
+import { defaultConfig, diffConfigs, fitImportedConfig, entryAt, headKey, parseHeadKey, samePattern, withEntries, type HeadId } from './config';
+import { errorMessage, noticesSlice, type NoticesActions, type NoticesState } from './notices';
+import { persistSession, readSession, type ConfigEdit, type SavedSession } from './session';
+
+export { errorMessage, type Notice } from './notices';
 
 export type ViewName = 'overview' | 'head' | 'tune' | 'search' | 'bench' | 'files';
 export const VIEWS: { name: ViewName; label: string; key: string }[] = [
@@ -37,31 +42,23 @@ export const VIEWS: { name: ViewName; label: string; key: string }[] = [
 export type ThemeChoice = 'system' | 'light' | 'dark';
 export type JobKind = JobEvent['kind'];
 
-export interface Notice {
-  id: number;
-  level: 'error' | 'info';
-  message: string;
-}
-
-interface ConfigEdit {
-  label: string;
-  before: { layer: number; head: number; entry: HeadConfigEntry }[];
-  after: { layer: number; head: number; entry: HeadConfigEntry }[];
-}
-
 /** A finished search waiting for the user to decide about heads tuned by hand. */
 export interface PendingSearch {
   result: SearchResult;
   tunedKeys: string[];
 }
 
-export interface AppState {
+export interface AppState extends NoticesState {
   device: DeviceInfo | null;
   capture: CaptureSummary | null;
+  /** Whether the capture is the generated demo (reopened as such after a reload) or a file. */
+  captureOrigin: 'demo' | 'file' | null;
   opening: boolean;
   config: HeadConfig | null;
   /** Config as loaded (import or capture default) and as the last search produced, for diffs. */
   loadedConfig: HeadConfig | null;
+  /** The config as last imported or exported: edits beyond it are unsaved. */
+  savedConfig: HeadConfig | null;
   searched: SearchResult | null;
   stats: Record<string, HeadStats>;
   /** Heads edited by hand since the config was loaded or searched. */
@@ -76,7 +73,6 @@ export interface AppState {
   view: ViewName;
   theme: ThemeChoice;
   helpOpen: boolean;
-  notices: Notice[];
   jobs: Partial<Record<JobKind, JobEvent>>;
   /** The engine's event stream under `serve`; null where it cannot drop (Electron). */
   connection: ConnectionState | null;
@@ -85,11 +81,13 @@ export interface AppState {
   pendingSearch: PendingSearch | null;
 }
 
-export interface AppActions {
+export interface AppActions extends NoticesActions {
   init(): Promise<void>;
   openDemo(): Promise<void>;
   openCapture(path: string): Promise<void>;
   importConfig(params: Params<'config.import'>): Promise<void>;
+  /** The config was written to a file: edits up to here are saved. */
+  markConfigSaved(config: HeadConfig): void;
   setView(view: ViewName): void;
   setTheme(theme: ThemeChoice): void;
   toggleHelp(open?: boolean): void;
@@ -105,23 +103,15 @@ export interface AppActions {
   handleJobEvent(event: JobEvent): void;
   resolvePendingSearch(choice: 'overwrite' | 'keep-tuned' | 'discard'): void;
   analyze(): Promise<void>;
-  notify(level: Notice['level'], message: string): void;
-  reportError(error: unknown, context?: string): void;
-  dismissNotice(id: number): void;
 }
 
 export type AppStore = StoreApi<AppState & AppActions>;
 
 const THEME_KEY = 'sparsescope.theme';
-const INFO_NOTICE_MS = 6000;
+const MAX_UNDO = 200;
 
 export function isActive(job: JobEvent | undefined): boolean {
   return job?.state === 'running' || job?.state === 'queued';
-}
-
-export function errorMessage(error: unknown): string {
-  if (error instanceof ApiError || error instanceof Error) return error.message;
-  return String(error);
 }
 
 function readStoredTheme(storage: Pick<Storage, 'getItem'> | undefined): ThemeChoice {
@@ -130,6 +120,7 @@ function readStoredTheme(storage: Pick<Storage, 'getItem'> | undefined): ThemeCh
 }
 
 export interface StoreOptions {
+  /** Where the theme and the session are kept across reloads (localStorage in the app). */
   storage?: Pick<Storage, 'getItem' | 'setItem'>;
 }
 
@@ -142,8 +133,29 @@ function isAheadOf(listed: JobEvent, shown: JobEvent | undefined): boolean {
   return step > 0 || (step === 0 && listed.progress > shown.progress);
 }
 
+/** The saved session's config, edits and view laid over a freshly opened capture; null if its shape no longer fits. */
+function restoredState(saved: SavedSession, capture: CaptureSummary): Partial<AppState> | null {
+  const fits = (config: HeadConfig) => config.numLayers === capture.numLayers && config.numHeads === capture.numHeads;
+  if (![saved.config, saved.loadedConfig, saved.savedConfig, ...(saved.searched ? [saved.searched.config] : [])].every(fits)) return null;
+  const view = VIEWS.find((v) => v.name === saved.view)?.name ?? 'overview';
+  const focus = capture.layers.includes(saved.focus.layer) && saved.focus.head < capture.numHeads ? saved.focus : { layer: capture.layers[0] ?? 0, head: 0 };
+  return {
+    config: saved.config,
+    loadedConfig: saved.loadedConfig,
+    savedConfig: saved.savedConfig,
+    searched: saved.searched,
+    tunedKeys: saved.tunedKeys,
+    undoStack: saved.undoStack,
+    redoStack: saved.redoStack,
+    focus,
+    selection: saved.selection,
+    view,
+    headSort: saved.headSort,
+    headFilter: saved.headFilter,
+  };
+}
+
 export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
-  let nextNoticeId = 1;
   /** Which job id runs for each kind, so events of stale jobs are ignored. */
   const jobIds: Partial<Record<JobKind, string>> = {};
   /** The capture each job works on, so a result that lands after the user opened another is not applied to it. */
@@ -151,14 +163,19 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
   /** Events that arrived before job.start answered with their id (the socket can beat the reply). */
   const earlyEvents = new Map<string, JobEvent>();
 
-  return createStore<AppState & AppActions>()((set, get) => {
-    function applyCapture(capture: CaptureSummary): void {
+  return createStore<AppState & AppActions>()((set, get, store) => {
+    /** A newly opened capture with its default config (or a restored session's), clean of the previous capture's errors and results. */
+    function applyCapture(capture: CaptureSummary, origin: 'demo' | 'file', restored: Partial<AppState> | null = null): void {
       const config = defaultConfig(capture);
       const firstLayer = capture.layers[0] ?? 0;
+      const running = Object.fromEntries(Object.entries(get().jobs).filter(([, job]) => isActive(job)));
+      get().clearErrors();
       set({
         capture,
+        captureOrigin: origin,
         config,
         loadedConfig: config,
+        savedConfig: config,
         searched: null,
         stats: {},
         tunedKeys: [],
@@ -169,8 +186,38 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         lastReport: null,
         bench: null,
         pendingSearch: null,
+        jobs: running,
+        ...restored,
       });
       void get().analyze();
+    }
+
+    /**
+     * Reopen the capture of the last session through the engine and lay its work over it. A file
+     * that is gone or changed (another identity) starts clean, saying why.
+     */
+    async function restoreSession(saved: SavedSession): Promise<void> {
+      const { capture: ref } = saved;
+      let capture: CaptureSummary;
+      set({ opening: true });
+      try {
+        capture = ref.demo ? await api.call('capture.openDemo', {}) : await api.call('capture.open', { path: ref.path });
+      } catch (error) {
+        set({ opening: false });
+        await get().openDemo();
+        get().notify('error', `Could not reopen ${ref.fileName} from your last session (${errorMessage(error)}); started clean with the demo capture.`);
+        return;
+      }
+      set({ opening: false });
+      if (capture.hash !== ref.hash) {
+        applyCapture(capture, ref.demo ? 'demo' : 'file');
+        get().notify('error', `${ref.fileName} changed since your last session; its config and edits were not restored.`);
+        return;
+      }
+      const restored = restoredState(saved, capture);
+      applyCapture(capture, ref.demo ? 'demo' : 'file', restored);
+      if (!restored) get().notify('error', `The saved config no longer fits ${capture.fileName}; started clean.`);
+      else if (saved.undoStack.length > 0 || saved.searched) get().notify('info', `Restored your session on ${capture.fileName}: ${diffConfigs(saved.loadedConfig, saved.config).length} heads changed, ${saved.undoStack.length} edits to undo.`);
     }
 
     /** Take the report's numbers for heads whose pattern is still the one it measured. */
@@ -310,11 +357,14 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
     }
 
     return {
+      ...noticesSlice(set, get),
       device: null,
       capture: null,
+      captureOrigin: null,
       opening: false,
       config: null,
       loadedConfig: null,
+      savedConfig: null,
       searched: null,
       stats: {},
       tunedKeys: [],
@@ -327,7 +377,6 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       view: 'overview',
       theme: readStoredTheme(options.storage),
       helpOpen: false,
-      notices: [],
       jobs: {},
       connection: null,
       lastReport: null,
@@ -344,13 +393,16 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
           (info) => set({ device: info }),
           (error: unknown) => get().reportError(error, 'reading the engine\'s device'),
         );
-        await Promise.all([device, get().openDemo()]);
+        const saved = readSession(options.storage);
+        await Promise.all([device, saved ? restoreSession(saved) : get().openDemo()]);
+        // Saving starts once the last session is restored, so it never overwrites it with an empty one.
+        if (options.storage) persistSession(store, options.storage);
       },
 
       async openDemo() {
         set({ opening: true });
         try {
-          applyCapture(await api.call('capture.openDemo', {}));
+          applyCapture(await api.call('capture.openDemo', {}), 'demo');
         } catch (error) {
           get().reportError(error, 'opening the demo capture');
         } finally {
@@ -363,7 +415,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         try {
           const previous = get().capture;
           const capture = await api.call('capture.open', { path });
-          applyCapture(capture);
+          applyCapture(capture, 'file');
           if (previous && previous.captureId !== capture.captureId) {
             api.call('capture.close', { captureId: previous.captureId }).catch(() => undefined);
           }
@@ -390,13 +442,17 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
             config = fit.config;
             if (fit.defaulted > 0) get().notify('info', `${fit.defaulted} heads the config leaves out use MInference's default (vertical_and_slash 1000/6096).`);
           }
-          set({ config, loadedConfig: config, searched: null, tunedKeys: [], undoStack: [], redoStack: [], stats: {} });
+          set({ config, loadedConfig: config, savedConfig: config, searched: null, tunedKeys: [], undoStack: [], redoStack: [], stats: {} });
           for (const warning of imported.warnings) get().notify('info', warning);
           get().notify('info', `Imported a ${imported.format} config.`);
           void get().analyze();
         } catch (error) {
           get().reportError(error, 'importing the config');
         }
+      },
+
+      markConfigSaved(config) {
+        set({ savedConfig: config });
       },
 
       setView(view) {
@@ -437,7 +493,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         const before = targets.map(({ layer, head }) => ({ layer, head, entry: entryAt(config, layer, head) }));
         const after = targets.map(({ layer, head }) => ({ layer, head, entry: { ...pattern } }));
         const edit = { label, before, after };
-        set({ undoStack: [...get().undoStack, edit].slice(-200), redoStack: [] });
+        set({ undoStack: [...get().undoStack, edit].slice(-MAX_UNDO), redoStack: [] });
         applyEdit(edit, 'after');
       },
 
@@ -527,22 +583,6 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
           set({ jobs: others });
         }
         await get().startJob({ kind: 'analyze', captureId: capture.captureId, config });
-      },
-
-      notify(level, message) {
-        const notice = { id: nextNoticeId++, level, message };
-        set({ notices: [...get().notices, notice].slice(-5) });
-        // Information goes away by itself; errors stay until the user dismisses them.
-        if (level === 'info') setTimeout(() => get().dismissNotice(notice.id), INFO_NOTICE_MS);
-      },
-
-      reportError(error, context) {
-        const message = errorMessage(error);
-        get().notify('error', context ? `Failed ${context}: ${message}` : message);
-      },
-
-      dismissNotice(id) {
-        set({ notices: get().notices.filter((n) => n.id !== id) });
       },
     };
   });

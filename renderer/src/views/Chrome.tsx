@@ -1,5 +1,5 @@
 /** The app's frame: status bar, notices, help overlay and the error boundary. */
-import { Component, type ErrorInfo, type ReactNode } from 'react';
+import { Component, useEffect, type ErrorInfo, type ReactNode } from 'react';
 import type { ConnectionState } from '../../../contract/api';
 import { buildLabel, type BuildInfo } from '../../../contract/build-info';
 import { useApp } from '../state/context';
@@ -9,13 +9,24 @@ import { fmtBytes } from './format';
 const CONNECTION_LABELS: Record<ConnectionState, { text: string; title: string }> = {
   connecting: { text: 'connecting…', title: 'Opening the job event stream of `sparsescope serve`.' },
   connected: { text: 'connected', title: 'Job progress streams live from `sparsescope serve`.' },
-  reconnecting: { text: 'reconnecting…', title: 'The job event stream dropped; job states catch up once it is back.' },
-  disconnected: { text: 'disconnected, retrying', title: 'No answer from `sparsescope serve` for a while: is it still running, and the SSH tunnel up?' },
+  reconnecting: { text: 'reconnecting…', title: 'The job event stream dropped; job states catch up once it is back. Greyed numbers may be out of date.' },
+  disconnected: { text: 'disconnected, retrying', title: 'No answer from `sparsescope serve` for a while: is it still running, and the SSH tunnel up? Greyed numbers may be out of date.' },
 };
+
+/** Whether numbers on screen may be out of date: the event stream that updates them is down. */
+export function isStale(connection: ConnectionState | null): boolean {
+  return connection === 'reconnecting' || connection === 'disconnected';
+}
 
 /** The job event stream under `serve`; nothing in Electron, where the engine is part of the app. */
 export function ConnectionStatus() {
   const connection = useApp((s) => s.connection);
+  const stale = isStale(connection);
+  // On the root element, like the theme, so every view's numbers grey out (styles.css).
+  useEffect(() => {
+    if (stale) document.documentElement.dataset.stale = 'true';
+    else delete document.documentElement.dataset.stale;
+  }, [stale]);
   if (!connection) return null;
   const { text, title } = CONNECTION_LABELS[connection];
   return (

@@ -42,7 +42,7 @@ export function FilesView() {
   const opening = useApp((s) => s.opening);
   const loadedConfig = useApp((s) => s.loadedConfig);
   const tunedCount = useApp((s) => s.tunedKeys.length);
-  const { openCapture, openDemo, importConfig, notify, reportError } = useApp((s) => s);
+  const { openCapture, openDemo, importConfig, markConfigSaved, notify, reportError } = useApp((s) => s);
   const theme = useResolvedTheme(useApp((s) => s.theme));
   const [picker, setPicker] = useState<Picker>(null);
   const [recent, setRecent] = useState<Result<'capture.recent'>>([]);
@@ -90,6 +90,7 @@ export function FilesView() {
       for (const warning of result.warnings) notify('info', warning);
       if (bridge) notify('info', `Wrote ${result.path ?? fileName}.`);
       else downloadText(fileName, result.text);
+      markConfigSaved(config);
     } catch (error) {
       reportError(error, `exporting ${format}`);
     } finally {

@@ -19,7 +19,7 @@ vi.mock('electron', async () => {
   const { join } = await import('node:path');
   class BrowserWindow extends EventEmitter {
     static fromWebContents = vi.fn(() => null);
-    webContents = { send: vi.fn() };
+    webContents = { send: vi.fn(), on: vi.fn() };
     loadFile = vi.fn(async () => {});
     loadURL = vi.fn(async () => {});
     show = vi.fn();
@@ -61,6 +61,8 @@ describe('Electron entry', () => {
     expect(String(window.loadFile.mock.calls[0]![0])).toMatch(/renderer\/index\.html$/);
     expect([...mocks.ipcHandlers.keys()].sort()).toEqual(['sparsescope:call', 'sparsescope:dialog', 'sparsescope:dropped', 'sparsescope:remote']);
     expect([...mocks.appEvents.keys()]).toEqual(expect.arrayContaining(['web-contents-created', 'second-instance', 'window-all-closed', 'will-quit']));
+    // Closing over unsaved edits asks first (shell.confirmUnsavedClose).
+    expect((window as unknown as { webContents: { on: ReturnType<typeof vi.fn> } }).webContents.on).toHaveBeenCalledWith('will-prevent-unload', expect.any(Function));
     expect(mocks.quit).not.toHaveBeenCalled();
   });
 

@@ -10,6 +10,7 @@ const electron = vi.hoisted(() => ({
   ipcHandlers: new Map<string, (event: unknown, ...args: unknown[]) => Promise<unknown>>(),
   showOpenDialog: vi.fn(),
   showSaveDialog: vi.fn(),
+  showMessageBoxSync: vi.fn(),
   fork: vi.fn(),
 }));
 
@@ -18,7 +19,7 @@ vi.mock('electron', () => ({
     handle: (channel: string, handler: (event: unknown, ...args: unknown[]) => Promise<unknown>) => electron.ipcHandlers.set(channel, handler),
     removeHandler: (channel: string) => electron.ipcHandlers.delete(channel),
   },
-  dialog: { showOpenDialog: electron.showOpenDialog, showSaveDialog: electron.showSaveDialog },
+  dialog: { showOpenDialog: electron.showOpenDialog, showSaveDialog: electron.showSaveDialog, showMessageBoxSync: electron.showMessageBoxSync },
   utilityProcess: { fork: electron.fork },
 }));
 
@@ -98,6 +99,23 @@ describe('window and web contents', () => {
     const served = { 'Content-Security-Policy': ["default-src 'self'; connect-src 'self' ws://127.0.0.1:7700"] };
     onHeaders({ url: 'http://127.0.0.1:7700/?token=t', responseHeaders: served }, headersCallback);
     expect(headersCallback.mock.calls[1]![0].responseHeaders).toEqual(served);
+  });
+
+  it('keeps the default session, so the page\'s saved work survives a restart', () => {
+    expect(shell.windowOptions('/app/preload.cjs').webPreferences).not.toHaveProperty('partition');
+  });
+
+  it('asks before closing over unsaved edits: Leave overrules the page, Stay keeps it open', () => {
+    const contents = new EventEmitter();
+    const window = { webContents: contents } as unknown as Parameters<typeof shell.confirmUnsavedClose>[0];
+    shell.confirmUnsavedClose(window);
+    for (const [button, closes] of [[0, true], [1, false]] as const) {
+      electron.showMessageBoxSync.mockReturnValueOnce(button);
+      const event = { preventDefault: vi.fn() };
+      contents.emit('will-prevent-unload', event);
+      expect(electron.showMessageBoxSync).toHaveBeenLastCalledWith(window, expect.objectContaining({ buttons: ['Leave', 'Stay'], cancelId: 1, message: expect.stringMatching(/edits that no exported file has/) }));
+      expect(event.preventDefault).toHaveBeenCalledTimes(closes ? 1 : 0);
+    }
   });
 
   it('recognises only our own page as the app', () => {

@@ -74,4 +74,16 @@ describe('app frame', () => {
     await act(async () => store.setState({ connection: null }));
     expect(connection()).toBeNull();
   });
+
+  it('greys the numbers while the event stream is down, and only then (issue 12 item 8)', async () => {
+    mounted = await mount(<App />);
+    const stale = () => document.documentElement.dataset.stale;
+    expect(stale()).toBeUndefined();
+    await act(async () => mounted!.api.disconnect());
+    expect(stale()).toBe('true');
+    await act(async () => mounted!.store.setState({ connection: 'disconnected' }));
+    expect(stale()).toBe('true');
+    await act(async () => mounted!.api.reconnect());
+    expect(stale()).toBeUndefined();
+  });
 });
