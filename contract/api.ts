@@ -383,6 +383,11 @@ export type BenchResult = z.infer<typeof BenchResult>;
 export const methods = {
   'device.info': { params: z.object({}), result: DeviceInfo },
   'capture.openDemo': { params: z.object({}), result: CaptureSummary },
+  /**
+   * The real capture the app ships (samples/: a trained model on real text, with tokens), opened
+   * read-only from the app's own files; `capture.open` also accepts its path, outside the roots.
+   */
+  'capture.openSample': { params: z.object({}), result: CaptureSummary },
   'capture.open': { params: z.object({ path: z.string().min(1) }), result: CaptureSummary },
   'capture.close': { params: z.object({ captureId: z.string() }), result: z.object({ closed: z.boolean() }) },
   /** Token ids and texts of positions [start, end); an error for a capture without tokens. */

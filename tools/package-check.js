@@ -20,6 +20,8 @@ const asar = require('@electron/asar');
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
 const ADDON = 'native/build/Release/sparsescope.node';
+/** The real capture the app opens first (capture.openSample). */
+const SAMPLE = 'samples/ref-byte-llama-2k.safetensors';
 /** electron-builder.yml's linux.executableName. */
 const EXECUTABLE = 'sparsescope';
 
@@ -80,8 +82,9 @@ function runPackagedEngine(appDir, scratch) {
     import { nativeAddonPath } from ${url('dist/electron/engine/native.js')};
     const engine = createEngine({ host: 'electron', roots: [${JSON.stringify(scratch)}], cacheDir: ${JSON.stringify(join(scratch, 'cache'))}, spawnWorker: nodeWorkerSpawner() });
     const info = await engine.handlers['device.info']();
+    const sample = await engine.handlers['capture.openSample']({});
     await engine.dispose();
-    console.log(JSON.stringify({ addon: nativeAddonPath(), info }));`;
+    console.log(JSON.stringify({ addon: nativeAddonPath(), info, sample: { path: sample.path, tokens: sample.tokens } }));`;
   const env = { ...process.env };
   delete env.SPARSESCOPE_NATIVE;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8', timeout: 120_000 });
@@ -147,12 +150,18 @@ function main() {
       if (!asar.statFile(archive, ADDON).unpacked) return `${ADDON} is packed inside app.asar`;
       return !existsSync(join(appOut, 'resources', 'app.asar.unpacked', ADDON)) && 'the unpacked file is missing';
     });
-    check("the packaged engine's worker loads the addon from app.asar.unpacked in Node", () => {
-      // As in the app: the archive's files, the addon only beside it in app.asar.unpacked.
+    check(`the sample capture sits unpacked in app.asar.unpacked/${SAMPLE}`, () => {
+      if (!asar.statFile(archive, SAMPLE).unpacked) return `${SAMPLE} is packed inside app.asar`;
+      return !existsSync(join(appOut, 'resources', 'app.asar.unpacked', SAMPLE)) && 'the unpacked file is missing';
+    });
+    check("the packaged engine's worker loads the addon and opens the sample from app.asar.unpacked in Node", () => {
+      // As in the app: the archive's files, the addon and the sample only beside it in app.asar.unpacked.
       rmSync(join(app, 'native'), { recursive: true, force: true });
+      rmSync(join(app, 'samples'), { recursive: true, force: true });
       cpSync(`${archive}.unpacked`, `${app}.unpacked`, { recursive: true });
-      const { addon, info } = runPackagedEngine(app, work);
+      const { addon, info, sample } = runPackagedEngine(app, work);
       if (addon !== join(`${app}.unpacked`, ADDON)) return `the engine looks for the addon at ${addon}`;
+      if (sample.path !== join(`${app}.unpacked`, SAMPLE) || !sample.tokens) return `the engine opened the sample at ${sample.path} (tokens: ${sample.tokens})`;
       if (info.engineVersion !== manifest.version) return `engine version ${info.engineVersion}, package.json says ${manifest.version}`;
       return !(info.cpu.threads >= 1) && `device.info answered ${JSON.stringify(info)}`;
     });

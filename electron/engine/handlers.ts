@@ -8,7 +8,7 @@
  * device info, demo generation) and a `jobs` worker for analyze/search/bench, so a long search
  * never blocks tuning and a crash or hard cancel never reaches the host.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,6 +20,7 @@ import { ConfigError, EXPORT_RECALL_SAMPLING, captureRecallEvaluator, exportConf
 import { JobManager } from './jobs/manager.js';
 import type { DemoOptions, WorkerOpResults, WorkerSpawner } from './jobs/protocol.js';
 import { WorkerChannel, messageOf, type PendingCall } from './jobs/worker-channel.js';
+import { unpackedTwin } from './native.js';
 import { CaptureRegistry, RecentFiles, Roots, listFolder, type GrantedAccess } from './session.js';
 
 export interface EngineOptions {
@@ -35,6 +36,8 @@ export interface EngineOptions {
   killGraceMs?: number;
   /** The demo capture's shape (default: the spec's 4 layers, 8 heads, 2 kv heads, D 64, N 4096, BF16). */
   demo?: DemoOptions;
+  /** The real capture the app ships (default: samplePath()). */
+  sample?: string;
 }
 
 export interface Engine {
@@ -56,6 +59,21 @@ function captureRef(summary: CaptureSummary): CaptureRef {
 }
 
 export const DEMO_CAPTURE: DemoOptions = { seqLen: 4096, layers: 4, heads: 8, kvHeads: 2, headDim: 64, seed: 0, dtype: 'BF16' };
+
+const SAMPLE_RELATIVE_PATH = join('samples', 'ref-byte-llama-2k.safetensors');
+
+/**
+ * The real capture shipped with the app, found by walking up from this file as the addon is (source,
+ * dist/ and a packaged app's app.asar.unpacked, where native code can read it, sit at different depths).
+ */
+export function samplePath(): string {
+  const start = unpackedTwin(dirname(fileURLToPath(import.meta.url)));
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, SAMPLE_RELATIVE_PATH);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return join(start, '..', '..', SAMPLE_RELATIVE_PATH);
+  }
+}
 
 /** package.json's version, found by walking up from this file (source and dist sit at different depths). */
 export const engineVersion: () => string = (() => {
@@ -91,6 +109,7 @@ export function createEngine(options: EngineOptions): Engine {
   const interactive = new WorkerChannel('interactive', options.spawnWorker, { killGraceMs: null });
   const jobsWorker = new WorkerChannel('jobs', options.spawnWorker, { killGraceMs: options.killGraceMs ?? 2000 });
   const demoOptions = options.demo ?? DEMO_CAPTURE;
+  const sample = options.sample ?? samplePath();
   /** The newest head.evaluate per staleKey, so the next one with that key can cancel it. */
   const evaluations = new Map<string, PendingCall<unknown>>();
   let demo: Promise<CaptureSummary> | null = null;
@@ -219,7 +238,13 @@ export function createEngine(options: EngineOptions): Engine {
       return demo;
     },
 
+    'capture.openSample'() {
+      return openAt(sample);
+    },
+
     async 'capture.open'({ path }) {
+      // The app's own sample reopens by its path (a restored session), without granting its folder.
+      if (path === sample) return openAt(sample);
       const real = await roots.resolveExisting(path);
       const summary = await openAt(real);
       await recent.add(real).catch(() => {}); // a read-only cache folder must not stop the open

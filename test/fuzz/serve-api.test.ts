@@ -23,6 +23,7 @@ function seedCalls(ids: { tiny: string; tokens: string; huge: string }, root: st
   const config = { numLayers: 2, numHeads: 4, heads: [Array(4).fill(entry), Array(4).fill({ pattern: 'dense', a: 0, b: 0 })] };
   return [
     ['device.info', {}],
+    ['capture.openSample', {}],
     ['capture.open', { path: 'tiny.safetensors' }],
     ['capture.close', { captureId: 'not-open' }],
     ['capture.tokens', { captureId: ids.tokens, start: 2, end: 6 }],

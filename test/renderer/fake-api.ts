@@ -23,6 +23,18 @@ export const FAKE_CAPTURE: CaptureSummary = {
   dtype: 'BF16',
 };
 
+/** The real capture the app ships (capture.openSample): the same shape, with tokens. */
+export const FAKE_SAMPLE: CaptureSummary = {
+  ...FAKE_CAPTURE,
+  captureId: 'cap-sample',
+  path: '/app/samples/sample.safetensors',
+  fileName: 'sample.safetensors',
+  model: 'fake-real-model',
+  source: 'the first bytes of a real file',
+  tokens: true,
+  tokenizer: 'fake-tokenizer',
+};
+
 /** Recall the fake reports for a head pattern: more budget, more recall; dense is exact. */
 export function fakeRecall(layer: number, head: number, pattern: HeadPattern): number {
   if (pattern.pattern === 'dense') return 1;
@@ -75,6 +87,7 @@ export class FakeApi implements Api {
   private handlers: { [M in MethodName]: (params: Params<M>) => Result<M> } = {
     'device.info': () => ({ engineVersion: '0.0.0-fake', cpu: { threads: 2, model: 'Fake CPU' }, cuda: { available: false, reason: 'no GPU', devices: [] }, defaultBackend: 'cpu', host: 'test' }),
     'capture.openDemo': () => FAKE_CAPTURE,
+    'capture.openSample': () => FAKE_SAMPLE,
     'capture.open': ({ path }) => {
       if (!path.endsWith('.safetensors')) throw new ApiError(`${path}: not a safetensors file`, 'bad-request');
       return { ...FAKE_CAPTURE, captureId: `cap-${path}`, path, fileName: path.split('/').pop()! };

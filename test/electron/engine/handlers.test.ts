@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, methods, type JobEvent } from '../../../contract/api.js';
 import { openCapture, writeCapture } from '../../../electron/engine/capture/capture.js';
-import { createEngine, type Engine } from '../../../electron/engine/handlers.js';
+import { createEngine, samplePath, type Engine } from '../../../electron/engine/handlers.js';
 import type { OpImplementations } from '../../../electron/engine/jobs/worker-runtime.js';
 import type { DeviceReport, NativeModule } from '../../../electron/engine/native-api.js';
 import { TINY, pokedTensors, tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from './capture/make-capture.js';
@@ -224,6 +224,16 @@ describe('captures', () => {
     expect(plain.tokens).toBe(false);
     expect(await apiError(engine.handlers['capture.tokens']({ captureId: plain.captureId, start: 0, end: 1 }))).toMatchObject({ code: 'bad-request', message: 'tiny.safetensors: this capture holds no tokens' });
     expect((await apiError(engine.handlers['capture.tokens']({ captureId: 'nope', start: 0, end: 1 }))).code).toBe('not-found');
+  });
+
+  it('opens the real sample the app ships, with its tokens, and reopens it by path outside the roots without granting its folder', async () => {
+    const sample = await engine.handlers['capture.openSample']({});
+    expect(sample).toMatchObject({ fileName: 'ref-byte-llama-2k.safetensors', model: 'ref-byte-llama', seqLen: 2048, layers: [3, 5], tokens: true });
+    expect(sample.path).toBe(samplePath());
+    expect((await engine.handlers['capture.open']({ path: sample.path })).captureId).toBe(sample.captureId);
+    expect(await engine.handlers['capture.recent']({})).toEqual([]);
+    const beside = join(dirname(sample.path), 'README.md');
+    expect((await apiError(engine.handlers['capture.open']({ path: beside }))).code).toBe('forbidden');
   });
 
   it('generates the demo capture once into the cache folder and reuses it', async () => {
