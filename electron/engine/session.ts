@@ -78,7 +78,7 @@ export class Roots {
   private absolutePath(path: string): string {
     if (isAbsolute(path)) return resolve(path);
     const [first] = this.folders;
-    if (first === undefined) throw new ApiError(`no folder is open yet: open a file first (${path})`, 'forbidden');
+    if (first === undefined) throw this.refuse(path);
     return resolve(first, path);
   }
 
