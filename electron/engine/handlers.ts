@@ -238,7 +238,8 @@ export function createEngine(options: EngineOptions): Engine {
       return demo;
     },
 
-    'capture.openSample'() {
+    async 'capture.openSample'() {
+      if (!existsSync(sample)) throw new ApiError(`this engine ships no sample capture (${sample} is missing)`, 'not-found');
       return openAt(sample);
     },
 

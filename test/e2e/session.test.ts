@@ -25,6 +25,18 @@ async function recallColumn(page: Page): Promise<string[]> {
   return page.$$eval('[data-testid=heads-table] tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent ?? ''));
 }
 
+/** Wait until no job runs and every listed head shows its numbers. */
+async function everyHeadMeasured(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const cells = [...document.querySelectorAll('[data-testid=heads-table] tbody tr td:nth-child(3)')];
+      return document.querySelector('[data-testid=status-jobs]')?.textContent === 'idle' && cells.length > 0 && cells.every((cell) => Number.isFinite(Number(cell.textContent)));
+    },
+    undefined,
+    { timeout: 170_000, polling: 200 },
+  );
+}
+
 async function jobState(page: Page, kind: string, states: string[], timeout: number): Promise<string> {
   const handle = await page.waitForFunction(
     ({ kind, states }) => {
@@ -74,7 +86,11 @@ describe('issue 5: an inference engineer’s session', () => {
   it('opens the demo, analyzes it, and sorts the heads lowest recall first', async () => {
     await page.goto(server.url);
     await waitForHeatmap(page);
-    await page.waitForSelector('[data-testid=job-analyze]', { state: 'detached', timeout: 120_000 });
+    await page.click('[data-testid=tab-files]');
+    await page.click('[data-testid=open-demo]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=capture-facts]')?.textContent?.includes('demo-'), undefined, { timeout: 120_000 });
+    await page.click('[data-testid=tab-overview]');
+    await everyHeadMeasured(page);
     await page.selectOption('[data-testid=sort]', 'recall');
     const recalls = (await recallColumn(page)).map(Number);
     expect(recalls.length).toBeGreaterThan(8);

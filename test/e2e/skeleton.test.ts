@@ -1,6 +1,7 @@
 /**
  * Walking skeleton through the real `sparsescope serve`: the page loads with its token, opens the
- * demo capture and draws a heatmap with real pixels; requests without the token are refused.
+ * sample capture (the first screen) and draws a heatmap with real pixels; requests without the
+ * token are refused.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { WebSocket } from 'ws';
 import { canvasPixels, launchBrowser, waitForHeatmap, type Browser } from './browser.js';
 import { startTestServer, type TestServer } from './serve-fixture.js';
 
-describe('skeleton: demo heatmap in Chromium against serve', () => {
+describe('skeleton: the first screen’s heatmap in Chromium against serve', () => {
   let server: TestServer;
   let browser: Browser;
 
@@ -23,7 +24,7 @@ describe('skeleton: demo heatmap in Chromium against serve', () => {
     await server?.close();
   });
 
-  it('shows the demo capture’s heatmap with real pixels', async () => {
+  it('shows the sample capture’s heatmap with real pixels', async () => {
     const { page } = browser;
     await page.goto(server.url);
     await waitForHeatmap(page);
@@ -46,7 +47,7 @@ describe('skeleton: demo heatmap in Chromium against serve', () => {
     await page.click('[data-testid=file-browser] >> text=broken.safetensors');
     const banner = await page.waitForSelector('[data-testid=notice-error]', { timeout: 60_000 });
     expect(await banner.textContent()).toMatch(/^Failed opening .*broken\.safetensors: .{10,}/);
-    expect(await page.textContent('[data-testid=capture-facts]')).toContain('demo');
+    expect(await page.textContent('[data-testid=capture-facts]')).toContain('ref-byte-llama');
     await page.click('[data-testid=tab-overview]');
     await waitForHeatmap(page);
   });

@@ -75,6 +75,8 @@ export class FakeApi implements Api {
   readonly calls: Call[] = [];
   readonly jobs = new Map<string, Extract<Params<'job.start'>, object>>();
   autoFinishJobs = false;
+  /** Whether `capture.openSample` has a sample to open; without one the app starts on the demo. */
+  shipsSample = false;
   /** Method name -> error to throw, for failure paths. */
   readonly failures = new Map<MethodName, ApiError>();
   private listeners = new Set<(event: JobEvent) => void>();
@@ -87,7 +89,10 @@ export class FakeApi implements Api {
   private handlers: { [M in MethodName]: (params: Params<M>) => Result<M> } = {
     'device.info': () => ({ engineVersion: '0.0.0-fake', cpu: { threads: 2, model: 'Fake CPU' }, cuda: { available: false, reason: 'no GPU', devices: [] }, defaultBackend: 'cpu', host: 'test' }),
     'capture.openDemo': () => FAKE_CAPTURE,
-    'capture.openSample': () => FAKE_SAMPLE,
+    'capture.openSample': () => {
+      if (!this.shipsSample) throw new ApiError('this engine ships no sample capture', 'not-found');
+      return FAKE_SAMPLE;
+    },
     'capture.open': ({ path }) => {
       if (!path.endsWith('.safetensors')) throw new ApiError(`${path}: not a safetensors file`, 'bad-request');
       return { ...FAKE_CAPTURE, captureId: `cap-${path}`, path, fileName: path.split('/').pop()! };

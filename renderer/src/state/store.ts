@@ -21,6 +21,7 @@ import {
   type JobEvent,
   type JobState,
   type Params,
+  type SearchSettings,
 } from '../../../contract/api';
 import type { HeadFilter, HeadSort } from './overview';
 import { defaultConfig, diffConfigs, fitImportedConfig, entryAt, headKey, parseHeadKey, samePattern, withEntries, type HeadId } from './config';
@@ -84,6 +85,8 @@ export interface AppState extends NoticesState {
 export interface AppActions extends NoticesActions {
   init(): Promise<void>;
   openDemo(): Promise<void>;
+  /** The first screen: the real capture the app ships, searched to FIRST_SCREEN_SEARCH. */
+  openSample(): Promise<void>;
   openCapture(path: string): Promise<void>;
   importConfig(params: Params<'config.import'>): Promise<void>;
   /** The config was written to a file: edits up to here are saved. */
@@ -109,6 +112,13 @@ export type AppStore = StoreApi<AppState & AppActions>;
 
 const THEME_KEY = 'sparsescope.theme';
 const MAX_UNDO = 200;
+
+/**
+ * The first screen's search: MInference's default config computes every entry of the 2,048-token
+ * sample (recall 1 everywhere); each head's cheapest pattern keeping 95% of its mass teaches more,
+ * and takes seconds on the CPU at this length.
+ */
+export const FIRST_SCREEN_SEARCH: SearchSettings = { mode: 'target-recall', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 512, seed: 0 } };
 
 export function isActive(job: JobEvent | undefined): boolean {
   return job?.state === 'running' || job?.state === 'queued';
@@ -394,7 +404,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
           (error: unknown) => get().reportError(error, 'reading the engine\'s device'),
         );
         const saved = readSession(options.storage);
-        await Promise.all([device, saved ? restoreSession(saved) : get().openDemo()]);
+        await Promise.all([device, saved ? restoreSession(saved) : get().openSample()]);
         // Saving starts once the last session is restored, so it never overwrites it with an empty one.
         if (options.storage) persistSession(store, options.storage);
       },
@@ -408,6 +418,24 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         } finally {
           set({ opening: false });
         }
+      },
+
+      async openSample() {
+        set({ opening: true });
+        let capture: CaptureSummary;
+        try {
+          capture = await api.call('capture.openSample', {});
+        } catch (error) {
+          // An engine without the sample (a bare checkout) starts on the demo; any other failure is told
+          // once the demo is open (opening a capture clears the previous errors).
+          await get().openDemo();
+          if (!(error instanceof ApiError && error.code === 'not-found')) get().reportError(error, 'opening the sample capture');
+          return;
+        } finally {
+          set({ opening: false });
+        }
+        applyCapture(capture, 'file');
+        await get().startJob({ kind: 'search', captureId: capture.captureId, settings: FIRST_SCREEN_SEARCH });
       },
 
       async openCapture(path) {

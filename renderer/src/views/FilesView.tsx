@@ -143,7 +143,7 @@ export function FilesView() {
           <button type="button" className="primary" onClick={() => void choose('capture')} disabled={opening} data-testid="open-capture">
             Open capture…
           </button>
-          <button type="button" onClick={() => void openDemo()} disabled={opening}>
+          <button type="button" onClick={() => void openDemo()} disabled={opening} data-testid="open-demo">
             Open demo
           </button>
           <button type="button" onClick={() => void choose('config')} data-testid="import-config">

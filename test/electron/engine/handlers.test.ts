@@ -234,6 +234,9 @@ describe('captures', () => {
     expect(await engine.handlers['capture.recent']({})).toEqual([]);
     const beside = join(dirname(sample.path), 'README.md');
     expect((await apiError(engine.handlers['capture.open']({ path: beside }))).code).toBe('forbidden');
+    await engine.dispose();
+    engine = createEngine({ host: 'test', roots: [root], cacheDir: join(base, 'cache'), spawnWorker: workers.spawn, sample: join(base, 'no-sample.safetensors') });
+    expect((await apiError(engine.handlers['capture.openSample']({}))).code).toBe('not-found');
   });
 
   it('generates the demo capture once into the cache folder and reuses it', async () => {

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, type SearchResult } from '../../../contract/api.js';
 import { headKey } from '../../../renderer/src/state/config';
-import { createAppStore, type AppStore } from '../../../renderer/src/state/store';
-import { FAKE_CAPTURE, FakeApi, fakeRecall } from '../fake-api.js';
+import { createAppStore, FIRST_SCREEN_SEARCH, type AppStore } from '../../../renderer/src/state/store';
+import { FAKE_CAPTURE, FAKE_SAMPLE, FakeApi, fakeRecall } from '../fake-api.js';
 
 /** Let queued microtasks (fake engine replies and job events) run. */
 const settle = async () => {
@@ -263,5 +263,41 @@ describe('app store', () => {
     const storage = { getItem: (k: string) => saved.get(k) ?? null, setItem: (k: string, v: string) => void saved.set(k, v) };
     createAppStore(api, { storage }).getState().setTheme('dark');
     expect(createAppStore(api, { storage }).getState().theme).toBe('dark');
+  });
+});
+
+describe('the first screen (issue 12 item 1)', () => {
+  it('opens the real sample the engine ships and searches each head to recall 0.95 instead of showing the all-covering default', async () => {
+    const api = new FakeApi();
+    api.shipsSample = true;
+    const store = createAppStore(api);
+    await store.getState().init();
+    await settle();
+    expect(store.getState().capture?.captureId).toBe(FAKE_SAMPLE.captureId);
+    expect(api.jobs.get(api.lastJobId('search'))).toEqual({ kind: 'search', captureId: FAKE_SAMPLE.captureId, settings: FIRST_SCREEN_SEARCH });
+    expect(FIRST_SCREEN_SEARCH).toMatchObject({ mode: 'target-recall', targetRecall: 0.95 });
+    api.finishJob(api.lastJobId('analyze'));
+    api.finishJob(api.lastJobId('search'));
+    expect(store.getState().searched).not.toBeNull();
+    expect(store.getState().config?.heads[0]?.[1]).toMatchObject({ pattern: 'stream_llm' });
+    expect(store.getState().notices).toEqual([]);
+  });
+
+  it('starts on the demo, quietly, when the engine ships no sample, and says so when the sample is broken', async () => {
+    const bare = new FakeApi();
+    const store = createAppStore(bare);
+    await store.getState().init();
+    await settle();
+    expect(store.getState().capture?.captureId).toBe(FAKE_CAPTURE.captureId);
+    expect(store.getState().notices).toEqual([]);
+
+    const broken = new FakeApi();
+    broken.shipsSample = true;
+    broken.failures.set('capture.openSample', new ApiError('sample.safetensors: truncated file', 'bad-request'));
+    const told = createAppStore(broken);
+    await told.getState().init();
+    await settle();
+    expect(told.getState().capture?.captureId).toBe(FAKE_CAPTURE.captureId);
+    expect(told.getState().notices.map((n) => n.message)).toEqual(['Failed opening the sample capture: sample.safetensors: truncated file']);
   });
 });
