@@ -89,3 +89,22 @@ export function recallColour(recall: number, floor = 0.5): string {
   const hue = 10 + t * 120;
   return `hsl(${hue.toFixed(0)} 70% 45%)`;
 }
+
+/**
+ * Where two masks differ, cell by cell: `onlyA` where A computes more of the cell than B, `onlyB`
+ * where B does, opaque in proportion to the difference; clear where they agree.
+ */
+export function coverageDiffToPixels(a: Float32Array, b: Float32Array, colours: { onlyA: Rgba; onlyB: Rgba }): Uint8ClampedArray {
+  const pixels = new Uint8ClampedArray(a.length * 4);
+  for (let i = 0; i < a.length; i++) {
+    const difference = (b[i] ?? 0) - (a[i] ?? 0);
+    if (Math.abs(difference) < 1e-6) continue;
+    const [r, g, bl] = difference > 0 ? colours.onlyB : colours.onlyA;
+    const p = i * 4;
+    pixels[p] = r;
+    pixels[p + 1] = g;
+    pixels[p + 2] = bl;
+    pixels[p + 3] = Math.round(90 + 165 * Math.min(1, Math.abs(difference)));
+  }
+  return pixels;
+}

@@ -50,7 +50,7 @@ export interface PlacedImage {
   image: HTMLCanvasElement;
 }
 
-function imageFromPixels(pixels: Uint8ClampedArray, cols: number, rows: number): HTMLCanvasElement {
+export function imageFromPixels(pixels: Uint8ClampedArray, cols: number, rows: number): HTMLCanvasElement {
   const canvas = document.createElement('canvas');
   canvas.width = cols;
   canvas.height = rows;

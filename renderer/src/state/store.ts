@@ -25,12 +25,13 @@ import {
 } from '../../../contract/api';
 import type { HeadFilter, HeadSort } from './overview';
 import { defaultConfig, diffConfigs, fitImportedConfig, entryAt, headKey, parseHeadKey, samePattern, withEntries, type HeadId } from './config';
+import { comparisonSlice, type ComparisonActions, type ComparisonState } from './comparison';
 import { errorMessage, noticesSlice, type NoticesActions, type NoticesState } from './notices';
 import { persistSession, readSession, type ConfigEdit, type SavedSession } from './session';
 
 export { errorMessage, type Notice } from './notices';
 
-export type ViewName = 'overview' | 'head' | 'tune' | 'search' | 'bench' | 'files';
+export type ViewName = 'overview' | 'head' | 'tune' | 'search' | 'bench' | 'files' | 'kernel' | 'error' | 'compare';
 export const VIEWS: { name: ViewName; label: string; key: string }[] = [
   { name: 'overview', label: 'Overview', key: '1' },
   { name: 'head', label: 'Head', key: '2' },
@@ -38,6 +39,9 @@ export const VIEWS: { name: ViewName; label: string; key: string }[] = [
   { name: 'search', label: 'Search', key: '4' },
   { name: 'bench', label: 'Benchmark', key: '5' },
   { name: 'files', label: 'Files', key: '6' },
+  { name: 'kernel', label: 'Kernel', key: '7' },
+  { name: 'error', label: 'Output error', key: '8' },
+  { name: 'compare', label: 'Compare', key: '9' },
 ];
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
@@ -49,7 +53,7 @@ export interface PendingSearch {
   tunedKeys: string[];
 }
 
-export interface AppState extends NoticesState {
+export interface AppState extends NoticesState, ComparisonState {
   device: DeviceInfo | null;
   capture: CaptureSummary | null;
   /** Whether the capture is the generated demo (reopened as such after a reload) or a file. */
@@ -82,7 +86,7 @@ export interface AppState extends NoticesState {
   pendingSearch: PendingSearch | null;
 }
 
-export interface AppActions extends NoticesActions {
+export interface AppActions extends NoticesActions, ComparisonActions {
   init(): Promise<void>;
   openDemo(): Promise<void>;
   /** The first screen: the real capture the app ships, searched to FIRST_SCREEN_SEARCH. */
@@ -196,6 +200,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         lastReport: null,
         bench: null,
         pendingSearch: null,
+        comparisonFile: null,
         jobs: running,
         ...restored,
       });
@@ -368,6 +373,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
 
     return {
       ...noticesSlice(set, get),
+      ...comparisonSlice(api, set, get),
       device: null,
       capture: null,
       captureOrigin: null,

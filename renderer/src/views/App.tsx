@@ -2,10 +2,13 @@ import { useEffect, type DragEvent } from 'react';
 import { useApp, useAppStore } from '../state/context';
 import { VIEWS, type ThemeChoice, type ViewName } from '../state/store';
 import { BenchView } from './BenchView';
+import { CompareView } from './CompareView';
 import { ErrorBoundary, HelpOverlay, Notices, StatusBar } from './Chrome';
 import { handleDroppedFile } from './drop';
 import { FilesView } from './FilesView';
 import { HeadView } from './HeadView';
+import { KernelView } from './KernelView';
+import { OutputErrorView } from './OutputErrorView';
 import { OverviewView } from './OverviewView';
 import { SearchConfirm, SearchView } from './SearchView';
 import { useResolvedTheme } from './theme';
@@ -18,6 +21,9 @@ const VIEW_COMPONENTS: Record<ViewName, () => React.JSX.Element> = {
   search: SearchView,
   bench: BenchView,
   files: FilesView,
+  kernel: KernelView,
+  error: OutputErrorView,
+  compare: CompareView,
 };
 
 const THEME_CYCLE: ThemeChoice[] = ['system', 'light', 'dark'];
