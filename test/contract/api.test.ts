@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, BenchResult, decodeWire, encodeWire, isMethodName, MAX_TOKENS_PER_CALL, methods, parseRequest } from '../../contract/api.js';
+import { ApiError, BenchResult, decodeWire, encodeWire, isMethodName, MAX_ERROR_ROWS, MAX_TOKENS_PER_CALL, methods, parseRequest } from '../../contract/api.js';
 
 describe('parseRequest', () => {
   it('accepts every method with valid params and fills defaults', () => {
@@ -28,6 +28,15 @@ describe('parseRequest', () => {
     expect(() => parseRequest('head.evaluate', { captureId: 'c', layer: 0, head: 0, pattern: { pattern: 'diagonal', a: 1, b: 2 } })).toThrow(/pattern\.pattern/);
     expect(() => parseRequest('job.start', { kind: 'train' })).toThrow(/job.start: kind/);
     expect(() => parseRequest('capture.open', { path: '' })).toThrow(/path/);
+  });
+
+  it('bounds the kernel and output-error views to one query block and at most MAX_ERROR_ROWS rows', () => {
+    const head = { captureId: 'c', layer: 0, head: 1, pattern: { pattern: 'vertical_and_slash', a: 30, b: 50 } };
+    expect(parseRequest('head.kernelBlocks', { ...head, queryBlock: 3 }).params).toMatchObject({ queryBlock: 3, lastQ: 64 });
+    expect(() => parseRequest('head.kernelBlocks', { ...head, queryBlock: -1 })).toThrow(/head.kernelBlocks: queryBlock:/);
+    expect(parseRequest('head.outputError', head).params).toMatchObject({ rows: 256, seed: 0, top: 12, backend: 'auto' });
+    expect(() => parseRequest('head.outputError', { ...head, rows: MAX_ERROR_ROWS + 1 })).toThrow(/head.outputError: rows:/);
+    expect(() => parseRequest('head.outputError', { ...head, top: 65 })).toThrow(/head.outputError: top:/);
   });
 
   it('validates job specs per kind', () => {

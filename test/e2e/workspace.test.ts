@@ -91,6 +91,7 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
 
   it('greys the numbers while the event stream is down, and brings them back once it is up', async () => {
     const opacity = async () => Number(await page.$eval('[data-testid=tune-stats] .stat-value', (element) => getComputedStyle(element).opacity));
+    await page.waitForSelector('[data-testid=status-connection][data-state=connected]', { timeout: 20_000 });
     expect(await opacity()).toBe(1);
     refusing = true;
     await Promise.all([socket!.page.close(), socket!.serve.close()]);
@@ -112,7 +113,8 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     const box = (await page.locator('[data-testid=kernel-picker]').boundingBox())!;
     await page.mouse.click(box.x + box.width / 2, box.y + box.height * 0.55);
     await page.waitForFunction((last) => Number((document.querySelector('[data-testid=query-block]') as HTMLInputElement).value) < last, lastBlock);
-    await page.waitForSelector('[data-testid=kernel-band][data-ready=true]', { timeout: 60_000 });
+    const picked = await page.inputValue('[data-testid=query-block]');
+    await page.waitForSelector(`[data-testid=kernel-band][data-block="${picked}"][data-ready=true]`, { timeout: 60_000 });
     expect((await canvasPixels(page, '[data-testid=kernel-band]')).distinctColours).toBeGreaterThan(10);
     await screenshot(page, 'kernel', scratch);
   });
@@ -147,6 +149,6 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     await page.keyboard.press('Control+z');
     await page.waitForSelector('[data-testid=tab-tune] .badge', { state: 'detached' });
     expect(await configLine(page)).not.toMatch(/vertical 30 · slash 50/);
-    expect(browser.errors).toEqual([]);
+    expect(browser.errors, browser.errors.join('\n')).toEqual([]);
   });
 });

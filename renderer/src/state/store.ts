@@ -232,7 +232,11 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       const restored = restoredState(saved, capture);
       applyCapture(capture, ref.demo ? 'demo' : 'file', restored);
       if (!restored) get().notify('error', `The saved config no longer fits ${capture.fileName}; started clean.`);
-      else if (saved.undoStack.length > 0 || saved.searched) get().notify('info', `Restored your session on ${capture.fileName}: ${diffConfigs(saved.loadedConfig, saved.config).length} heads changed, ${saved.undoStack.length} edits to undo.`);
+      else if (saved.undoStack.length > 0 || saved.searched) {
+        const changed = diffConfigs(saved.loadedConfig, saved.config).length;
+        const edits = saved.undoStack.length;
+        get().notify('info', `Restored your session on ${capture.fileName}: ${changed} head${changed === 1 ? '' : 's'} changed, ${edits} edit${edits === 1 ? '' : 's'} to undo.`);
+      }
     }
 
     /** Take the report's numbers for heads whose pattern is still the one it measured. */

@@ -148,6 +148,7 @@ function KernelBand({ blocks, keyStart, keyEnd, title }: { blocks: KernelBlocks;
         height={Math.round(BAND_HEIGHT * dpr)}
         style={{ width, height: BAND_HEIGHT }}
         data-testid="kernel-band"
+        data-block={blocks.queryBlock}
         data-ready={drawn ? 'true' : 'false'}
         aria-label={`Keys ${keyStart}–${keyEnd} read by query block ${blocks.queryBlock}: ${blocks.blockCount} tiles and ${blocks.columnCount} loose columns`}
       />

@@ -39,8 +39,8 @@ function startEngine(): Engine {
       mask: (params, context) => ops.mask(params, context),
       evaluate: (params, context) => ops.evaluate(params, context),
       budgetCurve: unused,
-      kernelBlocks: unused,
-      outputError: unused,
+      kernelBlocks: (params, context) => ops.kernelBlocks(params, context),
+      outputError: (params, context) => ops.outputError(params, context),
       analyze: (params, context) => ops.analyze(params, context),
       search: unused,
       bench: unused,
@@ -266,6 +266,17 @@ describe('head methods and device info', () => {
     expect(badLayer).toMatchObject({ code: 'not-found', message: expect.stringContaining('layer 5 is not in capture tiny.safetensors') });
     const badHead = await apiError(engine.handlers['head.mask']({ captureId: summary.captureId, layer: 0, head: 4, resolution: 8, pattern: { pattern: 'dense', a: 0, b: 0 } }));
     expect(badHead.message).toContain('head 4 is out of range');
+  });
+
+  it('sends a query block\'s kernel lists and a head\'s output-error breakdown to the interactive worker, checked like every head method', async () => {
+    const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    ops.kernelBlocks = async (params) => ({ kernel: params });
+    ops.outputError = async (params) => ({ error: params });
+    const pattern = { pattern: 'vertical_and_slash' as const, a: 30, b: 50 };
+    expect(await engine.handlers['head.kernelBlocks']({ captureId: summary.captureId, layer: 1, head: 2, pattern, queryBlock: 3, lastQ: 64 })).toEqual({ kernel: { layer: 1, head: 2, pattern, queryBlock: 3, lastQ: 64 } });
+    const outputError = { layer: 0, head: 1, pattern, rows: 64, seed: 0, top: 5, lastQ: 64, backend: 'cpu' as const };
+    expect(await engine.handlers['head.outputError']({ captureId: summary.captureId, ...outputError })).toEqual({ error: outputError });
+    expect((await apiError(engine.handlers['head.kernelBlocks']({ captureId: summary.captureId, layer: 7, head: 0, pattern, queryBlock: 0, lastQ: 64 }))).code).toBe('not-found');
   });
 
   it('a newer head.evaluate with the same staleKey cancels the older one', async () => {
