@@ -1,7 +1,8 @@
 /**
  * Drawing what the sparse kernel reads for one query block: the block's rows across the keys it
  * may see, its 64-wide key tiles (block_offset) and loose columns (column_index) over the pooled
- * attention, everything it skips veiled, and the keys past the diagonal that the causal mask drops.
+ * attention, everything it skips veiled, and what the causal mask (and an A-shape's window) drops
+ * inside what it reads.
  */
 import { KERNEL_BLOCK, type KernelBlocks } from '../../../contract/api';
 
@@ -62,8 +63,8 @@ export interface BandColours {
 
 /**
  * The reads of one block drawn over the band (the pooled map already drawn under it): skipped keys
- * veiled, tiles outlined (numbered when wide enough), loose columns as lines, the non-causal
- * triangle of the diagonal hatched in the causal colour.
+ * veiled, tiles outlined (numbered when wide enough), loose columns as lines, and in the causal
+ * colour what is read but masked: the triangle past the diagonal, and an A-shape's gap.
  */
 export function drawKernelBand(context: CanvasRenderingContext2D, band: BandGeometry, blocks: KernelBlocks, colours: BandColours): void {
   const { height } = band;
@@ -82,6 +83,19 @@ export function drawKernelBand(context: CanvasRenderingContext2D, band: BandGeom
   context.lineTo(x(blocks.rowEnd), ((rows - 1) / rows) * height);
   context.closePath();
   context.fill();
+  // A-shape: inside the tiles each row keeps only its sink (j < n_init) and its window (j > i - n_local).
+  if (blocks.window) {
+    const [nInit, nLocal] = blocks.window;
+    const rowHeight = height / rows;
+    for (let r = 0; r < rows; r++) {
+      const i = blocks.rowStart + r;
+      for (const start of blocks.blockOffset) {
+        const from = Math.max(start, nInit, band.keyStart);
+        const to = Math.min(start + KERNEL_BLOCK, i - nLocal + 1, band.keyEnd);
+        if (to > from) context.fillRect(x(from), r * rowHeight, x(to) - x(from), rowHeight + 0.5);
+      }
+    }
+  }
   context.lineWidth = 1;
   context.strokeStyle = colours.column;
   context.globalAlpha = 0.9;

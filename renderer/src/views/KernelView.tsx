@@ -203,7 +203,7 @@ function KernelLists({ blocks, pattern }: { blocks: KernelBlocks; pattern: HeadP
       </p>
       {blocks.window && (
         <p className="muted small">
-          A-shape: inside the tiles each row keeps only its first {blocks.window[0]} keys (sink) and its last {blocks.window[1]} (local window).
+          A-shape: inside the tiles each row keeps only the first {blocks.window[0]} keys (sink) and its last {blocks.window[1]} (local window); the grey between them is read and dropped.
         </p>
       )}
       <p className="muted small">
@@ -286,7 +286,7 @@ export function KernelView() {
             <span className="swatch kernel-column-swatch" aria-hidden="true" /> loose column (column_index)
           </li>
           <li>
-            <span className="swatch kernel-causal-swatch" aria-hidden="true" /> dropped by the causal mask
+            <span className="swatch kernel-causal-swatch" aria-hidden="true" /> read, dropped by the causal mask (or an A-shape's window)
           </li>
           <li>
             <span className="swatch kernel-veil-swatch" aria-hidden="true" /> not read
