@@ -1,8 +1,10 @@
 /**
- * Colour lookup tables and value-to-pixel mapping for pooled attention maps. Pure functions over
- * typed arrays, so the hot path (a 1024² map) is one pass with no allocation per cell.
+ * The app's one colour module: lookup tables, the value-to-colour mapping of pooled attention maps
+ * (shared by the canvas, its colour bar and its readout), the overview's measure ramp and the
+ * recall colours. Pure functions over typed arrays, so the hot path (a 1024² map) is one pass with
+ * no allocation per cell.
  */
-import { interpolateInferno, interpolateMagma, rgb } from 'd3';
+import { interpolateInferno, interpolateMagma, interpolateViridis, rgb, scaleLinear } from 'd3';
 
 export type ColourScale = 'linear' | 'log';
 export type Rgba = readonly [number, number, number, number];
@@ -32,6 +34,44 @@ export interface MapOptions {
   empty: Rgba;
 }
 
+export const DEFAULT_DECADES = 5;
+
+/** What a map's colours mean: the value of the top colour and how values spread below it. */
+export interface ColourDomain {
+  scale: ColourScale;
+  vmax: number;
+  decades: number;
+}
+
+/** Where a positive value sits on the colour ramp, 0 (bottom) to 1 (top), clamped. */
+export function rampPosition(value: number, domain: ColourDomain): number {
+  const t = domain.scale === 'linear' ? value / domain.vmax : 1 + (Math.log10(value) - Math.log10(domain.vmax || 1)) / domain.decades;
+  return Math.max(0, Math.min(1, t));
+}
+
+/** Values to label on a colour bar: rounded linear steps from 0, or one per decade of the log scale. */
+export function colourBarTicks(domain: ColourDomain, count = 5): number[] {
+  if (!(domain.vmax > 0)) return [];
+  if (domain.scale === 'linear') return scaleLinear().domain([0, domain.vmax]).ticks(count).filter((v) => v <= domain.vmax);
+  const top = Math.floor(Math.log10(domain.vmax));
+  const bottom = Math.log10(domain.vmax) - domain.decades;
+  const ticks: number[] = [];
+  for (let exponent = top; exponent >= bottom - 1e-9; exponent--) ticks.push(10 ** exponent);
+  return ticks.reverse();
+}
+
+/** A table entry as a CSS colour, for legends drawn outside the canvas. */
+export function lutColour(lut: Uint8ClampedArray, t: number): string {
+  const i = Math.round(Math.max(0, Math.min(1, t)) * (LUT_SIZE - 1)) * 4;
+  return `rgb(${lut[i]}, ${lut[i + 1]}, ${lut[i + 2]})`;
+}
+
+/** The overview's measure ramp: viridis, apart from the maps' inferno/magma and the pattern hues, readable on both themes. */
+export const measureLut: () => Uint8ClampedArray = (() => {
+  let lut: Uint8ClampedArray | null = null;
+  return () => (lut ??= buildLut(interpolateViridis));
+})();
+
 export function maxOf(values: Float32Array): number {
   let max = 0;
   for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
@@ -43,9 +83,8 @@ export function valuesToPixels(values: Float32Array, lut: Uint8ClampedArray, opt
   const pixels = new Uint8ClampedArray(values.length * 4);
   const vmax = maxOf(values);
   const top = LUT_SIZE - 1;
-  const decades = options.decades ?? 5;
+  const domain: ColourDomain = { scale: options.scale, vmax, decades: options.decades ?? DEFAULT_DECADES };
   const [er, eg, eb, ea] = options.empty;
-  const logMax = Math.log10(vmax || 1);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     const p = i * 4;
@@ -56,8 +95,7 @@ export function valuesToPixels(values: Float32Array, lut: Uint8ClampedArray, opt
       pixels[p + 3] = ea;
       continue;
     }
-    const t = options.scale === 'linear' ? v / vmax : 1 + (Math.log10(v) - logMax) / decades;
-    const index = (Math.max(0, Math.min(1, t)) * top + 0.5) | 0;
+    const index = (rampPosition(v, domain) * top + 0.5) | 0;
     const l = index * 4;
     pixels[p] = lut[l]!;
     pixels[p + 1] = lut[l + 1]!;

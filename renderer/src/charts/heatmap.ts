@@ -93,11 +93,70 @@ export function drawPlaced(context: CanvasRenderingContext2D, view: TokenView, p
   context.drawImage(placed.image, x0, y0, x1 - x0, y1 - y0);
 }
 
+/** The cell of a rows x cols grid over `region` that holds token (row, col), or null outside it. */
+export function cellIndexAt(grid: { region: Region; rows: number; cols: number }, row: number, col: number): number | null {
+  const { region, rows, cols } = grid;
+  if (row < region.rowStart || row >= region.rowEnd || col < region.colStart || col >= region.colEnd) return null;
+  const r = Math.min(rows - 1, Math.floor(((row - region.rowStart) * rows) / (region.rowEnd - region.rowStart)));
+  const c = Math.min(cols - 1, Math.floor(((col - region.colStart) * cols) / (region.colEnd - region.colStart)));
+  return r * cols + c;
+}
+
+/** The token rectangle of grid cell `index`, in whole tokens. */
+export function cellBounds(grid: { region: Region; rows: number; cols: number }, index: number): Region {
+  const { region, rows, cols } = grid;
+  const r = Math.floor(index / cols);
+  const c = index % cols;
+  const rowAt = (k: number) => region.rowStart + Math.round((k * (region.rowEnd - region.rowStart)) / rows);
+  const colAt = (k: number) => region.colStart + Math.round((k * (region.colEnd - region.colStart)) / cols);
+  return { rowStart: rowAt(r), rowEnd: Math.max(rowAt(r) + 1, rowAt(r + 1)), colStart: colAt(c), colEnd: Math.max(colAt(c) + 1, colAt(c + 1)) };
+}
+
+/** Smallest gap, in pixels, between two drawn mask lines: closer ones would paint over the map. */
+export const MIN_LINE_GAP_PX = 5;
+
+/**
+ * The chosen lines (sorted token positions) inside [start, end) that stand at least `minGap` pixels
+ * from their chosen neighbours at this zoom. Crowded lines are left to the coverage image, which
+ * shows them as computed cells; zooming in separates them.
+ */
+export function separatedLines(sorted: readonly number[], start: number, end: number, pixelsPerToken: number, minGap = MIN_LINE_GAP_PX): number[] {
+  const kept: number[] = [];
+  for (let k = 0; k < sorted.length; k++) {
+    const value = sorted[k]!;
+    if (value < start || value >= end) continue;
+    const before = k > 0 ? (value - sorted[k - 1]!) * pixelsPerToken : Infinity;
+    const after = k + 1 < sorted.length ? (sorted[k + 1]! - value) * pixelsPerToken : Infinity;
+    if (before >= minGap && after >= minGap) kept.push(value);
+  }
+  return kept;
+}
+
+/** The chosen value nearest to `value` in a sorted list (null when the list is empty). */
+export function nearestChosen(sorted: readonly number[], value: number): number | null {
+  if (sorted.length === 0) return null;
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sorted[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  const above = sorted[low]!;
+  const below = low > 0 ? sorted[low - 1]! : above;
+  return Math.abs(value - below) <= Math.abs(above - value) ? below : above;
+}
+
+/** Pixels per token on both axes of the view. */
+export function pixelsPerToken(view: TokenView): number {
+  return (view.transform.k * view.size) / view.seqLen;
+}
+
 /** Chosen diagonals (i - j = offset) and vertical columns, as thin lines over the visible map. */
 export function drawMaskLines(context: CanvasRenderingContext2D, view: TokenView, mask: Pick<MaskGeometry, 'slashOffsets' | 'verticalColumns'>, colours: { slash: string; vertical: string }): void {
   const n = view.seqLen;
   context.lineWidth = 1;
-  context.globalAlpha = 0.55;
+  context.globalAlpha = 0.7;
   context.strokeStyle = colours.slash;
   context.beginPath();
   for (const offset of mask.slashOffsets) {
@@ -130,4 +189,26 @@ export function drawRowStrip(context: CanvasRenderingContext2D, view: TokenView,
     context.fillStyle = colourOf(strip.recall[i]!);
     context.fillRect(0, y0, width, Math.max(1, y1 - y0));
   }
+}
+
+/** The chosen lines of a mask, each list sorted. */
+export interface MaskLines {
+  slashOffsets: number[];
+  verticalColumns: number[];
+}
+
+export function sortedLines(mask: Pick<MaskGeometry, 'slashOffsets' | 'verticalColumns'>): MaskLines {
+  const ascending = (x: number, y: number) => x - y;
+  return { slashOffsets: [...mask.slashOffsets].sort(ascending), verticalColumns: [...mask.verticalColumns].sort(ascending) };
+}
+
+/** The chosen lines worth drawing in this view: inside it and apart from their neighbours (separatedLines). */
+export function linesToDraw(lines: MaskLines, view: TokenView): MaskLines {
+  const region = visibleRegion(view);
+  const px = pixelsPerToken(view);
+  return {
+    verticalColumns: separatedLines(lines.verticalColumns, region.colStart, region.colEnd, px),
+    // Neighbouring diagonals one token apart are 1/√2 tokens apart across.
+    slashOffsets: separatedLines(lines.slashOffsets, Math.max(0, region.rowStart - region.colEnd + 1), region.rowEnd - region.colStart, px / Math.SQRT2),
+  };
 }

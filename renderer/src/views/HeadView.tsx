@@ -139,6 +139,7 @@ export function HeadView() {
           resolution={settings.resolution}
           mask={settings.showMask ? entry : null}
           rowStrip={evaluation?.rowRecall ?? null}
+          tokens={capture.tokens}
           canvasRef={(element) => (canvas.current = element)}
         />
       </section>
@@ -160,7 +161,7 @@ export function HeadView() {
         {curve.error && <p className="error-text">{curve.error}</p>}
         {!curve.data && !curve.error && entry.pattern !== 'dense' && <p className="muted">Computing the curve…</p>}
         {curve.data && <BudgetCurveChart curve={curve.data} current={shown ? { recall: shown.recall, density: shown.density } : null} />}
-        <p className="muted small">Map: faded (dark theme: darkened) cells are skipped by the pattern; lines show chosen diagonals and columns. Scroll to zoom, drag to pan, double-click to reset. The strip on the right is recall per query row.</p>
+        <p className="muted small">Point at the map to read a cell: its queries and keys{capture.tokens ? ' with their text' : ''}, its attention mass, and whether the pattern computes it. Scroll to zoom, drag to pan, double-click to reset.</p>
       </aside>
     </div>
   );

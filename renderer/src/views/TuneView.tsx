@@ -222,6 +222,7 @@ export function TuneView() {
           resolution={settings.resolution}
           mask={settings.showMask ? draft : null}
           rowStrip={result.evaluation?.rowRecall ?? null}
+          tokens={capture.tokens}
         />
       </section>
     </div>

@@ -35,3 +35,16 @@ export const fmtEta = (seconds: number | null) => {
   if (seconds < 60) return `${Math.ceil(seconds)} s left`;
   return `${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s left`;
 };
+
+/** "1 head", "32 heads", "1,024 rows": a count with its noun in the right number. */
+export const plural = (count: number, singular: string, pluralForm = `${singular}s`) => `${count.toLocaleString()} ${count === 1 ? singular : pluralForm}`;
+
+/** A share of attention mass: "3.4%" down to "0.012%", then "2.1e-7" where percent digits run out. */
+export const fmtMass = (value: number) => (value === 0 ? '0' : value >= 1e-5 ? `${+(value * 100).toPrecision(2)}%` : value.toExponential(1));
+
+/** Token text with its invisible characters drawn: line breaks, tabs and other control characters. */
+export const tokenGlyphs = (text: string) =>
+  text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '⏎' : c === '\t' ? '⇥' : c === '\u007f' ? '␡' : String.fromCharCode(0x2400 + c.charCodeAt(0))));
+
+/** One token on its own, spaces shown too, so " " and "" read apart. */
+export const tokenLabel = (text: string) => (text === '' ? '(empty)' : tokenGlyphs(text).replace(/ /g, '␣'));
