@@ -33,6 +33,7 @@ export const SavedSession = z.object({
   focus: z.object({ layer: z.number().int(), head: z.number().int() }),
   selection: z.array(z.string()),
   view: z.string(),
+  kernelBlock: z.number().int().min(0).nullable().default(null),
   headSort: z.enum(['recall', 'layer', 'pattern', 'density']),
   headFilter: z.object({ pattern: PatternName.or(z.literal('all')), layer: z.number().int().or(z.literal('all')) }),
 });
@@ -55,6 +56,7 @@ export function sessionOf(state: AppState): SavedSession | null {
     focus: state.focus,
     selection: state.selection,
     view: state.view,
+    kernelBlock: state.kernelBlock,
     headSort: state.headSort,
     headFilter: state.headFilter,
   };
@@ -74,7 +76,7 @@ export function readSession(storage: Pick<Storage, 'getItem'> | undefined): Save
 
 /** The fields whose change is worth a write; numbers and notices change often and are not kept. */
 function keptFields(state: AppState): unknown[] {
-  return [state.capture, state.config, state.loadedConfig, state.savedConfig, state.searched, state.tunedKeys, state.undoStack, state.redoStack, state.focus, state.selection, state.view, state.headSort, state.headFilter];
+  return [state.capture, state.config, state.loadedConfig, state.savedConfig, state.searched, state.tunedKeys, state.undoStack, state.redoStack, state.focus, state.selection, state.view, state.kernelBlock, state.headSort, state.headFilter];
 }
 
 /**

@@ -72,6 +72,8 @@ export interface AppState extends NoticesState, ComparisonState {
   redoStack: ConfigEdit[];
   focus: HeadId;
   selection: string[];
+  /** The query block the Kernel view draws; null: the last one. */
+  kernelBlock: number | null;
   /** Overview list order and filter, kept while the user visits other views. */
   headSort: HeadSort;
   headFilter: HeadFilter;
@@ -100,6 +102,8 @@ export interface AppActions extends NoticesActions, ComparisonActions {
   toggleHelp(open?: boolean): void;
   focusHead(head: HeadId, options?: { view?: ViewName; extendSelection?: boolean }): void;
   setSelection(keys: string[]): void;
+  /** Show the kernel's reads for a query block (null: the last), optionally switching to a view. */
+  showKernelBlock(block: number | null, view?: ViewName): void;
   setHeadList(sort: HeadSort, filter: HeadFilter): void;
   setPatterns(keys: string[], pattern: HeadPattern, label: string): void;
   undo(): void;
@@ -164,6 +168,7 @@ function restoredState(saved: SavedSession, capture: CaptureSummary): Partial<Ap
     focus,
     selection: saved.selection,
     view,
+    kernelBlock: saved.kernelBlock,
     headSort: saved.headSort,
     headFilter: saved.headFilter,
   };
@@ -201,6 +206,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         bench: null,
         pendingSearch: null,
         comparisonFile: null,
+        kernelBlock: null,
         jobs: running,
         ...restored,
       });
@@ -392,6 +398,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       redoStack: [],
       focus: { layer: 0, head: 0 },
       selection: [],
+      kernelBlock: null,
       headSort: 'layer',
       headFilter: { pattern: 'all', layer: 'all' },
       view: 'overview',
@@ -518,6 +525,10 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
 
       setSelection(keys) {
         set({ selection: keys });
+      },
+
+      showKernelBlock(kernelBlock, view) {
+        set({ kernelBlock, ...(view ? { view } : {}) });
       },
 
       setHeadList(headSort, headFilter) {

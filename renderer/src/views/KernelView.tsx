@@ -223,7 +223,8 @@ export function KernelView() {
   const focus = useApp((s) => s.focus);
   const numBlocks = capture ? Math.ceil(capture.seqLen / KERNEL_BLOCK) : 0;
   // The last block by default: every key before it is causal, so it shows the whole pattern.
-  const [block, setBlock] = useState<number | null>(null);
+  const block = useApp((s) => s.kernelBlock);
+  const setBlock = useApp((s) => s.showKernelBlock);
   const [result, setResult] = useState<{ blocks: KernelBlocks | null; error: string | null }>({ blocks: null, error: null });
   const entry = config ? entryAt(config, focus.layer, focus.head) : null;
   const pattern = useMemo(() => (entry ? { pattern: entry.pattern, a: entry.a, b: entry.b } : null), [entry?.pattern, entry?.a, entry?.b]);

@@ -6,7 +6,7 @@
  */
 import { axisBottom, axisLeft, scaleLinear } from 'd3';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { MAX_ERROR_ROWS, type OutputErrorBreakdown } from '../../../contract/api';
+import { KERNEL_BLOCK, MAX_ERROR_ROWS, type OutputErrorBreakdown } from '../../../contract/api';
 import { recallColour } from '../charts/colormap';
 import { describePattern, entryAt } from '../state/config';
 import { useApi, useApp } from '../state/context';
@@ -116,6 +116,7 @@ export function OutputErrorView() {
   const capture = useApp((s) => s.capture);
   const config = useApp((s) => s.config);
   const focus = useApp((s) => s.focus);
+  const showKernelBlock = useApp((s) => s.showKernelBlock);
   const [rows, setRows] = useState(256);
   const [result, setResult] = useState<{ data: OutputErrorBreakdown | null; error: string | null; loading: boolean }>({ data: null, error: null, loading: true });
   const entry = config ? entryAt(config, focus.layer, focus.head) : null;
@@ -175,7 +176,7 @@ export function OutputErrorView() {
         )}
         {data && (
           <table className="heads-table worst-rows" data-testid="worst-rows">
-            <caption>Rows that lose the most</caption>
+            <caption>Rows that lose the most (a row opens its query block in the Kernel view)</caption>
             <thead>
               <tr>
                 <th>row</th>
@@ -187,7 +188,11 @@ export function OutputErrorView() {
             <tbody>
               {worst.map((r) => (
                 <tr key={r.row}>
-                  <td>{r.row}</td>
+                  <td>
+                    <button type="button" className="link" onClick={() => showKernelBlock(Math.floor(r.row / KERNEL_BLOCK), 'kernel')} title="Show what the kernel reads for this row's query block">
+                      {r.row}
+                    </button>
+                  </td>
                   <td className="num">{fmtPercent(r.error, 2)}</td>
                   <td className="num">{r.recall.toFixed(4)}</td>
                   <td className="muted">{tokens.has(r.row) ? JSON.stringify(tokens.get(r.row)) : ''}</td>

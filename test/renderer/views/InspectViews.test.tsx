@@ -41,6 +41,10 @@ describe('views of the sparse kernel', () => {
     expect(byTestId(container, 'worst-rows').querySelectorAll('tbody tr')).toHaveLength(8);
     expect([...byTestId(container, 'missed-columns').querySelectorAll('li')].map((li) => li.textContent)).toEqual(['key 750.0%', 'key 4220.0%']);
     expect(byTestId(container, 'diagnosis').textContent).toMatch(/70% of it sits in 2 key columns.*raise vertical_size \(now 30\)/);
+    // A row that loses much opens its query block in the Kernel view.
+    const worst = byTestId(container, 'worst-rows').querySelector('tbody button')!;
+    await click(worst);
+    expect([store.getState().view, store.getState().kernelBlock]).toEqual(['kernel', Math.floor(Number(worst.textContent) / 64)]);
   });
 
   it('Compare: the loaded config against your edit, each measured, with B − A', async () => {
