@@ -330,9 +330,9 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       }
     }
 
-    /** A finished job's report notices (such as `auto` running on the CPU), shown once each. */
+    /** A finished job's report notices (`auto` on the CPU) and warnings (what the config's engine would run differently), once each. */
     function showNotices(report: Report | undefined): void {
-      for (const notice of report?.notices ?? []) get().notify('info', notice);
+      for (const notice of [...(report?.notices ?? []), ...(report?.warnings ?? [])]) get().notify('info', notice);
     }
 
     function onJobDone(event: JobEvent): void {

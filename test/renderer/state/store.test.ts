@@ -106,12 +106,15 @@ describe('app store', () => {
     expect(store.getState().config?.heads[0]?.[1]?.pattern).toBe('stream_llm');
   });
 
-  it("shows a report's notices, such as auto running on the CPU", async () => {
+  it("shows a report's notices and warnings, such as auto running on the CPU", async () => {
     const analyze = api.lastJobId('analyze');
     const report = api.resultFor({ kind: 'analyze', captureId: 'cap-1', config: store.getState().config! }) as object;
     const notice = 'CUDA cannot run head_dim 80 (supported: 64, 96, 128); using the CPU';
-    api.finishJob(analyze, { ...report, notices: [notice] });
-    expect(store.getState().notices.map((n) => [n.level, n.message])).toContainEqual(['info', notice]);
+    const warning = 'a 2048-token capture runs dense in SGLang/vLLM (sparse_attention_threshold 32768)';
+    api.finishJob(analyze, { ...report, notices: [notice], warnings: [warning] });
+    const shown = store.getState().notices.map((n) => [n.level, n.message]);
+    expect(shown).toContainEqual(['info', notice]);
+    expect(shown).toContainEqual(['info', warning]);
   });
 
   it('keeps the config and says why when a job fails, and ignores events of other jobs', async () => {
