@@ -29,6 +29,11 @@ async function idle(page: Page): Promise<void> {
 
 const configLine = (page: Page) => page.textContent('.tune-controls p.muted.small');
 
+/** Wait until both sides of Compare show their numbers (a newer request would cancel a pending one). */
+async function compareMeasured(page: Page): Promise<void> {
+  await page.waitForFunction(() => [...document.querySelectorAll('.compare-numbers tbody tr:first-child td')].every((cell) => cell.textContent !== '—'), undefined, { timeout: 120_000 });
+}
+
 describe('issue 12: work kept across reloads, and the views no peer shows', () => {
   let server: TestServer;
   let browser: Browser;
@@ -129,14 +134,13 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     await screenshot(page, 'output-error', scratch);
   });
 
-  it('compares the head under the loaded config and the edited one, side by side with the difference', async () => {
+  it('compares the head under the searched config and the edited one, side by side with the difference', async () => {
     await page.click('[data-testid=tab-compare]');
-    // A: what the first screen's search chose, where it ran; B: the config with the edit.
-    if (await page.$eval('[data-testid=compare-source-A] option[value=searched]', (option) => !(option as HTMLOptionElement).disabled)) {
-      await page.selectOption('[data-testid=compare-source-A]', 'searched');
-    }
+    // A: what the first screen's search chose; B: the config with the edit.
+    expect(await page.inputValue('[data-testid=compare-source-A]')).toBe('searched');
+    expect(await page.inputValue('[data-testid=compare-source-B]')).toBe('working');
     await page.waitForSelector('[data-testid=compare-diff-map][data-ready=true]', { timeout: 120_000 });
-    await page.waitForFunction(() => [...document.querySelectorAll('.compare-numbers tbody tr:first-child td')].every((cell) => cell.textContent !== '—'), undefined, { timeout: 120_000 });
+    await compareMeasured(page);
     expect(await page.textContent('[data-testid=compare-B]')).toMatch(/vertical 30 · slash 50/);
     const recallDelta = await page.textContent('.compare-numbers tbody tr:first-child td:last-child');
     expect(recallDelta).toMatch(/^[+−]\d\.\d{4}$/);
@@ -146,9 +150,13 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
 
   it('undoes the edit made before the reload', async () => {
     await page.click('[data-testid=tab-tune]');
+    // Undo once Tune has measured the head, so the undo's measurement does not cancel that one.
+    await page.waitForSelector('[data-testid=tune-stats][data-pending=false]', { timeout: 60_000 });
     await page.keyboard.press('Control+z');
     await page.waitForSelector('[data-testid=tab-tune] .badge', { state: 'detached' });
     expect(await configLine(page)).not.toMatch(/vertical 30 · slash 50/);
+    await page.waitForSelector('[data-testid=tune-stats][data-pending=false]', { timeout: 60_000 });
+    await idle(page);
     expect(browser.errors, browser.errors.join('\n')).toEqual([]);
   });
 });

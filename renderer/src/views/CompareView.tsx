@@ -229,7 +229,9 @@ function DifferencePanel({ a, b, statsA, statsB }: { a: HeadPattern | null; b: H
 export function CompareView() {
   const capture = useApp((s) => s.capture);
   const focus = useApp((s) => s.focus);
-  const [sources, setSources] = useState<Record<Side, Source>>({ A: 'loaded', B: 'working' });
+  // Your edits against what they started from: the search's config when one ran, else the loaded one.
+  const searched = useApp((s) => s.searched);
+  const [sources, setSources] = useState<Record<Side, Source>>(() => ({ A: searched ? 'searched' : 'loaded', B: 'working' }));
   const configA = useSourceConfig(sources.A);
   const configB = useSourceConfig(sources.B);
   const entryA = configA ? entryAt(configA, focus.layer, focus.head) : null;

@@ -47,7 +47,7 @@ describe('views of the sparse kernel', () => {
     expect([store.getState().view, store.getState().kernelBlock]).toEqual(['kernel', Math.floor(Number(worst.textContent) / 64)]);
   });
 
-  it('Compare: the loaded config against your edit, each measured, with B − A', async () => {
+  it('Compare: the loaded config (no search ran) against your edit, each measured, with B − A', async () => {
     mounted = await mount(<CompareView />);
     const { api, container, store } = mounted;
     await act(async () => store.getState().setPatterns([headKey(0, 0)], { pattern: 'stream_llm', a: 64, b: 512 }, 'A-shape'));
