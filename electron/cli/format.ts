@@ -32,7 +32,7 @@ export function plantedCounts(summary: CaptureSummary): Partial<Record<PatternNa
 }
 
 function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((row) => row[c]?.length ?? 0))) ?? [];
+  const widths = rows[0]?.map((_, c) => rows.reduce((widest, row) => Math.max(widest, row[c]?.length ?? 0), 0)) ?? [];
   return rows.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ').trimEnd()).join('\n');
 }
 

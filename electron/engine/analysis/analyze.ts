@@ -137,7 +137,7 @@ export function buildReport(resolved: ResolvedBackend, capture: Capture, heads: 
       speedup: speedupOf(denseMs, indexMs, sparseMs),
       speedupKind,
       meanRecall: mean(heads.map((head) => head.recall)),
-      minRecall: heads.length ? Math.min(...heads.map((head) => head.recall)) : 0,
+      minRecall: heads.reduce((least, head) => Math.min(least, head.recall), heads.length ? Infinity : 0),
     },
   };
 }
