@@ -74,7 +74,7 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     await idle(page);
     await page.click('[data-testid=tab-tune]');
     await page.check('input[name=pattern][value=vertical_and_slash]');
-    for (const [field, value] of [['param-a-number', '30'], ['param-b-number', '50']]) {
+    for (const [field, value] of [['param-a-number', '30'], ['param-b-number', '50']] as const) {
       await page.fill(`[data-testid=${field}]`, value);
       await page.press(`[data-testid=${field}]`, 'Enter');
     }
