@@ -86,13 +86,15 @@ export function drawKernelBand(context: CanvasRenderingContext2D, band: BandGeom
   // A-shape: inside the tiles each row keeps only its sink (j < n_init) and its window (j > i - n_local).
   if (blocks.window) {
     const [nInit, nLocal] = blocks.window;
-    const rowHeight = height / rows;
     for (let r = 0; r < rows; r++) {
       const i = blocks.rowStart + r;
+      // Whole-pixel rows that meet without overlap: a translucent colour painted twice would stripe.
+      const top = Math.round((r * height) / rows);
+      const bottom = Math.round(((r + 1) * height) / rows);
       for (const start of blocks.blockOffset) {
         const from = Math.max(start, nInit, band.keyStart);
         const to = Math.min(start + KERNEL_BLOCK, i - nLocal + 1, band.keyEnd);
-        if (to > from) context.fillRect(x(from), r * rowHeight, x(to) - x(from), rowHeight + 0.5);
+        if (to > from && bottom > top) context.fillRect(x(from), top, x(to) - x(from), bottom - top);
       }
     }
   }
