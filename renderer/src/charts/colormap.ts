@@ -146,3 +146,10 @@ export function coverageDiffToPixels(a: Float32Array, b: Float32Array, colours: 
   }
   return pixels;
 }
+
+/** Near-black or white, whichever reads on table entry `t` (text over a coloured cell). */
+export function textColourOn(lut: Uint8ClampedArray, t: number): string {
+  const i = Math.round(Math.max(0, Math.min(1, t)) * (LUT_SIZE - 1)) * 4;
+  const luma = 0.2126 * lut[i]! + 0.7152 * lut[i + 1]! + 0.0722 * lut[i + 2]!;
+  return luma > 140 ? '#111' : '#fff';
+}

@@ -29,6 +29,11 @@ export function cellAt(layout: GridLayout, x: number, y: number): { layer: numbe
 
 export interface CellStyle {
   fill: string;
+  /** The head's pattern colour as a corner mark, when the fill shows a measure. */
+  mark: string | null;
+  /** The measure's value written in the cell where it fits, and a colour that reads on the fill. */
+  label: string | null;
+  labelColour: string;
   /** Dimmed cells are filtered out of the list. */
   dimmed: boolean;
   /** Low recall gets a marker so weak heads stand out in any pattern colour. */
@@ -36,6 +41,9 @@ export interface CellStyle {
   selected: boolean;
   focused: boolean;
 }
+
+/** Cells this wide or more carry their measure's value as text. */
+export const LABEL_MIN_CELL = 40;
 
 export function drawGrid(context: CanvasRenderingContext2D, layout: GridLayout, styleOf: (layer: number, head: number) => CellStyle, colours: { text: string; warn: string; focus: string; background: string }): void {
   const { cell, left, top } = layout;
@@ -62,6 +70,20 @@ export function drawGrid(context: CanvasRenderingContext2D, layout: GridLayout, 
       context.globalAlpha = style.dimmed ? 0.18 : 1;
       context.fillStyle = style.fill;
       context.fillRect(x + gap, y + gap, cell - 2 * gap, cell - 2 * gap);
+      if (style.mark && cell >= 10) {
+        const corner = Math.max(5, Math.round(cell * 0.32));
+        context.fillStyle = style.mark;
+        context.beginPath();
+        context.moveTo(x + gap, y + gap);
+        context.lineTo(x + gap + corner, y + gap);
+        context.lineTo(x + gap, y + gap + corner);
+        context.fill();
+      }
+      if (style.label && cell >= LABEL_MIN_CELL) {
+        context.fillStyle = style.labelColour;
+        context.textAlign = 'center';
+        context.fillText(style.label, x + cell / 2, y + cell / 2 + 2);
+      }
       context.globalAlpha = 1;
       if (style.warn && !style.dimmed) {
         context.fillStyle = colours.warn;
@@ -69,9 +91,12 @@ export function drawGrid(context: CanvasRenderingContext2D, layout: GridLayout, 
         context.fillRect(x + cell - dot - gap, y + gap, dot, dot);
       }
       if (style.selected || style.focused) {
-        context.strokeStyle = colours.focus;
+        // A ring of the focus colour inside one of the background's, so it shows on any fill.
         context.lineWidth = style.focused ? 2 : 1;
+        context.strokeStyle = colours.focus;
         context.strokeRect(x + 1, y + 1, cell - 2, cell - 2);
+        context.strokeStyle = colours.background;
+        context.strokeRect(x + 1 + context.lineWidth, y + 1 + context.lineWidth, cell - 2 - 2 * context.lineWidth, cell - 2 - 2 * context.lineWidth);
       }
     }
   });

@@ -4,6 +4,9 @@ import { entryAt, headKey, type HeadConfigEntry } from './config';
 
 export type HeadSort = 'recall' | 'layer' | 'pattern' | 'density';
 
+/** What fills the overview grid's cells: the pattern, or a measure with the pattern as a mark. */
+export type GridColour = 'pattern' | 'recall' | 'density' | 'outputRelError' | 'speedup';
+
 export interface HeadFilter {
   pattern: PatternName | 'all';
   layer: number | 'all';

@@ -23,7 +23,7 @@ import {
   type Params,
   type SearchSettings,
 } from '../../../contract/api';
-import type { HeadFilter, HeadSort } from './overview';
+import type { GridColour, HeadFilter, HeadSort } from './overview';
 import { defaultConfig, diffConfigs, fitImportedConfig, entryAt, headKey, parseHeadKey, samePattern, withEntries, type HeadId } from './config';
 import { comparisonSlice, type ComparisonActions, type ComparisonState } from './comparison';
 import { errorMessage, noticesSlice, type NoticesActions, type NoticesState } from './notices';
@@ -77,6 +77,8 @@ export interface AppState extends NoticesState, ComparisonState {
   /** Overview list order and filter, kept while the user visits other views. */
   headSort: HeadSort;
   headFilter: HeadFilter;
+  /** What fills the overview grid's cells (a measure, with the pattern as a mark). */
+  gridColour: GridColour;
   view: ViewName;
   theme: ThemeChoice;
   helpOpen: boolean;
@@ -105,6 +107,7 @@ export interface AppActions extends NoticesActions, ComparisonActions {
   /** Show the kernel's reads for a query block (null: the last), optionally switching to a view. */
   showKernelBlock(block: number | null, view?: ViewName): void;
   setHeadList(sort: HeadSort, filter: HeadFilter): void;
+  setGridColour(colour: GridColour): void;
   setPatterns(keys: string[], pattern: HeadPattern, label: string): void;
   undo(): void;
   redo(): void;
@@ -401,6 +404,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       kernelBlock: null,
       headSort: 'layer',
       headFilter: { pattern: 'all', layer: 'all' },
+      gridColour: 'density',
       view: 'overview',
       theme: readStoredTheme(options.storage),
       helpOpen: false,
@@ -533,6 +537,10 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
 
       setHeadList(headSort, headFilter) {
         set({ headSort, headFilter });
+      },
+
+      setGridColour(gridColour) {
+        set({ gridColour });
       },
 
       setPatterns(keys, pattern, label) {

@@ -58,11 +58,35 @@ describe('Overview', () => {
     mounted = await mount(<OverviewView />);
     const { container, store } = mounted;
     await act(async () => store.getState().setPatterns(['2:3'], { pattern: 'block_sparse', a: 4, b: 0 }, 'block'));
-    const pattern = container.querySelectorAll('select')[1] as HTMLSelectElement;
-    await choose(pattern, 'block_sparse');
+    await choose(byTestId(container, 'filter-pattern'), 'block_sparse');
     const rows = container.querySelectorAll<HTMLTableRowElement>('[data-testid=heads-table] tbody tr');
     expect([...rows].map((r) => r.dataset.head)).toEqual(['2:3']);
     await click(rows[0]!, { shiftKey: true });
     expect(store.getState().selection).toEqual(['0:0', '2:3']);
+  });
+
+  it('says what the user is looking at: the capture and where its config comes from (issue 12 item 1)', async () => {
+    mounted = await mount(<OverviewView />);
+    const { container, store, api } = mounted;
+    const caption = () => byTestId(container, 'screen-caption').textContent;
+    expect(caption()).toContain('Attention of fake-model reading synthetic.');
+    expect(caption()).toContain("MInference's default config (Vertical-Slash 1000/6096) computes every entry at 2,048 tokens, so every head reads recall 1: run Search");
+    await act(async () => store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'target-recall', targetRecall: 0.95 } }));
+    expect(caption()).toMatch(/^.*Searching each head's cheapest pattern/);
+    await act(async () => api.finishJob(api.lastJobId('search')));
+    expect(caption()).toContain("Each head runs the best of MInference's candidate patterns.");
+  });
+
+  it('colours the grid by a chosen measure with its legend, the pattern as a mark (issue 12 item 4)', async () => {
+    mounted = await mount(<OverviewView />);
+    const { container } = mounted;
+    expect(byTestId(container, 'head-grid').dataset.colour).toBe('density');
+    expect(byTestId(container, 'grid-legend').textContent).toMatch(/0%50%100%density \(computed share\), lower is better · corner: pattern/);
+    await choose(byTestId(container, 'grid-colour'), 'recall');
+    expect(byTestId(container, 'head-grid').dataset.colour).toBe('recall');
+    expect(byTestId(container, 'grid-legend').textContent).toMatch(/recall, higher is better/);
+    await choose(byTestId(container, 'grid-colour'), 'pattern');
+    expect(container.querySelector('[data-testid=grid-legend]')).toBeNull();
+    expect(container.querySelector('[aria-label="Pattern colours"]')).not.toBeNull();
   });
 });

@@ -1,0 +1,40 @@
+/**
+ * What the user is looking at, in words: the capture (real text or synthetic planted patterns) and
+ * where its config came from, for the overview's caption.
+ */
+import { MINFERENCE_DEFAULT_HEAD, type CaptureSummary, type SearchResult } from '../../../contract/api';
+import { fmtPercent, plural } from './format';
+
+export function captureSubject(capture: Pick<CaptureSummary, 'model' | 'source' | 'planted' | 'tokens' | 'seqLen'>): string {
+  if (capture.planted) return `Synthetic attention with planted patterns (sinks, local windows, vertical and diagonal lines, blocks) over ${plural(capture.seqLen, 'token')}`;
+  return `Attention of ${capture.model} reading ${capture.source}`;
+}
+
+export interface ConfigFacts {
+  seqLen: number;
+  /** The config is MInference's default for every head. */
+  isDefault: boolean;
+  searched: SearchResult | null;
+  searching: boolean;
+  tuned: number;
+}
+
+export function configStory({ seqLen, isDefault, searched, searching, tuned }: ConfigFacts): string {
+  const byHand = tuned > 0 ? `; ${plural(tuned, 'head')} tuned by hand` : '';
+  if (searched) {
+    const { settings } = searched;
+    const how =
+      settings.mode === 'target-recall'
+        ? `Each head runs the cheapest pattern that keeps ${fmtPercent(settings.targetRecall, 0)} of its attention (recall ${settings.targetRecall})`
+        : "Each head runs the best of MInference's candidate patterns";
+    return `${how}${byHand}.`;
+  }
+  if (searching) return `Searching each head's cheapest pattern… until then, MInference's default config${byHand}.`;
+  if (isDefault) {
+    const coversAll = MINFERENCE_DEFAULT_HEAD.b >= seqLen;
+    return coversAll
+      ? `MInference's default config (Vertical-Slash ${MINFERENCE_DEFAULT_HEAD.a}/${MINFERENCE_DEFAULT_HEAD.b}) computes every entry at ${plural(seqLen, 'token')}, so every head reads recall 1: run Search to find sparse patterns${byHand}.`
+      : `MInference's default config (Vertical-Slash ${MINFERENCE_DEFAULT_HEAD.a}/${MINFERENCE_DEFAULT_HEAD.b}) on every head${byHand}.`;
+  }
+  return `An imported config${byHand}.`;
+}
