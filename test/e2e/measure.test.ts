@@ -70,7 +70,9 @@ describe(`UI timings on a ${SEQ / 1024}K-token capture`, () => {
     const engineTimes: number[] = [];
     for (const [vertical, slash] of BUDGETS) {
       await page.fill('[data-testid=param-a-number]', String(vertical));
+      await page.press('[data-testid=param-a-number]', 'Enter');
       await page.fill('[data-testid=param-b-number]', String(slash));
+      await page.press('[data-testid=param-b-number]', 'Enter');
       const handle = await page.waitForFunction(
         () => {
           const stats = document.querySelector('[data-testid=tune-stats]');

@@ -115,8 +115,11 @@ describe('issue 5: an inference engineer’s session', () => {
     await page.click('[data-testid=tab-tune]');
     await waitForHeatmap(page);
     const initial = await settledTuneRecall(page, null);
+    // Number fields commit on Enter (or blur), not per keystroke.
     await page.fill('[data-testid=param-a-number]', '30');
+    await page.press('[data-testid=param-a-number]', 'Enter');
     await page.fill('[data-testid=param-b-number]', '50');
+    await page.press('[data-testid=param-b-number]', 'Enter');
     const reduced = await settledTuneRecall(page, initial.recall);
     expect(Number(reduced.recall)).toBeLessThan(Number(initial.recall));
     expect(reduced.latencyMs).toBeGreaterThan(0);
@@ -167,6 +170,7 @@ describe('issue 5: an inference engineer’s session', () => {
   it('benchmarks dense against sparse per layer with device and precision on every number', async () => {
     await page.click('[data-testid=tab-bench]');
     await page.fill('[data-testid=bench-repeat]', '1');
+    await page.press('[data-testid=bench-repeat]', 'Enter');
     await page.click('[data-testid=start-bench]');
     await page.waitForSelector('[data-testid=bench-report]', { timeout: 170_000 });
     expect(await page.textContent('[data-testid=bench-report]')).toMatch(/· (CPU|CUDA) · (BF16|F16|F32)/);

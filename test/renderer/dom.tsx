@@ -109,3 +109,12 @@ export function button(container: ParentNode, text: string | RegExp): HTMLButton
   if (!found) throw new Error(`no button ${String(text)}`);
   return found;
 }
+
+/** Type into a field that commits on Enter (NumberField), and press Enter. */
+export async function commitInto(input: HTMLInputElement, value: string): Promise<void> {
+  await typeInto(input, value);
+  await act(async () => {
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+  });
+  await flush();
+}

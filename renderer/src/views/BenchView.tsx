@@ -9,6 +9,7 @@ import { useApp } from '../state/context';
 import { isActive } from '../state/store';
 import { Axis, JobProgress, Stat } from './common';
 import { fmtMs, fmtRecall, fmtSpeedup, fmtSpeedupOf, fmtTokens } from './format';
+import { NumberField } from './NumberField';
 
 const CPU_SWEEP = '1K, 2K, 4K, 8K';
 const GPU_SWEEP = '8K, 16K, 32K, 64K, 128K';
@@ -162,7 +163,7 @@ export function BenchView() {
           </label>
           <label>
             Repeats
-            <input type="number" min={1} max={100} value={repeat} data-testid="bench-repeat" onChange={(e) => setRepeat(Math.max(1, Math.min(100, Number(e.target.value) || 1)))} />
+            <NumberField value={repeat} min={1} max={100} integer onCommit={setRepeat} testId="bench-repeat" />
           </label>
           <button type="button" className="primary" disabled={running} data-testid="start-bench" onClick={() => void startJob({ kind: 'bench', captureId: capture.captureId, config, backend, repeat })}>
             Benchmark this capture

@@ -10,6 +10,7 @@ import { useApp } from '../state/context';
 import { isActive } from '../state/store';
 import { JobProgress, PatternLegend, PatternSwatch, Stat } from './common';
 import { fmtMs, fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL, PATTERNS } from './format';
+import { NumberField } from './NumberField';
 
 const SAMPLING_CHOICES: { label: string; value: RowSampling }[] = [
   { label: '256 sampled rows (fast)', value: { mode: 'sampled', rows: 256, seed: 0 } },
@@ -62,7 +63,7 @@ export function SearchView() {
         </fieldset>
         <label className="field">
           Target recall
-          <input type="number" min={0.5} max={1} step={0.005} value={targetRecall} disabled={mode !== 'target-recall'} onChange={(e) => setTargetRecall(Math.max(0, Math.min(1, Number(e.target.value))))} />
+          <NumberField value={targetRecall} min={0.5} max={1} step={0.005} disabled={mode !== 'target-recall'} onCommit={setTargetRecall} testId="target-recall" />
         </label>
         <label className="field">
           Rows per head

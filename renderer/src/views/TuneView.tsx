@@ -10,50 +10,16 @@ import { describePattern, diffConfigs, entryAt, headKey, samePattern } from '../
 import { useApi, useApp } from '../state/context';
 import { errorMessage } from '../state/store';
 import { PatternSwatch, Stat } from './common';
-import { fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL, PATTERNS } from './format';
+import { fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL, PATTERNS, plural } from './format';
 import { HeadPicker } from './HeadPicker';
 import { MapToolbar, useMapSettings } from './HeadView';
 import { HeatmapPanel } from './HeatmapPanel';
-import { defaultsFor, paramSpecs, sliderToValue, SLIDER_STEPS, valueToSlider, type ParamSpec } from '../state/params';
+import { defaultsFor, paramSpecs } from '../state/params';
+import { ParamControl } from './ParamControl';
 import { useResolvedTheme } from './theme';
 
 // Short enough to feel immediate; a drag still sends one request per pause, and staleKey cancels the rest.
 const EVALUATE_DEBOUNCE_MS = 80;
-
-function ParamControl({ spec, value, onChange, testId }: { spec: ParamSpec; value: number; onChange: (value: number) => void; testId: string }) {
-  const clamp = (v: number) => Math.max(spec.min, Math.min(spec.max, Math.round(v)));
-  return (
-    <div className="param">
-      <label title={spec.hint}>
-        <span>{spec.label}</span>
-        <input
-          type="number"
-          min={spec.min}
-          max={spec.max}
-          value={value}
-          data-testid={`${testId}-number`}
-          onChange={(e) => {
-            const v = Number(e.target.value);
-            if (Number.isFinite(v)) onChange(clamp(v));
-          }}
-        />
-      </label>
-      <input
-        type="range"
-        min={0}
-        max={SLIDER_STEPS}
-        value={valueToSlider(value, spec)}
-        onChange={(e) => onChange(clamp(sliderToValue(Number(e.target.value), spec)))}
-        aria-label={spec.label}
-        data-testid={`${testId}-range`}
-      />
-      <div className="param-range muted small">
-        <span>{spec.min}</span>
-        <span>{spec.max.toLocaleString()}</span>
-      </div>
-    </div>
-  );
-}
 
 export function TuneView() {
   const api = useApi();
@@ -165,7 +131,7 @@ export function TuneView() {
             <span className="error-text">{result.error}</span>
           ) : (
             <span className="muted">
-              {shown ? `${shown.rowsUsed.toLocaleString()} rows sampled · updated ${result.latencyMs?.toFixed(0) ?? '—'} ms after the change` : ''}
+              {shown ? `${plural(shown.rowsUsed, 'row')} sampled · updated ${result.latencyMs?.toFixed(0) ?? '—'} ms after the change` : ''}
             </span>
           )}
         </div>

@@ -3,7 +3,7 @@ import { act } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TuneView } from '../../../renderer/src/views/TuneView';
 import { fakeRecall } from '../fake-api.js';
-import { button, byTestId, click, mount, typeInto, wait, type Mounted } from '../dom.js';
+import { button, byTestId, click, commitInto, mount, typeInto, wait, type Mounted } from '../dom.js';
 
 describe('Tune view', () => {
   let mounted: Mounted;
@@ -14,8 +14,8 @@ describe('Tune view', () => {
     const { api, container } = mounted;
     await wait(200);
     const before = api.calls.filter((c) => c.method === 'head.evaluate').length;
-    await typeInto(byTestId(container, 'param-a-number'), '40');
-    await typeInto(byTestId(container, 'param-a-number'), '30');
+    await commitInto(byTestId(container, 'param-a-number'), '40');
+    await commitInto(byTestId(container, 'param-a-number'), '30');
     expect(byTestId(container, 'tune-stats').dataset.pending).toBe('true');
     await wait(250);
     const evaluations = api.calls.filter((c) => c.method === 'head.evaluate').slice(before);
@@ -36,7 +36,7 @@ describe('Tune view', () => {
     await wait(300);
     const count = (method: string) => api.calls.filter((c) => c.method === method).length;
     const [maps, masks] = [count('head.pooledMap'), count('head.mask')];
-    await typeInto(byTestId(container, 'param-a-number'), '30');
+    await commitInto(byTestId(container, 'param-a-number'), '30');
     await wait(300);
     expect(byTestId(container, 'tune-stats').dataset.pending).toBe('false');
     expect(count('head.pooledMap')).toBe(maps);
@@ -46,7 +46,7 @@ describe('Tune view', () => {
   it('applies the draft, lists it in the diff, and undoes it', async () => {
     mounted = await mount(<TuneView />);
     const { store, container } = mounted;
-    await typeInto(byTestId(container, 'param-b-number'), '500');
+    await commitInto(byTestId(container, 'param-b-number'), '500');
     await click(byTestId(container, 'apply'));
     expect(store.getState().config?.heads[0]?.[0]).toEqual({ pattern: 'vertical_and_slash', a: 1000, b: 500 });
     expect(byTestId(container, 'diff').textContent).toContain('L0 H0');
@@ -66,5 +66,37 @@ describe('Tune view', () => {
     await click(apply);
     expect(store.getState().config?.heads[0]?.[0]?.pattern).toBe('stream_llm');
     expect(store.getState().config?.heads[1]?.[2]?.pattern).toBe('stream_llm');
+  });
+
+  it('commits a number on Enter or blur, not per keystroke, and refuses what is out of range with an inline error (issue 12 item 5)', async () => {
+    mounted = await mount(<TuneView />);
+    const { api, container } = mounted;
+    await wait(200);
+    const field = byTestId<HTMLInputElement>(container, 'param-a-number');
+    const evaluated = () => api.calls.filter((c) => c.method === 'head.evaluate').map((c) => (c.params as { pattern: { a: number } }).pattern.a);
+    const before = evaluated().length;
+    // Typing 120 passes through 1 and 12, below the minimum of 30: nothing is clamped or sent meanwhile.
+    for (const text of ['1', '12', '120']) await typeInto(field, text);
+    await wait(200);
+    expect(field.value).toBe('120');
+    expect(evaluated().slice(before)).toEqual([]);
+    await act(async () => {
+      field.dispatchEvent(new FocusEvent('focusout', { bubbles: true }));
+    });
+    await wait(200);
+    expect(evaluated().slice(before)).toEqual([120]);
+
+    await commitInto(field, '12');
+    expect(byTestId(container, 'param-a-number-error').textContent).toBe('between 30 and 2,048');
+    expect(field.getAttribute('aria-invalid')).toBe('true');
+    await commitInto(field, '40.5');
+    expect(byTestId(container, 'param-a-number-error').textContent).toBe('enter a whole number');
+    await wait(200);
+    expect(evaluated().slice(before)).toEqual([120]);
+    await act(async () => {
+      field.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    });
+    expect(field.value).toBe('120');
+    expect(container.querySelector('[data-testid=param-a-number-error]')).toBeNull();
   });
 });
