@@ -5,7 +5,7 @@
 import type { HeadStats } from '../../../contract/api';
 import { lutColour, measureLut, textColourOn } from '../charts/colormap';
 import type { GridColour } from '../state/overview';
-import { fmtPercent, fmtRecall, fmtSpeedup } from './format';
+import { fmtPercent, fmtSpeedup } from './format';
 
 export type GridMeasure = Exclude<GridColour, 'pattern'>;
 
@@ -39,7 +39,7 @@ export function measureRamp(measure: GridMeasure, stats: HeadStats[]): MeasureRa
     case 'recall': {
       // From the worst head (at most 0.9, to a 0.05 step) to 1, so a 0.95 target and a 0.3 outlier both read.
       const low = Math.min(0.9, Math.floor(Math.min(1, ...values) * 20) / 20);
-      return { measure, label: 'recall', better: 'higher', ticks: [low, (low + 1) / 2, 1], position: linear(low, 1), format: (v) => fmtRecall(v).replace(/0+$/, '').replace(/\.$/, '') };
+      return { measure, label: 'recall', better: 'higher', ticks: [low, (low + 1) / 2, 1], position: linear(low, 1), format: (v) => v.toFixed(3) };
     }
     case 'density':
       return { measure, label: 'density (computed share)', better: 'lower', ticks: [0, 0.5, 1], position: linear(0, 1), format: (v) => fmtPercent(v, 0) };
