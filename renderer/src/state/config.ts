@@ -78,7 +78,7 @@ export function describePattern(entry: HeadPattern): string {
     case 'stream_llm':
       return `sink ${entry.a} · local ${entry.b}`;
     case 'block_sparse':
-      return `top ${entry.a} blocks`;
+      return `top ${entry.a} block${entry.a === 1 ? '' : 's'}`;
     case 'dense':
       return 'dense';
   }

@@ -5,6 +5,7 @@ import { BenchView } from './BenchView';
 import { CompareView } from './CompareView';
 import { ErrorBoundary, HelpOverlay, Notices, StatusBar } from './Chrome';
 import { handleDroppedFile } from './drop';
+import { isTextField, takesPlainKeys } from './keys';
 import { FilesView } from './FilesView';
 import { HeadView } from './HeadView';
 import { KernelView } from './KernelView';
@@ -32,21 +33,21 @@ function useShortcuts() {
   const store = useAppStore();
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      const target = event.target;
-      if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;
       const state = store.getState();
       const mod = event.ctrlKey || event.metaKey;
-      if (mod && event.key.toLowerCase() === 'z') {
+      // Undo and redo of config edits wherever focus is (a slider, a select, a button), except in text fields.
+      const key = event.key.toLowerCase();
+      if (mod && !event.altKey && (key === 'z' || key === 'y')) {
+        if (isTextField(event.target)) return;
         event.preventDefault();
-        if (event.shiftKey) state.redo();
+        if (key === 'y' || event.shiftKey) state.redo();
         else state.undo();
         return;
       }
-      if (mod || event.altKey) return;
+      if (mod || event.altKey || takesPlainKeys(event.target)) return;
       const view = VIEWS.find((v) => v.key === event.key);
       if (view) state.setView(view.name);
       else if (event.key === '?') state.toggleHelp();
-      else if (event.key === 'Escape') state.toggleHelp(false);
       else if (event.key === 't') state.setTheme(THEME_CYCLE[(THEME_CYCLE.indexOf(state.theme) + 1) % THEME_CYCLE.length]!);
       else if ((event.key === '[' || event.key === ']') && state.capture) {
         const { layers, numHeads } = state.capture;
@@ -68,7 +69,6 @@ export function App() {
   const setTheme = useApp((s) => s.setTheme);
   const toggleHelp = useApp((s) => s.toggleHelp);
   const opening = useApp((s) => s.opening);
-  const capture = useApp((s) => s.capture);
   const undoCount = useApp((s) => s.undoStack.length);
   const store = useAppStore();
   const theme = useResolvedTheme(themeChoice);
@@ -88,9 +88,9 @@ export function App() {
   return (
     <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
       <header className="top-bar">
-        <div className="brand">
+        <div className="brand" title="Sparsescope">
           <span className="logo" aria-hidden="true" />
-          Sparsescope
+          <span className="brand-name">Sparsescope</span>
         </div>
         <nav className="tabs" role="tablist">
           {VIEWS.map((v) => (
@@ -101,9 +101,9 @@ export function App() {
           ))}
         </nav>
         <div className="top-actions">
-          {opening && <span className="muted">opening{capture ? '' : ' demo'}…</span>}
+          {opening && <span className="muted">opening…</span>}
           <label className="theme-pick">
-            Theme
+            <span className="label-text">Theme</span>
             <select value={themeChoice} onChange={(e) => setTheme(e.target.value as ThemeChoice)} data-testid="theme">
               <option value="system">system</option>
               <option value="light">light</option>

@@ -5,6 +5,7 @@ import { buildLabel, type BuildInfo } from '../../../contract/build-info';
 import { useApp } from '../state/context';
 import { isActive, VIEWS } from '../state/store';
 import { fmtBytes } from './format';
+import { Modal } from './Modal';
 
 const CONNECTION_LABELS: Record<ConnectionState, { text: string; title: string }> = {
   connecting: { text: 'connecting…', title: 'Opening the job event stream of `sparsescope serve`.' },
@@ -49,7 +50,9 @@ export function StatusBar() {
       <ConnectionStatus />
       <span title="Backend the engine uses for `auto`">{backend}</span>
       <span title={device?.cuda.reason}>{memory}</span>
-      <span>{capture ? `${capture.fileName} · ${capture.seqLen.toLocaleString()} tokens · ${capture.dtype}` : 'no capture'}</span>
+      <span className="truncate" title={capture?.path}>
+        {capture ? `${capture.fileName} · ${capture.seqLen.toLocaleString()} tokens · ${capture.dtype}` : 'no capture'}
+      </span>
       <span className="status-jobs" data-testid="status-jobs">
         {active.length === 0 ? 'idle' : active.map((j) => `${j.kind} ${(j.progress * 100).toFixed(0)}%`).join(' · ')}
       </span>
@@ -82,7 +85,7 @@ const SHORTCUTS: [string, string][] = [
   ['L', 'linear / log colour scale'],
   ['M', 'mask overlay on / off'],
   ['Scroll, drag', 'zoom and pan the map; double-click resets'],
-  ['Ctrl+Z / Ctrl+Shift+Z', 'undo / redo a config edit'],
+  ['Ctrl+Z / Ctrl+Shift+Z', 'undo / redo a config edit (from any control but a text field)'],
   ['T', 'cycle theme: system, light, dark'],
   ['?', 'this help'],
   ['Esc', 'close dialogs'],
@@ -96,35 +99,33 @@ export function HelpOverlay() {
   const toggle = useApp((s) => s.toggleHelp);
   if (!open) return null;
   return (
-    <div className="modal-backdrop" onClick={() => toggle(false)}>
-      <div className="modal" role="dialog" aria-modal="true" aria-labelledby="help-title" onClick={(e) => e.stopPropagation()} data-testid="help">
-        <header className="panel-head">
-          <h2 id="help-title">Keyboard shortcuts</h2>
-          <button type="button" onClick={() => toggle(false)} aria-label="Close">
-            ✕
-          </button>
-        </header>
-        <table className="shortcuts">
-          <tbody>
-            {SHORTCUTS.map(([keys, what]) => (
-              <tr key={keys}>
-                <td>
-                  <kbd>{keys}</kbd>
-                </td>
-                <td>{what}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        <p className="muted small">
-          Recall is the attention mass the pattern computes, averaged over query rows; density is the computed share of the causal entries. Heatmap cells are the attention mass per cell averaged over the
-          cell's rows.
-        </p>
-        <p className="muted small" data-testid="build-info">
-          {buildLabel(__SPARSESCOPE_BUILD__)}
-        </p>
-      </div>
-    </div>
+    <Modal onClose={() => toggle(false)} labelledBy="help-title" testId="help">
+      <header className="panel-head">
+        <h2 id="help-title">Keyboard shortcuts</h2>
+        <button type="button" onClick={() => toggle(false)} aria-label="Close">
+          ✕
+        </button>
+      </header>
+      <table className="shortcuts">
+        <tbody>
+          {SHORTCUTS.map(([keys, what]) => (
+            <tr key={keys}>
+              <td>
+                <kbd>{keys}</kbd>
+              </td>
+              <td>{what}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="muted small">
+        Recall is the attention mass the pattern computes, averaged over query rows; density is the computed share of the causal entries. Heatmap cells are the attention mass per cell averaged over the
+        cell's rows.
+      </p>
+      <p className="muted small" data-testid="build-info">
+        {buildLabel(__SPARSESCOPE_BUILD__)}
+      </p>
+    </Modal>
   );
 }
 

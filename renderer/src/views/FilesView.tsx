@@ -15,7 +15,7 @@ import { useApi, useApp } from '../state/context';
 import { CAPTURE_EXTENSIONS, CONFIG_EXTENSIONS } from './drop';
 import { downloadCanvas, downloadText, stem } from './download';
 import { FileBrowser } from './FileBrowser';
-import { fmtBytes, fmtTokens, PATTERN_LABEL, PATTERNS } from './format';
+import { fmtBytes, fmtTokens, PATTERN_LABEL, PATTERNS, plural } from './format';
 import { cssColour, useResolvedTheme } from './theme';
 
 const EXPORTS: { format: ConfigFormat; label: string; suffix: string; what: string }[] = [
@@ -119,18 +119,24 @@ export function FilesView() {
         {capture ? (
           <dl className="facts" data-testid="capture-facts">
             <dt>File</dt>
-            <dd title={capture.path}>{capture.fileName}</dd>
+            <dd className="truncate" title={capture.path}>
+              {capture.fileName}
+            </dd>
             <dt>Model</dt>
-            <dd>{capture.model}</dd>
+            <dd className="truncate" title={capture.model}>
+              {capture.model}
+            </dd>
             <dt>Shape</dt>
             <dd>
-              {capture.layers.length}/{capture.numLayers} layers · {capture.numHeads} heads ({capture.numKvHeads} KV) · head dim {capture.headDim} · {fmtTokens(capture.seqLen)} tokens ·{' '}
+              {capture.layers.length}/{capture.numLayers} layer{capture.numLayers === 1 ? '' : 's'} · {plural(capture.numHeads, 'head')} ({capture.numKvHeads} KV) · head dim {capture.headDim} · {fmtTokens(capture.seqLen)} tokens ·{' '}
               {capture.dtype}
             </dd>
             <dt>Size</dt>
             <dd>{fmtBytes(capture.sizeBytes)}</dd>
             <dt>Prompt</dt>
-            <dd>{capture.source}</dd>
+            <dd className="truncate" title={capture.source}>
+              {capture.source}
+            </dd>
             <dt>Tokens</dt>
             <dd data-testid="capture-tokens">{capture.tokens ? `yes${capture.tokenizer ? ` (${capture.tokenizer})` : ''}` : 'no'}</dd>
             <dt>Hash</dt>
@@ -155,7 +161,7 @@ export function FilesView() {
           {recent.length === 0 && <li className="muted">Nothing opened yet.</li>}
           {recent.map((r) => (
             <li key={r.path}>
-              <button type="button" className="link" onClick={() => void openCapture(r.path)} title={r.path}>
+              <button type="button" className="link truncate" onClick={() => void openCapture(r.path)} title={r.path}>
                 {r.path}
               </button>{' '}
               <span className="muted small">{new Date(r.openedAt).toLocaleString()}</span>
@@ -203,7 +209,7 @@ export function FilesView() {
             <dd>{configSource}</dd>
             <dt>Heads</dt>
             <dd>
-              {capture.layers.length * config.numHeads} in {capture.layers.length} layers; {tunedCount === 1 ? '1 tuned' : `${tunedCount} tuned`} by hand
+              {capture.layers.length * config.numHeads} in {plural(capture.layers.length, 'layer')}; {tunedCount} tuned by hand
             </dd>
             <dt>Patterns</dt>
             <dd>

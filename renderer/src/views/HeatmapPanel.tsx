@@ -23,8 +23,9 @@ const MIN_SPAN = 256;
 const AXIS_LEFT = 52;
 const AXIS_BOTTOM = 30;
 const STRIP_WIDTH = 14;
-/** The caption and legend lines under the axis plus the grid's top padding. */
+/** The caption and legend lines under the axis plus the grid's top padding; a preview has the caption only. */
 const CAPTION_HEIGHT = 46;
+const PREVIEW_CAPTION_HEIGHT = 22;
 /** Pixels from the pointer within which a chosen line counts as pointed at. */
 const LINE_REACH_PX = 4;
 
@@ -66,14 +67,14 @@ function regionKey(region: Region): string {
   return `${region.rowStart}-${region.rowEnd}-${region.colStart}-${region.colEnd}`;
 }
 
-/** What the caption says about the map on screen; it follows the zoom. Timings only where there is room. */
-function caption(shown: ShownMap | null, visible: Region, seqLen: number, paintMs: number | null, withTimings: boolean): string {
+/** What the caption says about the map on screen; it follows the zoom. A preview says only what a cell is. */
+function caption(shown: ShownMap | null, visible: Region, seqLen: number, paintMs: number | null, full: boolean): string {
   if (!shown) return '';
   const tokensPerCell = Math.max(1, Math.round((shown.region.colEnd - shown.region.colStart) / shown.cols));
   const where = visible.rowEnd - visible.rowStart >= seqLen ? `all ${plural(seqLen, 'token')}` : `queries ${visible.rowStart.toLocaleString()}–${visible.rowEnd.toLocaleString()} × keys ${visible.colStart.toLocaleString()}–${visible.colEnd.toLocaleString()}`;
   const cells = `${shown.cols}² cells of ${plural(tokensPerCell, 'token')}`;
   const timing = `${plural(shown.rowsUsed, 'sampled row')} · ${shown.backend} ${shown.ms.toFixed(0)} ms${paintMs !== null ? ` · paint ${paintMs.toFixed(1)} ms` : ''}`;
-  return withTimings ? `${where} · ${cells} · ${timing}` : `${where} · ${cells}`;
+  return full ? `${where} · ${cells} · ${timing}` : cells;
 }
 
 function lineCounts(layers: Layers, view: TokenView): { vertical: LineCounts; slash: LineCounts } | null {
@@ -114,11 +115,11 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     const observer = new ResizeObserver(([entry]) => {
       if (!entry) return;
       const { width, height } = entry.contentRect;
-      setSize(Math.max(120, Math.floor(Math.min(width - AXIS_LEFT - STRIP_WIDTH - COLOUR_BAR_WIDTH - 12, height - AXIS_BOTTOM - CAPTION_HEIGHT))));
+      setSize(Math.max(64, Math.floor(Math.min(width - AXIS_LEFT - STRIP_WIDTH - COLOUR_BAR_WIDTH - 12, height - AXIS_BOTTOM - (interactive ? CAPTION_HEIGHT : PREVIEW_CAPTION_HEIGHT)))));
     });
     observer.observe(wrapper);
     return () => observer.disconnect();
-  }, []);
+  }, [interactive]);
 
   const view = useCallback((): TokenView => ({ seqLen, size, transform: transformRef.current }), [seqLen, size]);
   // Read through refs: a new recall strip (every Tune evaluation) must only redraw, never give

@@ -7,7 +7,7 @@ import { useEffect, useReducer } from 'react';
 import { lutColour, rampPosition, type ColourDomain } from '../charts/colormap';
 import type { Readout } from '../charts/readout';
 import { tokenContext, type TokenText } from '../state/tokens';
-import { fmtMass, fmtPercent, tokenGlyphs, tokenLabel } from './format';
+import { fmtMass, fmtPercent, plural, tokenGlyphs, tokenLabel } from './format';
 
 /** Tokens read on each side of the pointed one, so a byte or word piece reads in its context... */
 const CONTEXT = 16;
@@ -91,7 +91,7 @@ export function HeatmapReadout({ readout, tokens, seqLen, lut, domain, position 
           {tokens?.at(readout.vertical) !== undefined && <code className="token">{tokenLabel(tokens.at(readout.vertical)!)}</code>}
         </div>
       )}
-      {readout.slash !== null && <div className="readout-slash">chosen diagonal: offset {readout.slash.toLocaleString()} (each query reads the key {readout.slash.toLocaleString()} tokens back)</div>}
+      {readout.slash !== null && <div className="readout-slash">chosen diagonal: offset {readout.slash.toLocaleString()} (each query reads the key {plural(readout.slash, 'token')} back)</div>}
     </div>
   );
 }

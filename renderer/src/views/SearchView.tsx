@@ -9,7 +9,8 @@ import { diffConfigs, headKey, shortPattern } from '../state/config';
 import { useApp } from '../state/context';
 import { isActive } from '../state/store';
 import { JobProgress, PatternLegend, PatternSwatch, Stat } from './common';
-import { fmtMs, fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL, PATTERNS } from './format';
+import { fmtMs, fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL, PATTERNS, plural } from './format';
+import { Modal } from './Modal';
 import { NumberField } from './NumberField';
 
 const SAMPLING_CHOICES: { label: string; value: RowSampling }[] = [
@@ -78,7 +79,7 @@ export function SearchView() {
         <label className="field">
           Layers
           <select value={String(layerScope)} onChange={(e) => setLayerScope(e.target.value === 'all' ? 'all' : Number(e.target.value))}>
-            <option value="all">all {capture.layers.length} layers</option>
+            <option value="all">{capture.layers.length === 1 ? 'its one layer' : `all ${capture.layers.length} layers`}</option>
             {capture.layers.map((l) => (
               <option key={l} value={l}>
                 layer {l} only
@@ -110,7 +111,7 @@ export function SearchView() {
           <div data-testid="search-result">
             <p>
               {searched.settings.mode === 'candidates' ? 'MInference candidate set' : `Cheapest budget reaching recall ${searched.settings.targetRecall}`} ·{' '}
-              {searched.settings.sampling.mode === 'exact' ? 'exact rows' : `searched on ${searched.settings.sampling.rows} sampled rows, recall checked on all rows`} · {searched.report.heads.length} heads ·{' '}
+              {searched.settings.sampling.mode === 'exact' ? 'exact rows' : `searched on ${plural(searched.settings.sampling.rows, 'sampled row')}, recall checked on all rows`} · {plural(searched.report.heads.length, 'head')} ·{' '}
               <strong>{changes.length}</strong> differ from the loaded config
             </p>
             <div className="totals">
@@ -181,24 +182,24 @@ export function SearchConfirm() {
   const resolve = useApp((s) => s.resolvePendingSearch);
   if (!pending) return null;
   return (
-    <div className="modal-backdrop">
-      <div className="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="search-confirm">
-        <h2 id="confirm-title">Search finished</h2>
-        <p>
-          The search chose other settings for <strong>{pending.tunedKeys.length}</strong> heads you tuned by hand. What should happen to them?
-        </p>
-        <div className="button-row">
-          <button type="button" className="primary" onClick={() => resolve('keep-tuned')} autoFocus>
-            Keep my tuned heads
-          </button>
-          <button type="button" className="danger" onClick={() => resolve('overwrite')} data-testid="confirm-overwrite">
-            Overwrite them
-          </button>
-          <button type="button" onClick={() => resolve('discard')}>
-            Discard the search result
-          </button>
-        </div>
+    // Esc keeps the tuned heads: the choice that loses no work.
+    <Modal onClose={() => resolve('keep-tuned')} closeOnBackdrop={false} labelledBy="confirm-title" testId="search-confirm">
+      <h2 id="confirm-title">Search finished</h2>
+      <p>
+        The search chose other settings for <strong>{plural(pending.tunedKeys.length, 'head')}</strong> you tuned by hand. What should happen to {pending.tunedKeys.length === 1 ? 'it' : 'them'}?
+      </p>
+      <div className="button-row">
+        <button type="button" className="primary" onClick={() => resolve('keep-tuned')} autoFocus>
+          Keep my tuned heads
+        </button>
+        <button type="button" className="danger" onClick={() => resolve('overwrite')} data-testid="confirm-overwrite">
+          Overwrite them
+        </button>
+        <button type="button" onClick={() => resolve('discard')}>
+          Discard the search result
+        </button>
       </div>
-    </div>
+      <p className="muted small">Esc keeps your tuned heads.</p>
+    </Modal>
   );
 }
