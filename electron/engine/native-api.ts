@@ -76,8 +76,16 @@ export interface SparseIndex {
   ms: number;
 }
 
+export interface AttentionOptions {
+  backend: NativeBackend;
+  /** Ascending query rows to compute; all N when absent. */
+  rows?: Int32Array;
+  /** false: compute for the time and LSE only; `out` comes back empty and the CPU keeps no [H, R, D] buffer. Default true. */
+  output?: boolean;
+}
+
 export interface AttentionResult {
-  /** [H, R, D] where R = rows.length if rows were given, else N. */
+  /** [H, R, D] where R = rows.length if rows were given, else N; empty when opts.output is false. */
   out: Float32Array;
   /** Natural-log sum of exp(q.k/sqrt(D)) per row, [H, R]. */
   lse: Float32Array;
@@ -112,7 +120,7 @@ export interface DeviceReport {
 export interface NativeModule {
   deviceInfo(): DeviceReport;
   /** Dense causal attention; `rows` (ascending query rows) restricts which outputs are computed. */
-  denseAttention(inputs: AttentionInputs, opts: { backend: NativeBackend; rows?: Int32Array }, control?: CallControl): Promise<AttentionResult>;
+  denseAttention(inputs: AttentionInputs, opts: AttentionOptions, control?: CallControl): Promise<AttentionResult>;
   /** Pooled map of one head (numHeads = numKvHeads = 1) over a region; `sampleRows` null = every row. */
   pooledMap(
     inputs: AttentionInputs,
@@ -122,7 +130,7 @@ export interface NativeModule {
   /** Build the sparse index of every query head of a layer from its patterns. */
   buildIndex(inputs: AttentionInputs, patterns: HeadPatterns, opts: IndexOptions, control?: CallControl): Promise<SparseIndex>;
   /** Sparse attention over exactly the index's computed set. */
-  sparseAttention(inputs: AttentionInputs, index: SparseIndex, opts: { backend: NativeBackend; rows?: Int32Array }, control?: CallControl): Promise<AttentionResult>;
+  sparseAttention(inputs: AttentionInputs, index: SparseIndex, opts: AttentionOptions, control?: CallControl): Promise<AttentionResult>;
   /** Recall of the computed set for the given rows, from the dense LSE of those rows. */
   recall(inputs: AttentionInputs, index: SparseIndex, opts: { backend: NativeBackend; rows: Int32Array; denseLse: Float32Array }, control?: CallControl): Promise<RecallResult>;
 }

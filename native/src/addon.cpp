@@ -149,6 +149,15 @@ RowSelection parseOptionalRows(Napi::Env env, const Napi::Object& opts, int seqL
   return RowSelection{rows.Data(), int(rows.ElementLength())};
 }
 
+// Optional opts.output (default true): false runs the op for its time and LSE only, so no
+// [H, R, D] output is kept or copied to JS (at 1M tokens one head's output is 256 MiB at D 64).
+bool parseKeepOutput(Napi::Env env, const Napi::Object& opts) {
+  const Napi::Value value = opts.Get("output");
+  if (value.IsUndefined()) return true;
+  if (!value.IsBoolean()) throw Napi::TypeError::New(env, "opts.output must be a boolean");
+  return value.As<Napi::Boolean>().Value();
+}
+
 // The JS SparseIndex as a view, after checking that it is consistent with the inputs and safe
 // to traverse (offsets monotone and in bounds, starts and columns non-negative and ascending).
 SparseIndexView parseIndex(Napi::Env env, const Napi::Value& value, const AttentionInputs& inputs, KeepAlive& keep) {
@@ -403,13 +412,17 @@ std::string requireFinite(const std::string& status, const AttentionInputs& inpu
  * attention): `run(out, lse, ctx)` fills the buffers and returns an error status or "".
  */
 template <typename Run>
-OpWorker::Plan attentionPlan(const AttentionInputs& inputs, const RowSelection& rows, bool cuda, Run run) {
+OpWorker::Plan attentionPlan(const AttentionInputs& inputs, const RowSelection& rows, bool cuda, bool keepOutput, Run run) {
   auto outputs = std::make_shared<AttentionOutputs>();
   OpWorker::Compute compute = [=](const CallContext& ctx) {
     const size_t rowTotal = size_t(inputs.numHeads) * rows.size(inputs.seqLen);
-    outputs->out.resize(rowTotal * inputs.headDim);
+    // The CPU kernels skip a null output; the CUDA ones always copy O back, so it gets a buffer.
+    const bool writeOutput = keepOutput || cuda;
+    if (writeOutput) outputs->out.resize(rowTotal * inputs.headDim);
     outputs->lse.resize(rowTotal);
-    return requireFinite(run(outputs->out.data(), outputs->lse.data(), ctx), inputs, {{&outputs->out, false}, {&outputs->lse, true}});
+    const std::string status = run(writeOutput ? outputs->out.data() : nullptr, outputs->lse.data(), ctx);
+    if (!keepOutput) std::vector<float>().swap(outputs->out);
+    return requireFinite(status, inputs, {{&outputs->out, false}, {&outputs->lse, true}});
   };
   OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };
   return OpWorker::Plan{compute, resolve, cuda};
@@ -459,7 +472,7 @@ Napi::Value DenseAttention(const Napi::CallbackInfo& info) {
     const Napi::Object opts = requireObject(env, info[1], "opts");
     const bool cuda = useCuda(env, parseBackend(env, opts));
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
-    return attentionPlan(inputs, rows, cuda, [=](float* out, float* lse, const CallContext& ctx) {
+    return attentionPlan(inputs, rows, cuda, parseKeepOutput(env, opts), [=](float* out, float* lse, const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA
       if (cuda) return cudaDenseAttention(inputs, rows, out, lse, ctx);
 #endif
@@ -571,7 +584,7 @@ Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
     const Napi::Object opts = requireObject(env, info[2], "opts");
     const bool cuda = useCuda(env, parseBackend(env, opts));
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
-    return attentionPlan(inputs, rows, cuda, [=](float* out, float* lse, const CallContext& ctx) {
+    return attentionPlan(inputs, rows, cuda, parseKeepOutput(env, opts), [=](float* out, float* lse, const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA
       if (cuda) return cudaSparseAttention(inputs, index, rows, out, lse, ctx);
 #endif

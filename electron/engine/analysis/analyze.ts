@@ -7,14 +7,15 @@ import { ApiError, type Backend, type HeadConfig, type HeadPattern, type HeadSta
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import {
+  batchBudget,
+  batchInputs,
   encodePatterns,
   evaluatedRows,
+  headBatches,
   headView,
-  layerInputs,
   layerPatterns,
   mean,
   nativeControl,
-  pickRows,
   proportions,
   relativeError,
   resolveBackend,
@@ -47,7 +48,7 @@ const LAYER_REPEATS = 3;
  */
 export async function timeDenseHead(native: NativeModule, inputs: AttentionInputs, backend: NativeBackend, control?: Control): Promise<number> {
   const timedInputs = backend === 'cuda' ? inputs : headView(inputs, 0);
-  const { ms } = await timed(LAYER_REPEATS, () => native.denseAttention(timedInputs, { backend }, nativeControl(control)), control);
+  const { ms } = await timed(LAYER_REPEATS, () => native.denseAttention(timedInputs, { backend, output: false }, nativeControl(control)), control);
   return ms / timedInputs.numHeads;
 }
 
@@ -57,9 +58,9 @@ export async function timeDenseHead(native: NativeModule, inputs: AttentionInput
  * alone (see shareLayerTimes), against the dense pre-fill of a head of the same layer (`denseMs`).
  */
 export async function measuredHeadStats(layer: number, head: number, probe: HeadProbe, measure: PatternMeasure, denseMs: number): Promise<HeadStats> {
-  const sparse = await probe.sparseAllRows(measure);
+  const timedSparse = await probe.sparseAllRows(measure);
+  const sparse = await probe.sparse(measure);
   const dense = await probe.dense();
-  const { headDim } = probe.inputs;
   const indexMs = measure.index.ms;
   return {
     layer,
@@ -67,13 +68,13 @@ export async function measuredHeadStats(layer: number, head: number, probe: Head
     pattern: measure.pattern.pattern,
     params: [measure.pattern.a, measure.pattern.b],
     recall: measure.recall,
-    outputRelError: relativeError(pickRows(sparse.out, probe.inputs.seqLen, probe.rows, headDim), dense.out),
+    outputRelError: relativeError(sparse.out, dense.out),
     density: measure.density,
     rowsUsed: probe.rows.length,
     denseMs,
     indexMs,
-    sparseMs: sparse.ms,
-    speedup: speedupOf(denseMs, indexMs, sparse.ms),
+    sparseMs: timedSparse.ms,
+    speedup: speedupOf(denseMs, indexMs, timedSparse.ms),
     speedupKind: 'measured',
   };
 }
@@ -82,13 +83,14 @@ export async function measuredHeadStats(layer: number, head: number, probe: Head
  * The pre-fill builds a layer's index and runs its sparse pass in one call each, in parallel over
  * heads, while a head timed alone fills less of the device (its index build runs on one CPU thread;
  * on a GPU one head fills few blocks and pays a launch of its own). So a head's index and sparse
- * times are its share of the layer's one-call times, timed as the pre-fill runs them (median after
- * a warm-up), in proportion to the head's own full-row timings.
+ * times are its share of one call over its batch (the whole layer unless that outgrows memory, see
+ * headBatches), timed as the pre-fill runs them (median after a warm-up), in proportion to the
+ * head's own full-row timings.
  */
 export async function shareLayerTimes(native: NativeModule, inputs: AttentionInputs, stats: HeadStats[], backend: NativeBackend, control?: Control): Promise<HeadStats[]> {
   const patterns = encodePatterns(stats.map((head) => ({ pattern: head.pattern, a: head.params[0], b: head.params[1] })));
   const index = await timed(LAYER_REPEATS, () => native.buildIndex(inputs, patterns, { backend }, nativeControl(control)), control);
-  const sparse = await timed(LAYER_REPEATS, () => native.sparseAttention(inputs, index.result, { backend }, nativeControl(control)), control);
+  const sparse = await timed(LAYER_REPEATS, () => native.sparseAttention(inputs, index.result, { backend, output: false }, nativeControl(control)), control);
   const indexShares = proportions(stats.map((head) => head.indexMs));
   const sparseShares = proportions(stats.map((head) => head.sparseMs));
   return stats.map((head, h) => {
@@ -98,23 +100,32 @@ export async function shareLayerTimes(native: NativeModule, inputs: AttentionInp
   });
 }
 
-/** Stats of every head of one layer: recall and error on `rows`, timings measured per head. */
+/**
+ * Stats of every head of one layer: recall and error on `rows`, timings measured per head. The
+ * layer is read and computed batch by batch (see headBatches), so memory follows a batch, not the layer.
+ */
 export async function analyzeLayer(
   native: NativeModule,
-  inputs: AttentionInputs,
+  capture: Capture,
   layer: number,
   patterns: readonly HeadPattern[],
   backend: NativeBackend,
   rows: Int32Array,
   control?: Control,
 ): Promise<HeadStats[]> {
-  const denseMs = await timeDenseHead(native, inputs, backend, control);
   const stats: HeadStats[] = [];
-  for (const [head, pattern] of patterns.entries()) {
-    const probe = new HeadProbe(native, headView(inputs, head), backend, rows, control);
-    stats.push(await measuredHeadStats(layer, head, probe, await probe.measure(pattern), denseMs));
+  let denseMs: number | undefined;
+  for (const batch of headBatches(capture.summary, batchBudget(native, backend))) {
+    const inputs = await batchInputs(capture, layer, batch);
+    denseMs ??= await timeDenseHead(native, inputs, backend, control);
+    const batchStats: HeadStats[] = [];
+    for (let head = batch.first; head < batch.end; head++) {
+      const probe = new HeadProbe(native, headView(inputs, head - batch.first), backend, rows, control);
+      batchStats.push(await measuredHeadStats(layer, head, probe, await probe.measure(patterns[head]!), denseMs));
+    }
+    stats.push(...(await shareLayerTimes(native, inputs, batchStats, backend, control)));
   }
-  return shareLayerTimes(native, inputs, stats, backend, control);
+  return stats;
 }
 
 /** The report of spec 4; `speedupKind` says how the timings summed in its totals were obtained. */
@@ -167,7 +178,7 @@ export async function analyzeCapture(
   for (const [done, layer] of layers.entries()) {
     onProgress(done / layers.length, `layer ${layer}`);
     const patterns = layerPatterns(options.config, layer, capture.summary.numHeads);
-    heads.push(...(await analyzeLayer(configured, await layerInputs(capture, layer), layer, patterns, backend, rows, control)));
+    heads.push(...(await analyzeLayer(configured, capture, layer, patterns, backend, rows, control)));
   }
   onProgress(1, 'done');
   return withRuntimeWarnings(buildReport(resolved, capture, heads, 'measured'), options.config);

@@ -10,8 +10,11 @@ import type { AttentionInputs, AttentionResult, NativeBackend, NativeModule, Spa
 import { syntheticCapture } from '../synthetic/memory-capture.js';
 import { buildReport, selectLayers } from './analyze.js';
 import {
+  batchBudget,
+  batchInputs,
   encodePatterns,
   evaluatedRows,
+  headBatches,
   indexWork,
   layerInputs,
   layerPatterns,
@@ -60,6 +63,7 @@ interface LayerMeasures {
  */
 function apportionedHeadStats(
   layer: number,
+  firstHead: number,
   patterns: readonly HeadPattern[],
   seqLen: number,
   rowCount: number,
@@ -78,7 +82,7 @@ function apportionedHeadStats(
     const sparseMs = layerMs.sparseMs * sparseShares[h]!;
     return {
       layer,
-      head: h,
+      head: firstHead + h,
       pattern: pattern.pattern,
       params: [pattern.a, pattern.b] as [number, number],
       recall: meanRecall(measured.recall.subarray(h * rowCount, (h + 1) * rowCount)),
@@ -94,34 +98,52 @@ function apportionedHeadStats(
   });
 }
 
-/** Full-sequence timings of one layer and its per-head measures on the evaluated rows. */
+/**
+ * Full-sequence timings of one batch of a layer's heads (the layer's heads from `firstHead`) and
+ * their measures on the evaluated rows. The timed runs return no output: the error compares dense
+ * and sparse outputs computed again on the evaluated rows only, so nothing [H, N, D] reaches JS.
+ */
 export async function benchLayer(
   native: NativeModule,
   inputs: AttentionInputs,
   layer: number,
+  firstHead: number,
   patterns: readonly HeadPattern[],
   backend: NativeBackend,
   repeat: number,
   control?: Control,
 ): Promise<HeadStats[]> {
-  const dense = await timed<AttentionResult>(repeat, () => native.denseAttention(inputs, { backend }, nativeControl(control)), control);
+  const timedOpts = { backend, output: false };
+  const dense = await timed<AttentionResult>(repeat, () => native.denseAttention(inputs, timedOpts, nativeControl(control)), control);
   const encoded = encodePatterns(patterns);
   const index = await timed<SparseIndex>(repeat, () => native.buildIndex(inputs, encoded, { backend }, nativeControl(control)), control);
-  const sparse = await timed<AttentionResult>(repeat, () => native.sparseAttention(inputs, index.result, { backend }, nativeControl(control)), control);
-  // Recall and output error on the evaluated rows, taken from the full-sequence outputs.
+  const sparse = await timed<AttentionResult>(repeat, () => native.sparseAttention(inputs, index.result, timedOpts, nativeControl(control)), control);
   const { seqLen, headDim } = inputs;
   const rows = evaluatedRows(seqLen, RECALL_SAMPLING);
   throwIfCancelled(control);
   const { recall } = await native.recall(inputs, index.result, { backend, rows, denseLse: pickRows(dense.result.lse, seqLen, rows, 1) }, nativeControl(control));
+  const denseOut = (await native.denseAttention(inputs, { backend, rows }, nativeControl(control))).out;
+  const sparseOut = (await native.sparseAttention(inputs, index.result, { backend, rows }, nativeControl(control))).out;
   return apportionedHeadStats(
     layer,
+    firstHead,
     patterns,
     seqLen,
     rows.length,
     headDim,
-    { recall, denseOut: pickRows(dense.result.out, seqLen, rows, headDim), sparseOut: pickRows(sparse.result.out, seqLen, rows, headDim), index: index.result },
+    { recall, denseOut, sparseOut, index: index.result },
     { denseMs: dense.ms, indexMs: index.ms, sparseMs: sparse.ms },
   );
+}
+
+/** Every head of a capture's layer, benchmarked batch by batch (see headBatches). */
+async function benchCaptureLayer(native: NativeModule, capture: Capture, layer: number, patterns: readonly HeadPattern[], backend: NativeBackend, repeat: number, control?: Control): Promise<HeadStats[]> {
+  const heads: HeadStats[] = [];
+  for (const batch of headBatches(capture.summary, batchBudget(native, backend))) {
+    const inputs = await batchInputs(capture, layer, batch);
+    heads.push(...(await benchLayer(native, inputs, layer, batch.first, patterns.slice(batch.first, batch.end), backend, repeat, control)));
+  }
+  return heads;
 }
 
 export async function benchCapture(
@@ -140,7 +162,7 @@ export async function benchCapture(
     for (const [done, layer] of layers.entries()) {
       onProgress(done / layers.length, `layer ${layer}`);
       const patterns = layerPatterns(options.config, layer, capture.summary.numHeads);
-      heads.push(...(await benchLayer(configured, await layerInputs(capture, layer), layer, patterns, backend, options.repeat, control)));
+      heads.push(...(await benchCaptureLayer(configured, capture, layer, patterns, backend, options.repeat, control)));
     }
     onProgress(1, 'done');
     return { report: withRuntimeWarnings(buildReport(resolved, capture, heads, 'measured'), options.config), sweep: [] };
@@ -153,7 +175,7 @@ export async function benchCapture(
     const patterns = options.config
       ? layerPatterns(options.config, 0, SWEEP_SHAPE.heads)
       : await searchLayer(native, inputs, { mode: 'target-recall', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 256, seed: 0 } }, backend, () => {}, control);
-    const report = buildReport(resolved, synthetic, await benchLayer(configured, inputs, 0, patterns, backend, options.repeat, control), 'measured');
+    const report = buildReport(resolved, synthetic, await benchLayer(configured, inputs, 0, 0, patterns, backend, options.repeat, control), 'measured');
     const { denseMs, indexMs, sparseMs, speedup, meanRecall } = report.totals;
     sweep.push({ seqLen, device: report.device, dtype: report.dtype, denseMs, indexMs, sparseMs, speedup, meanRecall });
   }

@@ -2,8 +2,10 @@
  * Shared pieces of the analysis functions: backend resolution, which query rows a measure
  * evaluates (spec 2.2), reading head/layer inputs, pattern encoding, cancellation.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { cpus } from 'node:os';
 import { ApiError, MINFERENCE_DEFAULT_HEAD, type Backend, type CaptureSummary, type HeadConfig, type HeadPattern, type Report, type RowSampling } from '../../../contract/api.js';
+import { DTYPE_BYTES } from '../capture/safetensors.js';
 import type { Capture } from '../capture/types.js';
 import { denseRunWarnings } from '../config/sglang.js';
 import { PATTERN_ID, type AttentionInputs, type CallControl, type DeviceReport, type NativeBackend, type NativeModule } from '../native-api.js';
@@ -116,12 +118,65 @@ export function headView(inputs: AttentionInputs, head: number): AttentionInputs
   };
 }
 
-/** A whole layer (all query heads) as native input. */
-export async function layerInputs(capture: Capture, layer: number): Promise<AttentionInputs> {
+/** Query heads [first, end) of a layer computed together, with the KV heads they read. */
+export interface HeadBatch {
+  first: number;
+  end: number;
+}
+
+/**
+ * Bytes of q, k and v a CPU call may hold. With the transposed keys and the results beside them,
+ * a 1M-token layer of head dim 64 then stays near 1 GiB (spec 7: memory O(one head), not O(layer)).
+ */
+export const CPU_BATCH_BYTES = 512 * 2 ** 20;
+/** Share of the GPU's free memory a batch's inputs may take: outputs, keys and index need the rest. */
+const GPU_BATCH_SHARE = 1 / 8;
+
+/** Input bytes a call on `backend` may hold: SPARSESCOPE_CPU_BATCH_MIB where set (tests, small machines), a share of free GPU memory, never more than one read gives. */
+export function batchBudget(native: NativeModule, backend: NativeBackend): number {
+  const cpuMib = Number(process.env['SPARSESCOPE_CPU_BATCH_MIB']);
+  if (backend === 'cpu') return cpuMib > 0 ? cpuMib * 2 ** 20 : CPU_BATCH_BYTES;
+  const free = native.deviceInfo().cuda.devices[0]?.freeMemoryBytes ?? 0;
+  return Math.min(free * GPU_BATCH_SHARE, bufferConstants.MAX_LENGTH);
+}
+
+/**
+ * A layer's query heads cut into batches whose q, k and v fit `budgetBytes`: whole KV groups while
+ * they fit (one call fills the device, as the pre-fill does), else runs of one group's heads, at
+ * least one head each. A small layer is one batch.
+ */
+export function headBatches(summary: CaptureSummary, budgetBytes: number): HeadBatch[] {
+  const headBytes = summary.seqLen * summary.headDim * DTYPE_BYTES[summary.dtype];
+  const group = summary.numHeads / summary.numKvHeads;
+  const groupBytes = (group + 2) * headBytes;
+  const size = groupBytes <= budgetBytes ? Math.floor(budgetBytes / groupBytes) * group : Math.max(1, Math.floor(budgetBytes / headBytes) - 2);
+  const batches: HeadBatch[] = [];
+  for (let first = 0; first < summary.numHeads; ) {
+    const groupEnd = size < group ? (Math.floor(first / group) + 1) * group : summary.numHeads;
+    const end = Math.min(first + size, groupEnd, summary.numHeads);
+    batches.push({ first, end });
+    first = end;
+  }
+  return batches;
+}
+
+/** A batch of query heads and their KV heads as native input, read in one slice per tensor. */
+export async function batchInputs(capture: Capture, layer: number, batch: HeadBatch): Promise<AttentionInputs> {
   const { summary } = capture;
   if (!summary.layers.includes(layer)) throw new ApiError(`layer ${layer} is not in the capture (layers present: ${summary.layers.join(', ')})`, 'not-found');
-  const [q, k, v] = await Promise.all([capture.readLayer(layer, 'q'), capture.readLayer(layer, 'k'), capture.readLayer(layer, 'v')]);
-  return { dtype: summary.dtype, numHeads: summary.numHeads, numKvHeads: summary.numKvHeads, seqLen: summary.seqLen, headDim: summary.headDim, q, k, v };
+  const kvFirst = kvHeadOf(capture, batch.first);
+  const kvEnd = kvHeadOf(capture, batch.end - 1) + 1;
+  const [q, k, v] = await Promise.all([
+    capture.readHeads(layer, 'q', batch.first, batch.end),
+    capture.readHeads(layer, 'k', kvFirst, kvEnd),
+    capture.readHeads(layer, 'v', kvFirst, kvEnd),
+  ]);
+  return { dtype: summary.dtype, numHeads: batch.end - batch.first, numKvHeads: kvEnd - kvFirst, seqLen: summary.seqLen, headDim: summary.headDim, q, k, v };
+}
+
+/** A whole layer (all query heads) as native input: for captures known to be small (the synthetic sweep). */
+export function layerInputs(capture: Capture, layer: number): Promise<AttentionInputs> {
+  return batchInputs(capture, layer, { first: 0, end: capture.summary.numHeads });
 }
 
 export function encodePatterns(patterns: readonly HeadPattern[]): Int32Array {

@@ -55,9 +55,15 @@ export class HeadProbe {
     return result;
   }
 
-  /** The sparse pre-fill of a measured pattern over every row of the sequence (timed by the backend). */
+  /** The sparse pre-fill of a measured pattern over every row of the sequence, for its time: the output stays native-side. */
   async sparseAllRows(measure: PatternMeasure): Promise<AttentionResult> {
     throwIfCancelled(this.control);
-    return this.native.sparseAttention(this.inputs, measure.index, { backend: this.backend }, nativeControl(this.control));
+    return this.native.sparseAttention(this.inputs, measure.index, { backend: this.backend, output: false }, nativeControl(this.control));
+  }
+
+  /** The sparse output of a measured pattern on the evaluated rows. */
+  async sparse(measure: PatternMeasure): Promise<AttentionResult> {
+    throwIfCancelled(this.control);
+    return this.native.sparseAttention(this.inputs, measure.index, { backend: this.backend, rows: this.rows }, nativeControl(this.control));
   }
 }

@@ -15,10 +15,12 @@ import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import { buildReport, measuredHeadStats, selectLayers, shareLayerTimes, timeDenseHead } from './analyze.js';
 import {
+  batchBudget,
+  batchInputs,
   evaluatedRows,
+  headBatches,
   headView,
   indexOverhead,
-  layerInputs,
   resolveBackend,
   throwIfCancelled,
   type Control,
@@ -160,7 +162,7 @@ function describeChoice(layer: number, stats: HeadStats): string {
   return `layer ${layer} head ${stats.head}: ${stats.pattern} (${stats.params[0]}, ${stats.params[1]}) recall ${stats.recall.toFixed(3)} on all ${stats.rowsUsed} rows`;
 }
 
-/** Search the capture's layers; the report's recall is exact and its timings measured per head. */
+/** Search the capture's layers batch by batch (see headBatches); the report's recall is exact and its timings measured per head. */
 export async function searchCapture(
   native: NativeModule,
   capture: Capture,
@@ -175,20 +177,25 @@ export async function searchCapture(
   const config = fitHeadConfig(null, summary);
   const stats: HeadStats[] = [];
   const totalHeads = layers.length * summary.numHeads;
+  const batches = headBatches(summary, batchBudget(native, resolved.backend));
   for (const [layerIndex, layer] of layers.entries()) {
     const headsBefore = layerIndex * summary.numHeads;
-    const inputs = await layerInputs(capture, layer);
-    onProgress(headsBefore / totalHeads, `layer ${layer}: timing dense`);
-    const denseMs = await timeDenseHead(native, inputs, resolved.backend, control);
-    const layerStats: HeadStats[] = [];
-    const onHeadSearched: HeadSearched = async (head, choice, exact) => {
-      const headStats = await measuredHeadStats(layer, head, exact, choice, denseMs);
-      config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) };
-      layerStats.push(headStats);
-      onProgress((headsBefore + layerStats.length) / totalHeads, describeChoice(layer, headStats));
-    };
-    await searchLayer(native, inputs, settings, resolved.backend, onHeadSearched, control);
-    stats.push(...(await shareLayerTimes(native, inputs, layerStats, resolved.backend, control)));
+    let denseMs: number | undefined;
+    for (const batch of batches) {
+      const inputs = await batchInputs(capture, layer, batch);
+      if (denseMs === undefined) onProgress(headsBefore / totalHeads, `layer ${layer}: timing dense`);
+      const layerDenseMs = (denseMs ??= await timeDenseHead(native, inputs, resolved.backend, control));
+      const batchStats: HeadStats[] = [];
+      const onHeadSearched: HeadSearched = async (batchHead, choice, exact) => {
+        const head = batch.first + batchHead;
+        const headStats = await measuredHeadStats(layer, head, exact, choice, layerDenseMs);
+        config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) };
+        batchStats.push(headStats);
+        onProgress((headsBefore + head + 1) / totalHeads, describeChoice(layer, headStats));
+      };
+      await searchLayer(native, inputs, settings, resolved.backend, onHeadSearched, control);
+      stats.push(...(await shareLayerTimes(native, inputs, batchStats, resolved.backend, control)));
+    }
   }
   onProgress(1, 'done');
   return { config, report: buildReport(resolved, capture, stats, 'measured'), settings };

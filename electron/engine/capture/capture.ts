@@ -151,24 +151,25 @@ class SafetensorsCapture implements Capture {
   }
 
   async readHead(layer: number, kind: TensorKind, head: number): Promise<Uint8Array> {
+    return this.readHeads(layer, kind, head, head + 1);
+  }
+
+  async readHeads(layer: number, kind: TensorKind, start: number, end: number): Promise<Uint8Array> {
     const tensor = this.tensor(layer, kind);
     const heads = tensor.shape[0] ?? 0;
-    if (!Number.isInteger(head) || head < 0 || head >= heads) {
-      throw new CaptureError(`${this.summary.fileName}: ${kind} head ${head} out of range (layer ${layer} has ${heads})`);
+    for (const head of [start, end - 1]) {
+      if (!Number.isInteger(head) || head < 0 || head >= heads || end <= start) {
+        throw new CaptureError(`${this.summary.fileName}: ${kind} head ${head} out of range (layer ${layer} has ${heads})`);
+      }
     }
     const headBytes = (tensor.end - tensor.begin) / heads;
-    const bytes = await this.file.read(tensor.name, head * headBytes, headBytes);
-    this.checkValues(layer, kind, head, bytes);
+    const bytes = await this.file.read(tensor.name, start * headBytes, (end - start) * headBytes);
+    for (let head = start; head < end; head++) this.checkValues(layer, kind, head, bytes.subarray((head - start) * headBytes, (head - start + 1) * headBytes));
     return bytes;
   }
 
   async readLayer(layer: number, kind: TensorKind): Promise<Uint8Array> {
-    const tensor = this.tensor(layer, kind);
-    const bytes = await this.file.read(tensor.name);
-    const heads = tensor.shape[0] ?? 0;
-    const headBytes = bytes.length / heads;
-    for (let head = 0; head < heads; head++) this.checkValues(layer, kind, head, bytes.subarray(head * headBytes, (head + 1) * headBytes));
-    return bytes;
+    return this.readHeads(layer, kind, 0, this.tensor(layer, kind).shape[0] ?? 0);
   }
 
   async readTokens(start: number, end: number): Promise<TokenRange> {

@@ -17,7 +17,7 @@
  * structure carries a chosen share of the mass at any sequence length.
  * GQA: the keys of a KV head carry every channel; each query head of the group reads its own mix.
  *
- * Tensors are produced one head at a time; nothing O(N^2) is ever built.
+ * Tensors are produced head by head, CHUNK_ROWS rows at a time: nothing O(N^2), nor a whole head, is held.
  */
 import type { DType, HeadPattern, PatternName } from '../../../contract/api.js';
 import type { CaptureMetadata, TensorSource } from '../capture/types.js';
@@ -389,32 +389,37 @@ function verticalCount(verticalBudget: number, seqLen: number): number {
   return Math.max(8, Math.min(Math.floor(seqLen / 32), Math.round((verticalBudget * seqLen) / 65536)));
 }
 
-/** cos/sin of w_k * position for every position and pair, computed once per capture. */
+/** Rows a head is produced in at a time, so a head's memory stays bounded however long the sequence. */
+export const CHUNK_ROWS = 1 << 16;
+
+/** cos/sin of w_k * position for positions [start, start + rows) and every pair. */
 interface RopeTable {
+  start: number;
   cos: Float32Array;
   sin: Float32Array;
 }
 
-function ropeTable(geometry: Geometry): RopeTable {
-  const { seqLen, half, freqs } = geometry;
-  const cos = new Float32Array(seqLen * half);
-  const sin = new Float32Array(seqLen * half);
-  for (let i = 0; i < seqLen; i++) {
+function ropeTable(geometry: Geometry, start: number, rows: number): RopeTable {
+  const { half, freqs } = geometry;
+  const cos = new Float32Array(rows * half);
+  const sin = new Float32Array(rows * half);
+  for (let r = 0; r < rows; r++) {
     for (let k = 0; k < half; k++) {
-      const angle = i * freqs[k]!;
-      cos[i * half + k] = Math.cos(angle);
-      sin[i * half + k] = Math.sin(angle);
+      const angle = (start + r) * freqs[k]!;
+      cos[r * half + k] = Math.cos(angle);
+      sin[r * half + k] = Math.sin(angle);
     }
   }
-  return { cos, sin };
+  return { start, cos, sin };
 }
 
 /** Rotate `row` (HF layout: pair k = dims k and k + D/2) to position i, scale, store at `out`. */
 function ropeInto(row: Float64Array, i: number, geometry: Geometry, table: RopeTable, out: Float32Array, offset: number, scale: number): void {
   const { half } = geometry;
+  const at = (i - table.start) * half;
   for (let k = 0; k < half; k++) {
-    const c = table.cos[i * half + k]!;
-    const s = table.sin[i * half + k]!;
+    const c = table.cos[at + k]!;
+    const s = table.sin[at + k]!;
     const x = row[k]!;
     const y = row[k + half]!;
     out[offset + k] = scale * (x * c - y * s);
@@ -422,16 +427,32 @@ function ropeInto(row: Float64Array, i: number, geometry: Geometry, table: RopeT
   }
 }
 
-function queryHead(options: SyntheticOptions, geometry: Geometry, document: Document, table: RopeTable, plan: LayerPlan, layer: number, h: number): Float32Array {
-  const { seqLen, headDim } = options;
+/**
+ * A head's [N, D] rows in chunks of CHUNK_ROWS, each row built in logit units by `fill` (which
+ * draws from the head's own stream in row order, so chunking does not change a value), then rotated.
+ */
+function* rotatedRows(geometry: Geometry, fill: (row: Float64Array, i: number) => void): Generator<Float32Array> {
+  const { seqLen, headDim } = geometry;
+  const scale = headDim ** 0.25;
+  const row = new Float64Array(headDim);
+  for (let start = 0; start < seqLen; start += CHUNK_ROWS) {
+    const rows = Math.min(CHUNK_ROWS, seqLen - start);
+    const table = ropeTable(geometry, start, rows);
+    const out = new Float32Array(rows * headDim);
+    for (let r = 0; r < rows; r++) {
+      fill(row, start + r);
+      ropeInto(row, start + r, geometry, table, out, r * headDim, scale);
+    }
+    yield out;
+  }
+}
+
+function queryRows(options: SyntheticOptions, geometry: Geometry, document: Document, plan: LayerPlan, layer: number, h: number): Generator<Float32Array> {
   const head = plan.heads[h]!;
   const kvPlan = plan.kv[Math.floor(h / (options.heads / options.kvHeads))]!;
   const rng = new Rng(options.seed, STREAM.qNoise, layer, h);
-  const scale = headDim ** 0.25;
-  const out = new Float32Array(seqLen * headDim);
-  const row = new Float64Array(headDim);
-  for (let i = 0; i < seqLen; i++) {
-    for (let d = 0; d < headDim; d++) row[d] = QUERY_NOISE * rng.normal();
+  return rotatedRows(geometry, (row, i) => {
+    for (let d = 0; d < options.headDim; d++) row[d] = QUERY_NOISE * rng.normal();
     for (let k = 0; k < geometry.positionalPairs; k++) {
       row[k]! += head.positional[2 * k]!;
       row[k + geometry.half]! += head.positional[2 * k + 1]!;
@@ -442,22 +463,16 @@ function queryHead(options: SyntheticOptions, geometry: Geometry, document: Docu
       const topic = kvPlan.topics[document.blockTopic[Math.floor(i / BLOCK)]!]!;
       geometry.topicDims.forEach((dim, t) => (row[dim]! += head.topicLogit * topic[t]!));
     }
-    ropeInto(row, i, geometry, table, out, i * headDim, scale);
-  }
-  return out;
+  });
 }
 
-function keyHead(options: SyntheticOptions, geometry: Geometry, document: Document, table: RopeTable, plan: LayerPlan, layer: number, g: number): Float32Array {
-  const { seqLen, headDim } = options;
+function keyRows(options: SyntheticOptions, geometry: Geometry, document: Document, plan: LayerPlan, layer: number, g: number): Generator<Float32Array> {
   const kvPlan = plan.kv[g]!;
   const rng = new Rng(options.seed, STREAM.kNoise, layer, g);
-  const scale = headDim ** 0.25;
-  const out = new Float32Array(seqLen * headDim);
-  const row = new Float64Array(headDim);
-  const salientChannelOf = new Int8Array(seqLen).fill(-1);
+  const salientChannelOf = new Int8Array(options.seqLen).fill(-1);
   kvPlan.salient.forEach((positions, channel) => positions.forEach((j) => (salientChannelOf[j] = channel)));
-  for (let j = 0; j < seqLen; j++) {
-    for (let d = 0; d < headDim; d++) row[d] = KEY_NOISE * rng.normal();
+  return rotatedRows(geometry, (row, j) => {
+    for (let d = 0; d < options.headDim; d++) row[d] = KEY_NOISE * rng.normal();
     const channel = salientChannelOf[j]!;
     const isSink = j < kvPlan.sinkCount;
     if (isSink) row[geometry.sinkDim]! += 1;
@@ -470,14 +485,14 @@ function keyHead(options: SyntheticOptions, geometry: Geometry, document: Docume
     }
     const topic = kvPlan.topics[document.blockTopic[Math.floor(j / BLOCK)]!]!;
     geometry.topicDims.forEach((dim, t) => (row[dim]! += topic[t]!));
-    ropeInto(row, j, geometry, table, out, j * headDim, scale);
-  }
-  return out;
+  });
 }
 
-function valueHead(options: SyntheticOptions, layer: number, g: number): Float32Array {
+function* valueRows(options: SyntheticOptions, layer: number, g: number): Generator<Float32Array> {
   const rng = new Rng(options.seed, STREAM.values, layer, g);
-  return Float32Array.from({ length: options.seqLen * options.headDim }, () => rng.normal());
+  for (let start = 0; start < options.seqLen; start += CHUNK_ROWS) {
+    yield Float32Array.from({ length: Math.min(CHUNK_ROWS, options.seqLen - start) * options.headDim }, () => rng.normal());
+  }
 }
 
 /** The planted pattern of every head, layer-major, without producing any tensor. */
@@ -493,8 +508,6 @@ export function generateSynthetic(options: SyntheticOptions): SyntheticCapture {
   const geometry = buildGeometry(options);
   const document = buildDocument(options, geometry);
   const { seqLen, headDim, heads, kvHeads, dtype } = options;
-  let table: RopeTable | null = null;
-  const rope = (): RopeTable => (table ??= ropeTable(geometry));
   // Tensors are produced in file order (q, k, v of layer 0, then layer 1...): keep one plan.
   let cached: { layer: number; plan: LayerPlan } | null = null;
   const layerPlan = (layer: number): LayerPlan => {
@@ -505,18 +518,18 @@ export function generateSynthetic(options: SyntheticOptions): SyntheticCapture {
   const tensors: TensorSource[] = [];
   for (let layer = 0; layer < options.layers; layer++) {
     planted.push(drawLayer(options, document, layer).planted);
-    const source = (kind: 'q' | 'k' | 'v', count: number, makeHead: (index: number) => Float32Array): TensorSource => ({
+    const source = (kind: 'q' | 'k' | 'v', count: number, headRows: (index: number) => Iterable<Float32Array>): TensorSource => ({
       name: `layers.${layer}.${kind}`,
       dtype,
       shape: [count, seqLen, headDim],
       produce: async function* () {
-        for (let index = 0; index < count; index++) yield encodeFloats(makeHead(index), dtype);
+        for (let index = 0; index < count; index++) for (const rows of headRows(index)) yield encodeFloats(rows, dtype);
       },
     });
     tensors.push(
-      source('q', heads, (h) => queryHead(options, geometry, document, rope(), layerPlan(layer), layer, h)),
-      source('k', kvHeads, (g) => keyHead(options, geometry, document, rope(), layerPlan(layer), layer, g)),
-      source('v', kvHeads, (g) => valueHead(options, layer, g)),
+      source('q', heads, (h) => queryRows(options, geometry, document, layerPlan(layer), layer, h)),
+      source('k', kvHeads, (g) => keyRows(options, geometry, document, layerPlan(layer), layer, g)),
+      source('v', kvHeads, (g) => valueRows(options, layer, g)),
     );
   }
   const metadata: CaptureMetadata = {

@@ -54,15 +54,21 @@ export function syntheticCapture(options: SyntheticOptions): Capture {
     }
     return bytes;
   };
+  const readHeads = async (layer: number, kind: TensorKind, start: number, end: number): Promise<Uint8Array> => {
+    const count = kind === 'q' ? options.heads : options.kvHeads;
+    for (const head of [start, end - 1]) {
+      if (!Number.isInteger(head) || head < 0 || head >= count || end <= start) throw new Error(`${kind} head ${head} is out of range (0..${count - 1})`);
+    }
+    const headBytes = options.seqLen * options.headDim * bytesPerValue;
+    return (await readLayer(layer, kind)).slice(start * headBytes, end * headBytes);
+  };
   return {
     summary,
     readLayer,
-    async readHead(layer, kind, head) {
-      const count = kind === 'q' ? options.heads : options.kvHeads;
-      if (!Number.isInteger(head) || head < 0 || head >= count) throw new Error(`${kind} head ${head} is out of range (0..${count - 1})`);
-      const headBytes = options.seqLen * options.headDim * bytesPerValue;
-      return (await readLayer(layer, kind)).slice(head * headBytes, (head + 1) * headBytes);
+    readHead(layer, kind, head) {
+      return readHeads(layer, kind, head, head + 1);
     },
+    readHeads,
     async readTokens() {
       throw new Error('the synthetic capture holds no tokens');
     },

@@ -33,7 +33,7 @@ std::string attendRowGroups(const AttentionInputs& inputs, const RowSelection& r
         workspace.resetSoftmax();
         workspace.forEachChunk(keys, true, [&] { workspace.accumulateSoftmax(true); });
         const size_t firstRow = size_t(head) * rowTotal + group.first;
-        workspace.finishSoftmax(out + firstRow * inputs.headDim, lse + firstRow);
+        workspace.finishSoftmax(out ? out + firstRow * inputs.headDim : nullptr, lse + firstRow);
       },
       ctx);
 }

@@ -11,7 +11,7 @@
 
 namespace sparsescope {
 
-// out: [H, R, D], lse: [H, R] natural log, R = rows.size(N). Returns "" or kCancelled.
+// out: [H, R, D] or null (not written), lse: [H, R] natural log, R = rows.size(N). Returns "" or kCancelled.
 std::string denseAttention(const AttentionInputs& inputs, const RowSelection& rows, float* out,
                            float* lse, const CallContext& ctx);
 

@@ -13,7 +13,7 @@ namespace sparsescope {
 // The key set of (head, block) in the index.
 KeySet indexKeySet(const SparseIndexView& index, int head, int block);
 
-// out: [H, R, D], lse: [H, R] natural log over the computed set. Returns "" or kCancelled.
+// out: [H, R, D] or null (not written), lse: [H, R] natural log over the computed set. Returns "" or kCancelled.
 std::string sparseAttention(const AttentionInputs& inputs, const SparseIndexView& index,
                             const RowSelection& rows, float* out, float* lse, const CallContext& ctx);
 

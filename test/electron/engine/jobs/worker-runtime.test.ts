@@ -10,6 +10,7 @@ function fakeCapture(path: string): Capture & { closed: number } {
     closed: 0,
     summary: { path } as Capture['summary'],
     readHead: async () => new Uint8Array(),
+    readHeads: async () => new Uint8Array(),
     readLayer: async () => new Uint8Array(),
     readTokens: async () => ({ ids: new Int32Array(), text: [] }),
     close: async () => void capture.closed++,
