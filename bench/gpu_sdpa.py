@@ -1,6 +1,7 @@
 """PyTorch SDPA baselines for bench/gpu.sh: causal bf16 attention, H=32, Hkv=8 (K/V expanded to
 H heads, untimed), D=128, timed with CUDA events after warm-up, median of repeats, per backend
-(flash, cuDNN). Prints one JSON object per line: {"backend", "seqLen", "ms", "tflops"}."""
+(flash, cuDNN). Prints one JSON object per line: {"backend", "seqLen", "ms", "tflops"} (or "error"
+instead of "ms" and "tflops"), after a first line {"meta": {...}} with the library versions."""
 import json
 import os
 import sys
@@ -29,6 +30,14 @@ def time_ms(run, repeats):
 def main():
     seq_lens = [int(n) for n in os.environ.get("SEQ_LENS", "32768,131072").split(",")]
     repeats = int(os.environ.get("REPEATS", "5"))
+    meta = {"torch": torch.__version__, "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version()}
+    try:
+        import triton
+
+        meta["triton"] = triton.__version__
+    except ImportError:
+        pass
+    print(json.dumps({"meta": meta}), flush=True)
     torch.manual_seed(0)
     for seq_len in seq_lens:
         q = torch.randn(1, HEADS, seq_len, HEAD_DIM, device="cuda", dtype=torch.bfloat16)
