@@ -456,6 +456,15 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
           set({ opening: false });
         }
         applyCapture(capture, 'file');
+        // The first screen's search is the app's doing, not the user's: its config is nothing to save
+        // (closing the app must not ask), unless the user tuned a head meanwhile.
+        const unsubscribe = store.subscribe((state, previous) => {
+          if (state.capture?.captureId !== capture.captureId) unsubscribe();
+          else if (state.searched && !previous.searched) {
+            unsubscribe();
+            if (state.config && state.tunedKeys.length === 0) state.markConfigSaved(state.config);
+          }
+        });
         await get().startJob({ kind: 'search', captureId: capture.captureId, settings: FIRST_SCREEN_SEARCH });
       },
 

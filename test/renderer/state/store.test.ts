@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, type SearchResult } from '../../../contract/api.js';
 import { headKey } from '../../../renderer/src/state/config';
+import { hasUnsavedEdits } from '../../../renderer/src/state/session';
 import { createAppStore, FIRST_SCREEN_SEARCH, type AppStore } from '../../../renderer/src/state/store';
 import { FAKE_CAPTURE, FAKE_SAMPLE, FakeApi, fakeRecall } from '../fake-api.js';
 
@@ -284,6 +285,10 @@ describe('the first screen (issue 12 item 1)', () => {
     expect(store.getState().searched).not.toBeNull();
     expect(store.getState().config?.heads[0]?.[1]).toMatchObject({ pattern: 'stream_llm' });
     expect(store.getState().notices).toEqual([]);
+    // The app searched, not the user: closing does not ask about unsaved edits, until the user edits.
+    expect(hasUnsavedEdits(store.getState())).toBe(false);
+    store.getState().setPatterns([headKey(0, 1)], { pattern: 'dense', a: 0, b: 0 }, 'dense');
+    expect(hasUnsavedEdits(store.getState())).toBe(true);
   });
 
   it('starts on the demo, quietly, when the engine ships no sample, and says so when the sample is broken', async () => {
