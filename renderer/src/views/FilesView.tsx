@@ -4,8 +4,7 @@
  * the per-head stats as CSV and the focused head's map as PNG. In Electron, it also opens a
  * window on a remote engine (`sparsescope serve` on a GPU server, through an SSH tunnel).
  */
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import type { SparsescopeBridge } from '../api/preload';
+import { useEffect, useMemo, useState } from 'react';
 import type { ConfigFormat, Result } from '../../../contract/api';
 import { themeLut } from '../charts/colormap';
 import { renderPooledMap } from '../charts/heatmap';
@@ -14,8 +13,10 @@ import { modelTotals } from '../state/overview';
 import { useApi, useApp } from '../state/context';
 import { CAPTURE_EXTENSIONS, CONFIG_EXTENSIONS } from './drop';
 import { downloadCanvas, downloadText, stem } from './download';
+import { CaptureFacts } from './CaptureFacts';
 import { FileBrowser } from './FileBrowser';
-import { fmtBytes, fmtTokens, PATTERN_LABEL, PATTERNS, plural } from './format';
+import { PATTERN_LABEL, PATTERNS, plural } from './format';
+import { RemoteEnginePanel } from './RemoteEnginePanel';
 import { cssColour, useResolvedTheme } from './theme';
 
 const EXPORTS: { format: ConfigFormat; label: string; suffix: string; what: string }[] = [
@@ -117,31 +118,7 @@ export function FilesView() {
       <section className="panel">
         <h2>Capture</h2>
         {capture ? (
-          <dl className="facts" data-testid="capture-facts">
-            <dt>File</dt>
-            <dd className="truncate" title={capture.path}>
-              {capture.fileName}
-            </dd>
-            <dt>Model</dt>
-            <dd className="truncate" title={capture.model}>
-              {capture.model}
-            </dd>
-            <dt>Shape</dt>
-            <dd>
-              {capture.layers.length}/{capture.numLayers} layer{capture.numLayers === 1 ? '' : 's'} · {plural(capture.numHeads, 'head')} ({capture.numKvHeads} KV) · head dim {capture.headDim} · {fmtTokens(capture.seqLen)} tokens ·{' '}
-              {capture.dtype}
-            </dd>
-            <dt>Size</dt>
-            <dd>{fmtBytes(capture.sizeBytes)}</dd>
-            <dt>Prompt</dt>
-            <dd className="truncate" title={capture.source}>
-              {capture.source}
-            </dd>
-            <dt>Tokens</dt>
-            <dd data-testid="capture-tokens">{capture.tokens ? `yes${capture.tokenizer ? ` (${capture.tokenizer})` : ''}` : 'no'}</dd>
-            <dt>Hash</dt>
-            <dd className="mono">{capture.hash.slice(0, 16)}…</dd>
-          </dl>
+          <CaptureFacts capture={capture} />
         ) : (
           <p className="muted">No capture open.</p>
         )}
@@ -242,43 +219,5 @@ export function FilesView() {
         />
       )}
     </div>
-  );
-}
-
-/** Electron only: open the UI of a `sparsescope serve` engine (a GPU server's) in a new window. */
-function RemoteEnginePanel({ bridge }: { bridge: SparsescopeBridge }) {
-  const { notify, reportError } = useApp((s) => s);
-  const [url, setUrl] = useState('');
-  const connect = async (event: FormEvent) => {
-    event.preventDefault();
-    try {
-      const reply = await bridge.openRemote(url);
-      if (!reply.ok) return notify('error', reply.error.message);
-      notify('info', `Opened the engine at ${String(reply.result)} in a new window.`);
-    } catch (error) {
-      reportError(error, 'opening the remote engine');
-    }
-  };
-  return (
-    <section className="panel" data-testid="remote-engine">
-      <h2>Remote engine</h2>
-      <p className="muted small">
-        This window computes on this machine. To work on a GPU server, run <code>sparsescope serve --root DIR</code> there, forward its port (
-        <code>ssh -L 7700:127.0.0.1:7700 gpu-server</code>) and paste the URL it printed.
-      </p>
-      <form className="button-row" onSubmit={(event) => void connect(event)}>
-        <input
-          type="url"
-          aria-label="Engine URL"
-          placeholder="http://127.0.0.1:7700/?token=…"
-          value={url}
-          onChange={(event) => setUrl(event.target.value)}
-          data-testid="remote-url"
-        />
-        <button type="submit" disabled={!url.trim()} data-testid="remote-connect">
-          Open in a new window
-        </button>
-      </form>
-    </section>
   );
 }

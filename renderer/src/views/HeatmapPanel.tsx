@@ -3,29 +3,27 @@
  * d3-zoom down to 64-token tiles (the visible region re-requested), token axes, the computed mask
  * drawn over it with a legend, a hover readout, and an optional per-row recall strip.
  */
-import { axisBottom, axisLeft, scaleLinear, select, zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3';
+import { axisBottom, axisLeft, scaleLinear, select, zoomIdentity, type ZoomTransform } from 'd3';
 import { useCallback, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
-import type { HeadPattern, Region } from '../../../contract/api';
+import type { HeadPattern } from '../../../contract/api';
 import { recallColour, themeLut, type ColourScale } from '../charts/colormap';
-import { drawMaskLines, drawPlaced, drawRowStrip, fullRegion, linesToDraw, pixelsPerToken, pixelToTokenX, pixelToTokenY, visibleRegion, type TokenView } from '../charts/heatmap';
+import { drawMaskLines, drawPlaced, drawRowStrip, fullRegion, linesToDraw, pixelsPerToken, pixelToTokenX, pixelToTokenY, type TokenView } from '../charts/heatmap';
 import { readoutAt } from '../charts/readout';
 import { useApi } from '../state/context';
 import { TokenText } from '../state/tokens';
 import { ColourBar, COLOUR_BAR_WIDTH } from './ColourBar';
-import { plural } from './format';
+import { mapCaption } from './captions';
 import { HeatmapReadout } from './HeatmapReadout';
-import { MapLegend, type LineCounts } from './MapLegend';
+import { lineCounts, MapLegend } from './MapLegend';
 import { cssVar } from './theme';
-import { EMPTY_LAYERS, useHeatmapLayers, VEIL_ALPHA, type Layers, type ShownMap } from './useHeatmapLayers';
+import { EMPTY_LAYERS, useHeatmapLayers, VEIL_ALPHA, type Layers } from './useHeatmapLayers';
+import { useMapZoom } from './useMapZoom';
 
-/** Smallest visible span in tokens: a 64-token tile then fills a good part of the canvas. */
-const MIN_SPAN = 256;
 const AXIS_LEFT = 52;
 const AXIS_BOTTOM = 30;
 const STRIP_WIDTH = 14;
-/** The caption and legend lines under the axis plus the grid's top padding; a preview has the caption only. */
-const CAPTION_HEIGHT = 46;
-const PREVIEW_CAPTION_HEIGHT = 22;
+/** The grid's top padding and a little air above the caption. */
+const GRID_PADDING = 10;
 /** Pixels from the pointer within which a chosen line counts as pointed at. */
 const LINE_REACH_PX = 4;
 
@@ -63,63 +61,36 @@ function tokenTicks(domain: number[]): (value: { valueOf(): number }) => string 
   };
 }
 
-function regionKey(region: Region): string {
-  return `${region.rowStart}-${region.rowEnd}-${region.colStart}-${region.colEnd}`;
-}
-
-/** What the caption says about the map on screen; it follows the zoom. A preview says only what a cell is. */
-function caption(shown: ShownMap | null, visible: Region, seqLen: number, paintMs: number | null, full: boolean): string {
-  if (!shown) return '';
-  const tokensPerCell = Math.max(1, Math.round((shown.region.colEnd - shown.region.colStart) / shown.cols));
-  const where = visible.rowEnd - visible.rowStart >= seqLen ? `all ${plural(seqLen, 'token')}` : `queries ${visible.rowStart.toLocaleString()}–${visible.rowEnd.toLocaleString()} × keys ${visible.colStart.toLocaleString()}–${visible.colEnd.toLocaleString()}`;
-  const cells = `${shown.cols}² cells of ${plural(tokensPerCell, 'token')}`;
-  const timing = `${plural(shown.rowsUsed, 'sampled row')} · ${shown.backend} ${shown.ms.toFixed(0)} ms${paintMs !== null ? ` · paint ${paintMs.toFixed(1)} ms` : ''}`;
-  return full ? `${where} · ${cells} · ${timing}` : cells;
-}
-
-function lineCounts(layers: Layers, view: TokenView): { vertical: LineCounts; slash: LineCounts } | null {
-  if (!layers.lines) return null;
-  const drawn = linesToDraw(layers.lines, view);
-  return {
-    vertical: { chosen: layers.lines.verticalColumns.length, drawn: drawn.verticalColumns.length },
-    slash: { chosen: layers.lines.slashOffsets.length, drawn: drawn.slashOffsets.length },
-  };
-}
-
 export function HeatmapPanel(props: HeatmapPanelProps) {
   const { captureId, seqLen, layer, head, theme, scale, resolution, mask, rowStrip, tokens: hasTokens = false, interactive = true } = props;
   const api = useApi();
   const wrapperRef = useRef<HTMLDivElement>(null);
+  const footerRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement | null>(null);
   const stripRef = useRef<HTMLCanvasElement>(null);
   const xAxisRef = useRef<SVGGElement>(null);
   const yAxisRef = useRef<SVGGElement>(null);
   const transformRef = useRef<Pick<ZoomTransform, 'k' | 'x' | 'y'>>(zoomIdentity);
-  const zoomRef = useRef<ZoomBehavior<HTMLCanvasElement, unknown> | null>(null);
   const [size, setSize] = useState(0);
-  const [detailRegion, setDetailRegion] = useState<Region | null>(null);
   const [pointer, setPointer] = useState<{ x: number; y: number } | null>(null);
   const lut = useMemo(() => themeLut(theme), [theme]);
   const tokens = useMemo(() => (hasTokens ? new TokenText(api, captureId, seqLen) : null), [api, captureId, seqLen, hasTokens]);
-  // Zoomed views ask for about one cell per device pixel, never finer than one token.
-  const detailResolution = useMemo(() => {
-    if (!detailRegion) return 0;
-    const span = Math.max(detailRegion.rowEnd - detailRegion.rowStart, detailRegion.colEnd - detailRegion.colStart);
-    return Math.max(8, Math.min(span, Math.round(size * (window.devicePixelRatio || 1)), 1024));
-  }, [detailRegion, size]);
 
-  // Square canvas that fills the wrapper, minus axes, strip and colour bar.
+  // Square canvas that fills the wrapper, minus axes, strip, colour bar, and the caption and legend
+  // below it (measured: the legend wraps to a second line in narrow panels).
   useEffect(() => {
     const wrapper = wrapperRef.current;
-    if (!wrapper) return;
-    const observer = new ResizeObserver(([entry]) => {
-      if (!entry) return;
-      const { width, height } = entry.contentRect;
-      setSize(Math.max(64, Math.floor(Math.min(width - AXIS_LEFT - STRIP_WIDTH - COLOUR_BAR_WIDTH - 12, height - AXIS_BOTTOM - (interactive ? CAPTION_HEIGHT : PREVIEW_CAPTION_HEIGHT)))));
+    const footer = footerRef.current;
+    if (!wrapper || !footer) return;
+    const observer = new ResizeObserver(() => {
+      const width = wrapper.clientWidth - AXIS_LEFT - STRIP_WIDTH - COLOUR_BAR_WIDTH - 12;
+      const height = wrapper.clientHeight - AXIS_BOTTOM - footer.offsetHeight - GRID_PADDING;
+      setSize(Math.max(64, Math.floor(Math.min(width, height))));
     });
     observer.observe(wrapper);
+    observer.observe(footer);
     return () => observer.disconnect();
-  }, [interactive]);
+  }, []);
 
   const view = useCallback((): TokenView => ({ seqLen, size, transform: transformRef.current }), [seqLen, size]);
   // Read through refs: a new recall strip (every Tune evaluation) must only redraw, never give
@@ -143,7 +114,7 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     // Axes over the visible tokens only, so the axis lines stay beside the canvas when zoomed.
     const x = scaleLinear().domain([pixelToTokenX(current, 0), pixelToTokenX(current, size)]).range([0, size]);
     const y = scaleLinear().domain([pixelToTokenY(current, 0), pixelToTokenY(current, size)]).range([0, size]);
-    const ticks = Math.max(3, Math.floor(size / 90));
+    const ticks = Math.max(2, Math.floor(size / 90));
     if (xAxisRef.current) select(xAxisRef.current).call(axisBottom(x).ticks(ticks).tickFormat(tokenTicks(x.domain())));
     if (yAxisRef.current) select(yAxisRef.current).call(axisLeft(y).ticks(ticks).tickFormat(tokenTicks(y.domain())));
     const strip = stripRef.current?.getContext('2d');
@@ -153,50 +124,18 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
     }
   }, [size, seqLen, view]);
 
+  const { detailRegion, resetZoom } = useMapZoom({ canvasRef, transformRef, size, seqLen, interactive, redraw, mapKey: `${captureId}:${layer}:${head}` });
+  // Zoomed views ask for about one cell per device pixel, never finer than one token.
+  const detailResolution = useMemo(() => {
+    if (!detailRegion) return 0;
+    const span = Math.max(detailRegion.rowEnd - detailRegion.rowStart, detailRegion.colEnd - detailRegion.colStart);
+    return Math.max(8, Math.min(span, Math.round(size * (window.devicePixelRatio || 1)), 1024));
+  }, [detailRegion, size]);
   const { status, maskState, shown } = useHeatmapLayers({ layers: layersRef, api, captureId, layer, head, resolution, scale, lut, theme, mask, detailRegion, detailResolution, redraw });
-
-  // d3-zoom on the canvas; the transform lives in a ref so panning never re-renders React.
-  useEffect(() => {
-    const canvas = canvasRef.current;
-    if (!canvas || size === 0 || !interactive) return;
-    let settle: ReturnType<typeof setTimeout> | undefined;
-    const behaviour = zoom<HTMLCanvasElement, unknown>()
-      .scaleExtent([1, Math.max(1, seqLen / MIN_SPAN)])
-      .translateExtent([[0, 0], [size, size]])
-      .extent([[0, 0], [size, size]])
-      .on('zoom', (event: { transform: ZoomTransform }) => {
-        transformRef.current = event.transform;
-        requestAnimationFrame(redraw);
-        clearTimeout(settle);
-        settle = setTimeout(() => {
-          const region = visibleRegion({ seqLen, size, transform: event.transform });
-          setDetailRegion((old) => (event.transform.k > 1.01 ? (old && regionKey(old) === regionKey(region) ? old : region) : null));
-        }, 150);
-      });
-    zoomRef.current = behaviour;
-    const selection = select(canvas);
-    selection.call(behaviour).on('dblclick.zoom', null);
-    selection.call(behaviour.transform, transformRef.current as ZoomTransform);
-    return () => {
-      clearTimeout(settle);
-      selection.on('.zoom', null);
-    };
-  }, [size, seqLen, interactive, redraw]);
-
-  // New head or capture: back to the whole map.
-  useEffect(() => {
-    transformRef.current = zoomIdentity;
-    setDetailRegion(null);
-    if (canvasRef.current && zoomRef.current) select(canvasRef.current).call(zoomRef.current.transform, zoomIdentity);
-  }, [captureId, layer, head]);
 
   useEffect(() => {
     redraw();
   }, [redraw, size, rowStrip]);
-
-  const resetZoom = () => {
-    if (canvasRef.current && zoomRef.current) select(canvasRef.current).call(zoomRef.current.transform, zoomIdentity);
-  };
 
   const onPointer = (event: MouseEvent<HTMLCanvasElement>) => {
     // No readout while dragging: the map moves under the pointer.
@@ -206,7 +145,8 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
   const dpr = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
   const visible = detailRegion ?? fullRegion(seqLen);
   const current = view();
-  const counts = maskState === 'drawn' ? lineCounts(layersRef.current, current) : null;
+  // While a new mask loads, the legend keeps the last one's counts rather than blinking out.
+  const counts = maskState !== 'none' && layersRef.current.lines ? lineCounts(layersRef.current.lines, current) : null;
   const readout =
     pointer && interactive
       ? readoutAt(
@@ -262,15 +202,17 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
           <g ref={xAxisRef} />
         </svg>
       </div>
-      <div className="heatmap-caption" data-testid="heatmap-caption">
-        <span>query ↓ · key → · {caption(shown, visible, seqLen, detailRegion ? null : status.paintMs, interactive)}</span>
-        {detailRegion && (
-          <button type="button" className="link" onClick={resetZoom}>
-            reset zoom
-          </button>
-        )}
+      <div ref={footerRef}>
+        <div className="heatmap-caption" data-testid="heatmap-caption">
+          <span>query ↓ · key → · {mapCaption(shown, visible, seqLen, detailRegion ? null : status.paintMs, interactive)}</span>
+          {detailRegion && (
+            <button type="button" className="link" onClick={resetZoom}>
+              reset zoom
+            </button>
+          )}
+        </div>
+        <MapLegend lut={lut} veilOpacity={VEIL_ALPHA / 255} mask={maskState !== 'none'} vertical={counts?.vertical ?? null} slash={counts?.slash ?? null} strip={!!rowStrip} />
       </div>
-      <MapLegend lut={lut} veilOpacity={VEIL_ALPHA / 255} mask={maskState === 'drawn'} vertical={counts?.vertical ?? null} slash={counts?.slash ?? null} strip={!!rowStrip} />
     </div>
   );
 }

@@ -1,5 +1,6 @@
 /** What the marks over a head's map mean: coverage, the chosen lines (how many drawn at this zoom) and the recall strip. */
 import { lutColour, recallColour } from '../charts/colormap';
+import { linesToDraw, type MaskLines, type TokenView } from '../charts/heatmap';
 import { plural } from './format';
 
 /** A mid-bright map colour, bare (computed) and under the veil (skipped), as the canvas shows them. */
@@ -8,6 +9,15 @@ const SAMPLE_T = 0.75;
 export interface LineCounts {
   chosen: number;
   drawn: number;
+}
+
+/** How many chosen lines a mask has, and how many this view draws apart. */
+export function lineCounts(lines: MaskLines, view: TokenView): { vertical: LineCounts; slash: LineCounts } {
+  const drawn = linesToDraw(lines, view);
+  return {
+    vertical: { chosen: lines.verticalColumns.length, drawn: drawn.verticalColumns.length },
+    slash: { chosen: lines.slashOffsets.length, drawn: drawn.slashOffsets.length },
+  };
 }
 
 export interface MapLegendProps {

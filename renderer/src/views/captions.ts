@@ -1,8 +1,9 @@
 /**
  * What the user is looking at, in words: the capture (real text or synthetic planted patterns) and
- * where its config came from, for the overview's caption.
+ * where its config came from, for the overview's caption; what a head's map on screen is made of.
  */
-import { MINFERENCE_DEFAULT_HEAD, type CaptureSummary, type SearchResult } from '../../../contract/api';
+import { MINFERENCE_DEFAULT_HEAD, type CaptureSummary, type Region, type SearchResult } from '../../../contract/api';
+import type { ShownMap } from './useHeatmapLayers';
 import { fmtPercent, plural } from './format';
 
 export function captureSubject(capture: Pick<CaptureSummary, 'model' | 'source' | 'planted' | 'tokens' | 'seqLen'>): string {
@@ -37,4 +38,14 @@ export function configStory({ seqLen, isDefault, searched, searching, tuned }: C
       : `MInference's default config (Vertical-Slash ${MINFERENCE_DEFAULT_HEAD.a}/${MINFERENCE_DEFAULT_HEAD.b}) on every head${byHand}.`;
   }
   return `An imported config${byHand}.`;
+}
+
+/** What the caption says about the map on screen; it follows the zoom. A preview says only what a cell is. */
+export function mapCaption(shown: ShownMap | null, visible: Region, seqLen: number, paintMs: number | null, full: boolean): string {
+  if (!shown) return '';
+  const tokensPerCell = Math.max(1, Math.round((shown.region.colEnd - shown.region.colStart) / shown.cols));
+  const where = visible.rowEnd - visible.rowStart >= seqLen ? `all ${plural(seqLen, 'token')}` : `queries ${visible.rowStart.toLocaleString()}–${visible.rowEnd.toLocaleString()} × keys ${visible.colStart.toLocaleString()}–${visible.colEnd.toLocaleString()}`;
+  const cells = `${shown.cols}² cells of ${plural(tokensPerCell, 'token')}`;
+  const timing = `${plural(shown.rowsUsed, 'sampled row')} · ${shown.backend} ${shown.ms.toFixed(0)} ms${paintMs !== null ? ` · paint ${paintMs.toFixed(1)} ms` : ''}`;
+  return full ? `${where} · ${cells} · ${timing}` : cells;
 }
