@@ -1,9 +1,10 @@
 /**
- * Issue 5's user session in Chromium against the real `sparsescope serve`: open the demo, sort by
- * recall, open the worst head, see the mask overlay, change its budget and see recall change, run
+ * Issue 5's user session in Chromium against the real `sparsescope serve`, after issue 12's first
+ * screen (the real sample, searched), hover readout with token text and grid at 960x600: open the
+ * demo, sort by recall, open the worst head, see the mask overlay, change its budget and see recall change, run
  * a search and cancel it, run it to the end, benchmark, export MInference JSON and check the file.
  * With UPDATE_SCREENSHOTS=1 it also writes every view to assets/screenshots/ (light, the overview
- * also dark, and the head view zoomed in).
+ * also dark and at 960x600, the first screen, the head view zoomed in and with its hover readout).
  */
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,8 +17,8 @@ import { startTestServer, type TestServer } from './serve-fixture.js';
 
 const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../assets/screenshots/', import.meta.url)) : null;
 
-async function screenshot(page: Page, name: string, scratch: string): Promise<void> {
-  await page.mouse.move(0, 799); // no hover tooltips in the pictures
+async function screenshot(page: Page, name: string, scratch: string, options: { hover?: boolean } = {}): Promise<void> {
+  if (!options.hover) await page.mouse.move(0, 799); // no hover tooltips in the pictures, unless they are the point
   await page.screenshot({ path: join(SCREENSHOT_DIR ?? scratch, `${name}.png`) });
 }
 
@@ -47,6 +48,12 @@ async function jobState(page: Page, kind: string, states: string[], timeout: num
     { timeout, polling: 100 },
   );
   return (await handle.jsonValue()) as string;
+}
+
+/** Tune's evaluation of the latest change has landed (past its 80 ms debounce). */
+async function tuneMeasured(page: Page): Promise<void> {
+  await page.waitForTimeout(300);
+  await page.waitForSelector('[data-testid=tune-stats][data-pending=false]', { timeout: 60_000 });
 }
 
 /** The recall shown by Tune once its evaluation has settled. */
@@ -83,10 +90,62 @@ describe('issue 5: an inference engineer’s session', () => {
     await server?.close();
   });
 
-  it('opens the demo, analyzes it, and sorts the heads lowest recall first', async () => {
+  it('opens on a real capture searched to recall 0.95, says what it shows, and colours the grid by density (issue 12 items 1, 4)', async () => {
     await page.goto(server.url);
     await waitForHeatmap(page);
+    await everyHeadMeasured(page);
+    const caption = await page.textContent('[data-testid=screen-caption]');
+    expect(caption).toMatch(/^Attention of ref-byte-llama reading sqlite3\.h/);
+    expect(caption).toContain('Each head runs the cheapest pattern that keeps 95% of its attention');
+    expect(Math.min(...(await recallColumn(page)).map(Number))).toBeGreaterThanOrEqual(0.95);
+    expect(await page.getAttribute('[data-testid=head-grid]', 'data-colour')).toBe('density');
+    expect(await page.textContent('[data-testid=grid-legend]')).toContain('density (computed share), lower is better');
+    await screenshot(page, 'first-screen', scratch);
+  });
+
+  it('reads a cell of the map on hover: query and key with their text, mass, skipped or computed; the colour bar shows the scale (issue 12 items 2, 3)', async () => {
+    await page.dblclick('[data-testid=heads-table] tbody tr[data-head="5:2"]');
+    await page.waitForSelector('[data-testid=heatmap][data-mask=drawn][data-ready=true]', { timeout: 60_000 });
+    expect(await page.getAttribute('[data-testid=colour-bar]', 'data-scale')).toBe('log');
+    expect(await page.textContent('[data-testid=colour-bar]')).toMatch(/^attention mass per cell \(log\).*0\.01%/);
+    expect(await page.textContent('[data-testid=map-legend]')).toMatch(/computed by the pattern.*skipped.*recall per query row/);
+    const box = (await page.locator('[data-testid=heatmap]').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.62, { steps: 3 });
+    await page.waitForSelector('[data-testid=heatmap-readout] .token-context mark', { timeout: 30_000 });
+    const readout = (await page.textContent('[data-testid=heatmap-readout]'))!;
+    expect(readout).toMatch(/query\s*1,2\d\d/);
+    expect(readout).toMatch(/key\s*\d{3}/);
+    expect(readout).toMatch(/attention mass [\d.]+(%|e-\d) of each query's attention/);
+    expect(readout).toMatch(/skipped by the pattern|computed by the pattern|of the cell computed/);
+    await screenshot(page, 'head-hover', scratch, { hover: true });
+    await page.mouse.move(0, 799);
+    await page.waitForSelector('[data-testid=heatmap-readout]', { state: 'detached' });
+    await page.selectOption('[data-testid=scale]', 'linear');
+    await page.waitForSelector('[data-testid=colour-bar][data-scale=linear]', { timeout: 60_000 });
+    await page.selectOption('[data-testid=scale]', 'log');
+  });
+
+  it('keeps the overview grid in view at 960x600 (issue 12 item 7)', async () => {
+    await page.click('[data-testid=tab-overview]');
+    await page.setViewportSize({ width: 960, height: 600 });
+    await waitForHeatmap(page);
+    await page.waitForTimeout(300);
+    const grid = (await page.locator('[data-testid=head-grid]').boundingBox())!;
+    expect(grid.width).toBeGreaterThan(200);
+    expect(grid.x + grid.width).toBeLessThanOrEqual(960);
+    expect(grid.y + grid.height).toBeLessThanOrEqual(600);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(960);
+    await screenshot(page, 'overview-960', scratch);
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('opens the demo, analyzes it, and sorts the heads lowest recall first', async () => {
     await page.click('[data-testid=tab-files]');
+    // Esc closes the file browser even from its folder select.
+    await page.click('[data-testid=open-capture]');
+    await page.focus('[data-testid=file-browser] select');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=file-browser]', { state: 'detached' });
     await page.click('[data-testid=open-demo]');
     await page.waitForFunction(() => document.querySelector('[data-testid=capture-facts]')?.textContent?.includes('demo-'), undefined, { timeout: 120_000 });
     await page.click('[data-testid=tab-overview]');
@@ -115,9 +174,11 @@ describe('issue 5: an inference engineer’s session', () => {
     await page.click('[data-testid=tab-tune]');
     await waitForHeatmap(page);
     const initial = await settledTuneRecall(page, null);
-    // Number fields commit on Enter (or blur), not per keystroke.
+    // Number fields commit on Enter (or blur), not per keystroke; each commit is measured before the
+    // next, so none cancels a measurement under way (a 409 the console would count as an error).
     await page.fill('[data-testid=param-a-number]', '30');
     await page.press('[data-testid=param-a-number]', 'Enter');
+    await tuneMeasured(page);
     await page.fill('[data-testid=param-b-number]', '50');
     await page.press('[data-testid=param-b-number]', 'Enter');
     const reduced = await settledTuneRecall(page, initial.recall);
@@ -135,7 +196,22 @@ describe('issue 5: an inference engineer’s session', () => {
     await page.waitForSelector('[data-testid=heatmap][data-mask=drawn]', { timeout: 60_000 });
 
     await page.click('[data-testid=apply]');
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=diff]')?.children.length) === 1);
+    const diffLength = (n: number) => page.waitForFunction((n) => Number(document.querySelector('[data-testid=diff]')?.children.length) === n, n);
+    await diffLength(1);
+    // Undo and redo from a select (not a text field), each measured before the next.
+    await page.focus('[data-testid=resolution]');
+    await page.keyboard.press('Control+z');
+    await diffLength(0);
+    await tuneMeasured(page);
+    await page.keyboard.press('Control+Shift+z');
+    await diffLength(1);
+    await tuneMeasured(page);
+    // Out of range: an inline error, nothing committed.
+    await page.fill('[data-testid=param-a-number]', '12');
+    await page.press('[data-testid=param-a-number]', 'Enter');
+    expect(await page.textContent('[data-testid=param-a-number-error]')).toMatch(/^between 30 and 4,096$/);
+    await page.press('[data-testid=param-a-number]', 'Escape');
+    await page.waitForSelector('[data-testid=param-a-number-error]', { state: 'detached' });
     await screenshot(page, 'tune', scratch);
   });
 
@@ -216,6 +292,7 @@ describe('issue 5: an inference engineer’s session', () => {
     expect(paintMs).toBeGreaterThan(0);
     console.log(`first paint of a 1024x1024 heatmap (data arrival -> canvas drawn): ${paintMs.toFixed(1)} ms`);
     await page.waitForSelector('[data-testid=heatmap][data-mask=drawn]', { timeout: 60_000 });
+    expect(await page.textContent('[data-testid=heatmap-caption]')).toMatch(/all 4,096 tokens · 1024² cells of 4 tokens/);
     await screenshot(page, 'head', scratch);
 
     const box = (await page.locator('[data-testid=heatmap]').boundingBox())!;
@@ -224,6 +301,8 @@ describe('issue 5: an inference engineer’s session', () => {
     await page.waitForSelector('text=reset zoom');
     await page.waitForTimeout(1500);
     expect((await canvasPixels(page, '[data-testid=heatmap]')).distinctColours).toBeGreaterThan(10);
+    // The caption follows the zoom (issue 12 item 7).
+    expect(await page.textContent('[data-testid=heatmap-caption]')).toMatch(/queries [\d,]+–[\d,]+ × keys [\d,]+–[\d,]+ · \d+² cells of \d+ tokens?/);
     await screenshot(page, 'head-zoomed', scratch);
 
     await page.selectOption('[data-testid=theme]', 'dark');
