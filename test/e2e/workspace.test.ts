@@ -34,6 +34,12 @@ async function compareMeasured(page: Page): Promise<void> {
   await page.waitForFunction(() => [...document.querySelectorAll('.compare-numbers tbody tr:first-child td')].every((cell) => cell.textContent !== '—'), undefined, { timeout: 120_000 });
 }
 
+/** Tune's numbers once the measurement a change started has landed (past the 80 ms debounce, then not pending). */
+async function tuneSettled(page: Page): Promise<void> {
+  await page.waitForTimeout(300);
+  await page.waitForSelector('[data-testid=tune-stats][data-pending=false]', { timeout: 60_000 });
+}
+
 describe('issue 12: work kept across reloads, and the views no peer shows', () => {
   let server: TestServer;
   let browser: Browser;
@@ -73,10 +79,17 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     await waitForHeatmap(page);
     await idle(page);
     await page.click('[data-testid=tab-tune]');
-    await page.check('input[name=pattern][value=vertical_and_slash]');
+    await page.waitForSelector('[data-testid=tune-stats][data-pending=false]', { timeout: 60_000 });
+    const radio = 'input[name=pattern][value=vertical_and_slash]';
+    if (!(await page.isChecked(radio))) {
+      await page.check(radio);
+      await tuneSettled(page);
+    }
+    // Each commit's measurement settles before the next, so none is cancelled under it (a 409 in the console).
     for (const [field, value] of [['param-a-number', '30'], ['param-b-number', '50']] as const) {
       await page.fill(`[data-testid=${field}]`, value);
       await page.press(`[data-testid=${field}]`, 'Enter');
+      await tuneSettled(page);
     }
     await page.click('[data-testid=apply]');
     await page.waitForSelector('[data-testid=tab-tune] .badge >> text=1');
@@ -97,6 +110,7 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
   it('greys the numbers while the event stream is down, and brings them back once it is up', async () => {
     const opacity = async () => Number(await page.$eval('[data-testid=tune-stats] .stat-value', (element) => getComputedStyle(element).opacity));
     await page.waitForSelector('[data-testid=status-connection][data-state=connected]', { timeout: 20_000 });
+    await page.waitForSelector('[data-testid=tune-stats][data-pending=false]', { timeout: 60_000 }); // Tune dims while it measures
     expect(await opacity()).toBe(1);
     refusing = true;
     await Promise.all([socket!.page.close(), socket!.serve.close()]);
