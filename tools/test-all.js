@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['typecheck', 'unit', 'native', 'e2e', 'fuzz', 'package'];
+const SUITES = ['typecheck', 'unit', 'timing', 'native', 'e2e', 'fuzz', 'package'];
 /** A suite still running after this is killed and counted as crashed. */
 const SUITE_TIMEOUT_MS = 30 * 60 * 1000;
 
