@@ -1,5 +1,5 @@
 /**
- * The UI on a real capture (test/fixtures/real: ref-byte-llama on 2048 tokens of sqlite3.h),
+ * The UI on a real capture (samples/: ref-byte-llama on 2048 tokens of sqlite3.h),
  * beside the synthetic session: open it from the file browser, see its provenance and tokens,
  * the overview of its two layers, a head's map with the mask over it, and a target-recall search
  * whose every head reaches the target on all rows.
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canvasPixels, launchBrowser, waitForHeatmap, type Browser } from './browser.js';
 import { startTestServer, type TestServer } from './serve-fixture.js';
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/real/ref-byte-llama-2k.safetensors', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../../samples/ref-byte-llama-2k.safetensors', import.meta.url));
 const NAME = 'ref-byte-llama-2k.safetensors';
 
 describe('a real capture in Chromium against serve', () => {

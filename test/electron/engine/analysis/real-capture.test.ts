@@ -1,5 +1,5 @@
 /**
- * The engine on a real capture (test/fixtures/real: ref-byte-llama, a trained model, on 2048
+ * The engine on a real capture (samples/: ref-byte-llama, a trained model, on 2048
  * tokens of sqlite3.h; layers 3 and 5), beside the synthetic tests: open it with its tokens, and
  * hold a searched target recall on every row, not only on the sampled ones.
  */
@@ -13,7 +13,7 @@ import { exportConfig, importConfig } from '../../../../electron/engine/config/i
 import type { Capture } from '../../../../electron/engine/capture/types.js';
 import { nativeOrReference } from './native-or-reference.js';
 
-const FIXTURE = fileURLToPath(new URL('../../../fixtures/real/ref-byte-llama-2k.safetensors', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../../../../samples/ref-byte-llama-2k.safetensors', import.meta.url));
 const { native } = await nativeOrReference();
 /** Few sampled rows, so that a choice made on them alone would miss on some head. */
 const TARGET: SearchSettings = { mode: 'target-recall', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 64, seed: 0 } };
