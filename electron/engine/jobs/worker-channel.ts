@@ -6,7 +6,7 @@
  * crash fails only the requests that were in flight; the host keeps running.
  */
 import { ApiError } from '../../../contract/api.js';
-import type { FromWorker, WorkerHandle, WorkerOp, WorkerOps, WorkerSpawner } from './protocol.js';
+import type { FromWorker, WorkerCall, WorkerHandle, WorkerOp, WorkerOps, WorkerSpawner } from './protocol.js';
 
 export interface CallOptions {
   capturePath?: string;
@@ -21,7 +21,7 @@ export interface PendingCall<T> {
   /**
    * Ask the worker to stop this call; the promise rejects with ApiError 'cancelled'. When the
    * channel has a kill grace period and the worker has not stopped by then, the worker is killed
-   * (failing its other calls) and restarted on the next call.
+   * and restarted; its other calls are sent again to the new worker (once), so they lose nothing.
    */
   cancel(): void;
 }
@@ -33,6 +33,9 @@ interface InFlight {
   onProgress?: CallOptions['onProgress'];
   cancelRequested: boolean;
   killTimer?: ReturnType<typeof setTimeout>;
+  /** What was sent, so a call caught in another call's forced restart can be sent again. */
+  message: WorkerCall;
+  resent: boolean;
 }
 
 export interface WorkerChannelOptions {
@@ -54,19 +57,16 @@ export class WorkerChannel {
 
   call<Op extends WorkerOp, T = unknown>(op: Op, params: WorkerOps[Op], options: CallOptions = {}): PendingCall<T> {
     const id = this.nextId++;
+    const message: WorkerCall = { type: 'call', id, op, capturePath: options.capturePath, captureId: options.captureId, params };
     let entry!: InFlight;
     const promise = new Promise<T>((resolve, reject) => {
-      entry = { op, resolve: resolve as (value: unknown) => void, reject, onProgress: options.onProgress, cancelRequested: false };
+      entry = { op, resolve: resolve as (value: unknown) => void, reject, onProgress: options.onProgress, cancelRequested: false, message, resent: false };
     });
     if (this.disposed) {
       entry.reject(new ApiError(`the ${this.name} worker has been shut down`, 'internal'));
     } else {
       this.inFlight.set(id, entry);
-      try {
-        this.ensureWorker().send({ type: 'call', id, op, capturePath: options.capturePath, captureId: options.captureId, params });
-      } catch (error) {
-        this.settle(id, new ApiError(`could not reach the ${this.name} worker: ${messageOf(error)}`, 'internal'));
-      }
+      this.send(id, entry);
     }
     return { id, promise, cancel: () => this.cancel(id) };
   }
@@ -93,10 +93,18 @@ export class WorkerChannel {
     const worker = this.worker;
     entry.killTimer = setTimeout(() => {
       if (!this.inFlight.has(id) || this.worker !== worker) return;
-      // The call ignored the cooperative cancel: kill the process; its other calls fail with a reason.
+      // The call ignored the cooperative cancel: kill the process and give its other calls a new one.
       this.settle(id, cancelledError(entry.op));
       this.restartAfter(`the ${this.name} worker was restarted because a cancelled ${entry.op} did not stop within ${this.options.killGraceMs} ms`);
     }, this.options.killGraceMs);
+  }
+
+  private send(id: number, entry: InFlight): void {
+    try {
+      this.ensureWorker().send(entry.message);
+    } catch (error) {
+      this.settle(id, new ApiError(`could not reach the ${this.name} worker: ${messageOf(error)}`, 'internal'));
+    }
   }
 
   private ensureWorker(): WorkerHandle {
@@ -115,11 +123,22 @@ export class WorkerChannel {
     return worker;
   }
 
+  /**
+   * Replace a worker we killed on purpose. Calls it was running that nobody cancelled are sent
+   * once more to the new worker; a call already sent twice fails with the reason.
+   */
   private restartAfter(reason: string): void {
     const worker = this.worker;
     this.worker = null;
-    this.failAll(new ApiError(reason, 'internal'));
     worker?.kill();
+    for (const [id, entry] of [...this.inFlight]) {
+      if (entry.cancelRequested) this.settle(id, cancelledError(entry.op));
+      else if (entry.resent) this.settle(id, new ApiError(reason, 'internal'));
+      else {
+        entry.resent = true;
+        this.send(id, entry);
+      }
+    }
   }
 
   private onMessage(message: FromWorker): void {

@@ -87,7 +87,8 @@ function KernelBand({ blocks, keyStart, keyEnd, title }: { blocks: KernelBlocks;
   const boxRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const [width, setWidth] = useState(0);
-  const [drawn, setDrawn] = useState(false);
+  const [drawn, setDrawn] = useState<'loading' | 'ready' | 'error'>('loading');
+  const [failure, setFailure] = useState<string | null>(null);
 
   useEffect(() => {
     const box = boxRef.current;
@@ -100,7 +101,8 @@ function KernelBand({ blocks, keyStart, keyEnd, title }: { blocks: KernelBlocks;
   useEffect(() => {
     if (width === 0) return;
     let current = true;
-    setDrawn(false);
+    setDrawn('loading');
+    setFailure(null);
     const region: Region = { rowStart: blocks.rowStart, rowEnd: blocks.rowEnd, colStart: keyStart, colEnd: keyEnd };
     api
       .call('head.pooledMap', { captureId: capture.captureId, layer: focus.layer, head: focus.head, region, resolution: Math.max(8, Math.min(1024, keyEnd - keyStart)), sampling: { mode: 'exact' } })
@@ -122,9 +124,13 @@ function KernelBand({ blocks, keyStart, keyEnd, title }: { blocks: KernelBlocks;
             causal: cssVar('--kernel-causal'),
           });
         }
-        setDrawn(true);
+        setDrawn('ready');
       })
-      .catch(() => current && setDrawn(true));
+      .catch((error: unknown) => {
+        if (!current) return;
+        setDrawn('error');
+        setFailure(errorMessage(error));
+      });
     return () => {
       current = false;
     };
@@ -149,9 +155,14 @@ function KernelBand({ blocks, keyStart, keyEnd, title }: { blocks: KernelBlocks;
         style={{ width, height: BAND_HEIGHT }}
         data-testid="kernel-band"
         data-block={blocks.queryBlock}
-        data-ready={drawn ? 'true' : 'false'}
+        data-ready={drawn === 'ready' ? 'true' : drawn === 'error' ? 'error' : 'false'}
         aria-label={`Keys ${keyStart}–${keyEnd} read by query block ${blocks.queryBlock}: ${blocks.blockCount} tiles and ${blocks.columnCount} loose columns`}
       />
+      {failure && (
+        <div className="error-text small" role="alert" data-testid="kernel-band-error">
+          Could not draw the attention under this block: {failure}
+        </div>
+      )}
       <svg width={width} height={AXIS_HEIGHT} aria-hidden="true">
         <Axis axis={axis} />
       </svg>

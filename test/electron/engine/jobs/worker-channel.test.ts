@@ -51,18 +51,29 @@ describe('WorkerChannel over a real child process', () => {
     expect(second.pid).toBe(first.pid);
   });
 
-  it('kills a worker that ignores cancel, fails its other calls with a reason, and restarts', async () => {
+  it('kills a worker that ignores cancel and sends its other calls again to the new one', async () => {
     const jobs = channel(200);
     const first = await jobs.call('analyze', behave({ behavior: 'echo-typed' })).promise as { pid: number };
     const stuck = jobs.call('search', behave({ behavior: 'ignore-cancel' }));
-    const bystander = jobs.call('bench', behave({ behavior: 'ignore-cancel' }));
+    const bystander = jobs.call('bench', behave({ behavior: 'steps', steps: 60, stepMs: 10 }));
     const started = Date.now();
     stuck.cancel();
     await expect(stuck.promise).rejects.toMatchObject({ code: 'cancelled' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
-    await expect(bystander.promise).rejects.toThrow(/restarted because a cancelled search did not stop within 200 ms/);
+    await expect(bystander.promise).resolves.toEqual({ steps: 60 });
     const next = await jobs.call('analyze', behave({ behavior: 'echo-typed' })).promise as { pid: number };
     expect(next.pid).not.toBe(first.pid);
+  });
+
+  it('fails a call with the reason when a second forced restart catches it', async () => {
+    const jobs = channel(100);
+    const bystander = jobs.call('bench', behave({ behavior: 'steps', steps: 200, stepMs: 5 }));
+    for (let restart = 0; restart < 2; restart++) {
+      const stuck = jobs.call('search', behave({ behavior: 'ignore-cancel' }));
+      stuck.cancel();
+      await expect(stuck.promise).rejects.toMatchObject({ code: 'cancelled' });
+    }
+    await expect(bystander.promise).rejects.toThrow(/restarted because a cancelled search did not stop within 100 ms/);
   });
 
   it('fails in-flight calls when the worker crashes, and serves the next call from a new worker', async () => {
