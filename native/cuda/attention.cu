@@ -1,5 +1,6 @@
 // Host side of the flash-attention kernel: uploads, the row selection, one launch per KV-head
 // group with cancellation and progress between launches, and the downloads.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -60,7 +61,33 @@ std::string planRows(const RowSelection& rows, int seqLen, int blocksPerCta, Row
   return "";
 }
 
-// Uploads the job, then calls launch(args, grid) once per KV-head group (kBlocksPerCta query
+// Score entries one launch should hold: enough that its causal tail and the sync after it are small
+// against it (one launch per KV group left 8 tails at 32K), few enough that a cancel waits at most
+// about 0.1 s on an H100. A launch holds whole KV groups, at least one.
+constexpr double kEntriesPerLaunch = double(1ull << 36);
+
+int groupsPerLaunchFor(const AttentionJob& job, int rowsOut) {
+  const AttentionInputs& in = *job.inputs;
+  const int groupSize = in.numHeads / in.numKvHeads;
+  double entries = 0;  // of the heaviest KV group
+  for (int group = 0; group < in.numKvHeads; ++group) {
+    double groupEntries = 0;
+    for (int head = group * groupSize; head < (group + 1) * groupSize; ++head) {
+      if (!job.index) {
+        groupEntries += double(rowsOut) * (double(in.seqLen) + 1) / 2;
+        continue;
+      }
+      const SparseIndexView& index = *job.index;
+      const int first = index.slot(head, 0), end = index.slot(head + 1, 0);
+      groupEntries += double(index.tileOffsets[end] - index.tileOffsets[first]) * kTileRows * kTileRows +
+                      double(index.colOffsets[end] - index.colOffsets[first]) * kTileRows;
+    }
+    entries = std::max(entries, groupEntries);
+  }
+  return std::clamp(int(kEntriesPerLaunch / std::max(entries, 1.0)), 1, in.numKvHeads);
+}
+
+// Uploads the job, then calls launch(args, grid) once per launch's KV-head groups (kBlocksPerCta query
 // blocks per CTA), with cancellation and progress between launches.
 template <typename T, int D, bool kWithV, int kBlocksPerCta, typename Launch>
 std::string launchAttention(const AttentionJob& job, const CallContext& ctx, Launch launch) {
@@ -103,14 +130,18 @@ std::string launchAttention(const AttentionJob& job, const CallContext& ctx, Lau
   args.index = index.view;
   args.scaleLog2 = kLog2e / std::sqrt(float(D));
 
+  if (plan.blocks.size() > 65535) return "too many query blocks for one launch: " + std::to_string(plan.blocks.size());
+  const int groupsPerLaunch = groupsPerLaunchFor(job, R);
   DeviceTimer timer;
-  for (int group = 0; group < in.numKvHeads; ++group) {
+  for (int group = 0; group < in.numKvHeads; group += groupsPerLaunch) {
+    const int groups = std::min(groupsPerLaunch, in.numKvHeads - group);
     args.headBase = group * groupSize;
-    SPARSESCOPE_TRY(launch(args, dim3(plan.blocks.size(), groupSize)));
+    // Heads vary fastest, so the CTAs start longest block first across every head of the launch.
+    SPARSESCOPE_TRY(launch(args, dim3(groups * groupSize, plan.blocks.size())));
     SPARSESCOPE_CUDA_TRY(cudaGetLastError());
     SPARSESCOPE_CUDA_TRY(cudaDeviceSynchronize());
     if (ctx.cancelled()) return kCancelled;
-    ctx.report(double(group + 1) / in.numKvHeads);
+    ctx.report(double(group + groups) / in.numKvHeads);
   }
   SPARSESCOPE_TRY(timer.stop());
   if (kWithV) SPARSESCOPE_TRY(out.download(job.out, size_t(H) * R * D));

@@ -96,7 +96,7 @@ __device__ __forceinline__ void growRegisters() {
 
 }  // namespace hopper
 
-// blockIdx.x: query blocks 2b and 2b+1 (b = args.blocks[blockIdx.x]); blockIdx.y + headBase: head.
+// blockIdx.x + headBase: head; blockIdx.y: query blocks 2b and 2b+1 (b = args.blocks[blockIdx.y]).
 // kDenseLists: dense causal lists, whose steps follow from the chunk number without the cursor.
 template <typename T, int D, bool kDenseLists>
 __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
@@ -115,9 +115,9 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
   uint64_t* emptied = filled + kStages;                             // [kStages]: consumers done with it
 
   const int N = args.seqLen;
-  const int head = args.headBase + blockIdx.y;
+  const int head = args.headBase + blockIdx.x;
   const int kvHead = head / args.groupSize;
-  const int firstBlock = args.blocks[blockIdx.x] * kConsumers;
+  const int firstBlock = args.blocks[blockIdx.y] * kConsumers;
   const int lastBlock = (N - 1) / kTileRows;
 
   __shared__ __align__(16) unsigned char listBytes[sizeof(ChunkList) * kConsumers];

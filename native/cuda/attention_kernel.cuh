@@ -107,8 +107,8 @@ struct AttentionArgs {
   const T* v = nullptr;  // [Hkv, N, D], unused without V
   int seqLen = 0;
   int groupSize = 1;             // H / Hkv
-  int headBase = 0;              // blockIdx.y + headBase is the query head
-  const int32_t* blocks = nullptr;  // first query block / blocks per CTA, per blockIdx.x; longest first
+  int headBase = 0;              // blockIdx.x + headBase is the query head
+  const int32_t* blocks = nullptr;  // first query block / blocks per CTA, per blockIdx.y; longest first
   const int32_t* rowSlot = nullptr;  // null: output row = query row; else slot or -1 (skip) per row
   int rowsOut = 0;               // R
   float* out = nullptr;          // [H, R, D]
@@ -259,8 +259,8 @@ __global__ void __launch_bounds__(kThreads, kHopper ? 3 : 1) attentionKernel(con
   int* gatheredKeys = reinterpret_cast<int*>(keyTiles + (kWithV ? 4 : 2) * kTileRows * D);  // [2][64]
 
   const int N = args.seqLen;
-  const int head = args.headBase + blockIdx.y;
-  const int block = args.blocks[blockIdx.x];
+  const int head = args.headBase + blockIdx.x;
+  const int block = args.blocks[blockIdx.y];
   const int rowStart = block * kTileRows;
   const size_t kvOffset = size_t(head / args.groupSize) * N * D;
   const T* keys = args.k + kvOffset;
