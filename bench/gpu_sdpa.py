@@ -1,6 +1,6 @@
 """PyTorch SDPA baselines for bench/gpu.sh: causal bf16 attention, H=32, Hkv=8 (K/V expanded to
 H heads, untimed), D=128, timed with CUDA events after warm-up, median of repeats, per backend
-(flash, cuDNN). Prints one JSON object per line: {"backend", "seqLen", "ms", "tflops"} (or "error"
+(flash, cuDNN; SDPA_BACKENDS=sdpa_cudnn picks some). Prints one JSON object per line: {"backend", "seqLen", "ms", "tflops"} (or "error"
 instead of "ms" and "tflops"), after a first line {"meta": {...}} with the library versions."""
 import json
 import os
@@ -45,7 +45,8 @@ def main():
         v = torch.randn(1, KV_HEADS, seq_len, HEAD_DIM, device="cuda", dtype=torch.bfloat16)
         k, v = (t.repeat_interleave(HEADS // KV_HEADS, dim=1).contiguous() for t in (k, v))
         flops = 4 * HEADS * HEAD_DIM * seq_len * (seq_len + 1) / 2
-        for name, backend in BACKENDS.items():
+        chosen = os.environ.get("SDPA_BACKENDS", ",".join(BACKENDS)).split(",")
+        for name, backend in ((name, BACKENDS[name]) for name in chosen):
             try:
                 with sdpa_kernel(backend):
                     ms = time_ms(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True), repeats)

@@ -16,8 +16,12 @@ import { z } from 'zod';
 export const Backend = z.enum(['auto', 'cpu', 'cuda']);
 export type Backend = z.infer<typeof Backend>;
 
-/** Pattern names as MInference writes them, plus `dense` for heads no sparse pattern serves. */
-export const PatternName = z.enum(['vertical_and_slash', 'stream_llm', 'block_sparse', 'dense']);
+/**
+ * Pattern names as MInference writes them, `dense` for heads no sparse pattern serves, and the
+ * index estimates of XAttention (mit-han-lab/x-attention) and FlexPrefill (ByteDance-Seed/FlexPrefill).
+ * DuoAttention needs no pattern of its own: its streaming heads are stream_llm, its retrieval heads dense.
+ */
+export const PatternName = z.enum(['vertical_and_slash', 'stream_llm', 'block_sparse', 'dense', 'xattention', 'flexprefill']);
 export type PatternName = z.infer<typeof PatternName>;
 
 /**
@@ -25,7 +29,12 @@ export type PatternName = z.infer<typeof PatternName>;
  * vertical_and_slash: a = vertical_size, b = slash_size;
  * stream_llm:         a = n_init,        b = n_local;
  * block_sparse:       a = top_k blocks,  b unused (kept as read);
- * dense:              a, b unused.
+ * dense:              a, b unused;
+ * xattention:         a = threshold tau in thousandths (1..1000; 900 = 0.9), b = stride S (1..block
+ *                     size, dividing it; 8 or 16 in the paper); block size: MethodSettings;
+ * flexprefill:        a = gamma in thousandths (1..1000; 950 = 0.95), b = tau in thousandths
+ *                     (0..1000; 100 = 0.1); block size and minimum budget: MethodSettings.
+ * The exact definitions are in native/src/ops/xattention_index.h and flexprefill_index.h.
  */
 export const HeadPattern = z.object({
   pattern: PatternName,
@@ -60,6 +69,9 @@ export const CudaDevice = z.object({
   freeMemoryBytes: z.number(),
   computeCapability: z.string(),
 });
+/** A process jobs run on: one per visible GPU (pinned to its CUDA index), or a CPU worker (cudaIndex null). */
+export const ComputeWorker = z.object({ name: z.string(), label: z.string(), cudaIndex: z.number().int().nullable() });
+export type ComputeWorker = z.infer<typeof ComputeWorker>;
 export const DeviceInfo = z.object({
   engineVersion: z.string(),
   cpu: z.object({ threads: z.number().int(), model: z.string() }),
@@ -67,6 +79,8 @@ export const DeviceInfo = z.object({
   /** The backend `auto` resolves to. */
   defaultBackend: z.enum(['cpu', 'cuda']),
   host: z.enum(['electron', 'serve', 'test']),
+  /** The compute workers jobs are sharded over (see ComputeWorker). */
+  workers: z.array(ComputeWorker).optional(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 
@@ -272,14 +286,54 @@ export const DEFAULT_LAST_Q = 64;
 export const HeadConfigEntry = HeadPattern.extend({ score: z.number().optional(), asWritten: HeadPattern.pick({ a: true, b: true }).optional() });
 export type HeadConfigEntry = z.infer<typeof HeadConfigEntry>;
 
-/** The SGLang/vLLM `dual_chunk_attention_config` settings that change what a head computes. */
+/** A method's block: query rows and keys, a whole number of the kernel's 64-wide tiles. */
+const MethodBlockSize = z
+  .number()
+  .int()
+  .min(KERNEL_BLOCK)
+  .max(16 * KERNEL_BLOCK)
+  .refine((size) => size % KERNEL_BLOCK === 0, { message: `a multiple of ${KERNEL_BLOCK}` });
+const MinBudget = z.number().int().min(0).max(1 << 24);
+
+/**
+ * Settings of the XAttention and FlexPrefill estimates that apply to every head of a config, with
+ * their papers' defaults: blocks of 128, FlexPrefill's minimum budget 512 tokens (its README's
+ * `flex_prefill_min_budget`), rounded up to whole blocks.
+ */
+export const MethodSettings = z.object({
+  xattentionBlockSize: MethodBlockSize.default(128),
+  flexprefillBlockSize: MethodBlockSize.default(128),
+  flexprefillMinBudget: MinBudget.default(512),
+});
+export type MethodSettings = z.infer<typeof MethodSettings>;
+export const DEFAULT_METHOD_SETTINGS: Readonly<MethodSettings> = { xattentionBlockSize: 128, flexprefillBlockSize: 128, flexprefillMinBudget: 512 };
+
+/** DuoAttention's streaming heads: stream_llm with its sink and recent window (its eval defaults, `--sink_size 64 --recent_size 256`). */
+export const DUO_STREAMING_HEAD: Readonly<HeadPattern> = { pattern: 'stream_llm', a: 64, b: 256 };
+
+/**
+ * The settings of a config that change what a head computes: SGLang/vLLM's
+ * `dual_chunk_attention_config` ones, and the XAttention / FlexPrefill MethodSettings (absent: defaults).
+ */
 export const RuntimeSettings = z.object({
   /** Sequences of at most this many tokens run dense (`sparse_attention_threshold`). */
   sparseAttentionThreshold: z.number().int().min(0).optional(),
   /** Query rows of the Vertical-Slash estimate, the last min(lastQ, N) (`sparse_attention_last_q`). */
   sparseAttentionLastQ: z.number().int().min(1).max(DEFAULT_LAST_Q).optional(),
+  xattentionBlockSize: MethodBlockSize.optional(),
+  flexprefillBlockSize: MethodBlockSize.optional(),
+  flexprefillMinBudget: MinBudget.optional(),
 });
 export type RuntimeSettings = z.infer<typeof RuntimeSettings>;
+
+/** The MethodSettings a config's heads run with: its runtime's where set, else the defaults. */
+export function methodSettingsOf(runtime: RuntimeSettings | undefined): MethodSettings {
+  return {
+    xattentionBlockSize: runtime?.xattentionBlockSize ?? DEFAULT_METHOD_SETTINGS.xattentionBlockSize,
+    flexprefillBlockSize: runtime?.flexprefillBlockSize ?? DEFAULT_METHOD_SETTINGS.flexprefillBlockSize,
+    flexprefillMinBudget: runtime?.flexprefillMinBudget ?? DEFAULT_METHOD_SETTINGS.flexprefillMinBudget,
+  };
+}
 
 /** A full head config: patterns[layer][head], and the serving settings it was imported with. */
 export const HeadConfig = z.object({
@@ -307,16 +361,53 @@ export function fitHeadConfig(config: HeadConfig | null, shape: { numLayers: num
   return { numLayers: shape.numLayers, numHeads: shape.numHeads, heads, ...(config?.runtime ? { runtime: config.runtime } : {}) };
 }
 
-export const ConfigFormat = z.enum(['minference', 'sglang', 'sparsescope']);
+/**
+ * Config files: MInference's per-head list, SGLang/vLLM's config, Sparsescope's document, and the
+ * newer methods' own files: `xattention` a per-head threshold table (layers x query heads),
+ * `duo` DuoAttention's full_attention_heads.tsv (layers x KV heads, 1 retrieval, 0 streaming),
+ * `flexprefill` FlexPrefill's config dict (`block_size`, `flex_prefill_gamma`, ...), and
+ * `minference-attn` MInference's `attn_type` with its `attn_kwargs` for the methods it runs
+ * (xattention, flexprefill). The last two hold one setting for all heads.
+ */
+export const ConfigFormat = z.enum(['minference', 'sglang', 'sparsescope', 'xattention', 'duo', 'flexprefill', 'minference-attn']);
 export type ConfigFormat = z.infer<typeof ConfigFormat>;
+
+/**
+ * Methods a target-recall search compares per head: `minference` its three patterns (plus dense),
+ * `xattention` and `flexprefill` their estimates along their threshold, `duo` stream_llm at
+ * DUO_STREAMING_HEAD or dense per KV head (streaming only where every query head of it holds the target).
+ */
+export const SearchMethod = z.enum(['minference', 'xattention', 'flexprefill', 'duo']);
+export type SearchMethod = z.infer<typeof SearchMethod>;
 
 export const SearchSettings = z.object({
   mode: z.enum(['candidates', 'target-recall']),
   targetRecall: z.number().min(0).max(1).default(0.95),
   sampling: RowSampling.default({ mode: 'sampled', rows: 512, seed: 0 }),
   layers: z.array(z.number().int()).optional(),
+  /** Methods searched (target-recall mode only; candidates mode is MInference's alone); absent: ['minference']. */
+  methods: z.array(SearchMethod).min(1).optional(),
+  /** Block sizes and minimum budget of the xattention and flexprefill heads searched; absent: the defaults. */
+  methodSettings: MethodSettings.optional(),
 });
 export type SearchSettings = z.infer<typeof SearchSettings>;
+
+/**
+ * One method's best config for a head under the search's rule, measured on every evaluated row
+ * like the report's heads; `holds` is false where nothing of the method reached the target (its
+ * stats are then those of dense, what the method falls back to).
+ */
+export const MethodChoice = z.object({ method: SearchMethod, holds: z.boolean(), stats: HeadStats });
+export type MethodChoice = z.infer<typeof MethodChoice>;
+
+/** Per head, every searched method's choice; `winner` is the one the result's config holds (the lowest cost that holds the target). */
+export const HeadComparison = z.object({
+  layer: z.number().int(),
+  head: z.number().int(),
+  winner: SearchMethod,
+  choices: z.array(MethodChoice),
+});
+export type HeadComparison = z.infer<typeof HeadComparison>;
 
 // ---------------------------------------------------------------------------------------------
 // Jobs: long work with progress, ETA and cancel. Results arrive in a `job` event.
@@ -346,6 +437,15 @@ export type JobSpec = z.infer<typeof JobSpec>;
 export const JobState = z.enum(['queued', 'running', 'done', 'failed', 'cancelled']);
 export type JobState = z.infer<typeof JobState>;
 
+/** One compute worker's part of a running job: the shard it computes (null when idle) and that shard's progress. */
+export const WorkerProgress = z.object({
+  worker: z.string(),
+  shard: z.string().nullable(),
+  progress: z.number(),
+  shardsDone: z.number().int(),
+});
+export type WorkerProgress = z.infer<typeof WorkerProgress>;
+
 export const JobEvent = z.object({
   jobId: z.string(),
   kind: z.enum(['analyze', 'search', 'bench']),
@@ -357,10 +457,13 @@ export const JobEvent = z.object({
   /** Present when state = done: a Report (analyze, bench), or a HeadConfig plus Report (search). */
   result: z.unknown().optional(),
   error: z.string().optional(),
+  /** While running on several compute workers: each one's current shard and its progress. */
+  workers: z.array(WorkerProgress).optional(),
 });
 export type JobEvent = z.infer<typeof JobEvent>;
 
-export const SearchResult = z.object({ config: HeadConfig, report: Report, settings: SearchSettings });
+/** `comparison` is present when the search compared methods (settings.methods other than ['minference']). */
+export const SearchResult = z.object({ config: HeadConfig, report: Report, settings: SearchSettings, comparison: z.array(HeadComparison).optional() });
 export type SearchResult = z.infer<typeof SearchResult>;
 
 /** One context length of the synthetic sweep, with the device and precision it ran on. */
@@ -412,7 +515,13 @@ export const methods = {
     result: PooledMap,
   },
   'head.mask': {
-    params: HeadRef.extend({ pattern: HeadPattern, resolution: z.number().int().min(8).max(2048), region: Region.optional() }),
+    params: HeadRef.extend({
+      pattern: HeadPattern,
+      resolution: z.number().int().min(8).max(2048),
+      region: Region.optional(),
+      /** Block sizes and minimum budget of xattention / flexprefill patterns (a config's runtime settings); absent: the defaults. */
+      methodSettings: MethodSettings.optional(),
+    }),
     result: MaskGeometry,
   },
   'head.evaluate': {
@@ -423,13 +532,19 @@ export const methods = {
       backend: Backend.default('auto'),
       /** Query rows of the Vertical-Slash estimate (a config's `sparse_attention_last_q`). */
       lastQ: z.number().int().min(1).max(DEFAULT_LAST_Q).default(DEFAULT_LAST_Q),
+      /** Block sizes and minimum budget of xattention / flexprefill patterns (a config's runtime settings); absent: the defaults. */
+      methodSettings: MethodSettings.optional(),
       /** Requests with the same `staleKey` cancel earlier ones still running (slider drags). */
       staleKey: z.string().optional(),
     }),
     result: HeadEvaluation,
   },
   'head.budgetCurve': {
-    params: HeadRef.extend({ pattern: PatternName, sampling: RowSampling.default({ mode: 'sampled', rows: 256, seed: 0 }) }),
+    params: HeadRef.extend({
+      pattern: PatternName,
+      sampling: RowSampling.default({ mode: 'sampled', rows: 256, seed: 0 }),
+      methodSettings: MethodSettings.optional(),
+    }),
     result: BudgetCurve,
   },
   /** The kernel's reads for one query block of a head's pattern (`queryBlock` < ceil(N / 64)). */
@@ -438,6 +553,7 @@ export const methods = {
       pattern: HeadPattern,
       queryBlock: z.number().int().min(0),
       lastQ: z.number().int().min(1).max(DEFAULT_LAST_Q).default(DEFAULT_LAST_Q),
+      methodSettings: MethodSettings.optional(),
     }),
     result: KernelBlocks,
   },
@@ -449,6 +565,7 @@ export const methods = {
       seed: z.number().int().default(0),
       top: z.number().int().min(1).max(64).default(12),
       lastQ: z.number().int().min(1).max(DEFAULT_LAST_Q).default(DEFAULT_LAST_Q),
+      methodSettings: MethodSettings.optional(),
       backend: Backend.default('auto'),
     }),
     result: OutputErrorBreakdown,
@@ -458,7 +575,13 @@ export const methods = {
   /** The latest event of every job the engine still remembers, newest first: how a client catches up on missed events. */
   'job.list': { params: z.object({}), result: z.array(JobEvent) },
   'config.import': {
-    params: z.object({ path: z.string().min(1) }).or(z.object({ text: z.string(), fileName: z.string() })),
+    /**
+     * `captureId` gives the capture the config is for: a DuoAttention file lists KV heads, spread
+     * over their query heads by the capture's grouping (without it, one query head per KV head).
+     */
+    params: z
+      .object({ path: z.string().min(1), captureId: z.string().optional() })
+      .or(z.object({ text: z.string(), fileName: z.string(), captureId: z.string().optional() })),
     result: z.object({ config: HeadConfig, format: ConfigFormat, warnings: z.array(z.string()) }),
   },
   'config.export': {

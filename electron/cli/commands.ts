@@ -323,9 +323,9 @@ const bench: Command = {
 
 /** Recall of what an export converts a head to, measured on the capture (the native module loads on first use). */
 function convertedHeadRecall(capture: Capture): RecallEvaluator {
-  return captureRecallEvaluator(capture.summary, async (layer, head, { lastQ, ...pattern }) => {
+  return captureRecallEvaluator(capture.summary, async (layer, head, { lastQ, methodSettings, ...pattern }) => {
     const [native, { evaluateHead }] = await Promise.all([nativeModule(), import('../engine/analysis/head.js')]);
-    const evaluation = await evaluateHead(native, capture, { layer, head, pattern, lastQ, sampling: EXPORT_RECALL_SAMPLING, stripRows: 8, backend: 'auto' });
+    const evaluation = await evaluateHead(native, capture, { layer, head, pattern, lastQ, methodSettings, sampling: EXPORT_RECALL_SAMPLING, stripRows: 8, backend: 'auto' });
     return evaluation.stats.recall;
   });
 }

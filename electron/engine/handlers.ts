@@ -195,8 +195,8 @@ export function createEngine(options: EngineOptions): Engine {
 
   /** Recall of what an export converts a head to, measured by the interactive worker on the open capture. */
   function convertedHeadRecall(capture: CaptureSummary): RecallEvaluator {
-    return captureRecallEvaluator(capture, async (layer, head, { lastQ, ...pattern }) => {
-      const params = { layer, head, pattern, lastQ, sampling: EXPORT_RECALL_SAMPLING, stripRows: 8, backend: 'auto' as const };
+    return captureRecallEvaluator(capture, async (layer, head, { lastQ, methodSettings, ...pattern }) => {
+      const params = { layer, head, pattern, lastQ, methodSettings, sampling: EXPORT_RECALL_SAMPLING, stripRows: 8, backend: 'auto' as const };
       const evaluation = (await interactive.call('evaluate', params, captureRef(capture)).promise) as HeadEvaluation;
       return evaluation.stats.recall;
     });

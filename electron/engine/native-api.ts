@@ -35,7 +35,7 @@ export interface AttentionInputs {
 }
 
 /** Pattern ids as stored in `HeadPatterns`. */
-export const PATTERN_ID = { dense: 0, vertical_and_slash: 1, stream_llm: 2, block_sparse: 3 } as const;
+export const PATTERN_ID = { dense: 0, vertical_and_slash: 1, stream_llm: 2, block_sparse: 3, xattention: 4, flexprefill: 5 } as const;
 
 /** Per query head, three int32: [patternId, a, b] (see contract HeadPattern for a/b meaning). */
 export type HeadPatterns = Int32Array;

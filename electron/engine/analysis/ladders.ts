@@ -33,11 +33,19 @@ export function expectedDensity(pattern: HeadPattern, seqLen: number): number {
       break;
     case 'dense':
       return 1;
+    case 'xattention':
+    case 'flexprefill':
+      // Data-dependent: at least the diagonal and first blocks each method always keeps (blocks of 128 or more).
+      keysPerRow = (i) => Math.min(i + 1, 2 * METHOD_MIN_BLOCK);
+      break;
   }
   let kept = 0;
   for (let i = 0; i < seqLen; i++) kept += keysPerRow(i);
   return kept / ((seqLen * (seqLen + 1)) / 2);
 }
+
+/** The smallest block the estimates of XAttention and FlexPrefill use by default. */
+const METHOD_MIN_BLOCK = 128;
 
 /** MInference's forced minimums (spec 2.1): v' >= 30, s' >= 50. */
 export const VS_MIN_VERTICAL = 30;
@@ -101,5 +109,15 @@ export function familyLadder(pattern: PatternName, seqLen: number): HeadPattern[
       return geometric(1, Math.ceil(seqLen / BLOCK), steps).map((topK) => ({ pattern, a: topK, b: 0 }));
     case 'dense':
       return [{ pattern, a: 0, b: 0 }];
+    case 'xattention':
+      return THRESHOLD_LADDER.map((threshold) => ({ pattern, a: threshold, b: XATTENTION_STRIDE }));
+    case 'flexprefill':
+      return THRESHOLD_LADDER.map((gamma) => ({ pattern, a: gamma, b: FLEXPREFILL_TAU }));
   }
 }
+
+/** Thresholds in thousandths for the curves of the mass-threshold methods, finer towards 1. */
+const THRESHOLD_LADDER = [300, 500, 700, 800, 850, 900, 930, 950, 970, 980, 990, 1000];
+/** XAttention's stride and FlexPrefill's tau in MInference's and the papers' defaults (8; 0.1). */
+export const XATTENTION_STRIDE = 8;
+export const FLEXPREFILL_TAU = 100;

@@ -26,7 +26,7 @@
  *   chunk (chunk_size - local_size) split into intra/succ/inter chunks, which Sparsescope does not
  *   model.
  */
-import { DEFAULT_LAST_Q, type HeadConfig, type HeadConfigEntry, type HeadPattern } from '../../../contract/api.js';
+import { DEFAULT_LAST_Q, methodSettingsOf, type HeadConfig, type HeadConfigEntry, type HeadPattern, type MethodSettings } from '../../../contract/api.js';
 
 /** Largest budget the contract accepts (HeadPattern a/b). */
 export const MAX_BUDGET = 1 << 24;
@@ -76,7 +76,9 @@ function asVerticalSlash(head: HeadPattern, seqLen: number | undefined): HeadPat
   const vs = (a: number, b: number): HeadPattern => ({ pattern: 'vertical_and_slash', a: Math.min(MAX_BUDGET, a), b: Math.min(MAX_BUDGET, b) });
   switch (head.pattern) {
     case 'dense':
-      // Every diagonal chosen computes every causal entry.
+    case 'xattention':
+    case 'flexprefill':
+      // Every diagonal chosen computes every causal entry: the one Vertical-Slash sure to cover a data-dependent estimate.
       return vs(MIN_VERTICALS, Math.max(DENSE_SLASH_BUDGET, seqLen ?? 0));
     case 'stream_llm':
       // Same budget: sink columns become verticals, the local window becomes slashes (diagonals 0.. first).
@@ -99,7 +101,7 @@ export const MINFERENCE: EngineDialect = {
     return written.pattern === 'block_sparse' ? { ...patternOf(written), a: MINFERENCE_TOP_K } : patternOf(written);
   },
   write(head, seqLen) {
-    if (head.pattern === 'dense') return asVerticalSlash(head, seqLen);
+    if (head.pattern === 'dense' || head.pattern === 'xattention' || head.pattern === 'flexprefill') return asVerticalSlash(head, seqLen);
     return head.pattern === 'block_sparse' ? { ...patternOf(head), a: MINFERENCE_TOP_K } : patternOf(head);
   },
 };
@@ -169,8 +171,8 @@ export function readAsRun(dialect: EngineDialect, heads: HeadConfigEntry[][], wh
   return { heads: read, warnings };
 }
 
-/** A head's pattern with the estimate rows it runs with: what a recall is measured for. */
-export type EvaluatedPattern = HeadPattern & { lastQ: number };
+/** A head's pattern with the estimate rows and method settings it runs with: what a recall is measured for. */
+export type EvaluatedPattern = HeadPattern & { lastQ: number; methodSettings?: MethodSettings };
 
 /** Recall of a pattern for one head of the open capture; undefined where it cannot be measured. */
 export type RecallEvaluator = (layer: number, head: number, pattern: EvaluatedPattern) => Promise<number | undefined> | number | undefined;
@@ -208,7 +210,7 @@ export function planExport(config: HeadConfig, dialect: EngineDialect, seqLen?: 
       if (!sameComputation(ran, entry) || rowsChange) {
         // Estimate rows are named only where they change.
         const [fromRows, toRows] = rowsChange ? [sourceLastQ, targetLastQ] : [DEFAULT_LAST_Q, DEFAULT_LAST_Q];
-        conversions.push({ layer: l, head: h, from: patternText(entry, fromRows), to: patternText(ran, toRows), runs: { ...ran, lastQ: targetLastQ } });
+        conversions.push({ layer: l, head: h, from: patternText(entry, fromRows), to: patternText(ran, toRows), runs: { ...ran, lastQ: targetLastQ, methodSettings: methodSettingsOf(config.runtime) } });
       }
       return out;
     }),

@@ -57,6 +57,10 @@ export function importConfig(text: string, fileName: string): ImportedConfig {
       return { format, ...parseSglang(json as { dual_chunk_attention_config: unknown }, fileName) };
     case 'sparsescope':
       return { format, config: parseSparsescope(json, fileName).config, warnings: [] };
+    case 'xattention':
+    case 'duo':
+    case 'flexprefill':
+    case 'minference-attn':
     case null:
       throw new ConfigError(
         `${fileName}: not a head config (expected a MInference list, an object with dual_chunk_attention_config, or a Sparsescope document with a version field)`,
@@ -129,6 +133,11 @@ export async function exportConfig(config: HeadConfig, format: ConfigFormat, pro
     }
     case 'sparsescope':
       return { text: sparsescopeText(config, provenance), warnings: [] };
+    case 'xattention':
+    case 'duo':
+    case 'flexprefill':
+    case 'minference-attn':
+      throw new ConfigError(`${format} export is not available yet`);
   }
 }
 

@@ -35,6 +35,8 @@ export const PARAM_NAMES: Readonly<Record<PatternName, readonly [string, string]
   stream_llm: ['n_init', 'n_local'],
   block_sparse: ['top_k', 'unused'],
   dense: ['unused', 'unused'],
+  xattention: ['threshold (thousandths)', 'stride'],
+  flexprefill: ['gamma (thousandths)', 'tau (thousandths)'],
 };
 
 export type MinferenceEntry = [MinferencePattern, number, number, number];

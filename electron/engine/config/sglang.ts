@@ -70,7 +70,7 @@ export function denseRunWarnings(runtime: RuntimeSettings | undefined, seqLen: n
 }
 
 /** The settings the engines use: the config's, else their defaults. */
-export function sglangRuntime(runtime: RuntimeSettings | undefined): Required<RuntimeSettings> {
+export function sglangRuntime(runtime: RuntimeSettings | undefined): Required<Pick<RuntimeSettings, 'sparseAttentionThreshold' | 'sparseAttentionLastQ'>> {
   return {
     sparseAttentionThreshold: runtime?.sparseAttentionThreshold ?? SPARSE_ATTENTION_THRESHOLD,
     sparseAttentionLastQ: runtime?.sparseAttentionLastQ ?? SPARSE_ATTENTION_LAST_Q,

@@ -41,7 +41,10 @@ export const VS_BUDGETS: readonly BudgetClass[] = [
  * inspector's demo and the search's tests need every family present, so A-shape and
  * Block-Sparse heads are deliberately over-sampled and a rare dense-ish head is added.
  */
-export const FAMILY_MIX: Readonly<Record<PatternName, number>> = {
+/** The families a synthetic capture plants: MInference's, and dense. */
+export type PlantedFamily = Extract<PatternName, 'vertical_and_slash' | 'stream_llm' | 'block_sparse' | 'dense'>;
+
+export const FAMILY_MIX: Readonly<Record<PlantedFamily, number>> = {
   vertical_and_slash: 0.66,
   stream_llm: 0.16,
   block_sparse: 0.14,

@@ -21,7 +21,7 @@
  */
 import type { DType, HeadPattern, PatternName } from '../../../contract/api.js';
 import type { CaptureMetadata, TensorSource } from '../capture/types.js';
-import { FAMILY_MIX, STREAM_BUDGET, VS_BUDGETS, type BudgetClass } from './distributions.js';
+import { FAMILY_MIX, STREAM_BUDGET, VS_BUDGETS, type BudgetClass, type PlantedFamily } from './distributions.js';
 import { encodeFloats } from './float-codec.js';
 import { Rng } from './prng.js';
 
@@ -52,7 +52,7 @@ const QUERY_NOISE = 0.05;
 const KEY_NOISE = 0.01;
 const MAX_SEQ_LEN = 1 << 20;
 
-const FAMILIES: readonly PatternName[] = ['vertical_and_slash', 'stream_llm', 'block_sparse', 'dense'];
+const FAMILIES: readonly PlantedFamily[] = ['vertical_and_slash', 'stream_llm', 'block_sparse', 'dense'];
 
 // Stream labels for the PRNG, so every part is reproducible on its own.
 const STREAM = { document: 1, layer: 2, kv: 3, head: 4, qNoise: 5, kNoise: 6, values: 7 } as const;

@@ -81,6 +81,10 @@ export function describePattern(entry: HeadPattern): string {
       return `top ${entry.a} block${entry.a === 1 ? '' : 's'}`;
     case 'dense':
       return 'dense';
+    case 'xattention':
+      return `threshold ${entry.a / 1000} · stride ${entry.b}`;
+    case 'flexprefill':
+      return `gamma ${entry.a / 1000} · tau ${entry.b / 1000}`;
   }
 }
 
@@ -95,6 +99,10 @@ export function shortPattern(entry: HeadPattern): string {
       return `BS ${entry.a}`;
     case 'dense':
       return 'dense';
+    case 'xattention':
+      return `XA ${entry.a / 1000}/${entry.b}`;
+    case 'flexprefill':
+      return `FP ${entry.a / 1000}/${entry.b / 1000}`;
   }
 }
 

@@ -46,6 +46,8 @@ export function diagnose(breakdown: Pick<OutputErrorBreakdown, 'missingMass' | '
       stream_llm: `a fixed window cannot follow them: raise n_init (now ${pattern.a}) if they sit at the start, else try Vertical-Slash`,
       block_sparse: `raise top_k (now ${pattern.a}) so their key blocks are kept`,
       dense: '',
+      xattention: `raise the threshold (now ${pattern.a / 1000}) so more of their key blocks are kept`,
+      flexprefill: `raise gamma (now ${pattern.a / 1000}) so more of their key blocks are kept`,
     };
     return { kind: 'columns', finding: `${lost}; ${pct(columnShare)} of it sits in ${breakdown.topColumns.length} key columns.`, advice: `These are keys many rows need: ${advice[pattern.pattern]}.` };
   }
@@ -55,6 +57,8 @@ export function diagnose(breakdown: Pick<OutputErrorBreakdown, 'missingMass' | '
       stream_llm: `raise n_local (now ${pattern.b}) to widen the window over them`,
       block_sparse: `raise top_k (now ${pattern.a}) so the blocks along them are kept`,
       dense: '',
+      xattention: `raise the threshold (now ${pattern.a / 1000}) or lower the stride (now ${pattern.b}) so the blocks along them score higher`,
+      flexprefill: `raise gamma (now ${pattern.a / 1000}) so more slash blocks are kept`,
     };
     return { kind: 'diagonals', finding: `${lost}; ${pct(diagonalShare)} of it sits on ${breakdown.topDiagonals.length} diagonals (fixed distances back).`, advice: `${advice[pattern.pattern][0]!.toUpperCase()}${advice[pattern.pattern].slice(1)}.` };
   }

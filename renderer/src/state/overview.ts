@@ -60,7 +60,7 @@ export interface ModelTotals {
 }
 
 export function modelTotals(config: HeadConfig, layers: number[], stats: Record<string, HeadStats>): ModelTotals {
-  const patternCounts: Record<PatternName, number> = { vertical_and_slash: 0, stream_llm: 0, block_sparse: 0, dense: 0 };
+  const patternCounts: Record<PatternName, number> = { vertical_and_slash: 0, stream_llm: 0, block_sparse: 0, dense: 0, xattention: 0, flexprefill: 0 };
   let measured = 0;
   let recallSum = 0;
   let densitySum = 0;

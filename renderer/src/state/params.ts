@@ -26,6 +26,16 @@ export function paramSpecs(pattern: PatternName, seqLen: number): [ParamSpec, Pa
       return [{ label: 'top_k blocks', min: 1, max: blocks, hint: '64-token key blocks kept per query block' }];
     case 'dense':
       return [];
+    case 'xattention':
+      return [
+        { label: 'threshold (‰)', min: 1, max: 1000, hint: 'share of each query block\'s estimated mass kept, in thousandths' },
+        { label: 'stride', min: 1, max: 128, hint: 'antidiagonal stride of the estimate (divides the block)' },
+      ];
+    case 'flexprefill':
+      return [
+        { label: 'gamma (‰)', min: 1, max: 1000, hint: 'cumulative attention kept, in thousandths' },
+        { label: 'tau (‰)', min: 0, max: 1000, hint: 'JS-distance threshold for a query-aware head, in thousandths' },
+      ];
   }
 }
 
@@ -53,6 +63,10 @@ export function defaultsFor(pattern: PatternName, seqLen: number): HeadPattern {
       return { pattern, a: Math.min(100, Math.ceil(seqLen / 64)), b: 0 };
     case 'dense':
       return { pattern, a: 0, b: 0 };
+    case 'xattention':
+      return { pattern, a: 900, b: 8 };
+    case 'flexprefill':
+      return { pattern, a: 950, b: 100 };
   }
 }
 

@@ -171,7 +171,7 @@ export function SearchView() {
 }
 
 function countPatterns(patterns: PatternName[]): Record<PatternName, number> {
-  const counts: Record<PatternName, number> = { vertical_and_slash: 0, stream_llm: 0, block_sparse: 0, dense: 0 };
+  const counts: Record<PatternName, number> = { vertical_and_slash: 0, stream_llm: 0, block_sparse: 0, dense: 0, xattention: 0, flexprefill: 0 };
   for (const p of patterns) counts[p]++;
   return counts;
 }

@@ -6,9 +6,11 @@ export const PATTERN_LABEL: Record<PatternName, string> = {
   stream_llm: 'A-shape',
   block_sparse: 'Block-Sparse',
   dense: 'Dense',
+  xattention: 'XAttention',
+  flexprefill: 'FlexPrefill',
 };
 
-export const PATTERNS: PatternName[] = ['vertical_and_slash', 'stream_llm', 'block_sparse', 'dense'];
+export const PATTERNS: PatternName[] = ['vertical_and_slash', 'stream_llm', 'block_sparse', 'dense', 'xattention', 'flexprefill'];
 
 const missing = '—';
 
