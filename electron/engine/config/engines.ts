@@ -197,6 +197,11 @@ function writtenHead(dialect: EngineDialect, entry: HeadConfigEntry, seqLen: num
   return dialect.write(entry, seqLen);
 }
 
+/** The method settings a head's recall depends on: only xattention and flexprefill heads read them. */
+function methodSettingsFor(head: HeadPattern, config: HeadConfig): { methodSettings?: MethodSettings } {
+  return head.pattern === 'xattention' || head.pattern === 'flexprefill' ? { methodSettings: methodSettingsOf(config.runtime) } : {};
+}
+
 /** Export: what to write for every head, and the heads the engine will run differently than chosen. */
 export function planExport(config: HeadConfig, dialect: EngineDialect, seqLen?: number): ExportPlan {
   const sourceLastQ = config.runtime?.sparseAttentionLastQ ?? DEFAULT_LAST_Q;
@@ -210,7 +215,7 @@ export function planExport(config: HeadConfig, dialect: EngineDialect, seqLen?: 
       if (!sameComputation(ran, entry) || rowsChange) {
         // Estimate rows are named only where they change.
         const [fromRows, toRows] = rowsChange ? [sourceLastQ, targetLastQ] : [DEFAULT_LAST_Q, DEFAULT_LAST_Q];
-        conversions.push({ layer: l, head: h, from: patternText(entry, fromRows), to: patternText(ran, toRows), runs: { ...ran, lastQ: targetLastQ, methodSettings: methodSettingsOf(config.runtime) } });
+        conversions.push({ layer: l, head: h, from: patternText(entry, fromRows), to: patternText(ran, toRows), runs: { ...ran, lastQ: targetLastQ, ...methodSettingsFor(ran, config) } });
       }
       return out;
     }),
