@@ -5,8 +5,9 @@
  * Work placement (spec section 6): the host process only reads headers and token text, lists
  * folders and converts configs. Everything that touches the native module runs in worker
  * processes: an `interactive` worker for the head view (pooled map, mask, evaluate, budget curve,
- * device info, demo generation) and a `jobs` worker for analyze/search/bench, so a long search
- * never blocks tuning and a crash or hard cancel never reaches the host.
+ * device info, demo generation) and compute workers for analyze/search/bench (one per visible GPU,
+ * jobs sharded over them: jobs/sharded-runner.ts), so a long search never blocks tuning and a
+ * crash or hard cancel never reaches the host.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
@@ -17,7 +18,9 @@ import { ApiError, type CaptureSummary, type DeviceInfo, type Handlers, type Hea
 import { isCaptureInputError, openCapture } from './capture/capture.js';
 import type { Capture } from './capture/types.js';
 import { ConfigError, EXPORT_RECALL_SAMPLING, captureRecallEvaluator, exportConfig, fitConfigToCapture, importConfig, readConfigFile, writeConfigFile, type RecallEvaluator } from './config/index.js';
+import { planComputeWorkers } from './jobs/compute-workers.js';
 import { JobManager } from './jobs/manager.js';
+import { ShardedRunner } from './jobs/sharded-runner.js';
 import type { DemoOptions, WorkerOpResults, WorkerSpawner } from './jobs/protocol.js';
 import { WorkerChannel, messageOf, type PendingCall } from './jobs/worker-channel.js';
 import { unpackedTwin } from './native.js';
@@ -34,6 +37,8 @@ export interface EngineOptions {
   spawnWorker: WorkerSpawner;
   /** Milliseconds a cancelled job may keep running before its worker is killed (default 2000). */
   killGraceMs?: number;
+  /** Compute workers, as SPARSESCOPE_WORKERS (jobs/compute-workers.ts; default: that variable, else auto). */
+  workers?: string;
   /** The demo capture's shape (default: the spec's 4 layers, 8 heads, 2 kv heads, D 64, N 4096, BF16). */
   demo?: DemoOptions;
   /** The real capture the app ships (default: samplePath()). */
@@ -107,7 +112,18 @@ export function createEngine(options: EngineOptions): Engine {
   const recent = new RecentFiles(options.cacheDir);
   const captures = new CaptureRegistry();
   const interactive = new WorkerChannel('interactive', options.spawnWorker, { killGraceMs: null });
-  const jobsWorker = new WorkerChannel('jobs', options.spawnWorker, { killGraceMs: options.killGraceMs ?? 2000 });
+  const compute = new ShardedRunner({
+    spawn: options.spawnWorker,
+    killGraceMs: options.killGraceMs ?? 2000,
+    slots: async () => {
+      const report = (await interactive.call('deviceInfo', {}).promise) as WorkerOpResults['deviceInfo'];
+      try {
+        return planComputeWorkers(options.workers ?? process.env['SPARSESCOPE_WORKERS'], report, process.env['CUDA_VISIBLE_DEVICES']);
+      } catch (error) {
+        throw new ApiError(messageOf(error), 'bad-request');
+      }
+    },
+  });
   const demoOptions = options.demo ?? DEMO_CAPTURE;
   const sample = options.sample ?? samplePath();
   /** The newest head.evaluate per staleKey, so the next one with that key can cancel it. */
@@ -115,10 +131,8 @@ export function createEngine(options: EngineOptions): Engine {
   let demo: Promise<CaptureSummary> | null = null;
 
   const jobs = new JobManager((spec, onProgress) => {
-    const { kind, ...rest } = spec;
-    const { captureId, ...params } = rest as typeof rest & { captureId?: string };
-    const capture = captureId === undefined ? {} : captureRef(captures.summary(captureId));
-    return jobsWorker.call(kind, params as never, { ...capture, onProgress });
+    const summary = spec.captureId === undefined ? null : captures.summary(spec.captureId);
+    return compute.run(spec, summary && { ...captureRef(summary), summary }, onProgress);
   });
 
   async function register(capture: Capture): Promise<CaptureSummary> {
@@ -220,6 +234,8 @@ export function createEngine(options: EngineOptions): Engine {
   const handlers: Handlers = {
     async 'device.info'() {
       const report = (await interactive.call('deviceInfo', {}).promise) as WorkerOpResults['deviceInfo'];
+      // A bad SPARSESCOPE_WORKERS is reported by the job it stops; the device is still worth showing.
+      const workers = await compute.workers().then((slots) => slots.map(({ name, label, cudaIndex }) => ({ name, label, cudaIndex })), () => null);
       const cudaUsable = report.cuda.available && report.cuda.devices.length > 0;
       return {
         engineVersion: engineVersion(),
@@ -227,6 +243,7 @@ export function createEngine(options: EngineOptions): Engine {
         cuda: { available: cudaUsable, ...(report.cuda.reason ? { reason: report.cuda.reason } : {}), devices: report.cuda.devices },
         defaultBackend: cudaUsable ? 'cuda' : 'cpu',
         host: options.host,
+        ...(workers ? { workers } : {}),
       };
     },
 
@@ -257,7 +274,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (!closed) return { closed: false };
       if (demo && (await demo.catch(() => null))?.captureId === captureId) demo = null;
       interactive.release(closed.summary.path, captureId);
-      jobsWorker.release(closed.summary.path, captureId);
+      compute.release(closed.summary.path, captureId);
       return { closed: true };
     },
 
@@ -333,7 +350,7 @@ export function createEngine(options: EngineOptions): Engine {
     async dispose() {
       jobs.dispose();
       interactive.dispose();
-      jobsWorker.dispose();
+      compute.dispose();
       await captures.closeAll();
     },
   };

@@ -230,8 +230,8 @@ export function forwardJobEvents(engine: Engine, window: BrowserWindow): () => v
 
 /** WorkerSpawner over Electron's utilityProcess (a Node process Electron manages). */
 export function utilityWorkerSpawner(entry: string): WorkerSpawner {
-  return (name, events) => {
-    const child = utilityProcess.fork(entry, [], { serviceName: `Sparsescope ${name} worker`, stdio: 'inherit' });
+  return (name, events, env = {}) => {
+    const child = utilityProcess.fork(entry, [], { serviceName: `Sparsescope ${name} worker`, stdio: 'inherit', env: { ...process.env, ...env } });
     child.on('message', (message: unknown) => {
       if (isFromWorker(message)) events.onMessage(message);
     });

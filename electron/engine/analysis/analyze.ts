@@ -24,6 +24,7 @@ import {
   withConfigLastQ,
   withRuntimeWarnings,
   type Control,
+  type HeadBatch,
   type ProgressCallback,
   type ResolvedBackend,
 } from './common.js';
@@ -32,6 +33,8 @@ import { HeadProbe, type PatternMeasure } from './probe.js';
 export interface AnalyzeOptions {
   config?: HeadConfig;
   layers?: number[];
+  /** Only these query heads of each layer (a shard of whole KV groups); all by default. */
+  heads?: HeadBatch;
   backend: Backend;
   sampling: RowSampling;
 }
@@ -112,10 +115,11 @@ export async function analyzeLayer(
   backend: NativeBackend,
   rows: Int32Array,
   control?: Control,
+  heads?: HeadBatch,
 ): Promise<HeadStats[]> {
   const stats: HeadStats[] = [];
   let denseMs: number | undefined;
-  for (const batch of headBatches(capture.summary, batchBudget(native, backend))) {
+  for (const batch of headBatches(capture.summary, batchBudget(native, backend), heads)) {
     const inputs = await batchInputs(capture, layer, batch);
     denseMs ??= await timeDenseHead(native, inputs, backend, control);
     const batchStats: HeadStats[] = [];
@@ -130,10 +134,6 @@ export async function analyzeLayer(
 
 /** The report of spec 4; `speedupKind` says how the timings summed in its totals were obtained. */
 export function buildReport(resolved: ResolvedBackend, capture: Capture, heads: HeadStats[], speedupKind: SpeedupKind): Report {
-  const sum = (key: 'denseMs' | 'indexMs' | 'sparseMs'): number => heads.reduce((total, head) => total + head[key], 0);
-  const denseMs = sum('denseMs');
-  const indexMs = sum('indexMs');
-  const sparseMs = sum('sparseMs');
   return {
     backend: resolved.backend,
     device: resolved.device,
@@ -141,15 +141,24 @@ export function buildReport(resolved: ResolvedBackend, capture: Capture, heads: 
     dtype: capture.summary.dtype,
     seqLen: capture.summary.seqLen,
     heads,
-    totals: {
-      denseMs,
-      indexMs,
-      sparseMs,
-      speedup: speedupOf(denseMs, indexMs, sparseMs),
-      speedupKind,
-      meanRecall: mean(heads.map((head) => head.recall)),
-      minRecall: heads.reduce((least, head) => Math.min(least, head.recall), heads.length ? Infinity : 0),
-    },
+    totals: reportTotals(heads, speedupKind),
+  };
+}
+
+/** A report's totals over its heads (in their order, so merged shards sum exactly as one run does). */
+export function reportTotals(heads: readonly HeadStats[], speedupKind: SpeedupKind): Report['totals'] {
+  const sum = (key: 'denseMs' | 'indexMs' | 'sparseMs'): number => heads.reduce((total, head) => total + head[key], 0);
+  const denseMs = sum('denseMs');
+  const indexMs = sum('indexMs');
+  const sparseMs = sum('sparseMs');
+  return {
+    denseMs,
+    indexMs,
+    sparseMs,
+    speedup: speedupOf(denseMs, indexMs, sparseMs),
+    speedupKind,
+    meanRecall: mean(heads.map((head) => head.recall)),
+    minRecall: heads.reduce((least, head) => Math.min(least, head.recall), heads.length ? Infinity : 0),
   };
 }
 
@@ -178,7 +187,7 @@ export async function analyzeCapture(
   for (const [done, layer] of layers.entries()) {
     onProgress(done / layers.length, `layer ${layer}`);
     const patterns = layerPatterns(options.config, layer, capture.summary.numHeads);
-    heads.push(...(await analyzeLayer(configured, capture, layer, patterns, backend, rows, control)));
+    heads.push(...(await analyzeLayer(configured, capture, layer, patterns, backend, rows, control, options.heads)));
   }
   onProgress(1, 'done');
   return withRuntimeWarnings(buildReport(resolved, capture, heads, 'measured'), options.config);

@@ -30,6 +30,7 @@ import {
   withConfigLastQ,
   withRuntimeWarnings,
   type Control,
+  type HeadBatch,
   type ProgressCallback,
 } from './common.js';
 import { kernelWork } from './cost-model.js';
@@ -38,6 +39,9 @@ import { searchLayer } from './search.js';
 export interface BenchOptions {
   config?: HeadConfig;
   sweep: number[];
+  /** A shard of a capture: only these layers, and of each only these query heads (whole KV groups). */
+  layers?: number[];
+  heads?: HeadBatch;
   backend: Backend;
   repeat: number;
 }
@@ -136,10 +140,19 @@ export async function benchLayer(
   );
 }
 
-/** Every head of a capture's layer, benchmarked batch by batch (see headBatches). */
-async function benchCaptureLayer(native: NativeModule, capture: Capture, layer: number, patterns: readonly HeadPattern[], backend: NativeBackend, repeat: number, control?: Control): Promise<HeadStats[]> {
+/** Every head (of `within`) of a capture's layer, benchmarked batch by batch (see headBatches). */
+async function benchCaptureLayer(
+  native: NativeModule,
+  capture: Capture,
+  layer: number,
+  patterns: readonly HeadPattern[],
+  backend: NativeBackend,
+  repeat: number,
+  control?: Control,
+  within?: HeadBatch,
+): Promise<HeadStats[]> {
   const heads: HeadStats[] = [];
-  for (const batch of headBatches(capture.summary, batchBudget(native, backend))) {
+  for (const batch of headBatches(capture.summary, batchBudget(native, backend), within)) {
     const inputs = await batchInputs(capture, layer, batch);
     heads.push(...(await benchLayer(native, inputs, layer, batch.first, patterns.slice(batch.first, batch.end), backend, repeat, control)));
   }
@@ -157,12 +170,12 @@ export async function benchCapture(
   const { backend } = resolved;
   const configured = withConfigLastQ(native, options.config);
   if (capture) {
-    const layers = selectLayers(capture, undefined);
+    const layers = selectLayers(capture, options.layers);
     const heads: HeadStats[] = [];
     for (const [done, layer] of layers.entries()) {
       onProgress(done / layers.length, `layer ${layer}`);
       const patterns = layerPatterns(options.config, layer, capture.summary.numHeads);
-      heads.push(...(await benchCaptureLayer(configured, capture, layer, patterns, backend, options.repeat, control)));
+      heads.push(...(await benchCaptureLayer(configured, capture, layer, patterns, backend, options.repeat, control, options.heads)));
     }
     onProgress(1, 'done');
     return { report: withRuntimeWarnings(buildReport(resolved, capture, heads, 'measured'), options.config), sweep: [] };

@@ -143,9 +143,16 @@ export function batchBudget(native: NativeModule, backend: NativeBackend): numbe
 /**
  * A layer's query heads cut into batches whose q, k and v fit `budgetBytes`: whole KV groups while
  * they fit (one call fills the device, as the pre-fill does), else runs of one group's heads, at
- * least one head each. A small layer is one batch.
+ * least one head each. A small layer is one batch. `within` (whole KV groups: a shard's heads)
+ * keeps the batches' parts inside it, so every head is computed as in the whole layer.
  */
-export function headBatches(summary: CaptureSummary, budgetBytes: number): HeadBatch[] {
+export function headBatches(summary: CaptureSummary, budgetBytes: number, within?: HeadBatch): HeadBatch[] {
+  const batches = layerBatches(summary, budgetBytes);
+  if (!within) return batches;
+  return batches.map(({ first, end }) => ({ first: Math.max(first, within.first), end: Math.min(end, within.end) })).filter(({ first, end }) => first < end);
+}
+
+function layerBatches(summary: CaptureSummary, budgetBytes: number): HeadBatch[] {
   const headBytes = summary.seqLen * summary.headDim * DTYPE_BYTES[summary.dtype];
   const group = summary.numHeads / summary.numKvHeads;
   const groupBytes = (group + 2) * headBytes;

@@ -24,6 +24,7 @@ import {
   resolveBackend,
   throwIfCancelled,
   type Control,
+  type HeadBatch,
   type ProgressCallback,
 } from './common.js';
 import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks, type Track } from './ladders.js';
@@ -162,7 +163,10 @@ function describeChoice(layer: number, stats: HeadStats): string {
   return `layer ${layer} head ${stats.head}: ${stats.pattern} (${stats.params[0]}, ${stats.params[1]}) recall ${stats.recall.toFixed(3)} on all ${stats.rowsUsed} rows`;
 }
 
-/** Search the capture's layers batch by batch (see headBatches); the report's recall is exact and its timings measured per head. */
+/**
+ * Search the capture's layers batch by batch (see headBatches); the report's recall is exact and its
+ * timings measured per head. `heads`: only these query heads of each layer (a shard of whole KV groups).
+ */
 export async function searchCapture(
   native: NativeModule,
   capture: Capture,
@@ -170,16 +174,18 @@ export async function searchCapture(
   backend: Backend,
   onProgress: ProgressCallback = () => {},
   control?: Control,
+  heads: HeadBatch = { first: 0, end: capture.summary.numHeads },
 ): Promise<SearchResult> {
   const resolved = resolveBackend(native, backend, capture.summary);
   const { summary } = capture;
   const layers = selectLayers(capture, settings.layers);
   const config = fitHeadConfig(null, summary);
   const stats: HeadStats[] = [];
-  const totalHeads = layers.length * summary.numHeads;
-  const batches = headBatches(summary, batchBudget(native, resolved.backend));
+  const headsPerLayer = heads.end - heads.first;
+  const totalHeads = layers.length * headsPerLayer;
+  const batches = headBatches(summary, batchBudget(native, resolved.backend), heads);
   for (const [layerIndex, layer] of layers.entries()) {
-    const headsBefore = layerIndex * summary.numHeads;
+    const headsBefore = layerIndex * headsPerLayer;
     let denseMs: number | undefined;
     for (const batch of batches) {
       const inputs = await batchInputs(capture, layer, batch);
@@ -191,7 +197,7 @@ export async function searchCapture(
         const headStats = await measuredHeadStats(layer, head, exact, choice, layerDenseMs);
         config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) };
         batchStats.push(headStats);
-        onProgress((headsBefore + head + 1) / totalHeads, describeChoice(layer, headStats));
+        onProgress((headsBefore + head - heads.first + 1) / totalHeads, describeChoice(layer, headStats));
       };
       await searchLayer(native, inputs, settings, resolved.backend, onHeadSearched, control);
       stats.push(...(await shareLayerTimes(native, inputs, batchStats, resolved.backend, control)));

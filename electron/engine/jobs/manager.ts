@@ -3,7 +3,7 @@
  * cancel, and JobEvents per the contract. How a job is executed is injected (`JobExecutor`), so
  * the manager is testable without processes; the engine executes jobs on the jobs worker.
  */
-import { ApiError, type JobEvent, type JobSpec, type JobState } from '../../../contract/api.js';
+import { ApiError, type JobEvent, type JobSpec, type JobState, type WorkerProgress } from '../../../contract/api.js';
 import { messageOf } from './worker-channel.js';
 
 export interface RunningJob {
@@ -11,7 +11,8 @@ export interface RunningJob {
   cancel(): void;
 }
 
-export type JobExecutor = (spec: JobSpec, onProgress: (fraction: number, message: string) => void) => RunningJob;
+/** Runs a job; `workers` in its progress: each compute worker's part where it runs on several. */
+export type JobExecutor = (spec: JobSpec, onProgress: (fraction: number, message: string, workers?: WorkerProgress[]) => void) => RunningJob;
 
 export interface JobManagerOptions {
   /** Minimum milliseconds between two progress events of a job (state changes are always sent). */
@@ -27,6 +28,7 @@ interface Job {
   message: string;
   startedAt: number;
   lastProgressEventAt: number;
+  workers: WorkerProgress[];
   running?: RunningJob;
   /** Kept once finished, so `list` can tell a client that missed the final event. */
   result?: unknown;
@@ -65,7 +67,7 @@ export class JobManager {
   }
 
   start(spec: JobSpec): string {
-    const job: Job = { id: `job-${this.nextNumber++}`, spec, state: 'queued', progress: 0, message: 'queued', startedAt: 0, lastProgressEventAt: 0 };
+    const job: Job = { id: `job-${this.nextNumber++}`, spec, state: 'queued', progress: 0, message: 'queued', startedAt: 0, lastProgressEventAt: 0, workers: [] };
     this.jobs.set(job.id, job);
     this.queue.push(job);
     this.emit(job);
@@ -111,7 +113,7 @@ export class JobManager {
     this.emit(job);
     let running: RunningJob;
     try {
-      running = this.execute(job.spec, (fraction, message) => this.onProgress(job, fraction, message));
+      running = this.execute(job.spec, (fraction, message, workers) => this.onProgress(job, fraction, message, workers));
     } catch (error) {
       running = { promise: Promise.reject(error), cancel: () => {} };
     }
@@ -125,10 +127,11 @@ export class JobManager {
     );
   }
 
-  private onProgress(job: Job, fraction: number, message: string): void {
+  private onProgress(job: Job, fraction: number, message: string, workers: WorkerProgress[] = []): void {
     if (job.state !== 'running') return;
     job.progress = Math.min(1, Math.max(job.progress, Number.isFinite(fraction) ? fraction : 0));
     if (message) job.message = message;
+    job.workers = workers;
     const now = this.now();
     if (now - job.lastProgressEventAt < this.progressIntervalMs) return;
     job.lastProgressEventAt = now;
@@ -139,6 +142,7 @@ export class JobManager {
     job.state = state;
     job.message = message;
     job.running = undefined;
+    job.workers = [];
     job.result = result;
     job.error = error;
     if (state === 'done') job.progress = 1;
@@ -164,6 +168,7 @@ export class JobManager {
       message: job.message,
       etaSeconds: job.state === 'running' ? estimateEta(this.now() - job.startedAt, job.progress) : null,
     };
+    if (job.workers.length > 0) event.workers = job.workers;
     if (job.result !== undefined) event.result = job.result;
     if (job.error !== undefined) event.error = job.error;
     return event;

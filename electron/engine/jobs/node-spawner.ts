@@ -14,13 +14,13 @@ export function describeExit(code: number | null, signal: string | null): string
 }
 
 export function nodeWorkerSpawner(entry: string = defaultWorkerEntry, execArgv: string[] = []): WorkerSpawner {
-  return (name, events) => {
+  return (name, events, env = {}) => {
     const child = fork(entry, [], {
       execArgv,
       // 'advanced' = structured clone, so Float32Array results cross intact.
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, SPARSESCOPE_WORKER_NAME: name },
+      env: { ...process.env, ...env, SPARSESCOPE_WORKER_NAME: name },
     });
     let exited = false;
     const reportExit = (description: string) => {

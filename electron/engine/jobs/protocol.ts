@@ -7,6 +7,7 @@
  * the worker, never the host.
  */
 import type { ApiError, JobSpec, ParsedParams } from '../../../contract/api.js';
+import type { HeadBatch } from '../analysis/common.js';
 import type { DeviceReport } from '../native-api.js';
 import type { SyntheticOptions } from '../synthetic/generator.js';
 
@@ -18,6 +19,12 @@ export type DemoOptions = Omit<SyntheticOptions, 'model'>;
 type HeadParams<M extends 'head.pooledMap' | 'head.mask' | 'head.evaluate' | 'head.budgetCurve' | 'head.kernelBlocks' | 'head.outputError'> = Omit<ParsedParams<M>, 'captureId'>;
 type JobParams<K extends JobSpec['kind']> = Omit<Extract<JobSpec, { kind: K }>, 'kind' | 'captureId'>;
 
+/** What part of a job one worker call computes: all of it unless the sharded runner says otherwise. */
+export interface ShardScope {
+  /** Query heads [first, end) of each layer, whole KV groups (see jobs/shards.ts). */
+  heads?: HeadBatch;
+}
+
 /** Every operation a worker runs: its parameters, and whether it needs an open capture. */
 export interface WorkerOps {
   deviceInfo: Record<string, never>;
@@ -28,9 +35,10 @@ export interface WorkerOps {
   budgetCurve: HeadParams<'head.budgetCurve'>;
   kernelBlocks: HeadParams<'head.kernelBlocks'>;
   outputError: HeadParams<'head.outputError'>;
-  analyze: JobParams<'analyze'>;
-  search: JobParams<'search'>;
-  bench: JobParams<'bench'>;
+  analyze: JobParams<'analyze'> & ShardScope;
+  search: JobParams<'search'> & ShardScope;
+  /** `layers`: a shard of a capture's layers (a capture bench times every layer otherwise). */
+  bench: JobParams<'bench'> & ShardScope & { layers?: number[] };
 }
 export type WorkerOp = keyof WorkerOps;
 
@@ -77,9 +85,10 @@ export interface WorkerEvents {
 
 /**
  * Starts a worker process running `worker.ts`. Node's child_process.fork under `serve`, the CLI
- * and tests; Electron's utilityProcess.fork in the desktop shell (which injects it).
+ * and tests; Electron's utilityProcess.fork in the desktop shell (which injects it). `env` is
+ * added to the host's environment (a compute worker's CUDA_VISIBLE_DEVICES pins it to its GPU).
  */
-export type WorkerSpawner = (name: string, events: WorkerEvents) => WorkerHandle;
+export type WorkerSpawner = (name: string, events: WorkerEvents, env?: Record<string, string>) => WorkerHandle;
 
 export function isFromWorker(value: unknown): value is FromWorker {
   if (!value || typeof value !== 'object') return false;

@@ -41,6 +41,16 @@ interface InFlight {
 export interface WorkerChannelOptions {
   /** Milliseconds a cancelled call may keep running before the worker is killed; null: never kill. */
   killGraceMs: number | null;
+  /** Added to the worker's environment (see WorkerSpawner). */
+  env?: Record<string, string>;
+}
+
+/** A call failed because its worker process died (crash, kill): the work itself may well succeed on another try. */
+export class WorkerLostError extends ApiError {
+  constructor(message: string) {
+    super(message, 'internal');
+    this.name = 'WorkerLostError';
+  }
 }
 
 export class WorkerChannel {
@@ -109,16 +119,20 @@ export class WorkerChannel {
 
   private ensureWorker(): WorkerHandle {
     if (this.worker) return this.worker;
-    const worker: WorkerHandle = this.spawn(this.name, {
-      onMessage: (message) => {
-        if (this.worker === worker) this.onMessage(message);
+    const worker: WorkerHandle = this.spawn(
+      this.name,
+      {
+        onMessage: (message) => {
+          if (this.worker === worker) this.onMessage(message);
+        },
+        onExit: (description) => {
+          if (this.worker !== worker) return; // an old process we already replaced or killed on purpose
+          this.worker = null;
+          this.failAll(new WorkerLostError(`the ${this.name} worker ${description}`));
+        },
       },
-      onExit: (description) => {
-        if (this.worker !== worker) return; // an old process we already replaced or killed on purpose
-        this.worker = null;
-        this.failAll(new ApiError(`the ${this.name} worker ${description}`, 'internal'));
-      },
-    });
+      this.options.env,
+    );
     this.worker = worker;
     return worker;
   }
@@ -133,7 +147,7 @@ export class WorkerChannel {
     worker?.kill();
     for (const [id, entry] of [...this.inFlight]) {
       if (entry.cancelRequested) this.settle(id, cancelledError(entry.op));
-      else if (entry.resent) this.settle(id, new ApiError(reason, 'internal'));
+      else if (entry.resent) this.settle(id, new WorkerLostError(reason));
       else {
         entry.resent = true;
         this.send(id, entry);

@@ -29,7 +29,7 @@ const ops: OpImplementations = {
   kernelBlocks: (params, { native, capture, control, headCache }) => kernelBlocks(native(), capture(), params, control, headCache()),
   outputError: (params, { native, capture, control, headCache }) => outputError(native(), capture(), params, control, headCache()),
   analyze: (params, { native, capture, control, onProgress }) => analyzeCapture(native(), capture(), params, onProgress, control),
-  search: ({ settings, backend }, { native, capture, control, onProgress }) => searchCapture(native(), capture(), settings, backend, onProgress, control),
+  search: ({ settings, backend, heads }, { native, capture, control, onProgress }) => searchCapture(native(), capture(), settings, backend, onProgress, control, heads),
   // Without a capture, bench runs its synthetic sweep.
   bench: (params, { native, captureIfAny, control, onProgress }) => benchCapture(native(), captureIfAny(), params, onProgress, control),
 };

@@ -6,6 +6,7 @@ import { ApiError, methods, type JobEvent } from '../../../contract/api.js';
 import { openCapture, writeCapture } from '../../../electron/engine/capture/capture.js';
 import { createEngine, samplePath, type Engine } from '../../../electron/engine/handlers.js';
 import type { OpImplementations } from '../../../electron/engine/jobs/worker-runtime.js';
+import { MAX_ATTEMPTS } from '../../../electron/engine/jobs/sharded-runner.js';
 import type { DeviceReport, NativeModule } from '../../../electron/engine/native-api.js';
 import { TINY, pokedTensors, tinyMetadata, tinyTensors, tokenArrays, tokenTensors } from './capture/make-capture.js';
 import { inProcessWorkers, type InProcessWorkers } from './jobs/in-process.js';
@@ -336,7 +337,8 @@ describe('jobs', () => {
     expect(events.every((e) => e.jobId === jobId && e.kind === 'analyze')).toBe(true);
     expect(events.map((e) => e.state)).toContain('running');
     expect(events.at(-1)!.result).toEqual({ layers: [1], path: summary.path });
-    expect(workers.started).toEqual(['jobs']);
+    // The interactive worker says which GPUs there are; without one, jobs run on one CPU worker.
+    expect(workers.started).toEqual(['interactive', 'jobs']);
   });
 
   it('refuses jobs on unknown captures or layers before queueing them', async () => {
@@ -365,21 +367,28 @@ describe('jobs', () => {
     expect(refused.message).toMatch(/tiny.safetensors: the config has 5 heads per layer but the capture has 4/);
   });
 
-  it('a crashed jobs worker fails the job with a clear message and the engine keeps working', async () => {
+  it('a crashed jobs worker runs the job again on a new one; a job that kills every try fails with a clear message', async () => {
     const summary = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
-    ops.analyze = () => new Promise(() => {}); // runs until the crash
+    let calls = 0;
+    ops.analyze = () => (++calls === 1 ? new Promise(() => {}) : Promise.resolve({ ok: true })); // the first runs until the crash
     const events: JobEvent[] = [];
     engine.onJobEvent((event) => events.push(event));
     await engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, backend: 'cpu', sampling: { mode: 'exact' } });
     await vi.waitFor(() => expect(events.at(-1)?.state).toBe('running'));
+    await vi.waitFor(() => expect(calls).toBe(1));
     workers.crash('jobs', 'was killed by SIGSEGV');
+    await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ state: 'done', result: { ok: true } }));
+    expect(workers.started).toEqual(['interactive', 'jobs', 'jobs']);
+
+    ops.analyze = () => new Promise(() => {});
+    await engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, backend: 'cpu', sampling: { mode: 'exact' } });
+    for (let tries = 1; tries <= MAX_ATTEMPTS; tries++) {
+      await vi.waitFor(() => expect(workers.started.filter((name) => name === 'jobs')).toHaveLength(1 + tries)); // the first try runs on the worker that ran the job above
+      await new Promise((resolve) => setTimeout(resolve, 5)); // the call reaches the new worker
+      workers.crash('jobs', 'was killed by SIGSEGV');
+    }
     await vi.waitFor(() => expect(events.at(-1)?.state).toBe('failed'));
     expect(events.at(-1)!.error).toBe('the jobs worker was killed by SIGSEGV');
-
-    ops.analyze = async () => ({ ok: true });
-    await engine.handlers['job.start']({ kind: 'analyze', captureId: summary.captureId, backend: 'cpu', sampling: { mode: 'exact' } });
-    await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ state: 'done', result: { ok: true } }));
-    expect(workers.started).toEqual(['jobs', 'jobs']);
   });
 
   it('job.list tells the latest state of every remembered job, newest first, finished results included', async () => {
