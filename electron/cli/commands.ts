@@ -5,10 +5,9 @@
  */
 import { basename, resolve } from 'node:path';
 import { SearchSettings, type Backend, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type Report, type RowSampling } from '../../contract/api.js';
-import { openCapture, writeCapture } from '../engine/capture/capture.js';
-import { chunksOf } from '../engine/capture/safetensors.js';
+import { openCapture } from '../engine/capture/capture.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
-import type { Capture, TensorSource, TokenRange } from '../engine/capture/types.js';
+import type { Capture, TokenRange } from '../engine/capture/types.js';
 import { EXPORT_RECALL_SAMPLING, captureRecallEvaluator, checkConfigTarget, exportConfig, fitConfigToCapture, readConfigFile, writeConfigFile, type RecallEvaluator } from '../engine/config/index.js';
 import type { CommandSpec, FlagValue } from './args.js';
 import { UsageError } from './args.js';
@@ -117,18 +116,6 @@ async function nativeModule() {
   return loadNative();
 }
 
-/** Tensors that report progress as each one is written and stop when cancelled. */
-function tracked(tensors: readonly TensorSource[], onProgress: (fraction: number) => void, cancel: Int32Array): TensorSource[] {
-  return tensors.map((tensor, i) => ({
-    ...tensor,
-    async *produce() {
-      if (Atomics.load(cancel, 0) !== 0) throw new Error('cancelled');
-      yield* chunksOf(tensor);
-      onProgress((i + 1) / tensors.length);
-    },
-  }));
-}
-
 const demo: Command = {
   spec: {
     name: 'demo',
@@ -143,6 +130,7 @@ const demo: Command = {
       'head-dim': { type: 'int', min: 8, max: 512, valueName: 'D', help: 'head dimension (default 64)' },
       seed: { type: 'int', min: 0, max: 2 ** 32 - 1, valueName: 'S', help: 'random seed (default 0)' },
       dtype: { type: 'enum', values: ['bf16', 'f16', 'f32'], help: 'tensor dtype (default bf16)' },
+      threads: { type: 'int', min: 1, max: 1024, valueName: 'T', help: 'worker threads making heads (default: available cores); same file for any count' },
     },
   },
   async run(context) {
@@ -156,14 +144,14 @@ const demo: Command = {
       dtype: (flag<string>(context, 'dtype') ?? 'bf16').toUpperCase() as DType,
     };
     const out = flag<string>(context, 'out') ?? 'demo.safetensors';
-    const { generateSynthetic, validateSyntheticOptions } = await import('../engine/synthetic/generator.js');
+    const [{ validateSyntheticOptions }, { defaultThreads, writeSynthetic }] = await Promise.all([import('../engine/synthetic/generator.js'), import('../engine/synthetic/write.js')]);
     try {
       validateSyntheticOptions(shape);
     } catch (error) {
       throw new UsageError(`demo: ${(error as Error).message}`);
     }
-    const { metadata, tensors } = generateSynthetic(shape);
-    const summary = await withProgress(context, 'writing', (onProgress, { cancel }) => writeCapture(out, metadata, tracked(tensors, onProgress, cancel)));
+    const threads = flag<number>(context, 'threads') ?? defaultThreads();
+    const summary = await withProgress(context, 'writing', (onProgress, control) => writeSynthetic(out, shape, { threads, onProgress, cancel: control.cancel }));
     context.io.stdout.write(`wrote ${out}\n${formatSummary(summary)}`);
     return 0;
   },

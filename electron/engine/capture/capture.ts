@@ -228,6 +228,11 @@ export function isCaptureInputError(error: unknown): error is CaptureError | Saf
  */
 export async function writeCapture(path: string, metadata: CaptureMetadata, tensors: readonly TensorSource[]): Promise<CaptureSummary> {
   await writeSafetensors(path, { ...metadata }, tensors);
+  return writtenCaptureSummary(path);
+}
+
+/** The summary of a capture a writer just made, by re-opening it (which validates it). */
+export async function writtenCaptureSummary(path: string): Promise<CaptureSummary> {
   const capture = await openCapture(path);
   await capture.close();
   return capture.summary;

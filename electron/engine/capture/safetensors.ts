@@ -249,13 +249,30 @@ export async function* chunksOf(source: TensorSource): AsyncIterable<Uint8Array>
   else yield* produced;
 }
 
+/** Where a tensor's bytes go in a file being written: absolute offset and byte count. */
+export interface TensorPlacement {
+  offset: number;
+  size: number;
+}
+
+/** The open, partly written file handed to a writer's fill step (the header is already in it). */
+export interface FileBeingWritten {
+  handle: FileHandle;
+  /** Each tensor's place, in the order the tensors were declared. */
+  placements: TensorPlacement[];
+}
+
 /**
- * Write a safetensors file from tensors produced on demand, one at a time. The header is computed
- * from the declared shapes first; each tensor must then produce exactly its declared byte count.
- * The file appears under `path` only when complete (written beside it, then renamed); a failed
- * write leaves nothing behind.
+ * Write a safetensors file whose tensor bytes `fill` puts in place (positioned writes through the
+ * handle or its fd). The header is computed from the declared shapes first. The file appears under
+ * `path` only when complete (written beside it, then renamed); a failed write leaves nothing behind.
  */
-export async function writeSafetensors(path: string, metadata: Record<string, string>, tensors: readonly TensorSource[]): Promise<void> {
+export async function writeSafetensorsWith(
+  path: string,
+  metadata: Record<string, string>,
+  tensors: readonly Pick<TensorSource, 'name' | 'dtype' | 'shape'>[],
+  fill: (file: FileBeingWritten) => Promise<void>,
+): Promise<void> {
   const { bytes, sizes } = buildHeader(metadata, tensors);
   const unwritable = await unwritableReason(path);
   if (unwritable) throw new SafetensorsError(`cannot write ${path}: ${unwritable}`);
@@ -267,24 +284,14 @@ export async function writeSafetensors(path: string, metadata: Record<string, st
     throw new SafetensorsError(`cannot write ${path}: ${fileErrorReason(error)}`);
   }
   try {
-    let position = 0;
-    const append = async (chunk: Uint8Array): Promise<void> => {
-      await handle.write(chunk, 0, chunk.length, position);
-      position += chunk.length;
-    };
-    await append(bytes);
-    for (const [i, tensor] of tensors.entries()) {
-      const expected = sizes[i] ?? 0;
-      let written = 0;
-      for await (const chunk of chunksOf(tensor)) {
-        written += chunk.length;
-        if (written > expected) break;
-        await append(chunk);
-      }
-      if (written !== expected) {
-        throw new SafetensorsError(`tensor ${tensor.name}: produced ${written > expected ? 'more than' : 'only'} ${Math.min(written, expected)} bytes, shape and dtype need ${expected}`);
-      }
+    await handle.write(bytes, 0, bytes.length, 0);
+    const placements: TensorPlacement[] = [];
+    let offset = bytes.length;
+    for (const size of sizes) {
+      placements.push({ offset, size });
+      offset += size;
     }
+    await fill({ handle, placements });
     await handle.close();
     await rename(partial, path);
   } catch (error) {
@@ -294,3 +301,20 @@ export async function writeSafetensors(path: string, metadata: Record<string, st
   }
 }
 
+/** Write a safetensors file from tensors produced on demand, one at a time, in file order. */
+export async function writeSafetensors(path: string, metadata: Record<string, string>, tensors: readonly TensorSource[]): Promise<void> {
+  await writeSafetensorsWith(path, metadata, tensors, async ({ handle, placements }) => {
+    for (const [i, tensor] of tensors.entries()) {
+      const { offset, size: expected } = placements[i]!;
+      let written = 0;
+      for await (const chunk of chunksOf(tensor)) {
+        written += chunk.length;
+        if (written > expected) break;
+        await handle.write(chunk, 0, chunk.length, offset + written - chunk.length);
+      }
+      if (written !== expected) {
+        throw new SafetensorsError(`tensor ${tensor.name}: produced ${written > expected ? 'more than' : 'only'} ${Math.min(written, expected)} bytes, shape and dtype need ${expected}`);
+      }
+    }
+  });
+}

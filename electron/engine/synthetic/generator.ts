@@ -20,7 +20,7 @@
  * Tensors are produced head by head, CHUNK_ROWS rows at a time: nothing O(N^2), nor a whole head, is held.
  */
 import type { DType, HeadPattern, PatternName } from '../../../contract/api.js';
-import type { CaptureMetadata, TensorSource } from '../capture/types.js';
+import type { CaptureMetadata, TensorKind, TensorSource } from '../capture/types.js';
 import { FAMILY_MIX, STREAM_BUDGET, VS_BUDGETS, type BudgetClass, type PlantedFamily } from './distributions.js';
 import { encodeFloats } from './float-codec.js';
 import { Rng } from './prng.js';
@@ -94,11 +94,6 @@ interface HeadPlan {
   salientChannel: number;
   salientLogit: number;
   topicLogit: number;
-}
-
-interface LayerPlan {
-  kv: KvPlan[];
-  heads: HeadPlan[];
 }
 
 export function validateSyntheticOptions(options: SyntheticOptions): void {
@@ -313,75 +308,74 @@ function drawLayer(options: SyntheticOptions, document: Document, layer: number)
   return { families, vsBudgets, planted };
 }
 
-function planLayer(options: SyntheticOptions, geometry: Geometry, document: Document, layer: number): LayerPlan {
+/** KV head g's plan: cheap (no O(N) work), drawn from its own stream. */
+function planKv(options: SyntheticOptions, geometry: Geometry, document: Document, draw: LayerDraw, layer: number, g: number): KvPlan {
   const { seqLen } = options;
   const group = options.heads / options.kvHeads;
-  const { families, vsBudgets } = drawLayer(options, document, layer);
-
-  const kv: KvPlan[] = [];
-  for (let g = 0; g < options.kvHeads; g++) {
-    const kvRng = new Rng(options.seed, STREAM.kv, layer, g);
-    // Each salient channel holds the vertical lines of the VS heads that read it.
-    const salient = geometry.salientDims.map((_dim, channel) => {
-      let wanted = 8;
-      for (let h = g * group; h < (g + 1) * group; h++) {
-        if (families[h] === 'vertical_and_slash' && (h - g * group) % geometry.salientDims.length === channel) {
-          wanted = Math.max(wanted, verticalCount(vsBudgets[h]!.vertical, seqLen));
-        }
+  const { families, vsBudgets } = draw;
+  const kvRng = new Rng(options.seed, STREAM.kv, layer, g);
+  // Each salient channel holds the vertical lines of the VS heads that read it.
+  const salient = geometry.salientDims.map((_dim, channel) => {
+    let wanted = 8;
+    for (let h = g * group; h < (g + 1) * group; h++) {
+      if (families[h] === 'vertical_and_slash' && (h - g * group) % geometry.salientDims.length === channel) {
+        wanted = Math.max(wanted, verticalCount(vsBudgets[h]!.vertical, seqLen));
       }
-      return kvRng.distinctSorted(Math.min(wanted, seqLen - BLOCK), BLOCK, seqLen);
-    });
-    kv.push({
-      sinkCount: kvRng.int(1, 4),
-      salient,
-      pairAngle: Float64Array.from({ length: geometry.positionalPairs }, () => kvRng.range(0, 2 * Math.PI)),
-      topics: orthonormalTopics(kvRng, document.numTopics, geometry.topicDims.length),
-    });
-  }
-
-  const heads = families.map((family, h): HeadPlan => {
-    const headRng = new Rng(options.seed, STREAM.head, layer, h);
-    const kvPlan = kv[Math.floor(h / group)]!;
-    const salientChannel = (h % group) % geometry.salientDims.length;
-    const plan: HeadPlan = {
-      positional: new Float64Array(2 * geometry.positionalPairs),
-      sinkLogit: 0,
-      salientChannel,
-      salientLogit: 0,
-      topicLogit: 0,
-    };
-    const withPositional = (design: PositionalDesign): void => {
-      plan.positional = turnByPairAngle(design.coefficients, kvPlan.pairAngle);
-    };
-    if (family === 'vertical_and_slash') {
-      const budget = vsBudgets[h]!;
-      const wideSlashes = budget.slash >= 700;
-      const slashCount = wideSlashes ? headRng.int(2, 3) : 1;
-      const slashOffsets = Array.from({ length: slashCount }, () => headRng.int(2 * BLOCK, Math.max(2 * BLOCK + 1, Math.floor(seqLen / 4))));
-      const windowExponent = budget.slash >= 6000 ? headRng.range(1.5, 1.9) : headRng.range(1.8, 2.4);
-      const design = designPositional(geometry, windowExponent, slashOffsets, headRng.range(0.3, 0.5));
-      withPositional(design);
-      const sinkShare = headRng.range(0.08, 0.25);
-      const verticalShare = budget.vertical >= 500 ? headRng.range(0.2, 0.35) : headRng.range(0.1, 0.2);
-      const rest = 1 - sinkShare - verticalShare;
-      plan.sinkLogit = logitForShare(sinkShare, kvPlan.sinkCount, rest, design);
-      plan.salientLogit = logitForShare(verticalShare, kvPlan.salient[salientChannel]!.length, rest, design);
-    } else if (family === 'stream_llm') {
-      const design = designPositional(geometry, headRng.range(1.25, 1.6), [], 0);
-      withPositional(design);
-      const sinkShare = headRng.range(0.3, 0.6);
-      plan.sinkLogit = logitForShare(sinkShare, kvPlan.sinkCount, 1 - sinkShare, design);
-    } else if (family === 'block_sparse') {
-      // The cluster's keys are 1/numTopics of the row: this logit gives them ~98.5% of its mass.
-      const clusterShare = 0.985;
-      plan.topicLogit = Math.log((clusterShare / (1 - clusterShare)) * (document.numTopics - 1));
-    } else {
-      // Dense-ish: a very flat power law; no sparse pattern covers 95% of it cheaply.
-      withPositional(designPositional(geometry, 0.35, [], 0));
     }
-    return plan;
+    return kvRng.distinctSorted(Math.min(wanted, seqLen - BLOCK), BLOCK, seqLen);
   });
-  return { kv, heads };
+  return {
+    sinkCount: kvRng.int(1, 4),
+    salient,
+    pairAngle: Float64Array.from({ length: geometry.positionalPairs }, () => kvRng.range(0, 2 * Math.PI)),
+    topics: orthonormalTopics(kvRng, document.numTopics, geometry.topicDims.length),
+  };
+}
+
+/** Query head h's plan (its positional design is O(N) per calibration pass), from its own stream. */
+function planHead(options: SyntheticOptions, geometry: Geometry, document: Document, draw: LayerDraw, kvPlan: KvPlan, layer: number, h: number): HeadPlan {
+  const { seqLen } = options;
+  const group = options.heads / options.kvHeads;
+  const family = draw.families[h]!;
+  const headRng = new Rng(options.seed, STREAM.head, layer, h);
+  const salientChannel = (h % group) % geometry.salientDims.length;
+  const plan: HeadPlan = {
+    positional: new Float64Array(2 * geometry.positionalPairs),
+    sinkLogit: 0,
+    salientChannel,
+    salientLogit: 0,
+    topicLogit: 0,
+  };
+  const withPositional = (design: PositionalDesign): void => {
+    plan.positional = turnByPairAngle(design.coefficients, kvPlan.pairAngle);
+  };
+  if (family === 'vertical_and_slash') {
+    const budget = draw.vsBudgets[h]!;
+    const wideSlashes = budget.slash >= 700;
+    const slashCount = wideSlashes ? headRng.int(2, 3) : 1;
+    const slashOffsets = Array.from({ length: slashCount }, () => headRng.int(2 * BLOCK, Math.max(2 * BLOCK + 1, Math.floor(seqLen / 4))));
+    const windowExponent = budget.slash >= 6000 ? headRng.range(1.5, 1.9) : headRng.range(1.8, 2.4);
+    const design = designPositional(geometry, windowExponent, slashOffsets, headRng.range(0.3, 0.5));
+    withPositional(design);
+    const sinkShare = headRng.range(0.08, 0.25);
+    const verticalShare = budget.vertical >= 500 ? headRng.range(0.2, 0.35) : headRng.range(0.1, 0.2);
+    const rest = 1 - sinkShare - verticalShare;
+    plan.sinkLogit = logitForShare(sinkShare, kvPlan.sinkCount, rest, design);
+    plan.salientLogit = logitForShare(verticalShare, kvPlan.salient[salientChannel]!.length, rest, design);
+  } else if (family === 'stream_llm') {
+    const design = designPositional(geometry, headRng.range(1.25, 1.6), [], 0);
+    withPositional(design);
+    const sinkShare = headRng.range(0.3, 0.6);
+    plan.sinkLogit = logitForShare(sinkShare, kvPlan.sinkCount, 1 - sinkShare, design);
+  } else if (family === 'block_sparse') {
+    // The cluster's keys are 1/numTopics of the row: this logit gives them ~98.5% of its mass.
+    const clusterShare = 0.985;
+    plan.topicLogit = Math.log((clusterShare / (1 - clusterShare)) * (document.numTopics - 1));
+  } else {
+    // Dense-ish: a very flat power law; no sparse pattern covers 95% of it cheaply.
+    withPositional(designPositional(geometry, 0.35, [], 0));
+  }
+  return plan;
 }
 
 /** Vertical lines planted for a real budget class, scaled from MInference's lengths to this one. */
@@ -447,9 +441,7 @@ function* rotatedRows(geometry: Geometry, fill: (row: Float64Array, i: number) =
   }
 }
 
-function queryRows(options: SyntheticOptions, geometry: Geometry, document: Document, plan: LayerPlan, layer: number, h: number): Generator<Float32Array> {
-  const head = plan.heads[h]!;
-  const kvPlan = plan.kv[Math.floor(h / (options.heads / options.kvHeads))]!;
+function queryRows(options: SyntheticOptions, geometry: Geometry, document: Document, head: HeadPlan, kvPlan: KvPlan, layer: number, h: number): Generator<Float32Array> {
   const rng = new Rng(options.seed, STREAM.qNoise, layer, h);
   return rotatedRows(geometry, (row, i) => {
     for (let d = 0; d < options.headDim; d++) row[d] = QUERY_NOISE * rng.normal();
@@ -461,16 +453,18 @@ function queryRows(options: SyntheticOptions, geometry: Geometry, document: Docu
     row[geometry.salientDims[head.salientChannel]!]! += head.salientLogit;
     if (head.topicLogit !== 0) {
       const topic = kvPlan.topics[document.blockTopic[Math.floor(i / BLOCK)]!]!;
-      geometry.topicDims.forEach((dim, t) => (row[dim]! += head.topicLogit * topic[t]!));
+      for (let t = 0; t < geometry.topicDims.length; t++) row[geometry.topicDims[t]!]! += head.topicLogit * topic[t]!;
     }
   });
 }
 
-function keyRows(options: SyntheticOptions, geometry: Geometry, document: Document, plan: LayerPlan, layer: number, g: number): Generator<Float32Array> {
-  const kvPlan = plan.kv[g]!;
+function keyRows(options: SyntheticOptions, geometry: Geometry, document: Document, kvPlan: KvPlan, layer: number, g: number): Generator<Float32Array> {
   const rng = new Rng(options.seed, STREAM.kNoise, layer, g);
   const salientChannelOf = new Int8Array(options.seqLen).fill(-1);
   kvPlan.salient.forEach((positions, channel) => positions.forEach((j) => (salientChannelOf[j] = channel)));
+  // The key direction of every positional pair, once per head rather than per row.
+  const pairCos = kvPlan.pairAngle.map(Math.cos);
+  const pairSin = kvPlan.pairAngle.map(Math.sin);
   return rotatedRows(geometry, (row, j) => {
     for (let d = 0; d < options.headDim; d++) row[d] = KEY_NOISE * rng.normal();
     const channel = salientChannelOf[j]!;
@@ -479,19 +473,21 @@ function keyRows(options: SyntheticOptions, geometry: Geometry, document: Docume
     if (channel >= 0) row[geometry.salientDims[channel]!]! += 1;
     if (!isSink && channel < 0) {
       for (let k = 0; k < geometry.positionalPairs; k++) {
-        row[k]! += Math.cos(kvPlan.pairAngle[k]!);
-        row[k + geometry.half]! += Math.sin(kvPlan.pairAngle[k]!);
+        row[k]! += pairCos[k]!;
+        row[k + geometry.half]! += pairSin[k]!;
       }
     }
     const topic = kvPlan.topics[document.blockTopic[Math.floor(j / BLOCK)]!]!;
-    geometry.topicDims.forEach((dim, t) => (row[dim]! += topic[t]!));
+    for (let t = 0; t < geometry.topicDims.length; t++) row[geometry.topicDims[t]!]! += topic[t]!;
   });
 }
 
 function* valueRows(options: SyntheticOptions, layer: number, g: number): Generator<Float32Array> {
   const rng = new Rng(options.seed, STREAM.values, layer, g);
   for (let start = 0; start < options.seqLen; start += CHUNK_ROWS) {
-    yield Float32Array.from({ length: Math.min(CHUNK_ROWS, options.seqLen - start) * options.headDim }, () => rng.normal());
+    const out = new Float32Array(Math.min(CHUNK_ROWS, options.seqLen - start) * options.headDim);
+    for (let i = 0; i < out.length; i++) out[i] = rng.normal();
+    yield out;
   }
 }
 
@@ -503,35 +499,54 @@ export function plantedPatterns(options: SyntheticOptions): HeadPattern[][] {
   return Array.from({ length: options.layers }, (_, layer) => drawLayer(options, document, layer).planted);
 }
 
-export function generateSynthetic(options: SyntheticOptions): SyntheticCapture {
+/** One head's bytes in the capture's dtype, CHUNK_ROWS rows per chunk. */
+export type HeadChunks = (layer: number, kind: TensorKind, index: number) => Generator<Uint8Array>;
+
+/**
+ * Any head of the capture on its own: each head draws only from its own streams, so heads made in
+ * any order (or by several threads) have the same bytes as the file-order ones.
+ */
+export function syntheticHeads(options: SyntheticOptions): HeadChunks {
   validateSyntheticOptions(options);
   const geometry = buildGeometry(options);
   const document = buildDocument(options, geometry);
-  const { seqLen, headDim, heads, kvHeads, dtype } = options;
-  // Tensors are produced in file order (q, k, v of layer 0, then layer 1...): keep one plan.
-  let cached: { layer: number; plan: LayerPlan } | null = null;
-  const layerPlan = (layer: number): LayerPlan => {
-    if (cached?.layer !== layer) cached = { layer, plan: planLayer(options, geometry, document, layer) };
-    return cached.plan;
+  const group = options.heads / options.kvHeads;
+  // Heads are asked for layer by layer: keep that layer's draw and the KV plans made so far.
+  let cached: { layer: number; draw: LayerDraw; kv: Map<number, KvPlan> } | null = null;
+  const layerPlans = (layer: number, g: number): { draw: LayerDraw; kvPlan: KvPlan } => {
+    if (cached?.layer !== layer) cached = { layer, draw: drawLayer(options, document, layer), kv: new Map() };
+    const { draw, kv } = cached;
+    if (!kv.has(g)) kv.set(g, planKv(options, geometry, document, draw, layer, g));
+    return { draw, kvPlan: kv.get(g)! };
   };
-  const planted: HeadPattern[][] = [];
+  const rows = (layer: number, kind: TensorKind, index: number): Iterable<Float32Array> => {
+    if (kind === 'v') return valueRows(options, layer, index);
+    if (kind === 'k') return keyRows(options, geometry, document, layerPlans(layer, index).kvPlan, layer, index);
+    const { draw, kvPlan } = layerPlans(layer, Math.floor(index / group));
+    return queryRows(options, geometry, document, planHead(options, geometry, document, draw, kvPlan, layer, index), kvPlan, layer, index);
+  };
+  return function* (layer, kind, index) {
+    for (const chunk of rows(layer, kind, index)) yield encodeFloats(chunk, options.dtype);
+  };
+}
+
+export function generateSynthetic(options: SyntheticOptions): SyntheticCapture {
+  const headChunks = syntheticHeads(options);
+  const { seqLen, headDim, heads, kvHeads, dtype } = options;
   const tensors: TensorSource[] = [];
   for (let layer = 0; layer < options.layers; layer++) {
-    planted.push(drawLayer(options, document, layer).planted);
-    const source = (kind: 'q' | 'k' | 'v', count: number, headRows: (index: number) => Iterable<Float32Array>): TensorSource => ({
-      name: `layers.${layer}.${kind}`,
-      dtype,
-      shape: [count, seqLen, headDim],
-      produce: async function* () {
-        for (let index = 0; index < count; index++) for (const rows of headRows(index)) yield encodeFloats(rows, dtype);
-      },
-    });
-    tensors.push(
-      source('q', heads, (h) => queryRows(options, geometry, document, layerPlan(layer), layer, h)),
-      source('k', kvHeads, (g) => keyRows(options, geometry, document, layerPlan(layer), layer, g)),
-      source('v', kvHeads, (g) => valueRows(options, layer, g)),
-    );
+    for (const [kind, count] of [['q', heads], ['k', kvHeads], ['v', kvHeads]] as const) {
+      tensors.push({
+        name: `layers.${layer}.${kind}`,
+        dtype,
+        shape: [count, seqLen, headDim],
+        produce: async function* () {
+          for (let index = 0; index < count; index++) yield* headChunks(layer, kind, index);
+        },
+      });
+    }
   }
+  const planted = plantedPatterns(options);
   const metadata: CaptureMetadata = {
     format: 'sparsescope.capture/1',
     model: options.model ?? `synthetic-L${options.layers}-H${heads}-KV${kvHeads}-D${headDim}`,

@@ -23,7 +23,9 @@ export class Rng {
   private s1: number;
   private s2: number;
   private s3: number;
-  private spareNormal: number | null = null;
+  // A flag beside a plain number (not number | null): the spare stays an unboxed double.
+  private hasSpare = false;
+  private spare = 0;
 
   constructor(seed: number, ...labels: number[]) {
     let x = streamSeed(seed, ...labels);
@@ -64,15 +66,15 @@ export class Rng {
 
   /** Standard normal (Box-Muller, the second value kept for the next call). */
   normal(): number {
-    if (this.spareNormal !== null) {
-      const value = this.spareNormal;
-      this.spareNormal = null;
-      return value;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
     }
     const u = 1 - this.uniform();
     const v = this.uniform();
     const radius = Math.sqrt(-2 * Math.log(u));
-    this.spareNormal = radius * Math.sin(2 * Math.PI * v);
+    this.spare = radius * Math.sin(2 * Math.PI * v);
+    this.hasSpare = true;
     return radius * Math.cos(2 * Math.PI * v);
   }
 
