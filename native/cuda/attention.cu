@@ -144,7 +144,7 @@ std::string launchAttention(const AttentionJob& job, const CallContext& ctx, Lau
     ctx.report(double(group + groups) / in.numKvHeads);
   }
   SPARSESCOPE_TRY(timer.stop());
-  if (kWithV) SPARSESCOPE_TRY(out.download(job.out, size_t(H) * R * D));
+  if (kWithV && job.out) SPARSESCOPE_TRY(out.download(job.out, size_t(H) * R * D));
   return lse.download(job.lse, size_t(H) * R);
 }
 

@@ -334,7 +334,7 @@ struct AttentionJob {
   const RowSelection* rows = nullptr;
   const SparseIndexView* index = nullptr;  // null: dense causal
   bool withValues = true;
-  float* out = nullptr;  // [H, R, D] when withValues
+  float* out = nullptr;  // [H, R, D] when withValues; null: O stays on the device (not copied back)
   float* lse = nullptr;  // [H, R]
 };
 std::string runAttention(const AttentionJob& job, const CallContext& ctx);

@@ -416,12 +416,10 @@ OpWorker::Plan attentionPlan(const AttentionInputs& inputs, const RowSelection& 
   auto outputs = std::make_shared<AttentionOutputs>();
   OpWorker::Compute compute = [=](const CallContext& ctx) {
     const size_t rowTotal = size_t(inputs.numHeads) * rows.size(inputs.seqLen);
-    // The CPU kernels skip a null output; the CUDA ones always copy O back, so it gets a buffer.
-    const bool writeOutput = keepOutput || cuda;
-    if (writeOutput) outputs->out.resize(rowTotal * inputs.headDim);
+    // Without an output buffer the CPU kernels write no O and the CUDA ones keep it on the device.
+    if (keepOutput) outputs->out.resize(rowTotal * inputs.headDim);
     outputs->lse.resize(rowTotal);
-    const std::string status = run(writeOutput ? outputs->out.data() : nullptr, outputs->lse.data(), ctx);
-    if (!keepOutput) std::vector<float>().swap(outputs->out);
+    const std::string status = run(keepOutput ? outputs->out.data() : nullptr, outputs->lse.data(), ctx);
     return requireFinite(status, inputs, {{&outputs->out, false}, {&outputs->lse, true}});
   };
   OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value { return attentionResult(env, outputs->out, outputs->lse, ms); };

@@ -45,7 +45,8 @@ using CudaHeadDims = std::integer_sequence<int, 64, 96, 128>;
 // including transfers of whole layers.
 double cudaTakeDeviceMs();
 
-// Dense causal attention. out: [H, R, D], lse: [H, R] (natural log), R = rows.size(N).
+// Dense causal attention. out: [H, R, D], lse: [H, R] (natural log), R = rows.size(N). A null
+// out still computes O on the device (what a timing measures) but copies none of it back.
 std::string cudaDenseAttention(const AttentionInputs& inputs, const RowSelection& rows, float* out,
                                float* lse, const CallContext& ctx);
 
@@ -58,7 +59,8 @@ std::string cudaPooledMap(const AttentionInputs& inputs, const PooledMapArgs& ar
 std::string cudaBuildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
                            SparseIndex* index, const CallContext& ctx);
 
-// Sparse attention over exactly the computed set of `index`. out: [H, R, D], lse: [H, R].
+// Sparse attention over exactly the computed set of `index`. out: [H, R, D] (or null, as for
+// dense), lse: [H, R].
 std::string cudaSparseAttention(const AttentionInputs& inputs, const SparseIndexView& index,
                                 const RowSelection& rows, float* out, float* lse,
                                 const CallContext& ctx);
