@@ -22,8 +22,8 @@ export interface CommandSpec {
   /** e.g. "info" or "config convert". */
   name: string;
   summary: string;
-  /** Positional arguments, in order; optional ones come last. */
-  positionals: { name: string; required: boolean }[];
+  /** Positional arguments, in order; optional ones come last; a `repeat` one (the last) takes every argument left. */
+  positionals: { name: string; required: boolean; repeat?: boolean }[];
   flags: Record<string, FlagSpec>;
   /** Extra lines after the flags (examples, notes). */
   notes?: string[];
@@ -102,13 +102,13 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
   if (!help) {
     const required = spec.positionals.filter((p) => p.required).length;
     if (positionals.length < required) throw new UsageError(`${spec.name}: missing ${spec.positionals[positionals.length]?.name} (see sparsescope ${spec.name} --help)`);
-    if (positionals.length > spec.positionals.length) throw new UsageError(`${spec.name}: unexpected argument ${JSON.stringify(positionals[spec.positionals.length])}`);
+    if (positionals.length > spec.positionals.length && !spec.positionals.at(-1)?.repeat) throw new UsageError(`${spec.name}: unexpected argument ${JSON.stringify(positionals[spec.positionals.length])}`);
   }
   return { positionals, flags, help };
 }
 
 export function helpText(spec: CommandSpec): string {
-  const positionals = spec.positionals.map((p) => (p.required ? p.name : `[${p.name}]`)).join(' ');
+  const positionals = spec.positionals.map((p) => `${p.required ? p.name : `[${p.name}]`}${p.repeat ? ' ...' : ''}`).join(' ');
   const rows = Object.entries(spec.flags).map(([name, flag]) => {
     const value = flag.type === 'boolean' ? '' : ` ${flag.valueName ?? (flag.type === 'enum' ? flag.values.join('|') : flag.type.toUpperCase())}`;
     return [`--${name}${value}${'repeat' in flag && flag.repeat ? ' ...' : ''}`, flag.help] as const;

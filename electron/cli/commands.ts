@@ -4,7 +4,7 @@
  * `info` and `config convert` never load the native module.
  */
 import { basename, resolve } from 'node:path';
-import { SearchSettings, type Backend, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type Report, type RowSampling } from '../../contract/api.js';
+import { SearchSettings, type Backend, type BenchResult, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type Report, type RowSampling, type SearchResult } from '../../contract/api.js';
 import { openCapture } from '../engine/capture/capture.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
 import type { Capture, TokenRange } from '../engine/capture/types.js';
@@ -13,6 +13,8 @@ import type { CommandSpec, FlagValue } from './args.js';
 import { UsageError } from './args.js';
 import { formatReport, formatSummary, plantedCounts } from './format.js';
 import { cancelFlag, progressReporter, type CliIo } from './io.js';
+import { configMerge } from './config-merge.js';
+import { WORKERS_FLAG, runOnWorkers, workersSetting } from './workers.js';
 
 export interface CommandContext {
   positionals: string[];
@@ -186,6 +188,7 @@ const analyze: Command = {
       backend: BACKEND_FLAG,
       exact: EXACT_FLAG,
       rows: ROWS_FLAG,
+      workers: WORKERS_FLAG,
       json: JSON_FLAG,
     },
   },
@@ -199,6 +202,8 @@ const analyze: Command = {
         backend: flag<Backend>(context, 'backend') ?? 'auto',
         sampling: sampling(context),
       };
+      const workers = workersSetting(context.flags);
+      if (workers !== undefined) return runOnWorkers<Report>(context.io, 'analyzing', workers, { kind: 'analyze', captureId: capture.summary.captureId, ...options }, capture);
       const native = await nativeModule();
       const { analyzeCapture } = await import('../engine/analysis/analyze.js');
       return withProgress(context, 'analyzing', (onProgress, control) => analyzeCapture(native, capture, options, onProgress, control));
@@ -225,6 +230,7 @@ const search: Command = {
       backend: BACKEND_FLAG,
       exact: EXACT_FLAG,
       rows: ROWS_FLAG,
+      workers: WORKERS_FLAG,
       json: { type: 'boolean', help: 'print the measured report as JSON on stdout' },
     },
   },
@@ -243,6 +249,11 @@ const search: Command = {
         ...(layersText === undefined ? {} : { layers: parseLayers(layersText, capture.summary) }),
       });
       const backend = flag<Backend>(context, 'backend') ?? 'auto';
+      const workers = workersSetting(context.flags);
+      if (workers !== undefined) {
+        const spec = { kind: 'search' as const, captureId: capture.summary.captureId, settings, backend };
+        return { result: await runOnWorkers<SearchResult>(context.io, 'searching', workers, spec, capture), summary: capture.summary };
+      }
       const native = await nativeModule();
       const { searchCapture } = await import('../engine/analysis/search.js');
       const searched = await withProgress(context, 'searching', (onProgress, control) => searchCapture(native, capture, settings, backend, onProgress, control));
@@ -269,6 +280,7 @@ const bench: Command = {
       config: { type: 'string', valueName: 'CFG', help: 'head config (default: searched per synthetic capture, MInference defaults for a capture)' },
       backend: BACKEND_FLAG,
       repeat: { type: 'int', min: 1, max: 100, valueName: 'K', help: 'timed repeats, median reported (default 3)' },
+      workers: WORKERS_FLAG,
       json: JSON_FLAG,
     },
   },
@@ -280,6 +292,8 @@ const bench: Command = {
     if (!synthetic && seqs) throw new UsageError('bench: --seq applies to --synthetic only');
     const common = { backend: flag<Backend>(context, 'backend') ?? 'auto', repeat: flag<number>(context, 'repeat') ?? 3 };
     const runBench = async (capture: Capture | null, options: BenchOptions) => {
+      const workers = workersSetting(context.flags);
+      if (workers !== undefined) return runOnWorkers<BenchResult>(context.io, 'benchmarking', workers, { kind: 'bench', ...(capture ? { captureId: capture.summary.captureId } : {}), ...options }, capture);
       const native = await nativeModule();
       const { benchCapture } = await import('../engine/analysis/bench.js');
       return withProgress(context, 'benchmarking', (onProgress, control) => benchCapture(native, capture, options, onProgress, control));
@@ -379,4 +393,4 @@ const serve: Command = {
 };
 
 /** Commands by the words that name them ("config convert" is two words). */
-export const COMMANDS: readonly Command[] = [demo, info, analyze, search, bench, configConvert, serve];
+export const COMMANDS: readonly Command[] = [demo, info, analyze, search, bench, configConvert, configMerge, serve];

@@ -37,7 +37,7 @@ describe('sparsescope (top level)', () => {
 
   it('refuses unknown commands with one line and exit 1', async () => {
     expect(await run(['frobnicate'])).toEqual({ code: 1, stdout: '', stderr: 'sparsescope: unknown command "frobnicate" (see sparsescope --help)\n' });
-    expect((await run(['config', 'explode'])).stderr).toBe('sparsescope: unknown command "config explode" (did you mean config convert?)\n');
+    expect((await run(['config', 'explode'])).stderr).toBe('sparsescope: unknown command "config explode" (did you mean config convert, config merge?)\n');
   });
 
   it.each(['demo', 'info', 'analyze', 'search', 'bench', 'config convert', 'serve'])('%s --help describes the command', async (name) => {
