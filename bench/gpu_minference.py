@@ -41,6 +41,8 @@ import types
 try:
     import numpy as np
     import torch
+
+    from cuda_timing import median_ms
 except ImportError as missing:  # reported in the JSON like any other failure
     MISSING = missing
 else:
@@ -163,27 +165,6 @@ def read_bf16(path, shape, device):
     return torch.from_numpy(values).view(torch.bfloat16).reshape(shape).to(device)
 
 
-def time_ms(run, repeats, cuda):
-    """Median of `repeats` timed calls after one warm-up call; CUDA events on a GPU."""
-    run()
-    if cuda:
-        torch.cuda.synchronize()
-    times = []
-    for _ in range(repeats):
-        if cuda:
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            run()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end))
-        else:  # only for trying the script without a GPU (TRITON_INTERPRET=1)
-            began = time.perf_counter()
-            run()
-            times.append((time.perf_counter() - began) * 1e3)
-    return sorted(times)[len(times) // 2], times
-
-
 def reference_rows(q, k, v, lists, rows, scale):
     """float64 attention of the sampled rows over exactly the index's keys: [H, R, D]."""
     heads, _, dim = q.shape
@@ -271,7 +252,7 @@ def run(args):
     def attend():
         return kernel(q4, k4, v4, seqlens, block_count, block_offset, column_count, column_index, scale, BLOCK, BLOCK)
 
-    ms, times = time_ms(attend, args.repeats, cuda)
+    ms, times = median_ms(attend, args.repeats, cuda)
     result["ms"] = ms
     result["times"] = times
     rows = np.asarray(meta["rows"], dtype=np.int64)

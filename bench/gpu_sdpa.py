@@ -9,22 +9,10 @@ import sys
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from cuda_timing import median_ms
+
 HEADS, KV_HEADS, HEAD_DIM = 32, 8, 128
 BACKENDS = {"sdpa_flash": SDPBackend.FLASH_ATTENTION, "sdpa_cudnn": SDPBackend.CUDNN_ATTENTION}
-
-
-def time_ms(run, repeats):
-    run()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        run()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return sorted(times)[len(times) // 2]
 
 
 def main():
@@ -49,7 +37,7 @@ def main():
         for name, backend in ((name, BACKENDS[name]) for name in chosen):
             try:
                 with sdpa_kernel(backend):
-                    ms = time_ms(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True), repeats)
+                    ms, _ = median_ms(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True), repeats)
                 print(json.dumps({"backend": name, "seqLen": seq_len, "ms": ms, "tflops": flops / ms / 1e9}), flush=True)
             except RuntimeError as error:  # a backend the card or build lacks
                 print(json.dumps({"backend": name, "seqLen": seq_len, "error": str(error).splitlines()[0]}), flush=True)
