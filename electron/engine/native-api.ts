@@ -40,10 +40,17 @@ export const PATTERN_ID = { dense: 0, vertical_and_slash: 1, stream_llm: 2, bloc
 /** Per query head, three int32: [patternId, a, b] (see contract HeadPattern for a/b meaning). */
 export type HeadPatterns = Int32Array;
 
-/** How an index is built: the backend and the Vertical-Slash estimate's rows, the last min(lastQ, N) (1..64, default 64). */
+/**
+ * How an index is built: the backend, the Vertical-Slash estimate's rows, the last min(lastQ, N)
+ * (1..64, default 64), and the XAttention / FlexPrefill block sizes (multiples of 64, default 128)
+ * and FlexPrefill's minimum budget in tokens (default 512): contract MethodSettings.
+ */
 export interface IndexOptions {
   backend: NativeBackend;
   lastQ?: number;
+  xattentionBlockSize?: number;
+  flexprefillBlockSize?: number;
+  flexprefillMinBudget?: number;
 }
 
 /**

@@ -544,6 +544,13 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
     const bool cuda = useCuda(env, parseBackend(env, opts));
     IndexSettings settings;
     if (!opts.Get("lastQ").IsUndefined()) settings.lastQ = requireInt(env, opts, "opts", "lastQ", 1, kMaxLastQ);
+    // Block sizes are checked (multiples of 64) by the builders, when a head uses them.
+    auto optionalInt = [&](const char* key, int64_t max, int& target) {
+      if (!opts.Get(key).IsUndefined()) target = requireInt(env, opts, "opts", key, 0, max);
+    };
+    optionalInt("xattentionBlockSize", 1 << 16, settings.xattentionBlockSize);
+    optionalInt("flexprefillBlockSize", 1 << 16, settings.flexprefillBlockSize);
+    optionalInt("flexprefillMinBudget", 1 << 24, settings.flexprefillMinBudget);
     auto index = std::make_shared<SparseIndex>();
     OpWorker::Compute compute = [=](const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA

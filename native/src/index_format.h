@@ -7,10 +7,11 @@
 
 namespace sparsescope {
 
-enum class PatternId : int32_t { Dense = 0, VerticalSlash = 1, StreamLlm = 2, BlockSparse = 3 };
+enum class PatternId : int32_t { Dense = 0, VerticalSlash = 1, StreamLlm = 2, BlockSparse = 3, XAttention = 4, FlexPrefill = 5 };
 
 // Per query head three int32: [patternId, a, b] (vertical_and_slash: a = vertical_size,
-// b = slash_size; stream_llm: a = n_init, b = n_local; block_sparse: a = top_k).
+// b = slash_size; stream_llm: a = n_init, b = n_local; block_sparse: a = top_k; xattention:
+// a = threshold in thousandths, b = stride; flexprefill: a = gamma, b = tau in thousandths).
 struct HeadPatternsView {
   const int32_t* values = nullptr;  // 3 * numHeads
   PatternId pattern(int head) const { return PatternId(values[3 * head]); }
@@ -24,6 +25,11 @@ struct IndexSettings {
   // Query rows of the Vertical-Slash estimate: the last min(lastQ, N), 1..kMaxLastQ. MInference
   // always uses 64; SGLang/vLLM read it from sparse_attention_last_q.
   int lastQ = kMaxLastQ;
+  // XAttention's and FlexPrefill's blocks (multiples of 64) and FlexPrefill's minimum budget in
+  // tokens: the papers' defaults (ops/xattention_index.h, ops/flexprefill_index.h).
+  int xattentionBlockSize = 128;
+  int flexprefillBlockSize = 128;
+  int flexprefillMinBudget = 512;
 };
 
 // Owning form, filled by index builders.

@@ -11,6 +11,7 @@ import {
   inputsOf,
   maskDensity,
   maskRecall,
+  plantedProblem,
   randomProblem,
   referenceMask,
   relativeError,
@@ -38,46 +39,6 @@ function headSlice(array: Int32Array, offsets: Int32Array, head: number): number
 
 async function denseLseOf(problem: Problem, rows: Int32Array) {
   return (await native.denseAttention(inputsOf(problem), { backend: 'cpu', rows })).lse;
-}
-
-/**
- * A problem with planted structure over small Gaussian noise, three query heads on one kv head:
- * head 0's queries share a direction that the keys at `verticalColumns` align with (vertical
- * lines), head 1's queries carry a rotating component that makes q_i . k_j peak at
- * i - j = slashOffset (a slash line), head 2's carry both.
- */
-function plantedProblem(seqLen: number, verticalColumns: number[], slashOffset: number, random: () => number): Problem {
-  const numHeads = 3;
-  const headDim = 64;
-  const q = new Float64Array(numHeads * seqLen * headDim);
-  const k = new Float64Array(seqLen * headDim);
-  const v = new Float64Array(seqLen * headDim);
-  for (let i = 0; i < q.length; i++) q[i] = 0.3 * gaussian(random);
-  for (let i = 0; i < k.length; i++) {
-    k[i] = 0.3 * gaussian(random);
-    v[i] = gaussian(random);
-  }
-  const frequencies = Array.from({ length: 12 }, (_, f) => (2 * Math.PI) / (7 + 53 * f));
-  for (let h = 0; h < numHeads; h++) {
-    for (let i = 0; i < seqLen; i++) {
-      const row = (h * seqLen + i) * headDim;
-      if (h !== 1) q[row]! += 3;
-      if (h !== 0)
-        frequencies.forEach((w, f) => {
-          q[row + 2 + 2 * f]! += 1.6 * Math.cos(w * i);
-          q[row + 3 + 2 * f]! += 1.6 * Math.sin(w * i);
-        });
-    }
-  }
-  for (let j = 0; j < seqLen; j++) {
-    const row = j * headDim;
-    if (verticalColumns.includes(j)) k[row]! += 20;
-    frequencies.forEach((w, f) => {
-      k[row + 2 + 2 * f]! += 1.6 * Math.cos(w * (j + slashOffset));
-      k[row + 3 + 2 * f]! += 1.6 * Math.sin(w * (j + slashOffset));
-    });
-  }
-  return { dtype: 'F32', numHeads, numKvHeads: 1, seqLen, headDim, q: encode(q, 'F32'), k: encode(k, 'F32'), v: encode(v, 'F32') };
 }
 
 /** Native chose a top-k of `scores` up to float32 near-ties at the boundary. */

@@ -7,6 +7,9 @@
 #include "../simd.h"
 #include "../thread_pool.h"
 #include "attention_tiles.h"
+#include "flexprefill_index.h"
+#include "head_index.h"
+#include "xattention_index.h"
 
 namespace sparsescope {
 namespace {
@@ -15,48 +18,6 @@ constexpr int kForcedVerticals = 30;
 constexpr int kForcedSlashes = 100;
 constexpr int kMinVerticals = 30;
 constexpr int kMinSlashes = 50;
-
-// What one head contributes to the index, per query block.
-struct HeadIndex {
-  std::vector<std::vector<int32_t>> tiles;    // per block
-  std::vector<std::vector<int32_t>> columns;  // per block
-  std::vector<int32_t> verticals, slashes;
-  int32_t window[2] = {-1, -1};
-  double density = 0.0;
-};
-
-struct BlockRows {
-  int first, end;  // query rows [first, end) of the block, end clipped to N
-};
-BlockRows blockRows(int block, int seqLen) { return {block * kBlock, std::min(block * kBlock + kBlock, seqLen)}; }
-
-// Causal entries (j <= i, j < N) of the block's rows inside tile [start, start + 64).
-int64_t tileEntries(int start, BlockRows rows, int seqLen) {
-  const int lastKey = std::min(start + kBlock, seqLen) - 1;
-  int64_t entries = 0;
-  for (int i = std::max(rows.first, start); i < rows.end; ++i) entries += std::min(i, lastKey) - start + 1;
-  return entries;
-}
-
-int64_t columnEntries(int column, BlockRows rows) { return std::max(0, rows.end - std::max(column, rows.first)); }
-
-double densityOf(int64_t entries, int seqLen) { return double(entries) / (double(seqLen) * (double(seqLen) + 1) / 2); }
-
-// Indices of the `count` largest scores, ties to the lower index, NaN lowest; returned ascending.
-template <typename Score>
-std::vector<int32_t> topIndices(const std::vector<Score>& scores, int count) {
-  auto rank = [](Score score) { return std::isnan(score) ? -std::numeric_limits<Score>::infinity() : score; };
-  std::vector<int32_t> order(scores.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
-  const auto chosenEnd = order.begin() + std::min<size_t>(size_t(count), order.size());
-  std::partial_sort(order.begin(), chosenEnd, order.end(), [&](int32_t x, int32_t y) {
-    const Score sx = rank(scores[size_t(x)]), sy = rank(scores[size_t(y)]);
-    return sx != sy ? sx > sy : x < y;
-  });
-  std::vector<int32_t> chosen(order.begin(), chosenEnd);
-  std::sort(chosen.begin(), chosen.end());
-  return chosen;
-}
 
 void appendRangeTiles(int rangeStart, int rangeEnd, std::vector<int32_t>& tiles) {
   for (int start = rangeStart; start < rangeEnd; start += kBlock) tiles.push_back(start);
@@ -236,23 +197,39 @@ HeadIndex denseHead(const AttentionInputs& inputs) {
   return result;
 }
 
-std::string validatePatterns(const AttentionInputs& inputs, HeadPatternsView patterns) {
+std::string validatePatterns(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings) {
+  bool anyXAttention = false, anyFlexPrefill = false;
   for (int h = 0; h < inputs.numHeads; ++h) {
     const int32_t id = int32_t(patterns.pattern(h));
-    if (id < 0 || id > int32_t(PatternId::BlockSparse))
-      return "patterns: head " + std::to_string(h) + " has unknown pattern id " + std::to_string(id);
-    if (patterns.a(h) < 0 || patterns.b(h) < 0)
-      return "patterns: head " + std::to_string(h) + " has a negative parameter";
+    const std::string where = "patterns: head " + std::to_string(h);
+    if (id < 0 || id > int32_t(PatternId::FlexPrefill)) return where + " has unknown pattern id " + std::to_string(id);
+    if (patterns.a(h) < 0 || patterns.b(h) < 0) return where + " has a negative parameter";
+    std::string problem;
+    if (patterns.pattern(h) == PatternId::XAttention) {
+      anyXAttention = true;
+      problem = checkXAttention(patterns.a(h), patterns.b(h), settings.xattentionBlockSize);
+    }
+    if (patterns.pattern(h) == PatternId::FlexPrefill) {
+      anyFlexPrefill = true;
+      problem = checkFlexPrefill(patterns.a(h), patterns.b(h));
+    }
+    if (!problem.empty()) return where + ": " + problem;
   }
-  return "";
+  if (std::string problem = anyXAttention ? checkMethodBlockSize("xattention", settings.xattentionBlockSize) : ""; !problem.empty())
+    return problem;
+  return anyFlexPrefill ? checkMethodBlockSize("flexprefill", settings.flexprefillBlockSize) : "";
+}
+
+FlexPrefillSettings flexprefillSettings(HeadPatternsView patterns, int head, const IndexSettings& settings) {
+  return {patterns.a(head), patterns.b(head), settings.flexprefillBlockSize, settings.flexprefillMinBudget};
 }
 
 }  // namespace
 
 std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
                              SparseIndex* index, const CallContext& ctx) {
-  if (std::string problem = validatePatterns(inputs, patterns); !problem.empty()) return problem;
-  const int numHeads = inputs.numHeads, numBlocks = inputs.numBlocks();
+  if (std::string problem = validatePatterns(inputs, patterns, settings); !problem.empty()) return problem;
+  const int numHeads = inputs.numHeads;
   TransposedKeys keys;  // only the vertical_and_slash estimate reads keys tile by tile
   bool anyVerticalSlash = false;
   for (int h = 0; h < numHeads; ++h) anyVerticalSlash |= patterns.pattern(h) == PatternId::VerticalSlash;
@@ -266,37 +243,20 @@ std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView pat
           case PatternId::VerticalSlash: heads[size_t(h)] = verticalSlashHead(inputs, keys, h, settings.lastQ, patterns.a(h), patterns.b(h)); break;
           case PatternId::StreamLlm: heads[size_t(h)] = streamLlmHead(inputs, patterns.a(h), patterns.b(h)); break;
           case PatternId::BlockSparse: heads[size_t(h)] = blockSparseHead(inputs, h, patterns.a(h)); break;
+          case PatternId::XAttention:
+            heads[size_t(h)] = xattentionHead(inputs, h, patterns.a(h), patterns.b(h), settings.xattentionBlockSize);
+            break;
+          case PatternId::FlexPrefill: {
+            const FlexPrefillSettings flex = flexprefillSettings(patterns, h, settings);
+            heads[size_t(h)] = flexprefillDense(inputs.seqLen, flex) ? denseHead(inputs) : flexprefillHead(inputs, h, flex);
+            break;
+          }
         }
       },
       ctx);
   if (!finished) return kCancelled;
 
-  *index = SparseIndex{};
-  index->numHeads = numHeads;
-  index->seqLen = inputs.seqLen;
-  index->numBlocks = numBlocks;
-  index->tileOffsets.push_back(0);
-  index->colOffsets.push_back(0);
-  index->verticalOffsets.push_back(0);
-  index->slashOffsets.push_back(0);
-  for (HeadIndex& head : heads) {
-    for (int m = 0; m < numBlocks; ++m) {
-      const auto& tiles = head.tiles[size_t(m)];
-      const auto& columns = head.columns[size_t(m)];
-      index->tileStarts.insert(index->tileStarts.end(), tiles.begin(), tiles.end());
-      index->columns.insert(index->columns.end(), columns.begin(), columns.end());
-      index->tileOffsets.push_back(int32_t(index->tileStarts.size()));
-      index->colOffsets.push_back(int32_t(index->columns.size()));
-    }
-    index->verticals.insert(index->verticals.end(), head.verticals.begin(), head.verticals.end());
-    index->slashes.insert(index->slashes.end(), head.slashes.begin(), head.slashes.end());
-    index->verticalOffsets.push_back(int32_t(index->verticals.size()));
-    index->slashOffsets.push_back(int32_t(index->slashes.size()));
-    index->window.push_back(head.window[0]);
-    index->window.push_back(head.window[1]);
-    index->density.push_back(head.density);
-    head = HeadIndex{};  // release as we go: indexes of long sequences are large
-  }
+  assembleIndex(heads, inputs.seqLen, index);
   return "";
 }
 

@@ -17,6 +17,8 @@
 // block_sparse: Q and K mean-pooled over 64-token blocks (fp64 sums), key block n <= m scored by the
 //   pooled dot product (fp64), the top min(m + 1, max(top_k, 1)) blocks kept, the diagonal always.
 // dense: every tile up to the diagonal.
+// xattention, flexprefill: defined in xattention_index.h and flexprefill_index.h (blocks of
+//   settings' block size, expanded into 64-wide tiles).
 #pragma once
 #include <string>
 
