@@ -41,15 +41,21 @@ export function StatusBar() {
   const device = useApp((s) => s.device);
   const capture = useApp((s) => s.capture);
   const jobs = useApp((s) => s.jobs);
-  const gpu = device?.cuda.available ? device.cuda.devices[0] : undefined;
-  const backend = device ? (device.defaultBackend === 'cuda' && gpu ? `CUDA · ${gpu.name}` : `CPU · ${device.cpu.model} (${device.cpu.threads} threads)`) : 'connecting…';
-  const memory = gpu ? `${fmtBytes(gpu.totalMemoryBytes - gpu.freeMemoryBytes)} / ${fmtBytes(gpu.totalMemoryBytes)} GPU memory` : device ? 'no GPU' : '';
+  const gpus = device?.cuda.available ? device.cuda.devices : [];
+  const gpu = gpus[0];
+  const backend = device ? (device.defaultBackend === 'cuda' && gpu ? `CUDA · ${gpus.length > 1 ? `${gpus.length} GPUs · ` : ''}${gpu.name}` : `CPU · ${device.cpu.model} (${device.cpu.threads} threads)`) : 'connecting…';
+  const memoryOf = (card: NonNullable<typeof gpu>) => `${fmtBytes(card.totalMemoryBytes - card.freeMemoryBytes)} / ${fmtBytes(card.totalMemoryBytes)}`;
+  const memory = gpu ? `${memoryOf(gpu)} GPU memory${gpus.length > 1 ? ` (GPU 0 of ${gpus.length})` : ''}` : device ? 'no GPU' : '';
+  // Every GPU with its memory, and the workers jobs are sharded over.
+  const gpuList = [...gpus.map((card) => `GPU ${card.index} · ${card.name} · ${memoryOf(card)}`), ...(device?.workers?.length ? [`jobs run on: ${device.workers.map((worker) => worker.label).join(', ')}`] : [])].join('\n');
   const active = Object.values(jobs).filter(isActive);
   return (
     <footer className="status-bar" data-testid="status-bar">
       <ConnectionStatus />
-      <span title="Backend the engine uses for `auto`">{backend}</span>
-      <span title={device?.cuda.reason}>{memory}</span>
+      <span title={gpuList ? `Backend the engine uses for \`auto\`\n${gpuList}` : 'Backend the engine uses for `auto`'} data-testid="status-backend">
+        {backend}
+      </span>
+      <span title={device?.cuda.reason ?? gpuList}>{memory}</span>
       <span className="truncate" title={capture?.path}>
         {capture ? `${capture.fileName} · ${capture.seqLen.toLocaleString()} tokens · ${capture.dtype}` : 'no capture'}
       </span>

@@ -1,6 +1,6 @@
 import { select, type Axis as D3Axis, type AxisDomain } from 'd3';
 import { useEffect, useRef } from 'react';
-import type { JobEvent, PatternName } from '../../../contract/api';
+import type { JobEvent, PatternName, WorkerProgress } from '../../../contract/api';
 import { fmtEta, PATTERN_LABEL, PATTERNS } from './format';
 
 export function PatternSwatch({ pattern }: { pattern: PatternName }) {
@@ -51,7 +51,27 @@ export function JobProgress({ job, onCancel }: { job: JobEvent | undefined; onCa
         {job.state}
         {(job.error ?? job.message) && (job.error ?? job.message) !== job.state ? `: ${job.error ?? job.message}` : ''}
       </div>
+      {active && job.workers && <WorkerBars workers={job.workers} />}
     </div>
+  );
+}
+
+/** A job's part on each compute worker (one per GPU): the shard it computes, how far, and how many it finished. */
+function WorkerBars({ workers }: { workers: WorkerProgress[] }) {
+  return (
+    <ul className="job-workers" aria-label="Progress per worker">
+      {workers.map(({ worker, shard, progress, shardsDone }) => (
+        <li key={worker} data-testid="job-worker">
+          <span className="truncate" title={worker}>
+            {worker}
+          </span>
+          <progress max={1} value={shard === null ? 0 : progress} aria-label={`${worker} progress`} />
+          <span className="muted">
+            {shard ?? 'idle'} · {shardsDone} done
+          </span>
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -3,6 +3,7 @@ import { act } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../../../renderer/src/views/App';
 import { ErrorBoundary } from '../../../renderer/src/views/Chrome';
+import { JobProgress } from '../../../renderer/src/views/common';
 import { button, byTestId, click, mount, type Mounted } from '../dom.js';
 
 function Boom(): never {
@@ -56,6 +57,38 @@ describe('app frame', () => {
     await act(async () => mounted.store.getState().startJob({ kind: 'bench', captureId: 'cap-1' }));
     await act(async () => undefined);
     expect(byTestId(mounted.container, 'status-jobs').textContent).toBe('bench 10%');
+  });
+
+  it('lists every GPU and the workers jobs run on (issue 16)', async () => {
+    mounted = await mount(<App />);
+    const card = (index: number) => ({ index, name: 'NVIDIA H100', totalMemoryBytes: 80e9, freeMemoryBytes: 70e9, computeCapability: '9.0' });
+    const workers = [0, 1].map((index) => ({ name: `gpu-${index}`, label: `GPU ${index} · NVIDIA H100`, cudaIndex: index }));
+    await act(async () => mounted.store.setState({ device: { ...mounted.store.getState().device!, cuda: { available: true, devices: [card(0), card(1)] }, defaultBackend: 'cuda', workers } }));
+    const backend = byTestId(mounted.container, 'status-backend');
+    expect(backend.textContent).toBe('CUDA · 2 GPUs · NVIDIA H100');
+    expect(backend.title.split('\n').slice(1)).toEqual(['GPU 0 · NVIDIA H100 · 9.3 GiB / 74.5 GiB', 'GPU 1 · NVIDIA H100 · 9.3 GiB / 74.5 GiB', 'jobs run on: GPU 0 · NVIDIA H100, GPU 1 · NVIDIA H100']);
+  });
+
+  it('shows a running job\'s part on each worker, and nothing of it once the job is done', async () => {
+    const running = {
+      jobId: 'job-1',
+      kind: 'search' as const,
+      state: 'running' as const,
+      progress: 0.4,
+      message: 'GPU 1 · H100: layer 5 head 2',
+      etaSeconds: 30,
+      workers: [
+        { worker: 'GPU 0 · H100', shard: 'layer 4', progress: 0.25, shardsDone: 2 },
+        { worker: 'GPU 1 · H100', shard: null, progress: 0, shardsDone: 3 },
+      ],
+    };
+    mounted = await mount(<JobProgress job={running} />);
+    const rows = [...mounted.container.querySelectorAll('[data-testid=job-worker]')];
+    expect(rows.map((row) => row.textContent)).toEqual(['GPU 0 · H100layer 4 · 2 done', 'GPU 1 · H100idle · 3 done']);
+    expect(rows[0]!.querySelector('progress')!.value).toBe(0.25);
+    mounted.unmount();
+    mounted = await mount(<JobProgress job={{ ...running, state: 'done', progress: 1 }} />);
+    expect(mounted.container.querySelector('[data-testid=job-worker]')).toBeNull();
   });
 
   it('shows the event stream of serve as connected, reconnecting or disconnected, and nothing where it cannot drop', async () => {
