@@ -21,7 +21,7 @@ import {
   resolveBackend,
   speedupOf,
   timed,
-  withConfigLastQ,
+  withConfigIndexSettings,
   withRuntimeWarnings,
   type Control,
   type HeadBatch,
@@ -180,7 +180,7 @@ export async function analyzeCapture(
 ): Promise<Report> {
   const resolved = resolveBackend(native, options.backend, capture.summary);
   const { backend } = resolved;
-  const configured = withConfigLastQ(native, options.config);
+  const configured = withConfigIndexSettings(native, options.config);
   const layers = selectLayers(capture, options.layers);
   const rows = evaluatedRows(capture.summary.seqLen, options.sampling);
   const heads: HeadStats[] = [];

@@ -27,7 +27,7 @@ import {
   speedupOf,
   throwIfCancelled,
   timed,
-  withConfigLastQ,
+  withConfigIndexSettings,
   withRuntimeWarnings,
   type Control,
   type HeadBatch,
@@ -75,7 +75,7 @@ function apportionedHeadStats(
   measured: LayerMeasures,
   layerMs: { denseMs: number; indexMs: number; sparseMs: number },
 ): HeadStats[] {
-  const indexShares = proportions(patterns.map((pattern) => indexWork(pattern.pattern, seqLen)));
+  const indexShares = proportions(patterns.map((pattern) => indexWork(pattern, seqLen)));
   const sparseShares = proportions(patterns.map((_, h) => {
     const work = kernelWork(measured.index, h);
     return work.tileEntries + work.columnEntries;
@@ -168,7 +168,7 @@ export async function benchCapture(
 ): Promise<BenchResult> {
   const resolved = resolveBackend(native, options.backend, capture?.summary ?? SWEEP_SHAPE);
   const { backend } = resolved;
-  const configured = withConfigLastQ(native, options.config);
+  const configured = withConfigIndexSettings(native, options.config);
   if (capture) {
     const layers = selectLayers(capture, options.layers);
     const heads: HeadStats[] = [];

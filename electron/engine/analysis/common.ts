@@ -4,11 +4,22 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { cpus } from 'node:os';
-import { ApiError, MINFERENCE_DEFAULT_HEAD, type Backend, type CaptureSummary, type HeadConfig, type HeadPattern, type Report, type RowSampling } from '../../../contract/api.js';
+import {
+  ApiError,
+  MINFERENCE_DEFAULT_HEAD,
+  methodSettingsOf,
+  type Backend,
+  type CaptureSummary,
+  type HeadConfig,
+  type HeadPattern,
+  type MethodSettings,
+  type Report,
+  type RowSampling,
+} from '../../../contract/api.js';
 import { DTYPE_BYTES } from '../capture/safetensors.js';
 import type { Capture } from '../capture/types.js';
 import { denseRunWarnings } from '../config/sglang.js';
-import { PATTERN_ID, type AttentionInputs, type CallControl, type DeviceReport, type NativeBackend, type NativeModule } from '../native-api.js';
+import { PATTERN_ID, type AttentionInputs, type CallControl, type DeviceReport, type IndexOptions, type NativeBackend, type NativeModule } from '../native-api.js';
 import { Rng } from '../synthetic/prng.js';
 
 export const BLOCK = 64;
@@ -192,11 +203,26 @@ export function encodePatterns(patterns: readonly HeadPattern[]): Int32Array {
   return encoded;
 }
 
-/** `native` building every index with the config's Vertical-Slash estimate rows (SGLang/vLLM's sparse_attention_last_q), where it sets them. */
-export function withConfigLastQ(native: NativeModule, config: HeadConfig | undefined): NativeModule {
-  const lastQ = config?.runtime?.sparseAttentionLastQ;
-  if (lastQ === undefined) return native;
-  return { ...native, buildIndex: (inputs, patterns, opts, control) => native.buildIndex(inputs, patterns, { lastQ, ...opts }, control) };
+/** The index options of XAttention / FlexPrefill heads (absent settings: the defaults). */
+export function methodIndexOptions(settings: MethodSettings | undefined): Omit<IndexOptions, 'backend'> {
+  return settings ? { xattentionBlockSize: settings.xattentionBlockSize, flexprefillBlockSize: settings.flexprefillBlockSize, flexprefillMinBudget: settings.flexprefillMinBudget } : {};
+}
+
+/** `native` building every index with these options (a call's own options win). */
+export function withIndexOptions(native: NativeModule, options: Omit<IndexOptions, 'backend'>): NativeModule {
+  if (Object.keys(options).length === 0) return native;
+  return { ...native, buildIndex: (inputs, patterns, opts, control) => native.buildIndex(inputs, patterns, { ...options, ...opts }, control) };
+}
+
+/**
+ * `native` building every index with the config's settings: its Vertical-Slash estimate rows
+ * (SGLang/vLLM's sparse_attention_last_q) and its XAttention / FlexPrefill settings, where it sets them.
+ */
+export function withConfigIndexSettings(native: NativeModule, config: HeadConfig | undefined): NativeModule {
+  const runtime = config?.runtime;
+  const lastQ = runtime?.sparseAttentionLastQ;
+  const methods = runtime && (runtime.xattentionBlockSize ?? runtime.flexprefillBlockSize ?? runtime.flexprefillMinBudget) !== undefined ? methodSettingsOf(runtime) : undefined;
+  return withIndexOptions(native, { ...(lastQ === undefined ? {} : { lastQ }), ...methodIndexOptions(methods) });
 }
 
 /** The report, warning where the config's engine would run this capture dense (SGLang/vLLM's sparse_attention_threshold). */
@@ -218,18 +244,37 @@ export function layerPatterns(config: HeadConfig | undefined, layer: number, num
 
 /**
  * Index cost of a pattern relative to dense attention over the causal N(N+1)/2 entries:
- * Vertical-Slash scores the last 64 queries against every key; Block-Sparse scores pooled blocks.
- * Used by the search as a tie-breaker and by the predicted speedup.
+ * Vertical-Slash scores the last 64 queries against every key; Block-Sparse scores pooled blocks;
+ * XAttention scores every causal pair of stride-S groups with S query-key products each (about
+ * 1/S of dense); FlexPrefill scores its last block's queries against every key and pooled blocks
+ * (blocks of 128, its default). Used by the search as a tie-breaker and by the predicted speedup.
  */
-export function indexOverhead(pattern: HeadPattern['pattern'], seqLen: number): number {
+export function indexOverhead(pattern: HeadPattern, seqLen: number): number {
   const causal = causalEntries(seqLen);
-  if (pattern === 'vertical_and_slash') return (Math.min(64, seqLen) * seqLen) / causal;
-  if (pattern === 'block_sparse') {
-    const blocks = Math.ceil(seqLen / BLOCK);
-    return (seqLen + (blocks * (blocks + 1)) / 2) / causal;
+  const pooledPairs = (blockSize: number) => {
+    const blocks = Math.ceil(seqLen / blockSize);
+    return (blocks * (blocks + 1)) / 2;
+  };
+  switch (pattern.pattern) {
+    case 'vertical_and_slash':
+      return (Math.min(64, seqLen) * seqLen) / causal;
+    case 'block_sparse':
+      return (seqLen + pooledPairs(BLOCK)) / causal;
+    case 'xattention': {
+      const stride = Math.max(1, pattern.b);
+      const groups = Math.ceil(seqLen / stride);
+      return (stride * groups * (groups + 1)) / 2 / causal;
+    }
+    case 'flexprefill':
+      return (Math.min(METHOD_BLOCK, seqLen) * seqLen + seqLen + pooledPairs(METHOD_BLOCK)) / causal;
+    case 'stream_llm':
+    case 'dense':
+      return 0;
   }
-  return 0;
 }
+
+/** XAttention's and FlexPrefill's default block (contract DEFAULT_METHOD_SETTINGS). */
+const METHOD_BLOCK = 128;
 
 /** Median of `repeat` timed runs after one warm-up (spec 2.2 "Speedup"), and the last result. */
 export async function timed<T extends { ms: number }>(repeat: number, run: () => Promise<T>, control?: Control): Promise<{ result: T; ms: number }> {
@@ -253,7 +298,7 @@ export function causalEntries(seqLen: number): number {
  * Work of building a pattern's index, in score-entry units: a pass over the keys plus the scoring
  * that indexOverhead counts (the Vertical-Slash estimate, Block-Sparse's pooled blocks).
  */
-export function indexWork(pattern: HeadPattern['pattern'], seqLen: number): number {
+export function indexWork(pattern: HeadPattern, seqLen: number): number {
   return seqLen + indexOverhead(pattern, seqLen) * causalEntries(seqLen);
 }
 

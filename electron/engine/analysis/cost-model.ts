@@ -58,6 +58,8 @@ const CALIBRATION_PATTERNS: readonly HeadPattern[] = [
   { pattern: 'stream_llm', a: 16, b: 64 },
   { pattern: 'stream_llm', a: 128, b: 1024 },
   { pattern: 'block_sparse', a: 2, b: 0 },
+  { pattern: 'xattention', a: 900, b: 8 },
+  { pattern: 'flexprefill', a: 900, b: 100 },
   { pattern: 'block_sparse', a: 16, b: 0 },
   { pattern: 'dense', a: 0, b: 0 },
 ];
@@ -143,7 +145,7 @@ async function calibrate(native: NativeModule, inputs: AttentionInputs, backend:
     const index = await timed(1, () => native.buildIndex(inputs, encoded, { backend }));
     const sparse = await timed(1, () => native.sparseAttention(inputs, index.result, { backend }));
     points.push({ work: kernelWork(index.result), ms: sparse.ms });
-    indexCosts.set(pattern.pattern, [...(indexCosts.get(pattern.pattern) ?? []), index.ms / indexWork(pattern.pattern, inputs.seqLen)]);
+    indexCosts.set(pattern.pattern, [...(indexCosts.get(pattern.pattern) ?? []), index.ms / indexWork(pattern, inputs.seqLen)]);
   }
   const indexMsPerUnit = Object.fromEntries([...indexCosts].map(([family, costs]) => [family, mean(costs)])) as Record<PatternName, number>;
   return { kernel: fitKernelCost(points), indexMsPerUnit };
@@ -175,10 +177,10 @@ export async function costModel(native: NativeModule, head: AttentionInputs, bac
 }
 
 /** Full-row times of one head with `pattern` and its one-head `index`, as the model predicts them. */
-export function predictTimes(model: CostModel, pattern: PatternName, index: SparseIndex): PredictedTimes {
+export function predictTimes(model: CostModel, pattern: HeadPattern, index: SparseIndex): PredictedTimes {
   return {
     denseMs: kernelMs(model.kernel, denseWork(index.seqLen)),
-    indexMs: model.indexMsPerUnit[pattern] * indexWork(pattern, index.seqLen),
+    indexMs: model.indexMsPerUnit[pattern.pattern] * indexWork(pattern, index.seqLen),
     sparseMs: kernelMs(model.kernel, kernelWork(index)),
   };
 }

@@ -9,6 +9,7 @@ import {
   type HeadEvaluation,
   type HeadPattern,
   type MaskGeometry,
+  type MethodSettings,
   type ParsedParams,
   type PooledMap,
   type Region,
@@ -23,11 +24,13 @@ import {
   evaluatedRowStart,
   evaluatedRows,
   headInputs,
+  methodIndexOptions,
   nativeControl,
   relativeError,
   resolveBackend,
   speedupOf,
   throwIfCancelled,
+  withIndexOptions,
   type Control,
 } from './common.js';
 import { costModel, predictTimes } from './cost-model.js';
@@ -122,10 +125,11 @@ export class CachedHead {
     return this.cache.memo(`${this.key} dense ${this.backend} ${JSON.stringify(sampling)}`, compute, typedArrayBytes, this.control);
   }
 
-  async index(pattern: HeadPattern, lastQ = DEFAULT_LAST_Q): Promise<SparseIndex> {
+  async index(pattern: HeadPattern, lastQ = DEFAULT_LAST_Q, methodSettings?: MethodSettings): Promise<SparseIndex> {
     const inputs = await this.inputs();
-    const compute = () => this.native.buildIndex(inputs, encodePatterns([pattern]), { backend: this.backend, lastQ }, nativeControl(this.control));
-    return this.cache.memo(`${this.key} index ${this.backend} ${pattern.pattern} ${pattern.a} ${pattern.b} last_q ${lastQ}`, compute, typedArrayBytes, this.control);
+    const options = { backend: this.backend, lastQ, ...methodIndexOptions(methodSettings) };
+    const compute = () => this.native.buildIndex(inputs, encodePatterns([pattern]), options, nativeControl(this.control));
+    return this.cache.memo(`${this.key} index ${JSON.stringify({ ...options, ...pattern })}`, compute, typedArrayBytes, this.control);
   }
 }
 
@@ -177,7 +181,7 @@ export async function maskGeometry(native: NativeModule, capture: Capture, param
   const { backend } = resolveBackend(native, 'auto', capture.summary);
   const region = clampRegion(params.region, capture.summary.seqLen);
   const { rows, cols } = gridOf(region, params.resolution);
-  const index = await new CachedHead(native, capture, cache, params.layer, params.head, backend, control).index(params.pattern);
+  const index = await new CachedHead(native, capture, cache, params.layer, params.head, backend, control).index(params.pattern, DEFAULT_LAST_Q, params.methodSettings);
   throwIfCancelled(control);
   const inColumns = (j: number): boolean => j >= region.colStart && j < region.colEnd;
   return {
@@ -216,14 +220,14 @@ export async function evaluateHead(native: NativeModule, capture: Capture, param
   const inputs = await head.inputs();
   const opts = { backend, rows };
   const dense = await head.dense(params.sampling, rows);
-  const index = await head.index(params.pattern, params.lastQ);
+  const index = await head.index(params.pattern, params.lastQ, params.methodSettings);
   throwIfCancelled(control);
   const sparse = await native.sparseAttention(inputs, index, opts, nativeControl(control));
   throwIfCancelled(control);
   const { recall } = await native.recall(inputs, index, { ...opts, denseLse: dense.lse }, nativeControl(control));
   const rowStart = evaluatedRowStart(seqLen);
   const density = index.density[0] ?? 0;
-  const predicted = predictTimes(await costModel(native, inputs, backend, control), params.pattern.pattern, index);
+  const predicted = predictTimes(await costModel(native, inputs, backend, control), params.pattern, index);
   return {
     stats: {
       layer: params.layer,
@@ -245,7 +249,8 @@ export async function evaluateHead(native: NativeModule, capture: Capture, param
 export async function budgetCurve(native: NativeModule, capture: Capture, params: HeadParams<'head.budgetCurve'>, control?: Control): Promise<BudgetCurve> {
   const { backend } = resolveBackend(native, 'auto', capture.summary);
   const { seqLen } = capture.summary;
-  const probe = new HeadProbe(native, await headInputs(capture, params.layer, params.head, true), backend, evaluatedRows(seqLen, params.sampling), control);
+  const configured = withIndexOptions(native, methodIndexOptions(params.methodSettings));
+  const probe = new HeadProbe(configured, await headInputs(capture, params.layer, params.head, true), backend, evaluatedRows(seqLen, params.sampling), control);
   const points: BudgetCurve['points'] = [];
   for (const pattern of familyLadder(params.pattern, seqLen)) {
     const { recall, density } = await probe.measure(pattern as HeadPattern);

@@ -47,7 +47,7 @@ export async function kernelBlocks(
   cache = new HeadCache(),
 ): Promise<KernelBlocks> {
   const { backend } = resolveBackend(native, 'auto', capture.summary);
-  const index = await new CachedHead(native, capture, cache, params.layer, params.head, backend, control).index(params.pattern, params.lastQ);
+  const index = await new CachedHead(native, capture, cache, params.layer, params.head, backend, control).index(params.pattern, params.lastQ, params.methodSettings);
   throwIfCancelled(control);
   return { ...kernelBlocksOf(index, params.queryBlock), density: index.density[0] ?? 0 };
 }

@@ -93,7 +93,7 @@ export async function outputError(native: NativeModule, capture: Capture, params
   const head = new CachedHead(native, capture, cache, params.layer, params.head, backend, control);
   const inputs = await head.inputs();
   const dense = await head.dense(sampling, rows);
-  const index = await head.index(params.pattern, params.lastQ);
+  const index = await head.index(params.pattern, params.lastQ, params.methodSettings);
   throwIfCancelled(control);
   const sparse = await native.sparseAttention(inputs, index, { backend, rows }, nativeControl(control));
   const rowError = Float32Array.from(rows, (_, r) => relativeError(sparse.out, dense.out, r * headDim, headDim));

@@ -45,12 +45,12 @@ export interface TrackStep {
 }
 
 function cost(measure: PatternMeasure, seqLen: number): number {
-  return measure.density + indexOverhead(measure.pattern.pattern, seqLen);
+  return measure.density + indexOverhead(measure.pattern, seqLen);
 }
 
 /** Largest budget of a track whose expected cost stays under `costLimit`, or null. */
 function affordableBudget(track: Track, costLimit: number, seqLen: number): number | null {
-  const affordable = (budget: number): boolean => expectedDensity(track.at(budget), seqLen) + indexOverhead(track.at(budget).pattern, seqLen) < costLimit;
+  const affordable = (budget: number): boolean => expectedDensity(track.at(budget), seqLen) + indexOverhead(track.at(budget), seqLen) < costLimit;
   if (!affordable(track.min)) return null;
   let lo = track.min;
   let hi = track.max;
@@ -88,10 +88,10 @@ async function cheapestOnTrack(probe: HeadProbe, track: Track, target: number, c
   return cost(passing, seqLen) < costLimit ? { track, budget: pass, measure: passing } : null;
 }
 
-/** Target-recall search for one head on the probe's rows: the cheapest passing step, or null (dense). */
-export async function searchHeadTarget(probe: HeadProbe, seqLen: number, target: number): Promise<TrackStep | null> {
+/** Target-recall search for one head on the probe's rows over `tracks`: the cheapest passing step, or null (dense). */
+export async function searchHeadTarget(probe: HeadProbe, seqLen: number, target: number, tracks: readonly Track[] = searchTracks(seqLen)): Promise<TrackStep | null> {
   let best: TrackStep | null = null;
-  for (const track of searchTracks(seqLen)) {
+  for (const track of tracks) {
     const found = await cheapestOnTrack(probe, track, target, best ? cost(best.measure, seqLen) : MAX_SPARSE_COST, seqLen);
     if (found) best = found;
   }
@@ -101,14 +101,14 @@ export async function searchHeadTarget(probe: HeadProbe, seqLen: number, target:
 /**
  * The target as a promise: the step chosen on sampled rows, checked on every evaluated row
  * (`exact`) and raised along its track until the exact recall reaches the target. When the track
- * tops out, the exact search over every family decides; null (dense) when nothing serves.
+ * tops out, the exact search over every track decides; null (dense) when nothing serves.
  */
-export async function holdTarget(exact: HeadProbe, chosen: TrackStep | null, seqLen: number, target: number): Promise<PatternMeasure | null> {
+export async function holdTarget(exact: HeadProbe, chosen: TrackStep | null, seqLen: number, target: number, tracks: readonly Track[] = searchTracks(seqLen)): Promise<PatternMeasure | null> {
   if (!chosen) return null;
   const checked = await exact.measure(chosen.measure.pattern);
   if (checked.recall >= target) return checked;
   const raised = await cheapestOnTrack(exact, chosen.track, target, MAX_SPARSE_COST, seqLen, chosen.budget + 1);
-  return (raised ?? (await searchHeadTarget(exact, seqLen, target)))?.measure ?? null;
+  return (raised ?? (await searchHeadTarget(exact, seqLen, target, tracks)))?.measure ?? null;
 }
 
 /** MInference candidate search for one head: best recall, then lowest density. */

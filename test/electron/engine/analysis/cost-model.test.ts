@@ -42,7 +42,7 @@ describe('cost model', () => {
     const head = await headInputs(syntheticCapture({ seqLen: 2048, layers: 1, heads: 1, kvHeads: 1, headDim: 64, seed: 2, dtype: 'BF16' }), 0, 0, true);
     const model = await costModel(native, head, 'cpu');
     expect(await costModel(native, head, 'cpu')).toBe(model);
-    const timesOf = async (a: number, b: number) => predictTimes(model, 'stream_llm', await native.buildIndex(head, encodePatterns([{ pattern: 'stream_llm', a, b }]), { backend: 'cpu' }));
+    const timesOf = async (a: number, b: number) => predictTimes(model, { pattern: 'stream_llm', a, b }, await native.buildIndex(head, encodePatterns([{ pattern: 'stream_llm', a, b }]), { backend: 'cpu' }));
     const [narrow, wide] = [await timesOf(16, 64), await timesOf(128, 1024)];
     expect(narrow.denseMs).toBeGreaterThan(0);
     expect(narrow.denseMs).toBe(wide.denseMs);

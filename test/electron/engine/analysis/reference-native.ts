@@ -6,6 +6,8 @@
 import { computedIntervals } from '../../../../electron/engine/analysis/index-geometry.js';
 import type { AttentionInputs, AttentionResult, HeadPatterns, NativeModule, PooledMapResult, RecallResult, SparseIndex } from '../../../../electron/engine/native-api.js';
 import { decodeFloats } from '../../../../electron/engine/synthetic/float-codec.js';
+import { flexprefillChoice, xattentionKept, xattentionMasses } from '../../../native/methods-reference.js';
+import type { Problem } from '../../../native/reference.js';
 
 const BLOCK = 64;
 
@@ -161,6 +163,17 @@ function boundingIndex(n: number, keepBlock: (m: number, b: number) => boolean, 
   return { tiles, columns: tiles.map(() => []), window, verticals: [], slashes: [] };
 }
 
+/** The tiles of a method's kept key blocks (blocks of `blockSize` rows and keys). */
+function methodIndex(n: number, blockSize: number, kept: number[][]): HeadIndex {
+  return boundingIndex(n, (m, b) => kept[Math.floor((m * BLOCK) / blockSize)]!.includes(Math.floor((b * BLOCK) / blockSize)), [-1, -1]);
+}
+
+/** The inputs as the float64 method references (test/native/methods-reference.ts) read them. */
+function asProblem(inputs: AttentionInputs, d: Decoded): Problem {
+  const tensor = (bytes: Uint8Array, values: Float32Array | null) => ({ bytes, values: Float64Array.from(values ?? []) });
+  return { dtype: inputs.dtype, numHeads: inputs.numHeads, numKvHeads: inputs.numKvHeads, seqLen: inputs.seqLen, headDim: inputs.headDim, q: tensor(inputs.q, d.q), k: tensor(inputs.k, d.k), v: tensor(inputs.v ?? new Uint8Array(), d.v) };
+}
+
 function toSparseIndex(n: number, heads: HeadIndex[], ms: number): SparseIndex {
   const blocks = Math.ceil(n / BLOCK);
   const csr = (lists: number[][]): { offsets: Int32Array; values: Int32Array } => {
@@ -264,7 +277,7 @@ export function referenceNative(): NativeModule & { calls: Record<string, number
         return { mean, max, rowsUsed: sample.length };
       });
     },
-    async buildIndex(inputs, patterns: HeadPatterns, { lastQ = 64 }): Promise<SparseIndex> {
+    async buildIndex(inputs, patterns: HeadPatterns, { lastQ = 64, xattentionBlockSize = 128, flexprefillBlockSize = 128, flexprefillMinBudget = 512 }): Promise<SparseIndex> {
       count('buildIndex');
       const start = performance.now();
       const d = decode(inputs);
@@ -277,7 +290,11 @@ export function referenceNative(): NativeModule & { calls: Record<string, number
         else if (id === 2) {
           heads.push(boundingIndex(n, (m, blk) => blk * BLOCK < a || (blk + 1) * BLOCK > m * BLOCK - b + 1, [a, b]));
         } else if (id === 3) heads.push(blockSparseIndex(inputs, d, h, a));
-        else throw new Error(`unknown pattern id ${id}`);
+        else if (id === 4) heads.push(methodIndex(n, xattentionBlockSize, xattentionKept(xattentionMasses(asProblem(inputs, d), h, b, xattentionBlockSize), a)));
+        else if (id === 5) {
+          const choice = flexprefillChoice(asProblem(inputs, d), h, a, b, flexprefillBlockSize, flexprefillMinBudget);
+          heads.push(choice.dense ? boundingIndex(n, () => true, [-1, -1]) : methodIndex(n, flexprefillBlockSize, choice.kept));
+        } else throw new Error(`unknown pattern id ${id}`);
       }
       return toSparseIndex(n, heads, performance.now() - start);
     },
