@@ -454,6 +454,29 @@ async function lastQCase(kernelPath) {
   }
 }
 
+// XAttention and FlexPrefill heads among MInference's on the CUDA backend: the index equals the
+// CPU builder's (ops/xattention_index.h, flexprefill_index.h), and recall over it is the CPU's.
+async function methodsCase(kernelPath) {
+  const shape = { dtype: 'BF16', heads: 8, kvHeads: 2, seqLen: 1500, headDim: 128 };
+  const case_ = makeInputs(shape);
+  const { inputs } = case_;
+  const [XATTENTION, FLEXPREFILL] = [4, 5];
+  const choices = [[XATTENTION, 900, 8], [PATTERN.vs, 100, 200], [FLEXPREFILL, 900, 100], [XATTENTION, 500, 16], [PATTERN.block, 3, 0], [FLEXPREFILL, 950, 1000], [XATTENTION, 1000, 4], [PATTERN.stream, 100, 200]];
+  const patterns = Int32Array.from(choices.flat());
+  for (const opts of [{}, { xattentionBlockSize: 64, flexprefillBlockSize: 256, flexprefillMinBudget: 0 }]) {
+    const gpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cuda', ...opts });
+    const cpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cpu', ...opts });
+    const differing = choices.flatMap(([id], h) => (id >= XATTENTION && !sameHeadIndex(gpuIndex, cpuIndex, h) ? [h] : []));
+    check(`xattention / flexprefill heads equal the CPU's ${JSON.stringify(opts)} [${kernelPath}]`, differing.length === 0, `heads ${differing}`);
+    const rows = Int32Array.from(sampleRows(shape.seqLen, 16));
+    const denseLse = (await native.denseAttention(inputs, { backend: 'cuda', rows })).lse;
+    const gpuRecall = (await native.recall(inputs, gpuIndex, { backend: 'cuda', rows, denseLse })).recall;
+    const cpuRecall = (await native.recall(inputs, cpuIndex, { backend: 'cpu', rows, denseLse })).recall;
+    const worst = gpuRecall.reduce((max, r, i) => Math.max(max, Math.abs(r - cpuRecall[i])), 0);
+    check(`recall over method indexes matches the CPU's ${JSON.stringify(opts)} [${kernelPath}]`, worst < 1e-4, fmt(worst));
+  }
+}
+
 async function rejects(name, promise, pattern) {
   try {
     await promise;
@@ -535,6 +558,11 @@ if (info.cuda.available) {
       await lastQCase(kernelPath);
     } catch (error) {
       check(`lastQ case [${kernelPath}] ran`, false, error.stack);
+    }
+    try {
+      await methodsCase(kernelPath);
+    } catch (error) {
+      check(`methods case [${kernelPath}] ran`, false, error.stack);
     }
     for (const headDim of [64, 96, 128])
       for (const allTiles of [true, false]) {

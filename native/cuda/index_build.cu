@@ -7,10 +7,13 @@
 #include <cub/device/device_scan.cuh>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 
 #include "cuda_backend.h"
 #include "index_build.cuh"
+#include "ops/head_index.h"
+#include "ops/sparse_index.h"
 
 namespace sparsescope {
 namespace cuda {
@@ -517,13 +520,53 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
 }  // namespace
 }  // namespace cuda
 
+namespace {
+
+bool isMethodPattern(PatternId id) { return id == PatternId::XAttention || id == PatternId::FlexPrefill; }
+
+// The patterns with the heads `keep` selects as they are and the others as an empty stream_llm
+// (no tiles), so one builder computes only its share of the heads.
+std::vector<int32_t> onlyHeads(HeadPatternsView patterns, int numHeads, bool methods) {
+  std::vector<int32_t> values(patterns.values, patterns.values + 3 * size_t(numHeads));
+  for (int h = 0; h < numHeads; ++h)
+    if (isMethodPattern(patterns.pattern(h)) != methods) {
+      values[3 * size_t(h)] = int32_t(PatternId::StreamLlm);
+      values[3 * size_t(h) + 1] = values[3 * size_t(h) + 2] = 0;
+    }
+  return values;
+}
+
+}  // namespace
+
+// XAttention and FlexPrefill heads are built by the CPU builder (ops/xattention_index.h,
+// ops/flexprefill_index.h) and spliced into the device-built index; their time is added to the
+// device time. Their GPU estimates are not written yet.
 std::string cudaBuildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
                            SparseIndex* index, const CallContext& ctx) {
   SPARSESCOPE_TRY(cuda::useDevice());
   SPARSESCOPE_TRY(cuda::checkShape(inputs));
-  return cuda::withElementType(inputs.dtype, [&]<typename T>() {
-    return cuda::withHeadDim(inputs.headDim, [&]<int D>() { return cuda::buildIndex<T, D>(inputs, patterns, settings, index, ctx); });
-  });
+  auto buildOnDevice = [&](HeadPatternsView view) {
+    return cuda::withElementType(inputs.dtype, [&]<typename T>() {
+      return cuda::withHeadDim(inputs.headDim, [&]<int D>() { return cuda::buildIndex<T, D>(inputs, view, settings, index, ctx); });
+    });
+  };
+  bool anyMethod = false;
+  for (int h = 0; h < inputs.numHeads; ++h) anyMethod |= isMethodPattern(patterns.pattern(h));
+  if (!anyMethod) return buildOnDevice(patterns);
+  const std::vector<int32_t> deviceHeads = onlyHeads(patterns, inputs.numHeads, false);
+  const std::vector<int32_t> methodHeads = onlyHeads(patterns, inputs.numHeads, true);
+  const auto hostStart = std::chrono::steady_clock::now();
+  SparseIndex methodIndex;
+  SPARSESCOPE_TRY(buildSparseIndex(inputs, HeadPatternsView{methodHeads.data()}, settings, &methodIndex, ctx));
+  const double hostMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - hostStart).count();
+  SPARSESCOPE_TRY(buildOnDevice(HeadPatternsView{deviceHeads.data()}));
+  const double deviceMs = cudaTakeDeviceMs();
+  std::vector<HeadIndex> heads = splitIndex(*index), methodParts = splitIndex(methodIndex);
+  for (int h = 0; h < inputs.numHeads; ++h)
+    if (isMethodPattern(patterns.pattern(h))) heads[size_t(h)] = std::move(methodParts[size_t(h)]);
+  assembleIndex(heads, inputs.seqLen, index);
+  cuda::recordDeviceMs(std::max(0.0, deviceMs) + hostMs);
+  return "";
 }
 
 }  // namespace sparsescope
