@@ -1,8 +1,9 @@
 /**
  * `config merge`: head configs searched in layer shards (`search --layers`, one per GPU, host or
  * job-array task) put together into one. Each input contributes the layers it covers: a
- * Sparsescope file the layers its search ran on (`search.layers`), any other file all of its
- * layers (MInference and SGLang files carry no shard). A layer two inputs cover must be the same
+ * Sparsescope file the layers its search ran on (`search.layers`), with each head's measured recall
+ * as its score (what an export from the search's report writes), any other file all of its layers
+ * (MInference and SGLang files carry no shard). A layer two inputs cover must be the same
  * in both; every input must have as many heads per layer; layers no input covers keep
  * MInference's default, with a warning.
  */
@@ -39,7 +40,14 @@ function readShard({ name, text }: MergeInput): Shard {
   const all = imported.config.heads.map((_, layer) => layer);
   if (imported.format !== 'sparsescope') return { name, imported, layers: all };
   const document = JSON.parse(text) as unknown;
-  const { search, capture } = (isSparsescopeDocument(document) ? document : {}) as { search?: SearchSettings | null; capture?: { hash?: string } | null };
+  const { search, capture, heads } = (isSparsescopeDocument(document) ? document : {}) as { search?: SearchSettings | null; capture?: { hash?: string } | null; heads?: { recall?: number }[][] };
+  // A head's measured recall is its score, as an export from the search's own report writes it.
+  imported.config.heads.forEach((layer, l) =>
+    layer.forEach((entry, h) => {
+      const recall = heads?.[l]?.[h]?.recall;
+      if (recall !== undefined) entry.score = recall;
+    }),
+  );
   const layers = search?.layers ?? all;
   const outside = layers.filter((layer) => layer >= imported.config.numLayers);
   if (outside.length > 0) throw new ConfigError(`${name}: its search covers layers ${outside.join(', ')}, beyond its ${imported.config.numLayers} layers`);

@@ -19,13 +19,12 @@ import { planComputeWorkers } from '../../../../electron/engine/jobs/compute-wor
 import { nodeWorkerSpawner } from '../../../../electron/engine/jobs/node-spawner.js';
 import type { WorkerSpawner } from '../../../../electron/engine/jobs/protocol.js';
 import { ShardedRunner } from '../../../../electron/engine/jobs/sharded-runner.js';
-import { loadNative } from '../../../../electron/engine/native.js';
+import { loadNative, nativeAddonPath } from '../../../../electron/engine/native.js';
 import { generateSynthetic } from '../../../../electron/engine/synthetic/generator.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 const builtWorker = join(repo, 'dist/electron/engine/jobs/worker.js');
-const addon = join(repo, 'native/build/Release/sparsescope.node');
-const missing = [builtWorker, addon].filter((path) => !existsSync(path));
+const missing = [builtWorker, nativeAddonPath()].filter((path) => !existsSync(path));
 if (missing.length > 0) console.warn(`sharded worker tests skipped: ${missing.join(', ')} missing (npm run build; npm run install)`);
 
 const SHAPE = { seqLen: 1024, layers: 3, heads: 4, kvHeads: 2, headDim: 32, seed: 3, dtype: 'BF16' as const };
