@@ -34,7 +34,15 @@ __device__ void selectTopKAscending(int n, int k, KeyOf keyOf, int32_t* out) {
     __syncthreads();
     for (int i = threadIdx.x; i < n; i += kBlockThreads) {
       const uint32_t key = keyOf(i);
-      if ((key & mask) == prefix) atomicAdd(&histogram[(key >> shift) & 255u], 1);
+      const bool counted = (key & mask) == prefix;
+      const unsigned voters = __ballot_sync(__activemask(), counted);
+      if (counted) {
+        // One atomic per distinct digit of the warp: softmax scores share a few exponents, so
+        // most keys of a pass land in one or two bins and per-thread atomics there serialize.
+        const uint32_t digit = (key >> shift) & 255u;
+        const unsigned peers = __match_any_sync(voters, digit);
+        if (__ffs(peers) - 1 == int(threadIdx.x & 31)) atomicAdd(&histogram[digit], __popc(peers));
+      }
     }
     __syncthreads();
     // Thread t looks at bin 255 - t: `above` counts the keys in higher bins. The chosen bin is the
