@@ -4,14 +4,14 @@
  * `info` and `config convert` never load the native module.
  */
 import { basename, resolve } from 'node:path';
-import { SearchSettings, type Backend, type BenchResult, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type Report, type RowSampling, type SearchResult } from '../../contract/api.js';
+import { SearchMethod, SearchSettings, type Backend, type BenchResult, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type Report, type RowSampling, type SearchResult } from '../../contract/api.js';
 import { openCapture } from '../engine/capture/capture.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
 import type { Capture, TokenRange } from '../engine/capture/types.js';
 import { EXPORT_RECALL_SAMPLING, captureRecallEvaluator, checkConfigTarget, exportConfig, fitConfigToCapture, readConfigFile, writeConfigFile, type RecallEvaluator } from '../engine/config/index.js';
 import type { CommandSpec, FlagValue } from './args.js';
 import { UsageError } from './args.js';
-import { formatReport, formatSummary, plantedCounts } from './format.js';
+import { formatMethodTotals, formatReport, formatSummary, plantedCounts } from './format.js';
 import { cancelFlag, progressReporter, type CliIo } from './io.js';
 import { configMerge } from './config-merge.js';
 import { WORKERS_FLAG, runOnWorkers, workersSetting } from './workers.js';
@@ -85,6 +85,18 @@ export function parseLayers(text: string, summary: Pick<CaptureSummary, 'layers'
     }
   }
   return [...layers].sort((x, y) => x - y);
+}
+
+/** --methods "minference,duo" -> the methods, each known; absent: undefined. */
+function searchMethods(context: CommandContext, targetRecall: number | undefined): SearchMethod[] | undefined {
+  const text = flag<string>(context, 'methods');
+  if (text === undefined) return undefined;
+  const methods = text.split(',').map((name) => name.trim());
+  for (const method of methods) {
+    if (!SearchMethod.safeParse(method).success) throw new UsageError(`--methods: unknown method ${JSON.stringify(method)} (known: ${SearchMethod.options.join(', ')})`);
+  }
+  if (targetRecall === undefined && methods.some((method) => method !== 'minference')) throw new UsageError('--methods compares methods under --target-recall R; give one');
+  return methods as SearchMethod[];
 }
 
 function sampling(context: CommandContext): RowSampling {
@@ -225,6 +237,7 @@ const search: Command = {
     flags: {
       out: { type: 'string', valueName: 'CFG', help: 'config file to write (required)' },
       'target-recall': { type: 'float', min: 0, max: 1, valueName: 'R', help: 'cheapest config per head reaching this recall (dense if none does)' },
+      methods: { type: 'string', valueName: 'M,M', help: `methods compared per head with --target-recall, from ${SearchMethod.options.join(',')} (default minference); the config holds each head's winner` },
       format: { type: 'enum', values: ['minference', 'sparsescope'], help: 'output format (default minference)' },
       layers: LAYERS_FLAG,
       backend: BACKEND_FLAG,
@@ -242,9 +255,11 @@ const search: Command = {
     const { result, summary } = await withCapture(context.positionals[0] as string, async (capture) => {
       const targetRecall = flag<number>(context, 'target-recall');
       const layersText = flag<string>(context, 'layers');
+      const methods = searchMethods(context, targetRecall);
       const settings = SearchSettings.parse({
         mode: targetRecall === undefined ? 'candidates' : 'target-recall',
         ...(targetRecall === undefined ? {} : { targetRecall }),
+        ...(methods ? { methods } : {}),
         sampling: sampling(context),
         ...(layersText === undefined ? {} : { layers: parseLayers(layersText, capture.summary) }),
       });
@@ -263,8 +278,9 @@ const search: Command = {
     const { text, warnings } = await exportConfig(result.config, format, { capture: summary, report: result.report, settings: result.settings });
     warn(context, warnings);
     await writeConfigFile(out, text);
-    if (flag<boolean>(context, 'json')) writeJson(context, result.report);
-    else context.io.stdout.write(`wrote ${out} (${format})\n${formatReport(result.report)}`);
+    const totals = result.comparison ? (await import('../engine/analysis/method-search.js')).methodTotals(result.comparison) : null;
+    if (flag<boolean>(context, 'json')) writeJson(context, totals ? { ...result.report, comparison: result.comparison, methods: totals } : result.report);
+    else context.io.stdout.write(`wrote ${out} (${format})\n${formatReport(result.report)}${totals ? formatMethodTotals(totals) : ''}`);
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 /** Human-readable tables for the terminal; `--json` output bypasses these. */
 import type { CaptureSummary, PatternName, Report, SpeedupKind } from '../../contract/api.js';
+import type { MethodTotals } from '../engine/analysis/method-search.js';
 
 export function formatBytes(bytes: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -91,4 +92,21 @@ export function formatReport(report: Report): string {
     `total: dense ${fixed(2)(t.denseMs)} ms, index ${fixed(2)(t.indexMs)} ms, sparse ${fixed(2)(t.sparseMs)} ms, speedup ${formatSpeedup(t.speedup, t.speedupKind)}, mean recall ${fixed(4)(t.meanRecall)}, min recall ${fixed(4)(t.minRecall)}`,
     '',
   ].join('\n');
+}
+
+/** The methods a search compared, side by side over its heads (timings as if each ran every head). */
+export function formatMethodTotals(totals: readonly MethodTotals[]): string {
+  const header = ['method', 'held', 'wins', 'mean recall', 'min recall', 'density', 'index ms', 'sparse ms', 'speedup'];
+  const rows = totals.map((t) => [
+    t.method,
+    `${t.held}/${t.heads}`,
+    String(t.wins),
+    fixed(4)(t.meanRecall),
+    fixed(4)(t.minRecall),
+    fixed(3)(t.meanDensity),
+    fixed(2)(t.indexMs),
+    fixed(2)(t.sparseMs),
+    formatSpeedup(t.speedup, 'measured'),
+  ]);
+  return `methods compared per head (winner: lowest cost that holds the target):\n${table([header, ...rows])}\n`;
 }

@@ -10,7 +10,7 @@
  * The report and the config's score carry the exact recall of each choice.
  * Deterministic: same capture, settings and backend give the same config.
  */
-import { fitHeadConfig, type Backend, type HeadPattern, type HeadStats, type SearchResult, type SearchSettings } from '../../../contract/api.js';
+import { fitHeadConfig, type Backend, type HeadComparison, type HeadPattern, type HeadStats, type SearchResult, type SearchSettings } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import { buildReport, measuredHeadStats, selectLayers, shareLayerTimes, timeDenseHead } from './analyze.js';
@@ -21,13 +21,16 @@ import {
   headBatches,
   headView,
   indexOverhead,
+  methodIndexOptions,
   resolveBackend,
   throwIfCancelled,
   type Control,
   type HeadBatch,
   type ProgressCallback,
+  withIndexOptions,
 } from './common.js';
 import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks, type Track } from './ladders.js';
+import { comparedMethods, duoStreamingHeads, searchBatchMethods } from './method-search.js';
 import { HeadProbe, type PatternMeasure } from './probe.js';
 
 /** Above this cost a sparse kernel saves too little over dense to be worth its irregular access. */
@@ -159,13 +162,29 @@ export async function searchLayer(
   return patterns;
 }
 
-function describeChoice(layer: number, stats: HeadStats): string {
-  return `layer ${layer} head ${stats.head}: ${stats.pattern} (${stats.params[0]}, ${stats.params[1]}) recall ${stats.recall.toFixed(3)} on all ${stats.rowsUsed} rows`;
+function describeChoice(layer: number, head: number, { pattern, recall, rowRecall }: PatternMeasure): string {
+  return `layer ${layer} head ${head}: ${pattern.pattern} (${pattern.a}, ${pattern.b}) recall ${recall.toFixed(3)} on all ${rowRecall.length} rows`;
+}
+
+type OnChosen = (head: number, choice: PatternMeasure) => void;
+
+/** One batch's heads under MInference's search: each head's stats, the layer's timings shared out. */
+async function searchBatch(native: NativeModule, inputs: AttentionInputs, layer: number, batch: HeadBatch, settings: SearchSettings, backend: NativeBackend, denseMs: number, onChosen: OnChosen, control?: Control): Promise<HeadStats[]> {
+  const batchStats: HeadStats[] = [];
+  const onHeadSearched: HeadSearched = async (batchHead, choice, exact) => {
+    const head = batch.first + batchHead;
+    batchStats.push(await measuredHeadStats(layer, head, exact, choice, denseMs));
+    onChosen(head, choice);
+  };
+  await searchLayer(native, inputs, settings, backend, onHeadSearched, control);
+  return shareLayerTimes(native, inputs, batchStats, backend, control);
 }
 
 /**
  * Search the capture's layers batch by batch (see headBatches); the report's recall is exact and its
  * timings measured per head. `heads`: only these query heads of each layer (a shard of whole KV groups).
+ * With settings.methods other than MInference alone, every method is searched per head
+ * (method-search.ts): the config and report hold each head's winner, `comparison` every choice.
  */
 export async function searchCapture(
   native: NativeModule,
@@ -177,32 +196,38 @@ export async function searchCapture(
   heads: HeadBatch = { first: 0, end: capture.summary.numHeads },
 ): Promise<SearchResult> {
   const resolved = resolveBackend(native, backend, capture.summary);
+  const methods = comparedMethods(settings);
+  const searching = withIndexOptions(native, methodIndexOptions(settings.methodSettings));
   const { summary } = capture;
   const layers = selectLayers(capture, settings.layers);
   const config = fitHeadConfig(null, summary);
-  const stats: HeadStats[] = [];
+  if (methods && settings.methodSettings) config.runtime = { ...settings.methodSettings };
   const headsPerLayer = heads.end - heads.first;
   const totalHeads = layers.length * headsPerLayer;
   const batches = headBatches(summary, batchBudget(native, resolved.backend), heads);
+  const stats: HeadStats[] = [];
+  const comparison: HeadComparison[] = [];
   for (const [layerIndex, layer] of layers.entries()) {
     const headsBefore = layerIndex * headsPerLayer;
+    const onChosen: OnChosen = (head, choice) => {
+      config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) };
+      onProgress((headsBefore + head - heads.first + 1) / totalHeads, describeChoice(layer, head, choice));
+    };
+    const duoStreams = methods?.includes('duo') ? await duoStreamingHeads(searching, capture, layer, batches, resolved.backend, settings.targetRecall, control) : new Map<number, boolean>();
     let denseMs: number | undefined;
     for (const batch of batches) {
       const inputs = await batchInputs(capture, layer, batch);
       if (denseMs === undefined) onProgress(headsBefore / totalHeads, `layer ${layer}: timing dense`);
-      const layerDenseMs = (denseMs ??= await timeDenseHead(native, inputs, resolved.backend, control));
-      const batchStats: HeadStats[] = [];
-      const onHeadSearched: HeadSearched = async (batchHead, choice, exact) => {
-        const head = batch.first + batchHead;
-        const headStats = await measuredHeadStats(layer, head, exact, choice, layerDenseMs);
-        config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) };
-        batchStats.push(headStats);
-        onProgress((headsBefore + head - heads.first + 1) / totalHeads, describeChoice(layer, headStats));
-      };
-      await searchLayer(native, inputs, settings, resolved.backend, onHeadSearched, control);
-      stats.push(...(await shareLayerTimes(native, inputs, batchStats, resolved.backend, control)));
+      denseMs ??= await timeDenseHead(native, inputs, resolved.backend, control);
+      if (!methods) stats.push(...(await searchBatch(searching, inputs, layer, batch, settings, resolved.backend, denseMs, onChosen, control)));
+      else {
+        const job = { layer, batch, methods, settings, backend: resolved.backend, denseMs, duoStreams };
+        const compared = await searchBatchMethods(searching, inputs, job, onChosen, control);
+        stats.push(...compared.winners);
+        comparison.push(...compared.comparison);
+      }
     }
   }
   onProgress(1, 'done');
-  return { config, report: buildReport(resolved, capture, stats, 'measured'), settings };
+  return { config, report: buildReport(resolved, capture, stats, 'measured'), settings, ...(methods ? { comparison } : {}) };
 }

@@ -111,6 +111,9 @@ export function mergeReports(reports: readonly Report[]): Report {
  */
 function mergeSearches(spec: Extract<JobSpec, { kind: 'search' }>, summary: CaptureSummary, shards: readonly Shard[], results: readonly SearchResult[]): SearchResult {
   const config = fitHeadConfig(null, summary);
+  // Every shard ran the job's settings, so they share their runtime (the method settings searched).
+  const runtime = results[0]?.config.runtime;
+  if (runtime) config.runtime = runtime;
   results.forEach((result, s) => {
     const { settings, heads = { first: 0, end: summary.numHeads } } = shards[s]!.params as WorkerOps['search'];
     for (const layer of settings.layers ?? []) {

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Report } from '../../../contract/api.js';
+import { HeadComparison, Report } from '../../../contract/api.js';
 import { nativeAddonPath } from '../../../electron/engine/native.js';
 import { run } from './run.js';
 
@@ -47,6 +47,29 @@ describe.skipIf(!existsSync(nativeAddonPath()))('compute commands (native CPU ba
       expect(stats.params).toEqual([a, b]);
     }
     expect(again.totals.minRecall).toBeGreaterThan(0);
+  });
+
+  it('search --methods compares the methods per head and writes the winners', { timeout: 120_000 }, async () => {
+    const cfg = join(dir, 'methods.json');
+    const methods = ['minference', 'xattention', 'flexprefill', 'duo'];
+    const searched = await run(['search', capture, '--out', cfg, '--format', 'sparsescope', '--target-recall', '0.9', '--methods', 'duo,xattention,flexprefill,minference', '--backend', 'cpu', '--rows', '64', '--json']);
+    expect(searched.code).toBe(0);
+    const result = JSON.parse(searched.stdout);
+    const report = Report.parse(result);
+    const comparison = HeadComparison.array().parse(result.comparison);
+    expect(comparison).toHaveLength(8);
+    for (const compared of comparison) expect(compared.choices.map((choice) => choice.method)).toEqual(methods);
+    expect(result.methods.map((totals: { method: string }) => totals.method)).toEqual(methods);
+    const written = JSON.parse(await readFile(cfg, 'utf8'));
+    expect(written.search.methods).toEqual(['duo', 'xattention', 'flexprefill', 'minference']);
+    for (const stats of report.heads) expect(written.heads[stats.layer][stats.head].pattern).toBe(stats.pattern);
+
+    const text = await run(['search', capture, '--out', cfg, '--target-recall', '0.9', '--methods', 'minference,duo', '--backend', 'cpu', '--rows', '64']);
+    expect(text.stdout).toMatch(/^methods compared per head .*\nmethod +held +wins .*\nminference +\d\/8 .*\nduo +\d\/8 /m);
+    const unknown = await run(['search', capture, '--out', cfg, '--target-recall', '0.9', '--methods', 'minference,quest']);
+    expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringContaining('--methods: unknown method "quest" (known: minference, xattention, flexprefill, duo)')]);
+    const candidates = await run(['search', capture, '--out', cfg, '--methods', 'duo']);
+    expect([candidates.code, candidates.stderr]).toEqual([1, expect.stringContaining('--methods compares methods under --target-recall R')]);
   });
 
   it('analyze prints a table, and only the chosen layers', { timeout: 60_000 }, async () => {

@@ -62,6 +62,20 @@ describe('mergeShardResults', () => {
     expect(merged.report.totals.minRecall).toBe(0.9);
     expect(merged.report.totals.denseMs).toBe(8);
     expect(merged.settings).toBe(search.settings);
+    expect(merged.comparison).toBeUndefined();
+  });
+
+  it('keeps a method search\'s comparison in shard order and its method settings', () => {
+    const shards = planShards(search, summary, 2);
+    const runtime = { xattentionBlockSize: 256, flexprefillBlockSize: 128, flexprefillMinBudget: 512 };
+    const results = shards.map((_, s): SearchResult => {
+      const config = { numLayers: 4, numHeads: 8, heads: Array.from({ length: 4 }, () => Array.from({ length: 8 }, () => ({ pattern: 'dense' as const, a: 0, b: 0 }))), runtime };
+      const headStats = stats(s, 0, 1);
+      return { config, report: report([headStats]), settings: search.settings, comparison: [{ layer: s, head: 0, winner: 'duo', choices: [{ method: 'duo', holds: false, stats: headStats }] }] };
+    });
+    const merged = mergeShardResults(search, summary, shards, results) as SearchResult;
+    expect(merged.comparison!.map((head) => head.layer)).toEqual(shards.map((_, s) => s));
+    expect(merged.config.runtime).toEqual(runtime);
   });
 
   it('returns a single shard\'s result as it is, and names every device the shards ran on', () => {
