@@ -124,6 +124,16 @@ export interface DeviceReport {
   };
 }
 
+export type MethodEstimateOptions =
+  | { backend: NativeBackend; method: 'xattention'; head: number; blockSize: number; stride: number }
+  | { backend: NativeBackend; method: 'flexprefill'; head: number; blockSize: number };
+export interface MethodEstimate {
+  masses?: Float64Array;
+  vertical?: Float64Array;
+  slash?: Float64Array;
+  ms: number;
+}
+
 export interface NativeModule {
   deviceInfo(): DeviceReport;
   /** Dense causal attention; `rows` (ascending query rows) restricts which outputs are computed. */
@@ -138,6 +148,12 @@ export interface NativeModule {
   buildIndex(inputs: AttentionInputs, patterns: HeadPatterns, opts: IndexOptions, control?: CallControl): Promise<SparseIndex>;
   /** Sparse attention over exactly the index's computed set. */
   sparseAttention(inputs: AttentionInputs, index: SparseIndex, opts: AttentionOptions, control?: CallControl): Promise<AttentionResult>;
+  /**
+   * What a method's index is chosen from, for one query head (tests of the estimates, tools/gpu-tests.js):
+   * XAttention's block masses [M * M] or FlexPrefill's token scores [N] (native/src/ops/*_index.h).
+   * Optional: stand-ins of the addon need not have it.
+   */
+  methodEstimate?(inputs: AttentionInputs, opts: MethodEstimateOptions, control?: CallControl): Promise<MethodEstimate>;
   /** Recall of the computed set for the given rows, from the dense LSE of those rows. */
   recall(inputs: AttentionInputs, index: SparseIndex, opts: { backend: NativeBackend; rows: Int32Array; denseLse: Float32Array }, control?: CallControl): Promise<RecallResult>;
 }

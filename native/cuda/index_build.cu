@@ -7,12 +7,12 @@
 #include <cub/device/device_scan.cuh>
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 
 #include "cuda_backend.h"
 #include "index_build.cuh"
 #include "ops/head_index.h"
+#include "ops/flexprefill_index.h"
 #include "ops/sparse_index.h"
 
 namespace sparsescope {
@@ -342,9 +342,27 @@ std::string planPatterns(const AttentionInputs& inputs, HeadPatternsView pattern
   return "";
 }
 
+// The heads whose index a method estimate builds (patterns as the caller gave them).
+struct MethodPlan {
+  HeadPatternsView patterns;
+  std::vector<int32_t> xattention, flexprefill;
+  bool any() const { return !xattention.empty() || !flexprefill.empty(); }
+};
+
+// Replaces the method heads of *index (built with them empty) by their estimates' indexes.
 template <typename T, int D>
-std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
-                       SparseIndex* index, const CallContext& ctx) {
+std::string addMethodHeads(const MethodInputs<T>& inputs, const MethodPlan& methods, const IndexSettings& settings,
+                           SparseIndex* index, MethodTimes* times, const CallContext& ctx) {
+  std::vector<HeadIndex> heads = splitIndex(*index);
+  SPARSESCOPE_TRY(xattentionHeads<T, D>(inputs, methods.patterns, settings.xattentionBlockSize, methods.xattention, heads, times, ctx));
+  SPARSESCOPE_TRY(flexprefillHeads<T, D>(inputs, methods.patterns, settings, methods.flexprefill, heads, times, ctx));
+  assembleIndex(heads, inputs.host.seqLen, index);
+  return "";
+}
+
+template <typename T, int D>
+std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const MethodPlan& methods,
+                       const IndexSettings& settings, SparseIndex* index, const CallContext& ctx) {
   const int H = inputs.numHeads, N = inputs.seqLen, numBlocks = inputs.numBlocks();
   const int slots = H * numBlocks;
   index->numHeads = H;
@@ -353,7 +371,7 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   PatternPlan plan;
   SPARSESCOPE_TRY(planPatterns(inputs, patterns, index, &plan));
 
-  const bool needsData = !plan.verticalSlashHeads.empty() || !plan.blockSparseHeads.empty();
+  const bool needsData = !plan.verticalSlashHeads.empty() || !plan.blockSparseHeads.empty() || methods.any();
   DeviceBuffer<T> q, k;
   if (needsData) {
     SPARSESCOPE_TRY(q.upload(inputs.q, size_t(H) * N * D, "q"));
@@ -490,7 +508,7 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   convertKernel<true><<<grid, kConvertThreads>>>(args);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
   SPARSESCOPE_TRY(timer->stop());
-  recordDeviceMs(countingMs + cudaTakeDeviceMs());
+  const double convertingMs = countingMs + cudaTakeDeviceMs();
 
   index->tileOffsets.resize(slots + 1);
   index->colOffsets.resize(slots + 1);
@@ -513,6 +531,9 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
     for (int m = 0; m < numBlocks; ++m) total += entryCounts[size_t(h) * numBlocks + m];
     index->density[h] = double(total) / causalEntries;
   }
+  MethodTimes methodTimes;
+  if (methods.any()) SPARSESCOPE_TRY(addMethodHeads<T, D>(MethodInputs<T>{inputs, q.get(), k.get()}, methods, settings, index, &methodTimes, ctx));
+  recordDeviceMs(convertingMs + methodTimes.deviceMs + methodTimes.hostMs);
   ctx.report(1.0);
   return "";
 }
@@ -522,51 +543,40 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
 
 namespace {
 
-bool isMethodPattern(PatternId id) { return id == PatternId::XAttention || id == PatternId::FlexPrefill; }
-
-// The patterns with the heads `keep` selects as they are and the others as an empty stream_llm
-// (no tiles), so one builder computes only its share of the heads.
-std::vector<int32_t> onlyHeads(HeadPatternsView patterns, int numHeads, bool methods) {
+// The patterns the device builder takes, with the method heads listed apart: an XAttention or
+// FlexPrefill head becomes an empty stream_llm there (its index comes from its estimate), or
+// dense where FlexPrefill falls back to dense.
+std::vector<int32_t> devicePatterns(HeadPatternsView patterns, int numHeads, int seqLen, const IndexSettings& settings,
+                                    cuda::MethodPlan* methods) {
   std::vector<int32_t> values(patterns.values, patterns.values + 3 * size_t(numHeads));
-  for (int h = 0; h < numHeads; ++h)
-    if (isMethodPattern(patterns.pattern(h)) != methods) {
-      values[3 * size_t(h)] = int32_t(PatternId::StreamLlm);
-      values[3 * size_t(h) + 1] = values[3 * size_t(h) + 2] = 0;
-    }
+  for (int h = 0; h < numHeads; ++h) {
+    const PatternId id = patterns.pattern(h);
+    if (id != PatternId::XAttention && id != PatternId::FlexPrefill) continue;
+    const bool dense = id == PatternId::FlexPrefill && flexprefillDense(seqLen, flexprefillSettings(patterns, h, settings));
+    if (!dense) (id == PatternId::XAttention ? methods->xattention : methods->flexprefill).push_back(h);
+    values[3 * size_t(h)] = int32_t(dense ? PatternId::Dense : PatternId::StreamLlm);
+    values[3 * size_t(h) + 1] = values[3 * size_t(h) + 2] = 0;
+  }
   return values;
 }
 
 }  // namespace
 
-// XAttention and FlexPrefill heads are built by the CPU builder (ops/xattention_index.h,
-// ops/flexprefill_index.h) and spliced into the device-built index; their time is added to the
-// device time. Their GPU estimates are not written yet.
+// XAttention and FlexPrefill heads: their estimates run on the device (xattention_estimate.cu,
+// flexprefill_estimate.cu) and the selection shared with the CPU builder on the host; the
+// reported time is the device time of every stage plus that host selection.
 std::string cudaBuildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
                            SparseIndex* index, const CallContext& ctx) {
   SPARSESCOPE_TRY(cuda::useDevice());
   SPARSESCOPE_TRY(cuda::checkShape(inputs));
-  auto buildOnDevice = [&](HeadPatternsView view) {
-    return cuda::withElementType(inputs.dtype, [&]<typename T>() {
-      return cuda::withHeadDim(inputs.headDim, [&]<int D>() { return cuda::buildIndex<T, D>(inputs, view, settings, index, ctx); });
+  SPARSESCOPE_TRY(validatePatterns(inputs, patterns, settings));
+  cuda::MethodPlan methods{patterns, {}, {}};
+  const std::vector<int32_t> onDevice = devicePatterns(patterns, inputs.numHeads, inputs.seqLen, settings, &methods);
+  return cuda::withElementType(inputs.dtype, [&]<typename T>() {
+    return cuda::withHeadDim(inputs.headDim, [&]<int D>() {
+      return cuda::buildIndex<T, D>(inputs, HeadPatternsView{onDevice.data()}, methods, settings, index, ctx);
     });
-  };
-  bool anyMethod = false;
-  for (int h = 0; h < inputs.numHeads; ++h) anyMethod |= isMethodPattern(patterns.pattern(h));
-  if (!anyMethod) return buildOnDevice(patterns);
-  const std::vector<int32_t> deviceHeads = onlyHeads(patterns, inputs.numHeads, false);
-  const std::vector<int32_t> methodHeads = onlyHeads(patterns, inputs.numHeads, true);
-  const auto hostStart = std::chrono::steady_clock::now();
-  SparseIndex methodIndex;
-  SPARSESCOPE_TRY(buildSparseIndex(inputs, HeadPatternsView{methodHeads.data()}, settings, &methodIndex, ctx));
-  const double hostMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - hostStart).count();
-  SPARSESCOPE_TRY(buildOnDevice(HeadPatternsView{deviceHeads.data()}));
-  const double deviceMs = cudaTakeDeviceMs();
-  std::vector<HeadIndex> heads = splitIndex(*index), methodParts = splitIndex(methodIndex);
-  for (int h = 0; h < inputs.numHeads; ++h)
-    if (isMethodPattern(patterns.pattern(h))) heads[size_t(h)] = std::move(methodParts[size_t(h)]);
-  assembleIndex(heads, inputs.seqLen, index);
-  cuda::recordDeviceMs(std::max(0.0, deviceMs) + hostMs);
-  return "";
+  });
 }
 
 }  // namespace sparsescope

@@ -1,8 +1,15 @@
 // Internal interface between the index builder (index_build.cu) and its pattern-specific stages:
-// the Vertical-Slash estimate + top-k (vs_estimate.cu) and the Block-Sparse block choice
-// (block_select.cu). All pointers are device pointers.
+// the Vertical-Slash estimate + top-k (vs_estimate.cu), the Block-Sparse block choice
+// (block_select.cu) and the XAttention and FlexPrefill estimates (xattention_estimate.cu,
+// flexprefill_estimate.cu: the device computes what ops/xattention_index.h and
+// ops/flexprefill_index.h define as masses and token scores, the host selection shared with the CPU
+// builder turns them into each head's index). All pointers in jobs are device pointers.
 #pragma once
+#include <algorithm>
+#include <vector>
+
 #include "index_format.h"
+#include "ops/head_index.h"
 #include "tile_mma.cuh"
 
 namespace sparsescope::cuda {
@@ -60,5 +67,54 @@ struct BlockSelectJob {
 // by pooled dot product, the diagonal block always included.
 template <typename T, int D>
 std::string selectSparseBlocks(const BlockSelectJob<T>& job);
+
+// Query heads with their device copies of q [H, N, D] and k [Hkv, N, D], for the method estimates.
+template <typename T>
+struct MethodInputs {
+  const AttentionInputs& host;
+  const T* q;
+  const T* k;
+};
+
+// Time of the method estimates: device events of their kernels, host clock of the selection.
+struct MethodTimes {
+  double deviceMs = 0.0, hostMs = 0.0;
+};
+
+// The index of each listed XAttention head (ops/xattention_index.h) into out[head]: device masses,
+// host xattentionKeep.
+template <typename T, int D>
+std::string xattentionHeads(const MethodInputs<T>& inputs, HeadPatternsView patterns, int blockSize,
+                            const std::vector<int32_t>& heads, std::vector<HeadIndex>& out, MethodTimes* times,
+                            const CallContext& ctx);
+
+// The index of each listed FlexPrefill head (ops/flexprefill_index.h; none dense by its fallback)
+// into out[head]: device token scores, host flexprefillHeadFromScores.
+template <typename T, int D>
+std::string flexprefillHeads(const MethodInputs<T>& inputs, HeadPatternsView patterns, const IndexSettings& settings,
+                             const std::vector<int32_t>& heads, std::vector<HeadIndex>& out, MethodTimes* times,
+                             const CallContext& ctx);
+
+// Heads per launch batch of a method estimate whose device scratch takes bytesPerHead (2 GiB in all).
+inline int headsPerBatch(size_t bytesPerHead) {
+  constexpr size_t kBudget = size_t(2) << 30;
+  return int(std::max<size_t>(1, std::min<size_t>(1 << 20, kBudget / std::max<size_t>(bytesPerHead, 1))));
+}
+
+// Runs body(MethodInputs) on a device copy of query head `head` alone (as head 0, with its KV
+// head): the single-head estimates the binding exposes for tests.
+template <typename T, int D, typename Body>
+std::string onOneHead(const AttentionInputs& inputs, int head, const CallContext& ctx, Body&& body) {
+  AttentionInputs one = inputs;
+  one.numHeads = one.numKvHeads = 1;
+  const size_t elementBytes = sizeof(T);
+  one.q = static_cast<const unsigned char*>(inputs.q) + inputs.rowOffset(head, 0) * elementBytes;
+  one.k = static_cast<const unsigned char*>(inputs.k) + inputs.rowOffset(inputs.kvHeadOf(head), 0) * elementBytes;
+  DeviceBuffer<T> q, k;
+  SPARSESCOPE_TRY(q.upload(one.q, size_t(one.seqLen) * D, "q"));
+  SPARSESCOPE_TRY(k.upload(one.k, size_t(one.seqLen) * D, "k"));
+  SPARSESCOPE_TRY(cancelledOrEmpty(ctx));
+  return body(MethodInputs<T>{one, q.get(), k.get()});
+}
 
 }  // namespace sparsescope::cuda

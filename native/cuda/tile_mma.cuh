@@ -40,15 +40,11 @@ struct QueryFragments {
   }
 };
 
-// scores[nt][e] = q_row . k_col for this warp's 16 rows and the tile's 64 keys, in the mma
+// scores[nt][e] += q_row . k_col for this warp's 16 rows and the tile's 64 keys, in the mma
 // C layout: row = 16*warp + lane/4 + 8*(e/2), key column = 8*nt + 2*(lane%4) + (e%2).
 template <typename T, int D>
-__device__ __forceinline__ void scoreTile(float (&scores)[8][4], const QueryFragments<D>& q, const T* keyTile) {
+__device__ __forceinline__ void accumulateScores(float (&scores)[8][4], const QueryFragments<D>& q, const T* keyTile) {
   const int lane = threadIdx.x % 32;
-#pragma unroll
-  for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) scores[nt][e] = 0.f;
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk) {
 #pragma unroll
@@ -60,6 +56,20 @@ __device__ __forceinline__ void scoreTile(float (&scores)[8][4], const QueryFrag
       mma16816<T>(scores[2 * np + 1], q.a[kk], b[2], b[3]);
     }
   }
+}
+
+__device__ __forceinline__ void zeroScores(float (&scores)[8][4]) {
+#pragma unroll
+  for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) scores[nt][e] = 0.f;
+}
+
+// scores[nt][e] = q_row . k_col (layout as accumulateScores).
+template <typename T, int D>
+__device__ __forceinline__ void scoreTile(float (&scores)[8][4], const QueryFragments<D>& q, const T* keyTile) {
+  zeroScores(scores);
+  accumulateScores<T, D>(scores, q, keyTile);
 }
 
 // The C layout of two adjacent score n-tiles is the A layout of one 16-key k-step: packs the
@@ -95,6 +105,15 @@ __device__ __forceinline__ void accumulateValues(float (&out)[D / 8][4], const f
   }
 }
 
+// Running maximum and sum of exp2 of this thread's two rows (half = e / 2 of the C layout) over
+// masked log2-unit scores (-inf: masked); combineQuad() leaves each row's totals in its 4 lanes.
+struct RowStats {
+  float max[2] = {-INFINITY, -INFINITY}, sum[2] = {0.f, 0.f};
+
+  __device__ __forceinline__ void add(const float (&scores)[8][4]);
+  __device__ __forceinline__ void combineQuad();
+};
+
 // Position of element e of n-tile nt of this thread in its warpgroup's 64x64 score tile.
 __device__ __forceinline__ int fragmentRow(int e) {
   return (threadIdx.x / 32 % kWarps) * 16 + (threadIdx.x % 32) / 4 + (e / 2) * 8;
@@ -109,6 +128,31 @@ __device__ __forceinline__ float quadMax(float value) {
 __device__ __forceinline__ float quadSum(float value) {
   value += __shfl_xor_sync(0xffffffffu, value, 1);
   return value + __shfl_xor_sync(0xffffffffu, value, 2);
+}
+
+__device__ __forceinline__ void RowStats::add(const float (&scores)[8][4]) {
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    float tileMax = -INFINITY;
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) tileMax = fmaxf(tileMax, fmaxf(scores[nt][2 * half], scores[nt][2 * half + 1]));
+    const float newMax = fmaxf(max[half], tileMax);
+    if (newMax == -INFINITY) continue;
+    sum[half] *= exp2f(max[half] - newMax);
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt) sum[half] += exp2f(scores[nt][2 * half] - newMax) + exp2f(scores[nt][2 * half + 1] - newMax);
+    max[half] = newMax;
+  }
+}
+
+__device__ __forceinline__ void RowStats::combineQuad() {
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    const float quadMaximum = quadMax(max[half]);
+    const float scaled = quadMaximum == -INFINITY ? 0.f : sum[half] * exp2f(max[half] - quadMaximum);
+    max[half] = quadMaximum;
+    sum[half] = quadSum(scaled);
+  }
 }
 
 }  // namespace sparsescope::cuda

@@ -19,10 +19,12 @@
 #include "cuda_backend.h"
 #include "index_format.h"
 #include "ops/dense_attention.h"
+#include "ops/flexprefill_index.h"
 #include "ops/pooled_map.h"
 #include "ops/recall.h"
 #include "ops/sparse_attention.h"
 #include "ops/sparse_index.h"
+#include "ops/xattention_index.h"
 #include "thread_pool.h"
 
 namespace sparsescope {
@@ -581,6 +583,52 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
   });
 }
 
+// methodEstimate(inputs, { backend, method, head, blockSize, stride }): what a method's index is
+// chosen from, for one query head: XAttention's block masses [M * M] (method 'xattention', with
+// stride) or FlexPrefill's token scores vertical and slash [N] (method 'flexprefill', N >= blockSize).
+Napi::Value MethodEstimate(const Napi::CallbackInfo& info) {
+  return startOp(info, 2, [&](KeepAlive& keep) {
+    Napi::Env env = info.Env();
+    const AttentionInputs inputs = parseInputs(env, info[0], false, keep);
+    const Napi::Object opts = requireObject(env, info[1], "opts");
+    const bool cuda = useCuda(env, parseBackend(env, opts));
+    const Napi::Value methodValue = opts.Get("method");
+    const std::string method = methodValue.IsString() ? methodValue.As<Napi::String>().Utf8Value() : "";
+    if (method != "xattention" && method != "flexprefill") throwType(env, "opts.method must be 'xattention' or 'flexprefill'");
+    const bool xattention = method == "xattention";
+    const int head = requireInt(env, opts, "opts", "head", 0, inputs.numHeads - 1);
+    const int blockSize = requireInt(env, opts, "opts", "blockSize", 1, 1 << 16);
+    const int stride = xattention ? requireInt(env, opts, "opts", "stride", 1, 1 << 16) : 0;
+    std::string problem = checkMethodBlockSize(method.c_str(), blockSize);
+    if (problem.empty() && xattention) problem = checkXAttention(0, stride, blockSize);
+    if (problem.empty() && !xattention && inputs.seqLen < blockSize)
+      problem = "flexprefill scores need N >= the block size " + std::to_string(blockSize) + ", got N = " + std::to_string(inputs.seqLen);
+    if (!problem.empty()) throwRange(env, "opts: " + problem);
+    auto first = std::make_shared<std::vector<double>>(), second = std::make_shared<std::vector<double>>();
+    OpWorker::Compute compute = [=](const CallContext& ctx) -> std::string {
+#ifdef SPARSESCOPE_WITH_CUDA
+      if (cuda && xattention) return cudaXAttentionMasses(inputs, head, stride, blockSize, first.get(), ctx);
+      if (cuda) return cudaFlexPrefillScores(inputs, head, blockSize, first.get(), second.get(), ctx);
+#endif
+      if (xattention) *first = xattentionMasses(inputs, head, stride, blockSize);
+      else flexprefillTokenScores(inputs, head, blockSize, *first, *second);
+      return "";
+    };
+    OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
+      Napi::Object result = Napi::Object::New(env);
+      if (xattention) {
+        result.Set("masses", toTypedArray(env, *first));
+      } else {
+        result.Set("vertical", toTypedArray(env, *first));
+        result.Set("slash", toTypedArray(env, *second));
+      }
+      result.Set("ms", ms);
+      return result;
+    };
+    return OpWorker::Plan{compute, resolve, cuda};
+  });
+}
+
 Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
   return startOp(info, 3, [&](KeepAlive& keep) {
     Napi::Env env = info.Env();
@@ -641,6 +689,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("denseAttention", Napi::Function::New(env, DenseAttention, "denseAttention"));
   exports.Set("pooledMap", Napi::Function::New(env, PooledMap, "pooledMap"));
   exports.Set("buildIndex", Napi::Function::New(env, BuildIndex, "buildIndex"));
+  exports.Set("methodEstimate", Napi::Function::New(env, MethodEstimate, "methodEstimate"));
   exports.Set("sparseAttention", Napi::Function::New(env, SparseAttention, "sparseAttention"));
   exports.Set("recall", Napi::Function::New(env, Recall, "recall"));
   return exports;

@@ -59,6 +59,16 @@ std::string cudaPooledMap(const AttentionInputs& inputs, const PooledMapArgs& ar
 std::string cudaBuildIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
                            SparseIndex* index, const CallContext& ctx);
 
+// XAttention's block masses of query head `head` (ops/xattention_index.h xattentionMasses, on the
+// device): *masses = [M * M], M = ceil(N / blockSize). For tests of the estimate itself.
+std::string cudaXAttentionMasses(const AttentionInputs& inputs, int head, int stride, int blockSize,
+                                 std::vector<double>* masses, const CallContext& ctx);
+
+// FlexPrefill's token scores of query head `head` (ops/flexprefill_index.h flexprefillTokenScores,
+// on the device; N >= blockSize): *vertical and *slash = [N].
+std::string cudaFlexPrefillScores(const AttentionInputs& inputs, int head, int blockSize, std::vector<double>* vertical,
+                                  std::vector<double>* slash, const CallContext& ctx);
+
 // Sparse attention over exactly the computed set of `index`. out: [H, R, D] (or null, as for
 // dense), lse: [H, R].
 std::string cudaSparseAttention(const AttentionInputs& inputs, const SparseIndexView& index,

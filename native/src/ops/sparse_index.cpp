@@ -197,6 +197,8 @@ HeadIndex denseHead(const AttentionInputs& inputs) {
   return result;
 }
 
+}  // namespace
+
 std::string validatePatterns(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings) {
   bool anyXAttention = false, anyFlexPrefill = false;
   for (int h = 0; h < inputs.numHeads; ++h) {
@@ -223,8 +225,6 @@ std::string validatePatterns(const AttentionInputs& inputs, HeadPatternsView pat
 FlexPrefillSettings flexprefillSettings(HeadPatternsView patterns, int head, const IndexSettings& settings) {
   return {patterns.a(head), patterns.b(head), settings.flexprefillBlockSize, settings.flexprefillMinBudget};
 }
-
-}  // namespace
 
 std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
                              SparseIndex* index, const CallContext& ctx) {

@@ -25,8 +25,15 @@
 #include "../attention_inputs.h"
 #include "../call_context.h"
 #include "../index_format.h"
+#include "flexprefill_index.h"
 
 namespace sparsescope {
+
+// "" when every head's pattern id and parameters are valid (with settings' block sizes), else why not.
+std::string validatePatterns(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings);
+
+// FlexPrefill's settings of head `head` (a flexprefill pattern).
+FlexPrefillSettings flexprefillSettings(HeadPatternsView patterns, int head, const IndexSettings& settings);
 
 // Fills *index for every query head. Returns "", kCancelled, or a message naming a bad pattern.
 std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
