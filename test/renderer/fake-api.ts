@@ -4,7 +4,25 @@
  * (`finishJob`, `failJob`) or lets finish on their own (`autoFinishJobs`). `disconnect` and
  * `reconnect` stand for the browser's event socket dropping: events sent meanwhile are lost.
  */
-import { ApiError, type Api, type CaptureSummary, type ConnectionState, type HeadConfig, type HeadPattern, type JobEvent, type MethodName, type Params, type Report, type Result, type SpeedupKind } from '../../contract/api.js';
+import {
+  ApiError,
+  DUO_STREAMING_HEAD,
+  type Api,
+  type CaptureSummary,
+  type ConnectionState,
+  type HeadComparison,
+  type HeadConfig,
+  type HeadPattern,
+  type JobEvent,
+  type MethodChoice,
+  type MethodName,
+  type Params,
+  type Report,
+  type Result,
+  type SearchMethod,
+  type SearchSettings,
+  type SpeedupKind,
+} from '../../contract/api.js';
 
 export const FAKE_CAPTURE: CaptureSummary = {
   captureId: 'cap-1',
@@ -51,6 +69,33 @@ function fakeStats(layer: number, head: number, pattern: HeadPattern, speedupKin
   return { layer, head, pattern: pattern.pattern, params: [pattern.a, pattern.b], recall, outputRelError: (1 - recall) / 2, density, rowsUsed: 256, denseMs, indexMs, sparseMs, speedup: denseMs / (indexMs + sparseMs), speedupKind };
 }
 
+/** What each method of a fake search across methods tries first (its choice when it holds the target). */
+const FAKE_METHOD_PATTERN: Record<Exclude<SearchMethod, 'minference'>, HeadPattern> = {
+  xattention: { pattern: 'xattention', a: 900, b: 8 },
+  flexprefill: { pattern: 'flexprefill', a: 900, b: 100 },
+  duo: DUO_STREAMING_HEAD,
+};
+
+/**
+ * A search across methods as the engine reports it: per head each method's choice (the config's
+ * pattern for MInference), dense where it misses the target, and the winner, the least index +
+ * sparse time among those that hold (ties to the earlier method).
+ */
+export function fakeComparison(config: HeadConfig, methods: SearchMethod[], targetRecall: number, layers = FAKE_CAPTURE.layers): HeadComparison[] {
+  return layers.flatMap((layer) =>
+    config.heads[layer]!.map((entry, head): HeadComparison => {
+      const choices = methods.map((method): MethodChoice => {
+        const tried = method === 'minference' ? entry : FAKE_METHOD_PATTERN[method];
+        const stats = fakeStats(layer, head, tried);
+        return stats.recall >= targetRecall ? { method, holds: true, stats } : { method, holds: false, stats: fakeStats(layer, head, { pattern: 'dense', a: 0, b: 0 }) };
+      });
+      const cost = (choice: MethodChoice) => (choice.holds ? choice.stats.indexMs + choice.stats.sparseMs : Infinity);
+      const winner = choices.reduce((best, choice) => (cost(choice) < cost(best) ? choice : best));
+      return { layer, head, winner: winner.method, choices };
+    }),
+  );
+}
+
 export function fakeReport(config: HeadConfig, layers = FAKE_CAPTURE.layers): Report {
   const heads = layers.flatMap((layer) => config.heads[layer]!.map((entry, head) => fakeStats(layer, head, entry)));
   const recalls = heads.map((h) => h.recall);
@@ -65,6 +110,18 @@ export function fakeReport(config: HeadConfig, layers = FAKE_CAPTURE.layers): Re
     heads,
     totals: { denseMs, indexMs, sparseMs, speedup: denseMs / (indexMs + sparseMs), speedupKind: 'measured', meanRecall: recalls.reduce((s, r) => s + r, 0) / recalls.length, minRecall: Math.min(...recalls) },
   };
+}
+
+/** A search result across methods: the config holds each head's winning choice. */
+function searchAcrossMethods(minference: HeadConfig, settings: SearchSettings, methods: SearchMethod[]) {
+  const comparison = fakeComparison(minference, methods, settings.targetRecall);
+  const heads = minference.heads.map((row) => row.slice());
+  for (const { layer, head, winner, choices } of comparison) {
+    const { stats } = choices.find((c) => c.method === winner)!;
+    heads[layer]![head] = { pattern: stats.pattern, a: stats.params[0], b: stats.params[1] };
+  }
+  const config = { ...minference, heads };
+  return { config, report: fakeReport(config), settings, comparison };
 }
 
 type Call = { method: MethodName; params: unknown };
@@ -214,6 +271,8 @@ export class FakeApi implements Api {
       case 'search': {
         const heads = FAKE_CAPTURE.layers.map(() => Array.from({ length: FAKE_CAPTURE.numHeads }, (_, h) => ({ pattern: h % 2 ? ('stream_llm' as const) : ('vertical_and_slash' as const), a: h % 2 ? 100 : 500, b: h % 2 ? 800 : 700, score: 0.97 })));
         const config = { numLayers: FAKE_CAPTURE.numLayers, numHeads: FAKE_CAPTURE.numHeads, heads };
+        const methods = spec.settings.methods ?? ['minference'];
+        if (methods.length > 1) return searchAcrossMethods(config, { ...spec.settings, targetRecall: spec.settings.targetRecall ?? 0.95 } as SearchSettings, methods);
         return { config, report: fakeReport(config), settings: { mode: 'candidates', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 512, seed: 0 } } };
       }
       case 'bench':

@@ -4,8 +4,8 @@ import { entryAt, headKey, type HeadConfigEntry } from './config';
 
 export type HeadSort = 'recall' | 'layer' | 'pattern' | 'density';
 
-/** What fills the overview grid's cells: the pattern, or a measure with the pattern as a mark. */
-export type GridColour = 'pattern' | 'recall' | 'density' | 'outputRelError' | 'speedup';
+/** What fills the overview grid's cells: the pattern, a measure with the pattern as a mark, or the method that wins the head (after a search across methods). */
+export type GridColour = 'pattern' | 'method' | 'recall' | 'density' | 'outputRelError' | 'speedup';
 
 export interface HeadFilter {
   pattern: PatternName | 'all';

@@ -21,17 +21,19 @@ import {
   type JobEvent,
   type JobState,
   type Params,
+  type SearchMethod,
   type SearchSettings,
 } from '../../../contract/api';
 import type { GridColour, HeadFilter, HeadSort } from './overview';
 import { defaultConfig, diffConfigs, fitImportedConfig, entryAt, headKey, parseHeadKey, samePattern, withEntries, type HeadId } from './config';
 import { comparisonSlice, type ComparisonActions, type ComparisonState } from './comparison';
+import type { MethodOverrides } from './methods';
 import { errorMessage, noticesSlice, type NoticesActions, type NoticesState } from './notices';
 import { persistSession, readSession, type ConfigEdit, type SavedSession } from './session';
 
 export { errorMessage, type Notice } from './notices';
 
-export type ViewName = 'overview' | 'head' | 'tune' | 'search' | 'bench' | 'files' | 'kernel' | 'error' | 'compare';
+export type ViewName = 'overview' | 'head' | 'tune' | 'search' | 'bench' | 'files' | 'kernel' | 'error' | 'compare' | 'methods';
 export const VIEWS: { name: ViewName; label: string; key: string }[] = [
   { name: 'overview', label: 'Overview', key: '1' },
   { name: 'head', label: 'Head', key: '2' },
@@ -42,6 +44,7 @@ export const VIEWS: { name: ViewName; label: string; key: string }[] = [
   { name: 'kernel', label: 'Kernel', key: '7' },
   { name: 'error', label: 'Output error', key: '8' },
   { name: 'compare', label: 'Compare', key: '9' },
+  { name: 'methods', label: 'Methods', key: '0' },
 ];
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
@@ -79,6 +82,8 @@ export interface AppState extends NoticesState, ComparisonState {
   headFilter: HeadFilter;
   /** What fills the overview grid's cells (a measure, with the pattern as a mark). */
   gridColour: GridColour;
+  /** The Methods view's parameter edits per method, kept across heads and views. */
+  methodOverrides: MethodOverrides;
   view: ViewName;
   theme: ThemeChoice;
   helpOpen: boolean;
@@ -108,6 +113,8 @@ export interface AppActions extends NoticesActions, ComparisonActions {
   showKernelBlock(block: number | null, view?: ViewName): void;
   setHeadList(sort: HeadSort, filter: HeadFilter): void;
   setGridColour(colour: GridColour): void;
+  /** Edit a method's pattern in the Methods view (null: back to the search's choice or the default). */
+  setMethodOverride(method: SearchMethod, pattern: HeadPattern | null): void;
   setPatterns(keys: string[], pattern: HeadPattern, label: string): void;
   undo(): void;
   redo(): void;
@@ -210,6 +217,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
         pendingSearch: null,
         comparisonFile: null,
         kernelBlock: null,
+        methodOverrides: {},
         jobs: running,
         ...restored,
       });
@@ -405,6 +413,7 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
       headSort: 'layer',
       headFilter: { pattern: 'all', layer: 'all' },
       gridColour: 'density',
+      methodOverrides: {},
       view: 'overview',
       theme: readStoredTheme(options.storage),
       helpOpen: false,
@@ -550,6 +559,11 @@ export function createAppStore(api: Api, options: StoreOptions = {}): AppStore {
 
       setGridColour(gridColour) {
         set({ gridColour });
+      },
+
+      setMethodOverride(method, pattern) {
+        const { [method]: _previous, ...others } = get().methodOverrides;
+        set({ methodOverrides: pattern ? { ...others, [method]: pattern } : others });
       },
 
       setPatterns(keys, pattern, label) {

@@ -9,6 +9,7 @@ import { isTextField, takesPlainKeys } from './keys';
 import { FilesView } from './FilesView';
 import { HeadView } from './HeadView';
 import { KernelView } from './KernelView';
+import { MethodsView } from './MethodsView';
 import { OutputErrorView } from './OutputErrorView';
 import { OverviewView } from './OverviewView';
 import { SearchConfirm, SearchView } from './SearchView';
@@ -25,6 +26,7 @@ const VIEW_COMPONENTS: Record<ViewName, () => React.JSX.Element> = {
   kernel: KernelView,
   error: OutputErrorView,
   compare: CompareView,
+  methods: MethodsView,
 };
 
 const THEME_CYCLE: ThemeChoice[] = ['system', 'light', 'dark'];

@@ -1,40 +1,30 @@
 /**
  * The overview's layers x heads grid on a canvas, coloured by a chosen measure (the pattern as a
- * corner mark) or by pattern, with its legend and a tooltip per head. Click selects, shift-click
- * adds to the selection, double-click opens the head.
+ * corner mark), by pattern, or by the method that wins each head (after a search across methods),
+ * with its legend and a tooltip per head. Click selects, shift-click adds to the selection,
+ * double-click opens the head.
  */
 import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
-import type { HeadStats, PatternName } from '../../../contract/api';
-import { lutColour, measureLut } from '../charts/colormap';
+import type { HeadStats, PatternName, SearchMethod } from '../../../contract/api';
 import { cellAt, drawGrid, gridLayout } from '../charts/grid';
-import { describePattern, entryAt, headKey } from '../state/config';
+import { entryAt, headKey } from '../state/config';
 import { useApp } from '../state/context';
+import { countWinners, METHOD_SHORT, SEARCH_METHODS, winnersByHead } from '../state/methods';
 import type { GridColour } from '../state/overview';
 import { PatternLegend } from './common';
-import { fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL, PATTERNS } from './format';
-import { GRID_COLOURS, measureFill, measureRamp, measureValue, type MeasureRamp } from './grid-colour';
+import { PATTERNS } from './format';
+import { GRID_COLOURS, measureFill, measureRamp, measureValue } from './grid-colour';
+import { HeadTooltip, TOOLTIP_WIDTH } from './HeadTooltip';
+import { MeasureLegend } from './MeasureLegend';
+import { MethodLegend } from './MethodLegend';
 import { cssVar, useResolvedTheme } from './theme';
 
 export const LOW_RECALL = 0.9;
-/** Room the tooltip needs; near the right edge it shifts left to stay inside the panel. */
-const TOOLTIP_WIDTH = 320;
-const RAMP_STOPS = 8;
 
-function MeasureLegend({ ramp }: { ramp: MeasureRamp }) {
-  const stops = Array.from({ length: RAMP_STOPS + 1 }, (_, i) => lutColour(measureLut(), i / RAMP_STOPS));
-  return (
-    <div className="measure-legend" data-testid="grid-legend">
-      <span className="measure-ramp" style={{ background: `linear-gradient(to right, ${stops.join(', ')})` }} aria-hidden="true" />
-      <span className="measure-ticks">
-        {ramp.ticks.map((value) => (
-          <span key={value}>{ramp.format(value)}</span>
-        ))}
-      </span>
-      <span className="muted small">
-        {ramp.label}, {ramp.better} is better · corner: pattern · <span className="swatch unmeasured-swatch" aria-hidden="true" /> not measured yet
-      </span>
-    </div>
-  );
+/** The winning method of each head of the last search across methods (empty without one). */
+function useWinners(): Map<string, SearchMethod> {
+  const comparison = useApp((s) => s.searched?.comparison);
+  return useMemo(() => winnersByHead(comparison), [comparison]);
 }
 
 export function OverviewGrid({ patternCounts }: { patternCounts: Record<PatternName, number> }) {
@@ -44,7 +34,10 @@ export function OverviewGrid({ patternCounts }: { patternCounts: Record<PatternN
   const focus = useApp((s) => s.focus);
   const selection = useApp((s) => s.selection);
   const filter = useApp((s) => s.headFilter);
-  const colour = useApp((s) => s.gridColour);
+  const winners = useWinners();
+  // Colouring by method needs a search that compared methods; without one the grid shows patterns.
+  const chosenColour = useApp((s) => s.gridColour);
+  const colour = chosenColour === 'method' && winners.size === 0 ? 'pattern' : chosenColour;
   const setColour = useApp((s) => s.setGridColour);
   const focusHead = useApp((s) => s.focusHead);
   const theme = useResolvedTheme(useApp((s) => s.theme));
@@ -63,7 +56,7 @@ export function OverviewGrid({ patternCounts }: { patternCounts: Record<PatternN
 
   const layers = useMemo(() => capture?.layers ?? [], [capture]);
   const layout = useMemo(() => gridLayout(layers, capture?.numHeads ?? 0, box.width, box.height), [layers, capture, box]);
-  const ramp = useMemo(() => (colour === 'pattern' ? null : measureRamp(colour, Object.values(stats))), [colour, stats]);
+  const ramp = useMemo(() => (colour === 'pattern' || colour === 'method' ? null : measureRamp(colour, Object.values(stats))), [colour, stats]);
 
   useEffect(() => {
     const canvas = gridRef.current;
@@ -73,6 +66,7 @@ export function OverviewGrid({ patternCounts }: { patternCounts: Record<PatternN
     context.setTransform(dpr, 0, 0, dpr, 0, 0);
     const selected = new Set(selection);
     const patternFill = Object.fromEntries(PATTERNS.map((p) => [p, cssVar(`--pat-${p}`)])) as Record<PatternName, string>;
+    const methodFill = Object.fromEntries(SEARCH_METHODS.map((m) => [m, cssVar(`--method-${m}`)])) as Record<SearchMethod, string>;
     const unmeasured = cssVar('--panel-2');
     drawGrid(
       context,
@@ -81,10 +75,11 @@ export function OverviewGrid({ patternCounts }: { patternCounts: Record<PatternN
         const entry = entryAt(config, layer, head);
         const s: HeadStats | undefined = stats[headKey(layer, head)];
         const measured = ramp && s ? measureFill(ramp, measureValue(ramp.measure, s)) : null;
+        const winner = colour === 'method' ? winners.get(headKey(layer, head)) : undefined;
         return {
-          fill: ramp ? (measured?.fill ?? unmeasured) : patternFill[entry.pattern],
+          fill: colour === 'method' ? (winner ? methodFill[winner] : unmeasured) : ramp ? (measured?.fill ?? unmeasured) : patternFill[entry.pattern],
           mark: ramp ? patternFill[entry.pattern] : null,
-          label: ramp && s ? ramp.format(measureValue(ramp.measure, s)) : null,
+          label: winner ? METHOD_SHORT[winner] : ramp && s ? ramp.format(measureValue(ramp.measure, s)) : null,
           labelColour: measured?.text ?? '#fff',
           dimmed: (filter.pattern !== 'all' && entry.pattern !== filter.pattern) || (filter.layer !== 'all' && filter.layer !== layer),
           warn: s !== undefined && s.recall < LOW_RECALL,
@@ -94,14 +89,13 @@ export function OverviewGrid({ patternCounts }: { patternCounts: Record<PatternN
       },
       { text: cssVar('--muted'), warn: cssVar('--danger'), focus: cssVar('--focus'), background: cssVar('--panel') },
     );
-  }, [config, stats, layout, selection, focus, filter, theme, ramp]);
+  }, [config, stats, layout, selection, focus, filter, theme, ramp, colour, winners]);
 
   if (!capture || !config) return null;
   const pointer = (event: MouseEvent<HTMLCanvasElement>) => {
     const rect = event.currentTarget.getBoundingClientRect();
     return cellAt(layout, event.clientX - rect.left, event.clientY - rect.top);
   };
-  const hovered = hover ? { entry: entryAt(config, hover.layer, hover.head), stats: stats[headKey(hover.layer, hover.head)] } : null;
   const dpr = window.devicePixelRatio || 1;
 
   return (
@@ -111,13 +105,13 @@ export function OverviewGrid({ patternCounts }: { patternCounts: Record<PatternN
           Colour by
           <select value={colour} onChange={(e) => setColour(e.target.value as GridColour)} data-testid="grid-colour">
             {GRID_COLOURS.map((c) => (
-              <option key={c.value} value={c.value}>
+              <option key={c.value} value={c.value} disabled={c.value === 'method' && winners.size === 0} title={c.value === 'method' && winners.size === 0 ? 'Search with more than MInference (Search view) to compare methods per head' : undefined}>
                 {c.label}
               </option>
             ))}
           </select>
         </label>
-        {ramp ? <MeasureLegend ramp={ramp} /> : <PatternLegend counts={patternCounts} />}
+        {ramp ? <MeasureLegend ramp={ramp} /> : colour === 'method' ? <MethodLegend counts={countWinners(winners)} notCompared={layers.length * capture.numHeads - winners.size} /> : <PatternLegend counts={patternCounts} />}
       </div>
       {ramp && <PatternLegend counts={patternCounts} />}
       <div className="grid-box" ref={boxRef}>
@@ -143,25 +137,16 @@ export function OverviewGrid({ patternCounts }: { patternCounts: Record<PatternN
             if (cell) focusHead(cell, { view: 'head' });
           }}
         />
-        {hover && hovered && (
-          <div className="tooltip" role="tooltip" style={{ left: Math.max(0, Math.min(hover.x + 14, box.width - TOOLTIP_WIDTH)), top: hover.y + 14 }}>
-            <strong>
-              L{hover.layer} H{hover.head}
-            </strong>{' '}
-            · {PATTERN_LABEL[hovered.entry.pattern]}
-            <br />
-            {describePattern(hovered.entry)}
-            <br />
-            {hovered.stats ? (
-              <>
-                recall {fmtRecall(hovered.stats.recall)} · density {fmtPercent(hovered.stats.density)}
-                <br />
-                output error {fmtPercent(hovered.stats.outputRelError, 2)} · speedup {fmtSpeedupOf(hovered.stats)}
-              </>
-            ) : (
-              'not measured yet'
-            )}
-          </div>
+        {hover && (
+          <HeadTooltip
+            layer={hover.layer}
+            head={hover.head}
+            entry={entryAt(config, hover.layer, hover.head)}
+            stats={stats[headKey(hover.layer, hover.head)]}
+            winner={winners.get(headKey(hover.layer, hover.head))}
+            left={Math.max(0, Math.min(hover.x + 14, box.width - TOOLTIP_WIDTH))}
+            top={hover.y + 14}
+          />
         )}
       </div>
     </>

@@ -4,14 +4,15 @@
  * the overview; heads tuned by hand are only replaced after the user confirms.
  */
 import { useState } from 'react';
-import type { PatternName, RowSampling, SearchSettings } from '../../../contract/api';
-import { diffConfigs, headKey, shortPattern } from '../state/config';
+import type { RowSampling, SearchMethod, SearchSettings } from '../../../contract/api';
 import { useApp } from '../state/context';
 import { isActive } from '../state/store';
-import { JobProgress, PatternLegend, PatternSwatch, Stat } from './common';
-import { fmtMs, fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL, PATTERNS, plural } from './format';
+import { JobProgress } from './common';
+import { plural } from './format';
+import { MethodChecks } from './MethodChecks';
 import { Modal } from './Modal';
 import { NumberField } from './NumberField';
+import { SearchResultPanel } from './SearchResultPanel';
 
 const SAMPLING_CHOICES: { label: string; value: RowSampling }[] = [
   { label: '256 sampled rows (fast)', value: { mode: 'sampled', rows: 256, seed: 0 } },
@@ -22,15 +23,14 @@ const SAMPLING_CHOICES: { label: string; value: RowSampling }[] = [
 
 export function SearchView() {
   const capture = useApp((s) => s.capture);
-  const loadedConfig = useApp((s) => s.loadedConfig);
-  const searched = useApp((s) => s.searched);
   const job = useApp((s) => s.jobs.search);
   const tunedCount = useApp((s) => s.tunedKeys.length);
-  const { startJob, cancelJob, focusHead } = useApp((s) => s);
+  const { startJob, cancelJob } = useApp((s) => s);
   const [mode, setMode] = useState<SearchSettings['mode']>('target-recall');
   const [targetRecall, setTargetRecall] = useState(0.95);
   const [samplingIndex, setSamplingIndex] = useState(1);
   const [layerScope, setLayerScope] = useState<'all' | number>('all');
+  const [methods, setMethods] = useState<SearchMethod[]>(['minference']);
 
   if (!capture) return <div className="empty">No capture open.</div>;
   const running = isActive(job);
@@ -43,11 +43,10 @@ export function SearchView() {
         targetRecall,
         sampling: SAMPLING_CHOICES[samplingIndex]!.value,
         ...(layerScope === 'all' ? {} : { layers: [layerScope] }),
+        // MInference alone is the search's default: the settings name methods only when more are compared.
+        ...(mode === 'target-recall' && methods.length > 1 ? { methods } : {}),
       },
     });
-  const changes = searched && loadedConfig ? diffConfigs(loadedConfig, searched.config) : [];
-  const counts = searched ? countPatterns(searched.report.heads.map((h) => h.pattern)) : null;
-  const statsByKey = new Map(searched?.report.heads.map((h) => [headKey(h.layer, h.head), h]));
 
   return (
     <div className="split search">
@@ -66,6 +65,7 @@ export function SearchView() {
           Target recall
           <NumberField value={targetRecall} min={0.5} max={1} step={0.005} disabled={mode !== 'target-recall'} onCommit={setTargetRecall} testId="target-recall" />
         </label>
+        <MethodChecks value={methods} onChange={setMethods} disabled={mode !== 'target-recall'} />
         <label className="field">
           Rows per head
           <select value={samplingIndex} onChange={(e) => setSamplingIndex(Number(e.target.value))}>
@@ -104,76 +104,9 @@ export function SearchView() {
         </div>
         <JobProgress job={job} />
       </section>
-      <section className="panel search-result">
-        <h2>Result</h2>
-        {!searched && <p className="muted">No search has finished for this capture yet. The overview shows the loaded config until then.</p>}
-        {searched && counts && (
-          <div data-testid="search-result">
-            <p>
-              {searched.settings.mode === 'candidates' ? 'MInference candidate set' : `Cheapest budget reaching recall ${searched.settings.targetRecall}`} ·{' '}
-              {searched.settings.sampling.mode === 'exact' ? 'exact rows' : `searched on ${plural(searched.settings.sampling.rows, 'sampled row')}, recall checked on all rows`} · {plural(searched.report.heads.length, 'head')} ·{' '}
-              <strong>{changes.length}</strong> differ from the loaded config
-            </p>
-            <div className="totals">
-              <Stat label="mean recall" value={fmtRecall(searched.report.totals.meanRecall)} />
-              <Stat label="min recall" value={fmtRecall(searched.report.totals.minRecall)} />
-              <Stat label="speedup" value={fmtSpeedupOf(searched.report.totals)} hint="full-row pre-fill timed per head: dense / (index + sparse)" />
-              <Stat label="dense" value={fmtMs(searched.report.totals.denseMs)} />
-              <Stat label="index + sparse" value={fmtMs(searched.report.totals.indexMs + searched.report.totals.sparseMs)} />
-            </div>
-            <p className="muted small">
-              Measured on {searched.report.device} · {searched.report.backend.toUpperCase()} · {searched.report.dtype} · {searched.report.seqLen.toLocaleString()} tokens.
-            </p>
-            <h3>Patterns chosen</h3>
-            <div className="share-bar" role="img" aria-label="Share of heads per pattern">
-              {PATTERNS.filter((p) => counts[p] > 0).map((p) => (
-                <span key={p} className={`pat-${p}`} style={{ flexGrow: counts[p] }} title={`${PATTERN_LABEL[p]}: ${counts[p]}`} />
-              ))}
-            </div>
-            <PatternLegend counts={counts} />
-            <h3>Changes vs the loaded config</h3>
-            <div className="table-scroll">
-              <table className="heads-table">
-                <thead>
-                  <tr>
-                    <th>head</th>
-                    <th>loaded</th>
-                    <th>searched</th>
-                    <th className="num">recall</th>
-                    <th className="num">density</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {changes.slice(0, 200).map((d) => {
-                    const stats = statsByKey.get(headKey(d.layer, d.head));
-                    return (
-                      <tr key={`${d.layer}:${d.head}`} onClick={() => focusHead(d, { view: 'head' })}>
-                        <td>
-                          L{d.layer} H{d.head}
-                        </td>
-                        <td className="muted">{shortPattern(d.before)}</td>
-                        <td>
-                          <PatternSwatch pattern={d.after.pattern} /> {shortPattern(d.after)}
-                        </td>
-                        <td className="num">{fmtRecall(stats?.recall)}</td>
-                        <td className="num">{fmtPercent(stats?.density)}</td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-          </div>
-        )}
-      </section>
+      <SearchResultPanel />
     </div>
   );
-}
-
-function countPatterns(patterns: PatternName[]): Record<PatternName, number> {
-  const counts: Record<PatternName, number> = { vertical_and_slash: 0, stream_llm: 0, block_sparse: 0, dense: 0, xattention: 0, flexprefill: 0 };
-  for (const p of patterns) counts[p]++;
-  return counts;
 }
 
 /** Shown when a finished search would replace heads the user tuned by hand. */

@@ -7,13 +7,14 @@ import { lutColour, measureLut, textColourOn } from '../charts/colormap';
 import type { GridColour } from '../state/overview';
 import { fmtPercent, fmtSpeedup } from './format';
 
-export type GridMeasure = Exclude<GridColour, 'pattern'>;
+export type GridMeasure = Exclude<GridColour, 'pattern' | 'method'>;
 
 export const GRID_COLOURS: { value: GridColour; label: string }[] = [
   { value: 'density', label: 'density' },
   { value: 'recall', label: 'recall' },
   { value: 'outputRelError', label: 'output error' },
   { value: 'speedup', label: 'speedup' },
+  { value: 'method', label: 'method that wins' },
   { value: 'pattern', label: 'pattern only' },
 ];
 

@@ -89,4 +89,24 @@ describe('Overview', () => {
     expect(container.querySelector('[data-testid=grid-legend]')).toBeNull();
     expect(container.querySelector('[aria-label="Pattern colours"]')).not.toBeNull();
   });
+
+  it('colours the grid by the method that wins each head once a search compared methods (issue 15)', async () => {
+    mounted = await mount(<OverviewView />);
+    const { api, container, store } = mounted;
+    const methodOption = () => byTestId<HTMLSelectElement>(container, 'grid-colour').querySelector<HTMLOptionElement>('option[value=method]')!;
+    expect(methodOption().disabled).toBe(true);
+    await act(async () => store.getState().startJob({ kind: 'search', captureId: FAKE_CAPTURE.captureId, settings: { mode: 'target-recall', targetRecall: 0.95, methods: ['minference', 'xattention', 'duo'] } }));
+    await act(async () => api.finishJob(api.lastJobId('search')));
+    expect(methodOption().disabled).toBe(false);
+    await choose(byTestId(container, 'grid-colour'), 'method');
+    expect(byTestId(container, 'head-grid').dataset.colour).toBe('method');
+    const wins = store.getState().searched!.comparison!.reduce<Record<string, number>>((counts, c) => ({ ...counts, [c.winner]: (counts[c.winner] ?? 0) + 1 }), {});
+    const legend = byTestId(container, 'method-legend').textContent!;
+    expect(legend).toContain(`MInference ${wins.minference ?? 0}`);
+    expect(legend).toContain(`XAttention ${wins.xattention ?? 0}`);
+    expect(legend).toMatch(/FlexPrefill 0.*DuoAttention/);
+    // A new capture has no comparison: the grid falls back to patterns.
+    await act(async () => store.getState().openDemo());
+    expect(byTestId(container, 'head-grid').dataset.colour).toBe('pattern');
+  });
 });

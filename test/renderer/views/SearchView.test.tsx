@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { act } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SearchSettings } from '../../../contract/api';
 import { SearchConfirm, SearchView } from '../../../renderer/src/views/SearchView';
 import { button, byTestId, click, flush, mount, type Mounted } from '../dom.js';
 
@@ -18,6 +19,25 @@ describe('Search', () => {
     await click(byTestId(container, 'cancel-search'));
     await flush();
     expect(store.getState().jobs.search?.state).toBe('cancelled');
+  });
+
+  it('searches the methods ticked (MInference always), only in target-recall mode, and says how many heads each wins', async () => {
+    mounted = await mount(<SearchView />);
+    const { api, container } = mounted;
+    expect(byTestId<HTMLInputElement>(container, 'search-method-minference').disabled).toBe(true);
+    await click(byTestId(container, 'search-method-duo'));
+    await click(byTestId(container, 'search-method-xattention'));
+    await click(byTestId(container, 'start-search'));
+    expect(api.jobs.get(api.lastJobId('search'))).toMatchObject({ settings: { mode: 'target-recall', methods: ['minference', 'xattention', 'duo'] } });
+    await act(async () => api.finishJob(api.lastJobId('search')));
+    expect(byTestId(container, 'search-result').textContent).toMatch(/Heads each method wins/);
+    expect(byTestId(container, 'method-legend').textContent!.trim()).toBe('MInference 11 XAttention 1 FlexPrefill 0 DuoAttention 0');
+    await click(container.querySelector('input[name=mode]'));
+    expect(byTestId<HTMLFieldSetElement>(container, 'search-methods').disabled).toBe(true);
+    await click(byTestId(container, 'start-search'));
+    const candidates = api.jobs.get(api.lastJobId('search')) as { settings: SearchSettings };
+    expect(candidates.settings.mode).toBe('candidates');
+    expect(candidates.settings).not.toHaveProperty('methods');
   });
 
   it('fills the result and asks before replacing a tuned head', async () => {

@@ -1,0 +1,80 @@
+/**
+ * The small multiples of the Methods view: the head's map fetched once, each method's mask over it
+ * in its own tile on the same colour scale, one colour bar and one legend for all.
+ */
+import { useMemo, useState } from 'react';
+import type { SearchMethod } from '../../../contract/api';
+import { DEFAULT_DECADES, themeLut } from '../charts/colormap';
+import { renderPooledMap } from '../charts/heatmap';
+import { useApi, useApp } from '../state/context';
+import type { MethodEntry } from '../state/methods';
+import { errorMessage } from '../state/store';
+import { TokenText } from '../state/tokens';
+import { ColourBar } from './ColourBar';
+import { MapLegend } from './MapLegend';
+import { MethodTile, type PointedToken, type SharedMap } from './MethodTile';
+import { cssColour, useResolvedTheme } from './theme';
+import { useMethodMaps, type MethodHead } from './useMethodData';
+import { VEIL_ALPHA } from './useHeatmapLayers';
+
+const COLOUR_BAR_HEIGHT = 180;
+
+export function MethodMaps({ head, entries, winner }: { head: MethodHead; entries: MethodEntry[]; winner: SearchMethod | null }) {
+  const api = useApi();
+  const capture = useApp((s) => s.capture)!;
+  const theme = useResolvedTheme(useApp((s) => s.theme));
+  const { map, masks, maskErrors } = useMethodMaps(head, entries);
+  const [point, setPoint] = useState<PointedToken | null>(null);
+  const tokens = useMemo(() => (capture.tokens ? new TokenText(api, capture.captureId, capture.seqLen) : null), [api, capture]);
+
+  const drawn = useMemo((): { shared: SharedMap } | { error: string } | null => {
+    if (!map) return null;
+    if ('error' in map) return { error: `map: ${map.error}` };
+    try {
+      const lut = themeLut(theme);
+      const rendered = renderPooledMap(map.value, lut, { scale: 'log', empty: cssColour('--heat-empty') });
+      return { shared: { map: map.value, image: rendered, lut, domain: { scale: 'log', vmax: rendered.vmax, decades: DEFAULT_DECADES }, veil: cssColour('--mask-veil', VEIL_ALPHA) } };
+    } catch (error) {
+      return { error: errorMessage(error) };
+    }
+    // theme: the colours read from CSS change with it.
+  }, [map, theme]);
+  const shared = drawn && 'shared' in drawn ? drawn.shared : null;
+  const mapError = drawn && 'error' in drawn ? drawn.error : undefined;
+
+  return (
+    <section className="panel methods-maps" data-testid="methods-maps">
+      <div className="method-tiles">
+        {entries.map((entry) => (
+          <MethodTile
+            key={entry.method}
+            entry={entry}
+            seqLen={capture.seqLen}
+            shared={shared}
+            mask={masks[entry.method]}
+            error={mapError ?? maskErrors[entry.method]}
+            winner={winner === entry.method}
+            point={point}
+            onPoint={setPoint}
+            tokens={tokens}
+          />
+        ))}
+        <ColourBar lut={shared?.lut ?? themeLut(theme)} domain={shared?.domain ?? null} height={COLOUR_BAR_HEIGHT} />
+      </div>
+      <div className="methods-legend">
+        <MapLegend lut={shared?.lut ?? themeLut(theme)} veilOpacity={VEIL_ALPHA / 255} mask vertical={null} slash={null} strip={false} />
+        {Object.values(masks).some((mask) => mask.verticalColumns.length + mask.slashOffsets.length > 0) && (
+          <ul className="legend" aria-label="Chosen lines">
+            <li>
+              <span className="legend-line legend-vertical" aria-hidden="true" /> chosen column
+            </li>
+            <li>
+              <span className="legend-line legend-slash" aria-hidden="true" /> chosen diagonal (drawn where they stand apart)
+            </li>
+          </ul>
+        )}
+        <span className="muted small">Query ↓ · key →, the same map in every tile. Point at one: the cross-hair shows what each method does there.</span>
+      </div>
+    </section>
+  );
+}
