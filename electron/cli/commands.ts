@@ -4,7 +4,7 @@
  * `info` and `config convert` never load the native module.
  */
 import { basename, resolve } from 'node:path';
-import { SearchMethod, SearchSettings, type Backend, type BenchResult, type CaptureSummary, type ConfigFormat, type DType, type HeadConfig, type Report, type RowSampling, type SearchResult } from '../../contract/api.js';
+import { ConfigFormat, SearchMethod, SearchSettings, type Backend, type BenchResult, type CaptureSummary, type DType, type HeadConfig, type Report, type RowSampling, type SearchResult } from '../../contract/api.js';
 import { openCapture } from '../engine/capture/capture.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
 import type { Capture, TokenRange } from '../engine/capture/types.js';
@@ -37,6 +37,7 @@ const DEFAULT_SAMPLED_ROWS = 512;
 /** Tokens `info` shows of the prompt. */
 const PREVIEW_TOKENS = 8;
 const DEFAULT_SWEEP = [4096, 8192, 16384];
+const FORMATS = ConfigFormat.options;
 
 function flag<T extends FlagValue>(context: CommandContext, name: string): T | undefined {
   return context.flags.get(name) as T | undefined;
@@ -110,7 +111,7 @@ function sampling(context: CommandContext): RowSampling {
 async function loadConfigFor(context: CommandContext, summary: CaptureSummary): Promise<HeadConfig | undefined> {
   const path = flag<string>(context, 'config');
   if (path === undefined) return undefined;
-  const { config, warnings } = await readConfigFile(path);
+  const { config, warnings } = await readConfigFile(path, summary);
   warn(context, warnings);
   return fitConfigToCapture(config, summary);
 }
@@ -238,7 +239,7 @@ const search: Command = {
       out: { type: 'string', valueName: 'CFG', help: 'config file to write (required)' },
       'target-recall': { type: 'float', min: 0, max: 1, valueName: 'R', help: 'cheapest config per head reaching this recall (dense if none does)' },
       methods: { type: 'string', valueName: 'M,M', help: `methods compared per head with --target-recall, from ${SearchMethod.options.join(',')} (default minference); the config holds each head's winner` },
-      format: { type: 'enum', values: ['minference', 'sparsescope'], help: 'output format (default minference)' },
+      format: { type: 'enum', values: FORMATS, help: 'output format (default minference; duo writes a .tsv)' },
       layers: LAYERS_FLAG,
       backend: BACKEND_FLAG,
       exact: EXACT_FLAG,
@@ -250,8 +251,8 @@ const search: Command = {
   async run(context) {
     const out = flag<string>(context, 'out');
     if (out === undefined) throw new UsageError('search: --out CFG is required');
-    await checkConfigTarget(out); // before the search: its result must have somewhere to go
     const format = flag<ConfigFormat>(context, 'format') ?? 'minference';
+    await checkConfigTarget(out, format); // before the search: its result must have somewhere to go
     const { result, summary } = await withCapture(context.positionals[0] as string, async (capture) => {
       const targetRecall = flag<number>(context, 'target-recall');
       const layersText = flag<string>(context, 'layers');
@@ -277,7 +278,7 @@ const search: Command = {
     notify(context, result.report);
     const { text, warnings } = await exportConfig(result.config, format, { capture: summary, report: result.report, settings: result.settings });
     warn(context, warnings);
-    await writeConfigFile(out, text);
+    await writeConfigFile(out, text, format);
     const totals = result.comparison ? (await import('../engine/analysis/method-search.js')).methodTotals(result.comparison) : null;
     if (flag<boolean>(context, 'json')) writeJson(context, totals ? { ...result.report, comparison: result.comparison, methods: totals } : result.report);
     else context.io.stdout.write(`wrote ${out} (${format})\n${formatReport(result.report)}${totals ? formatMethodTotals(totals) : ''}`);
@@ -351,28 +352,33 @@ function convertedHeadRecall(capture: Capture): RecallEvaluator {
 const configConvert: Command = {
   spec: {
     name: 'config convert',
-    summary: 'Convert a head config between MInference JSON, the SGLang/vLLM config.json snippet and Sparsescope JSON (input format detected).',
+    summary: 'Convert a head config between MInference JSON, the SGLang/vLLM config.json snippet, Sparsescope JSON and the XAttention, DuoAttention, FlexPrefill and MInference attn_type files (input format detected).',
     positionals: [{ name: 'IN', required: true }],
     flags: {
-      to: { type: 'enum', values: ['minference', 'sglang', 'sparsescope'], help: 'output format (required)' },
-      out: { type: 'string', valueName: 'OUT', help: 'file to write (required)' },
-      capture: { type: 'string', valueName: 'FILE', help: 'measure the recall of converted heads on this capture' },
+      to: { type: 'enum', values: FORMATS, help: 'output format (required)' },
+      out: { type: 'string', valueName: 'OUT', help: 'file to write (required; .tsv for duo)' },
+      capture: { type: 'string', valueName: 'FILE', help: 'the capture the config is for: measures the recall of converted heads, gives DuoAttention files their query heads and FlexPrefill / attn_type files their shape' },
     },
-    notes: ['A SGLang/vLLM input may be a whole model config.json. Converted heads are reported on stderr, with their recall when --capture is given.'],
+    notes: [
+      'A SGLang/vLLM input may be a whole model config.json. Converted heads are reported on stderr, with their recall when --capture is given.',
+      'FlexPrefill and MInference attn_type files hold one setting for all heads: reading one needs --capture.',
+    ],
   },
   async run(context) {
     const to = flag<ConfigFormat>(context, 'to');
     const out = flag<string>(context, 'out');
-    if (to === undefined) throw new UsageError('config convert: --to minference|sglang|sparsescope is required');
+    if (to === undefined) throw new UsageError(`config convert: --to ${FORMATS.join('|')} is required`);
     if (out === undefined) throw new UsageError('config convert: --out OUT is required');
     const input = context.positionals[0] as string;
-    const imported = await readConfigFile(input);
-    warn(context, imported.warnings);
+    const convert = async (capture?: Capture) => {
+      const imported = await readConfigFile(input, capture?.summary);
+      warn(context, imported.warnings);
+      return { imported, ...(await exportConfig(imported.config, to, capture ? { capture: capture.summary } : {}, capture && convertedHeadRecall(capture))) };
+    };
     const capturePath = flag<string>(context, 'capture');
-    const convert = (capture?: Capture) => exportConfig(imported.config, to, capture ? { capture: capture.summary } : {}, capture && convertedHeadRecall(capture));
-    const { text, warnings } = capturePath === undefined ? await convert() : await withCapture(capturePath, convert);
+    const { imported, text, warnings } = capturePath === undefined ? await convert() : await withCapture(capturePath, convert);
     warn(context, warnings);
-    await writeConfigFile(out, text);
+    await writeConfigFile(out, text, to);
     context.io.stdout.write(`${basename(input)} (${imported.format}, ${imported.config.numLayers} layers x ${imported.config.numHeads} heads) -> ${out} (${to})\n`);
     return 0;
   },

@@ -327,9 +327,11 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async 'config.import'(params) {
-      if ('text' in params) return asBadRequest(() => importConfig(params.text, params.fileName));
+      // The capture gives the files of one setting for all heads their shape, and DuoAttention's KV heads their query heads.
+      const shape = params.captureId === undefined ? undefined : captures.summary(params.captureId);
+      if ('text' in params) return asBadRequest(() => importConfig(params.text, params.fileName, shape));
       const real = await roots.resolveExisting(params.path);
-      return asBadRequest(() => readConfigFile(real));
+      return asBadRequest(() => readConfigFile(real, shape));
     },
 
     async 'config.export'({ config, format, captureId, report, settings, path }) {
@@ -338,7 +340,7 @@ export function createEngine(options: EngineOptions): Engine {
       const { text, warnings } = await asBadRequest(() => exportConfig(config, format, { capture, report, settings }, evaluate));
       if (path === undefined) return { text, warnings };
       const target = await roots.resolveWritable(path);
-      await asBadRequest(() => writeConfigFile(target, text));
+      await asBadRequest(() => writeConfigFile(target, text, format));
       return { text, warnings, path: target };
     },
   };

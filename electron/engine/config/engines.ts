@@ -26,7 +26,13 @@
  *   chunk (chunk_size - local_size) split into intra/succ/inter chunks, which Sparsescope does not
  *   model.
  */
-import { DEFAULT_LAST_Q, methodSettingsOf, type HeadConfig, type HeadConfigEntry, type HeadPattern, type MethodSettings } from '../../../contract/api.js';
+import { DEFAULT_LAST_Q, methodSettingsOf, type CaptureSummary, type HeadConfig, type HeadConfigEntry, type HeadPattern, type MethodSettings } from '../../../contract/api.js';
+
+/** The capture a config is imported for: the methods' files hold one setting for all heads or list KV heads. */
+export type ConfigShape = Pick<CaptureSummary, 'numLayers' | 'numHeads' | 'numKvHeads'>;
+
+/** Thresholds, gammas and taus are in thousandths (HeadPattern a/b of xattention and flexprefill). */
+export const THOUSANDTHS = 1000;
 
 /** Largest budget the contract accepts (HeadPattern a/b). */
 export const MAX_BUDGET = 1 << 24;
@@ -198,7 +204,7 @@ function writtenHead(dialect: EngineDialect, entry: HeadConfigEntry, seqLen: num
 }
 
 /** The method settings a head's recall depends on: only xattention and flexprefill heads read them. */
-function methodSettingsFor(head: HeadPattern, config: HeadConfig): { methodSettings?: MethodSettings } {
+export function methodSettingsFor(head: HeadPattern, config: HeadConfig): { methodSettings?: MethodSettings } {
   return head.pattern === 'xattention' || head.pattern === 'flexprefill' ? { methodSettings: methodSettingsOf(config.runtime) } : {};
 }
 
@@ -217,6 +223,22 @@ export function planExport(config: HeadConfig, dialect: EngineDialect, seqLen?: 
         const [fromRows, toRows] = rowsChange ? [sourceLastQ, targetLastQ] : [DEFAULT_LAST_Q, DEFAULT_LAST_Q];
         conversions.push({ layer: l, head: h, from: patternText(entry, fromRows), to: patternText(ran, toRows), runs: { ...ran, lastQ: targetLastQ, ...methodSettingsFor(ran, config) } });
       }
+      return out;
+    }),
+  );
+  return { written, conversions };
+}
+
+/**
+ * Export to a format that writes, per head, what `write` gives (the methods' own files): every head
+ * whose written pattern computes another set than its own is a conversion.
+ */
+export function planHeads(config: HeadConfig, write: (entry: HeadConfigEntry, layer: number, head: number) => HeadPattern): ExportPlan {
+  const conversions: Conversion[] = [];
+  const written = config.heads.map((layer, l) =>
+    layer.map((entry, h) => {
+      const out = write(entry, l, h);
+      if (!sameComputation(out, entry)) conversions.push({ layer: l, head: h, from: patternText(entry), to: patternText(out), runs: { ...out, lastQ: DEFAULT_LAST_Q, ...methodSettingsFor(out, config) } });
       return out;
     }),
   );

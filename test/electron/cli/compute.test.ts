@@ -72,6 +72,37 @@ describe.skipIf(!existsSync(nativeAddonPath()))('compute commands (native CPU ba
     expect([candidates.code, candidates.stderr]).toEqual([1, expect.stringContaining('--methods compares methods under --target-recall R')]);
   });
 
+  it('config convert writes and reads the methods\' files, DuoAttention and one-setting files through the capture', { timeout: 120_000 }, async () => {
+    const heads = [
+      [{ pattern: 'xattention', params: [900, 8] }, { pattern: 'xattention', params: [950, 8] }, { pattern: 'stream_llm', params: [64, 256] }, { pattern: 'stream_llm', params: [64, 256] }],
+      [{ pattern: 'flexprefill', params: [950, 100] }, { pattern: 'dense', params: [0, 0] }, { pattern: 'dense', params: [0, 0] }, { pattern: 'dense', params: [0, 0] }],
+    ];
+    const source = join(dir, 'methods-source.json');
+    await writeFile(source, JSON.stringify({ version: 'sparsescope.config/1', model: '', createdAt: '', capture: null, search: null, measured: null, numLayers: 2, numHeads: 4, heads }));
+    const convert = (input: string, to: string, out: string, withCapture = true) => run(['config', 'convert', input, '--to', to, '--out', out, ...(withCapture ? ['--capture', capture] : [])]);
+
+    const duo = join(dir, 'full_attention_heads.tsv');
+    const toDuo = await convert(source, 'duo', duo);
+    expect(toDuo.code).toBe(0);
+    // KV head 0 of layer 0 (xattention heads) and of layer 1 become retrieval (dense), measured on the capture.
+    expect(toDuo.stderr).toMatch(/^sparsescope: warning: 3 heads converted \(DuoAttention .*\); recall min 1\.000 .*: 1 x xattention \(900, 8\) -> dense \(recall 1\.000\); 1 x xattention \(950, 8\) -> dense .*1 x flexprefill \(950, 100\) -> dense/);
+    expect((await readFile(duo, 'utf8')).split('\n').slice(1, 3)).toEqual(['1.000000000000000000e+00\t0.000000000000000000e+00', '1.000000000000000000e+00\t1.000000000000000000e+00']);
+    const back = join(dir, 'from-duo.json');
+    expect((await convert(duo, 'sparsescope', back)).stdout).toContain('full_attention_heads.tsv (duo, 2 layers x 4 heads)');
+    expect(JSON.parse(await readFile(back, 'utf8')).heads[0].map((head: { pattern: string }) => head.pattern)).toEqual(['dense', 'dense', 'stream_llm', 'stream_llm']);
+
+    const table = join(dir, 'thresholds.json');
+    expect((await convert(source, 'xattention', table)).code).toBe(0);
+    expect(JSON.parse(await readFile(table, 'utf8'))[0]).toEqual([0.9, 0.95, 1, 1]);
+    for (const to of ['flexprefill', 'minference-attn']) {
+      const file = join(dir, `${to}.json`);
+      expect((await convert(source, to, file)).code).toBe(0);
+      const withoutCapture = await convert(file, 'sparsescope', join(dir, 'x.json'), false);
+      expect([withoutCapture.code, withoutCapture.stderr]).toEqual([1, expect.stringContaining('import it with the capture it is for')]);
+      expect((await convert(file, 'sparsescope', join(dir, `${to}-back.json`))).stdout).toContain(`(${to}, 2 layers x 4 heads)`);
+    }
+  });
+
   it('analyze prints a table, and only the chosen layers', { timeout: 60_000 }, async () => {
     const { code, stdout } = await run(['analyze', capture, '--layers', '1', '--backend', 'cpu', '--rows', '64']);
     expect(code).toBe(0);

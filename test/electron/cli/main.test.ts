@@ -137,8 +137,8 @@ describe('sparsescope config convert', () => {
   });
 
   it('requires --to and --out and checks their values', async () => {
-    expect((await run(['config', 'convert', glm, '--out', 'x'])).stderr).toBe('sparsescope: config convert: --to minference|sglang|sparsescope is required\n');
-    expect((await run(['config', 'convert', glm, '--to', 'onnx', '--out', 'x'])).stderr).toBe('sparsescope: --to: "onnx" is not one of minference, sglang, sparsescope\n');
+    expect((await run(['config', 'convert', glm, '--out', 'x'])).stderr).toBe('sparsescope: config convert: --to minference|sglang|sparsescope|xattention|duo|flexprefill|minference-attn is required\n');
+    expect((await run(['config', 'convert', glm, '--to', 'onnx', '--out', 'x'])).stderr).toBe('sparsescope: --to: "onnx" is not one of minference, sglang, sparsescope, xattention, duo, flexprefill, minference-attn\n');
     expect((await run(['config', 'convert', glm, '--to', 'sglang'])).stderr).toBe('sparsescope: config convert: --out OUT is required\n');
   });
 });
