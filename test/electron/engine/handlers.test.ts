@@ -176,6 +176,18 @@ describe('captures', () => {
     expect(error.code).toBe('not-found');
   });
 
+  it("imports DuoAttention's KV heads over the open capture's query heads, and one-setting files only with a capture (issue 15)", async () => {
+    const { captureId, numHeads, numKvHeads, numLayers } = await engine.handlers['capture.open']({ path: 'captures/tiny.safetensors' });
+    const tsv = Array.from({ length: numLayers }, () => Array.from({ length: numKvHeads }, (_, k) => (k === 0 ? '1' : '0')).join('\t')).join('\n');
+    const duo = await engine.handlers['config.import']({ text: tsv, fileName: 'full_attention_heads.tsv', captureId });
+    expect(duo.format).toBe('duo');
+    expect(duo.config.numHeads).toBe(numHeads);
+    expect(duo.config.heads[0]!.map((head) => head.pattern)).toEqual(Array.from({ length: numHeads }, (_, h) => (h < numHeads / numKvHeads ? 'dense' : 'stream_llm')));
+    const flex = JSON.stringify({ flex_prefill_gamma: 0.9, flex_prefill_tau: 0.1 });
+    expect((await engine.handlers['config.import']({ text: flex, fileName: 'flex.json', captureId })).config.numLayers).toBe(numLayers);
+    expect((await apiError(engine.handlers['config.import']({ text: flex, fileName: 'flex.json' }))).message).toContain('import it with the capture it is for');
+  });
+
   it('tells apart files with one header and size: each keeps its own id, path and numbers (issue 10)', async () => {
     // Re-captures of one model at one length with one prompt: same header, same size, other data.
     await writeCapture(join(root, 'captures', 'again.safetensors'), tinyMetadata(), tinyTensors(TINY, 1));
