@@ -2,7 +2,7 @@
  * The small multiples of the Methods view: the head's map fetched once, each method's mask over it
  * in its own tile on the same colour scale, one colour bar and one legend for all.
  */
-import { useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import type { SearchMethod } from '../../../contract/api';
 import { DEFAULT_DECADES, themeLut } from '../charts/colormap';
 import { renderPooledMap } from '../charts/heatmap';
@@ -10,14 +10,25 @@ import { useApi, useApp } from '../state/context';
 import type { MethodEntry } from '../state/methods';
 import { errorMessage } from '../state/store';
 import { TokenText } from '../state/tokens';
-import { ColourBar } from './ColourBar';
 import { MapLegend } from './MapLegend';
+import { MassScale } from './MassScale';
 import { MethodTile, type PointedToken, type SharedMap } from './MethodTile';
 import { cssColour, useResolvedTheme } from './theme';
 import { useMethodMaps, type MethodHead } from './useMethodData';
-import { VEIL_ALPHA } from './useHeatmapLayers';
 
-const COLOUR_BAR_HEIGHT = 180;
+/**
+ * The veil over skipped cells (of 255): heavier than the head view's, since here what each method
+ * skips is the point; the attention under it still shows faintly.
+ */
+const VEIL_ALPHA = 200;
+
+/** Every tile's map at the same size: the smallest room any tile has (their parameter rows differ). */
+function useCommonSize(): { size: number; onRoom: (method: SearchMethod, size: number) => void } {
+  const [rooms, setRooms] = useState<Partial<Record<SearchMethod, number>>>({});
+  const onRoom = useCallback((method: SearchMethod, size: number) => setRooms((known) => (known[method] === size ? known : { ...known, [method]: size })), []);
+  const sizes = Object.values(rooms).filter((size) => size > 0);
+  return { size: sizes.length > 0 ? Math.min(...sizes) : 0, onRoom };
+}
 
 export function MethodMaps({ head, entries, winner }: { head: MethodHead; entries: MethodEntry[]; winner: SearchMethod | null }) {
   const api = useApi();
@@ -25,6 +36,7 @@ export function MethodMaps({ head, entries, winner }: { head: MethodHead; entrie
   const theme = useResolvedTheme(useApp((s) => s.theme));
   const { map, masks, maskErrors } = useMethodMaps(head, entries);
   const [point, setPoint] = useState<PointedToken | null>(null);
+  const { size, onRoom } = useCommonSize();
   const tokens = useMemo(() => (capture.tokens ? new TokenText(api, capture.captureId, capture.seqLen) : null), [api, capture]);
 
   const drawn = useMemo((): { shared: SharedMap } | { error: string } | null => {
@@ -57,11 +69,13 @@ export function MethodMaps({ head, entries, winner }: { head: MethodHead; entrie
             point={point}
             onPoint={setPoint}
             tokens={tokens}
+            size={size}
+            onRoom={onRoom}
           />
         ))}
-        <ColourBar lut={shared?.lut ?? themeLut(theme)} domain={shared?.domain ?? null} height={COLOUR_BAR_HEIGHT} />
       </div>
       <div className="methods-legend">
+        <MassScale lut={shared?.lut ?? themeLut(theme)} domain={shared?.domain ?? null} />
         <MapLegend lut={shared?.lut ?? themeLut(theme)} veilOpacity={VEIL_ALPHA / 255} mask vertical={null} slash={null} strip={false} />
         {Object.values(masks).some((mask) => mask.verticalColumns.length + mask.slashOffsets.length > 0) && (
           <ul className="legend" aria-label="Chosen lines">
@@ -73,7 +87,7 @@ export function MethodMaps({ head, entries, winner }: { head: MethodHead; entrie
             </li>
           </ul>
         )}
-        <span className="muted small">Query ↓ · key →, the same map in every tile. Point at one: the cross-hair shows what each method does there.</span>
+        <span className="muted small">Query ↓ · key →, one map in every tile; point at one to compare the methods there.</span>
       </div>
     </section>
   );

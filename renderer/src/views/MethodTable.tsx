@@ -18,6 +18,9 @@ function TargetCell({ holds }: { holds: boolean | null }) {
   return <td className={holds ? 'num target-kept' : 'num target-missed'}>{holds ? '✓ yes' : '✗ no'}</td>;
 }
 
+/** An index's cost as a share of the dense time: whole percents, "<1%" below. */
+const shareOfDense = (share: number) => (share > 0 && share < 0.01 ? '<1%' : fmtPercent(share, 0));
+
 function timesOf(stats: HeadStats): string {
   return `dense ${fmtMs(stats.denseMs)} → index ${fmtMs(stats.indexMs)} + sparse ${fmtMs(stats.sparseMs)} (${stats.speedupKind})`;
 }
@@ -44,7 +47,7 @@ function MethodRow({ entry, stats, error, winner, target }: { entry: MethodEntry
           <td className="num">{fmtRecall(stats?.recall)}</td>
           <td className="num">{fmtPercent(stats?.density)}</td>
           <td className="num" title={stats ? timesOf(stats) : undefined}>
-            {stats ? `${fmtMs(stats.indexMs)} · ${fmtPercent(stats.indexMs / stats.denseMs, 0)} of dense` : MISSING}
+            {stats ? `${fmtMs(stats.indexMs)} · ${shareOfDense(stats.indexMs / stats.denseMs)} of dense` : MISSING}
           </td>
           <td className="num" title={stats ? timesOf(stats) : undefined}>
             {fmtSpeedupOf(stats)}
@@ -82,7 +85,7 @@ export function MethodTable({ entries, measures, winner, target }: MethodTablePr
             <th className="num">density</th>
             <th className="num">index cost</th>
             <th className="num">speedup</th>
-            <th className="num">keeps {target}</th>
+            <th className="num" title="Whether the method's pattern keeps the target recall on this head">recall ≥ {target}</th>
             <th />
           </tr>
         </thead>
@@ -93,8 +96,8 @@ export function MethodTable({ entries, measures, winner, target }: MethodTablePr
         </tbody>
       </table>
       <p className="muted small" data-testid="methods-winner-rule">
-        {measuring && winner.from === 'shown' ? 'Measuring…' : winnerSentence(winner, target)} {fromSearch ? "The search's choices are measured on every evaluated row; " : ''}
-        {entries.some((e) => !e.choice) ? 'patterns not from a search are evaluated on 256 sampled rows, their speedups predicted by the backend’s cost model. ' : ''}
+        {measuring && winner.from === 'shown' ? 'Measuring…' : winnerSentence(winner, target)} {fromSearch ? "The search's choices are measured on every evaluated row. " : ''}
+        {entries.some((e) => !e.choice) ? `${fromSearch ? 'Patterns the search did not choose are' : 'Each pattern is'} evaluated on 256 sampled rows, speedups predicted by the backend’s cost model. ` : ''}
         DuoAttention decides per KV head: it streams only where every query head of the KV head keeps the target.
       </p>
     </section>

@@ -15,13 +15,13 @@ import type { TokenText } from '../state/tokens';
 import { Axis } from './common';
 import { fmtPercent, PATTERN_LABEL } from './format';
 import { HeatmapReadout } from './HeatmapReadout';
-import { MethodParams } from './MethodParams';
+import { MethodParams, MethodPatternSelect } from './MethodParams';
 import { MethodSwatch } from './MethodLegend';
 import { AXIS_BOTTOM, AXIS_LEFT, drawTile, readoutPlace, useSquareSize, type PointedToken, type SharedMap } from './method-tile-canvas';
 
 const tick = format('~s');
 
-const SOURCE_TEXT = { search: "the search's choice", edited: 'your edit', config: 'as your config has it', default: 'at its defaults' } as const;
+const SOURCE_TEXT = { search: "search's choice", edited: 'your edit', config: 'from your config', default: 'defaults' } as const;
 
 /** What this method does at the pointed cell, in a few words. */
 function atPoint(readout: Readout): string {
@@ -43,13 +43,17 @@ export interface MethodTileProps {
   point: PointedToken | null;
   onPoint: (point: PointedToken | null) => void;
   tokens: TokenText | null;
+  /** The side of every tile's map (the smallest room any tile has), and how this tile tells its room. */
+  size: number;
+  onRoom: (method: MethodEntry['method'], size: number) => void;
 }
 
-export function MethodTile({ entry, seqLen, shared, mask, error, winner, point, onPoint, tokens }: MethodTileProps) {
+export function MethodTile({ entry, seqLen, shared, mask, error, winner, point, onPoint, tokens, size, onRoom }: MethodTileProps) {
   const boxRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
-  const size = useSquareSize(boxRef);
   const { method, pattern } = entry;
+  const room = useSquareSize(boxRef);
+  useEffect(() => onRoom(method, room), [onRoom, method, room]);
   const veil = shared?.veil;
   // Only where a map drew (a map that cannot be drawn says so instead).
   const maskImage = useMemo(() => (mask && veil ? { image: renderMask(mask, veil), geometry: mask } : null), [mask, veil]);
@@ -66,7 +70,8 @@ export function MethodTile({ entry, seqLen, shared, mask, error, winner, point, 
 
   const axes = useMemo(() => {
     const scale = scaleLinear().domain([0, seqLen]).range([0, size]);
-    return { left: axisLeft(scale).ticks(3).tickFormat(tick), bottom: axisBottom(scale).ticks(3).tickFormat(tick) };
+    const ticks = Math.max(2, Math.floor(size / 70));
+    return { left: axisLeft(scale).ticks(ticks).tickFormat(tick), bottom: axisBottom(scale).ticks(ticks).tickFormat(tick) };
   }, [seqLen, size]);
   const readout = point && shared ? readoutAt(point, [shared.map], [mask ?? null], mask ? sortedLines(mask) : null, 2 * (seqLen / Math.max(1, size))) : null;
   const onMove = (event: MouseEvent<HTMLCanvasElement>) => onPoint({ row: Math.floor(pixelToTokenY(view, event.nativeEvent.offsetY)), col: Math.floor(pixelToTokenX(view, event.nativeEvent.offsetX)), tile: method });
@@ -77,10 +82,12 @@ export function MethodTile({ entry, seqLen, shared, mask, error, winner, point, 
     <figure className={winner ? 'method-tile winner' : 'method-tile'} data-testid={`method-tile-${method}`}>
       <header className="method-tile-head">
         <MethodSwatch method={method} /> <strong>{METHOD_LABEL[method]}</strong>
-        {winner && <span className="badge winner-badge">★ wins</span>}
-        <span className="muted small truncate" title={`${PATTERN_LABEL[pattern.pattern]} · ${describePattern(pattern)}, ${SOURCE_TEXT[entry.source]}`}>
-          {SOURCE_TEXT[entry.source]}
-        </span>
+        <MethodPatternSelect entry={entry} seqLen={seqLen} />
+        {winner && (
+          <span className="badge winner-badge" title={`${METHOD_LABEL[method]} wins this head`}>
+            ★
+          </span>
+        )}
       </header>
       <MethodParams entry={entry} seqLen={seqLen} />
       <div className="method-tile-map" ref={boxRef}>
@@ -113,7 +120,9 @@ export function MethodTile({ entry, seqLen, shared, mask, error, winner, point, 
           <Axis axis={axes.bottom} />
         </svg>
       </div>
-      <figcaption className="muted small">{readout ? atPoint(readout) : `${PATTERN_LABEL[pattern.pattern]} · ${describePattern(pattern)} · computes ${fmtPercent(mask?.density)}`}</figcaption>
+      <figcaption className="muted small" title={`${PATTERN_LABEL[pattern.pattern]} · ${describePattern(pattern)}, ${SOURCE_TEXT[entry.source]}`}>
+        {readout ? atPoint(readout) : `${SOURCE_TEXT[entry.source]} · computes ${fmtPercent(mask?.density)}`}
+      </figcaption>
     </figure>
   );
 }

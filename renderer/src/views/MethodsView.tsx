@@ -51,7 +51,7 @@ function MethodsOfHead() {
     <div className="methods-view">
       <header className="panel methods-head">
         <HeadPicker />
-        <span className="muted small methods-source" data-testid="methods-source">
+        <span className="muted small methods-source truncate" title={sourceSentence(searched, comparison)} data-testid="methods-source">
           {sourceSentence(searched, comparison)}
         </span>
       </header>

@@ -33,7 +33,7 @@ export function useSquareSize(box: RefObject<HTMLDivElement | null>): number {
   useEffect(() => {
     const element = box.current;
     if (!element) return;
-    const observer = new ResizeObserver(() => setSize(Math.max(48, Math.floor(Math.min(element.clientWidth - AXIS_LEFT, element.clientHeight - AXIS_BOTTOM)))));
+    const observer = new ResizeObserver(() => setSize(Math.max(48, Math.floor(Math.min(element.clientWidth - AXIS_LEFT - 2, element.clientHeight - AXIS_BOTTOM)))));
     observer.observe(element);
     return () => observer.disconnect();
   }, [box]);
