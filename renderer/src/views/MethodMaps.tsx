@@ -1,6 +1,6 @@
 /**
  * The small multiples of the Methods view: the head's map fetched once, each method's mask over it
- * in its own tile on the same colour scale, one colour bar and one legend for all.
+ * in its own tile on the same colour scale, one scale and one legend for all.
  */
 import { useCallback, useMemo, useState } from 'react';
 import type { SearchMethod } from '../../../contract/api';
