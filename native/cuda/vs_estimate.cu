@@ -81,34 +81,20 @@ __global__ void __launch_bounds__(kThreads) rowStatsKernel(const EstimateArgs<T>
   QueryFragments<D> queries;
   loadLastQueries<T, D>(queries, tile, args, head);
 
-  float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.f, 0.f};
+  RowStats stats;
   for (int t = blockIdx.x; t < args.numTiles; t += gridDim.x) {
     loadKeyTile<T, D>(tile, args, head, t);
     float scores[8][4];
     maskedScores<T, D>(scores, queries, tile, args, t);
     __syncthreads();
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      float tileMax = -INFINITY;
-#pragma unroll
-      for (int nt = 0; nt < 8; ++nt) tileMax = fmaxf(tileMax, fmaxf(scores[nt][2 * half], scores[nt][2 * half + 1]));
-      const float newMax = fmaxf(rowMax[half], tileMax);
-      if (newMax == -INFINITY) continue;
-      rowSum[half] *= exp2f(rowMax[half] - newMax);
-#pragma unroll
-      for (int nt = 0; nt < 8; ++nt) rowSum[half] += exp2f(scores[nt][2 * half] - newMax) + exp2f(scores[nt][2 * half + 1] - newMax);
-      rowMax[half] = newMax;
-    }
+    stats.add(scores);
   }
+  stats.combineQuad();
 #pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    const float quadMaximum = quadMax(rowMax[half]);
-    const float scaled = quadMaximum == -INFINITY ? 0.f : rowSum[half] * exp2f(rowMax[half] - quadMaximum);
-    const float sum = quadSum(scaled);
+  for (int half = 0; half < 2; ++half)
     if (threadIdx.x % 4 == 0)
       args.stats[(size_t(listed) * kStatSplits + blockIdx.x) * kTileRows + fragmentRow(2 * half)] =
-          make_float2(quadMaximum, sum);
-  }
+          make_float2(stats.max[half], stats.sum[half]);
 }
 
 template <typename T, int D>
