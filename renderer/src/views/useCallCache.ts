@@ -1,7 +1,8 @@
 /**
  * Engine calls by key, each made once while it is wanted and kept: a view showing several patterns
  * of a head asks again only for the one that changed, and a head visited before comes back at once.
- * A call cancelled by a newer one (its staleKey) is forgotten, not shown as an error.
+ * A call cancelled by a newer one (its staleKey) is asked again while still wanted, not shown as an
+ * error; a failure is kept while shown and asked again when next wanted.
  */
 import { useEffect, useReducer, useRef } from 'react';
 import { ApiError } from '../../../contract/api';
@@ -16,10 +17,13 @@ export interface KeyedCall<T> {
 
 /** How many results are kept: a few heads' worth of every method. */
 const KEEP = 256;
+/** Times a key still wanted is asked again after a cancellation, until the wanted keys change (an engine that keeps cancelling must not make a loop). */
+const RETRIES = 2;
 
 export function useCallCache<T>(calls: KeyedCall<T>[]): (key: string) => CallResult<T> | undefined {
   const results = useRef(new Map<string, CallResult<T>>());
   const asked = useRef(new Set<string>());
+  const retries = useRef({ wanted: '', counts: new Map<string, number>() });
   const [, arrived] = useReducer((n: number) => n + 1, 0);
   // Bumped when a call was cancelled, so a key still wanted is asked again.
   const [cancellations, cancelled] = useReducer((n: number) => n + 1, 0);
@@ -34,16 +38,22 @@ export function useCallCache<T>(calls: KeyedCall<T>[]): (key: string) => CallRes
   const wanted = calls.map((call) => call.key).join('\n');
 
   useEffect(() => {
+    if (retries.current.wanted !== wanted) {
+      retries.current = { wanted, counts: new Map() };
+      // Failures are asked again once wanted again: what failed may have been passing (a worker restarted).
+      for (const [key, result] of results.current) if ('error' in result && !calls.some((call) => call.key === key)) results.current.delete(key);
+    }
     for (const { key, run } of calls) {
       if (results.current.has(key) || asked.current.has(key)) continue;
       asked.current.add(key);
       run()
         .then((value) => keep(key, { value }))
         .catch((error: unknown) => {
-          if (error instanceof ApiError && error.code === 'cancelled') {
-            asked.current.delete(key);
-            if (mounted.current) cancelled();
-          } else keep(key, { error: errorMessage(error) });
+          const tries = retries.current.counts.get(key) ?? 0;
+          if (!(error instanceof ApiError && error.code === 'cancelled') || tries >= RETRIES) return keep(key, { error: errorMessage(error) });
+          retries.current.counts.set(key, tries + 1);
+          asked.current.delete(key);
+          if (mounted.current) cancelled();
         })
         .finally(() => {
           asked.current.delete(key);

@@ -2,7 +2,7 @@
 /** The Methods view (issue 15) on the fake engine: every method's mask and numbers for the focused head, the winner marked. */
 import { act } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HeadPattern } from '../../../contract/api';
+import { ApiError, type HeadPattern } from '../../../contract/api';
 import { MethodsView } from '../../../renderer/src/views/MethodsView';
 import { byTestId, click, commitInto, mount, wait, type Mounted } from '../dom.js';
 
@@ -89,6 +89,23 @@ describe('Methods', () => {
     expect(byTestId(container, 'methods-source').textContent).toMatch(/as your search chose it/);
     // DuoAttention missed the target on this head, so the search ran it dense.
     expect(cells(rows[3]!)).toEqual(expect.arrayContaining(['dense', '✗ no']));
+  });
+
+  it('a cancelled evaluation is asked again while wanted, an engine that keeps cancelling ends in an error, and a failure is asked again when next wanted', async () => {
+    mounted = await mount(<MethodsView />);
+    const { api, container, store } = mounted;
+    api.failures.set('head.evaluate', new ApiError('superseded by a newer request', 'cancelled'));
+    await act(async () => store.getState().focusHead({ layer: 2, head: 3 }));
+    await wait(20);
+    const askedFor = (head: number) => asked(mounted, 'head.evaluate').filter((p) => p.layer === 2 && p.head === head && p.pattern.pattern === 'xattention');
+    expect(askedFor(3)).toHaveLength(3);
+    expect(cells(tableRows(container)[1]!)).toContain('superseded by a newer request');
+    api.failures.delete('head.evaluate');
+    await act(async () => store.getState().focusHead({ layer: 2, head: 2 }));
+    await act(async () => store.getState().focusHead({ layer: 2, head: 3 }));
+    await wait(20);
+    expect(askedFor(3)).toHaveLength(4);
+    expect(cells(tableRows(container)[1]!)[2]).toMatch(/^0\.\d{4}$/);
   });
 
   it("Use gives the head a method's pattern in the config, undone by Ctrl+Z's action", async () => {
