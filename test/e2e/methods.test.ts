@@ -5,26 +5,12 @@
  * across the four methods fills the view with the search's choices and colours the overview by the
  * method that wins. With UPDATE_SCREENSHOTS=1 it writes methods.png and overview-methods.png to assets/screenshots/.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canvasPixels, launchBrowser, waitForHeatmap, type Browser } from './browser.js';
-import { startTestServer, type TestServer } from './serve-fixture.js';
+import { canvasPixels, waitForHeatmap } from './browser.js';
+import { openServedApp, waitForIdle, type ServedApp } from './served-app.js';
 
-const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../assets/screenshots/', import.meta.url)) : null;
 const METHODS = ['minference', 'xattention', 'flexprefill', 'duo'];
-
-async function screenshot(page: Page, name: string, scratch: string): Promise<void> {
-  await page.mouse.move(0, 799); // no hover readouts in the pictures
-  await page.screenshot({ path: join(SCREENSHOT_DIR ?? scratch, `${name}.png`) });
-}
-
-async function idle(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.querySelector('[data-testid=status-jobs]')?.textContent === 'idle', undefined, { timeout: 170_000, polling: 200 });
-}
 
 /** Every tile drawn and every row of the table measured. */
 async function methodsShown(page: Page): Promise<void> {
@@ -33,28 +19,18 @@ async function methodsShown(page: Page): Promise<void> {
 }
 
 describe('issue 15: every method on one head, and the method that wins each head', () => {
-  let server: TestServer;
-  let browser: Browser;
+  let app: ServedApp;
   let page: Page;
-  let scratch: string;
 
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'sparsescope-methods-'));
-    if (SCREENSHOT_DIR) await mkdir(SCREENSHOT_DIR, { recursive: true });
-    server = await startTestServer();
-    browser = await launchBrowser();
-    page = browser.page;
+    app = await openServedApp('methods');
+    page = app.page;
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => app?.close());
 
   it('draws the four methods’ masks over the same map with four rows of numbers, at the methods’ defaults', async () => {
-    await page.goto(server.url);
-    await waitForHeatmap(page);
-    await idle(page);
+    await app.openIdle();
     await page.click('[data-testid=tab-methods]');
     await methodsShown(page);
     expect(await page.$$eval('[data-testid=methods-table] tbody tr', (rows) => rows.map((row) => row.getAttribute('data-method')))).toEqual(METHODS);
@@ -67,7 +43,7 @@ describe('issue 15: every method on one head, and the method that wins each head
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.8);
     await page.waitForSelector('[data-testid=method-tile-minference] [data-testid=heatmap-readout]');
     for (const method of METHODS) expect(await page.textContent(`[data-testid=method-tile-${method}] figcaption`)).toMatch(/^q [\d,]+ · k [\d,]+: (computed|skipped|\d+% computed)$/);
-    await screenshot(page, 'methods', scratch);
+    await app.screenshot('methods');
   });
 
   it('an edited parameter is measured and drawn again', async () => {
@@ -85,14 +61,14 @@ describe('issue 15: every method on one head, and the method that wins each head
     for (const method of METHODS.slice(1)) await page.check(`[data-testid=search-method-${method}]`);
     await page.click('[data-testid=start-search]');
     await page.waitForFunction(() => document.querySelector('[data-testid=search-result]')?.textContent?.includes('Heads each method wins'), undefined, { timeout: 170_000, polling: 250 });
-    await idle(page);
+    await waitForIdle(page);
 
     await page.click('[data-testid=tab-methods]');
     await methodsShown(page);
     expect(await page.textContent('[data-testid=methods-source]')).toMatch(/as your search chose it/);
     expect(await page.textContent('[data-testid=methods-winner-rule]')).toMatch(/the search's verdict|No method keeps/);
     expect(await page.textContent('[data-testid=methods-table] tbody')).toMatch(/measured/);
-    await screenshot(page, 'methods-searched', scratch);
+    await app.screenshot('methods-searched');
 
     await page.click('[data-testid=tab-overview]');
     await page.selectOption('[data-testid=grid-colour]', 'method');
@@ -101,7 +77,7 @@ describe('issue 15: every method on one head, and the method that wins each head
     const won = [...legend!.matchAll(/(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
     expect(won).toBe(16);
     await waitForHeatmap(page);
-    await screenshot(page, 'overview-methods', scratch);
+    await app.screenshot('overview-methods');
   });
 
   it('holds its layout at 960x600: four maps and four rows in view', async () => {
@@ -111,7 +87,7 @@ describe('issue 15: every method on one head, and the method that wins each head
     const boxes = await page.$$eval('[data-testid=method-mask], [data-testid=methods-table] tbody tr', (elements) => elements.map((element) => element.getBoundingClientRect().toJSON() as DOMRect));
     expect(boxes).toHaveLength(8);
     for (const box of boxes) expect(box.bottom <= 600 && box.right <= 960 && box.height >= 20).toBe(true);
-    await screenshot(page, 'methods-960', scratch);
-    expect(browser.errors).toEqual([]);
+    await app.screenshot('methods-960');
+    expect(app.browser.errors).toEqual([]);
   });
 });

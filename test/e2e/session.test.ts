@@ -6,21 +6,12 @@
  * With UPDATE_SCREENSHOTS=1 it also writes every view to assets/screenshots/ (light, the overview
  * also dark and at 960x600, the first screen, the head view zoomed in and with its hover readout).
  */
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canvasPixels, launchBrowser, waitForHeatmap, type Browser } from './browser.js';
-import { startTestServer, type TestServer } from './serve-fixture.js';
-
-const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../assets/screenshots/', import.meta.url)) : null;
-
-async function screenshot(page: Page, name: string, scratch: string, options: { hover?: boolean } = {}): Promise<void> {
-  if (!options.hover) await page.mouse.move(0, 799); // no hover tooltips in the pictures, unless they are the point
-  await page.screenshot({ path: join(SCREENSHOT_DIR ?? scratch, `${name}.png`) });
-}
+import { canvasPixels, waitForHeatmap } from './browser.js';
+import { openServedApp, type ServedApp } from './served-app.js';
 
 async function recallColumn(page: Page): Promise<string[]> {
   return page.$$eval('[data-testid=heads-table] tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent ?? ''));
@@ -72,26 +63,18 @@ async function settledTuneRecall(page: Page, previous: string | null): Promise<{
 }
 
 describe('issue 5: an inference engineer’s session', () => {
-  let server: TestServer;
-  let browser: Browser;
+  let app: ServedApp;
   let page: Page;
-  let scratch: string;
 
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'sparsescope-session-'));
-    if (SCREENSHOT_DIR) await mkdir(SCREENSHOT_DIR, { recursive: true });
-    server = await startTestServer();
-    browser = await launchBrowser();
-    page = browser.page;
+    app = await openServedApp('session');
+    page = app.page;
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => app?.close());
 
   it('opens on a real capture searched to recall 0.95, says what it shows, and colours the grid by density (issue 12 items 1, 4)', async () => {
-    await page.goto(server.url);
+    await page.goto(app.server.url);
     await waitForHeatmap(page);
     await everyHeadMeasured(page);
     const caption = await page.textContent('[data-testid=screen-caption]');
@@ -100,7 +83,7 @@ describe('issue 5: an inference engineer’s session', () => {
     expect(Math.min(...(await recallColumn(page)).map(Number))).toBeGreaterThanOrEqual(0.95);
     expect(await page.getAttribute('[data-testid=head-grid]', 'data-colour')).toBe('density');
     expect(await page.textContent('[data-testid=grid-legend]')).toContain('density (computed share), lower is better');
-    await screenshot(page, 'first-screen', scratch);
+    await app.screenshot('first-screen');
   });
 
   it('reads a cell of the map on hover: query and key with their text, mass, skipped or computed; the colour bar shows the scale (issue 12 items 2, 3)', async () => {
@@ -117,7 +100,7 @@ describe('issue 5: an inference engineer’s session', () => {
     expect(readout).toMatch(/key\s*\d{3}/);
     expect(readout).toMatch(/attention mass [\d.]+(%|e-\d) of each query's attention/);
     expect(readout).toMatch(/skipped by the pattern|computed by the pattern|of the cell computed/);
-    await screenshot(page, 'head-hover', scratch, { hover: true });
+    await app.screenshot('head-hover', { hover: true });
     await page.mouse.move(0, 799);
     await page.waitForSelector('[data-testid=heatmap-readout]', { state: 'detached' });
     await page.selectOption('[data-testid=scale]', 'linear');
@@ -135,7 +118,7 @@ describe('issue 5: an inference engineer’s session', () => {
     expect(grid.x + grid.width).toBeLessThanOrEqual(960);
     expect(grid.y + grid.height).toBeLessThanOrEqual(600);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(960);
-    await screenshot(page, 'overview-960', scratch);
+    await app.screenshot('overview-960');
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
@@ -212,7 +195,7 @@ describe('issue 5: an inference engineer’s session', () => {
     expect(await page.textContent('[data-testid=param-a-number-error]')).toMatch(/^between 30 and 4,096$/);
     await page.press('[data-testid=param-a-number]', 'Escape');
     await page.waitForSelector('[data-testid=param-a-number-error]', { state: 'detached' });
-    await screenshot(page, 'tune', scratch);
+    await app.screenshot('tune');
   });
 
   it('starts a search, cancels it, then runs it to the end and keeps the tuned head on request', async () => {
@@ -228,7 +211,7 @@ describe('issue 5: an inference engineer’s session', () => {
     await page.click('text=Keep my tuned heads');
     await page.waitForSelector('[data-testid=search-result]');
     expect(await page.textContent('[data-testid=search-result]')).toMatch(/differ from the loaded config/);
-    await screenshot(page, 'search', scratch);
+    await app.screenshot('search');
   });
 
   it('shows the searched config in the overview', async () => {
@@ -240,7 +223,7 @@ describe('issue 5: an inference engineer’s session', () => {
     expect(await page.textContent('[data-testid=heads-table] tbody tr:first-child')).toMatch(/VS 30\/50/);
     await page.locator('[data-testid=heads-table] tbody tr', { hasText: /VS (?!30\/50)/ }).first().click();
     await waitForHeatmap(page);
-    await screenshot(page, 'overview', scratch);
+    await app.screenshot('overview');
   });
 
   it('benchmarks dense against sparse per layer with device and precision on every number', async () => {
@@ -259,13 +242,13 @@ describe('issue 5: an inference engineer’s session', () => {
     await page.waitForSelector('[data-testid=sweep-chart]', { timeout: 170_000 });
     expect(await page.locator('[data-testid=sweep-chart] .dot-speedup').count()).toBe(2);
     expect(await page.textContent('[data-testid=bench-sweep] .device-tag')).toMatch(/\((CPU|CUDA)[^)]*\) · BF16$/);
-    await screenshot(page, 'bench', scratch);
+    await app.screenshot('bench');
   });
 
   it('exports MInference JSON that matches the config on screen', async () => {
     await page.click('[data-testid=tab-files]');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-minference]')]);
-    const file = join(scratch, download.suggestedFilename());
+    const file = join(app.scratch, download.suggestedFilename());
     await download.saveAs(file);
     expect(download.suggestedFilename()).toMatch(/\.minference\.json$/);
     const layers = JSON.parse(await readFile(file, 'utf8')) as Record<string, [string, number, number, number]>[];
@@ -280,7 +263,7 @@ describe('issue 5: an inference engineer’s session', () => {
     }
     // The head tuned by hand is in the file with its budgets.
     expect(Object.values(layers).flatMap((l) => Object.values(l)).some(([p, v, s]) => p === 'vertical_and_slash' && v === 30 && s === 50)).toBe(true);
-    await screenshot(page, 'files', scratch);
+    await app.screenshot('files');
   });
 
   it('draws a 1024² map, zooms to tiles, and stays readable in the dark theme', async () => {
@@ -293,7 +276,7 @@ describe('issue 5: an inference engineer’s session', () => {
     console.log(`first paint of a 1024x1024 heatmap (data arrival -> canvas drawn): ${paintMs.toFixed(1)} ms`);
     await page.waitForSelector('[data-testid=heatmap][data-mask=drawn]', { timeout: 60_000 });
     expect(await page.textContent('[data-testid=heatmap-caption]')).toMatch(/all 4,096 tokens · 1024² cells of 4 tokens/);
-    await screenshot(page, 'head', scratch);
+    await app.screenshot('head');
 
     const box = (await page.locator('[data-testid=heatmap]').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.7);
@@ -303,17 +286,17 @@ describe('issue 5: an inference engineer’s session', () => {
     expect((await canvasPixels(page, '[data-testid=heatmap]')).distinctColours).toBeGreaterThan(10);
     // The caption follows the zoom (issue 12 item 7).
     expect(await page.textContent('[data-testid=heatmap-caption]')).toMatch(/queries [\d,]+–[\d,]+ × keys [\d,]+–[\d,]+ · \d+² cells of \d+ tokens?/);
-    await screenshot(page, 'head-zoomed', scratch);
+    await app.screenshot('head-zoomed');
 
     await page.selectOption('[data-testid=theme]', 'dark');
     expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
     await page.click('[data-testid=tab-overview]');
     await waitForHeatmap(page);
-    await screenshot(page, 'overview-dark', scratch);
+    await app.screenshot('overview-dark');
     await page.keyboard.press('?');
     await page.waitForSelector('[data-testid=help]');
     await page.keyboard.press('Escape');
     await page.waitForSelector('[data-testid=help]', { state: 'detached' });
-    expect(browser.errors).toEqual([]);
+    expect(app.browser.errors).toEqual([]);
   });
 });

@@ -6,26 +6,10 @@
  * carried the missing mass, and one head under two configs side by side. With UPDATE_SCREENSHOTS=1
  * it writes kernel.png, output-error.png and compare.png to assets/screenshots/.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canvasPixels, launchBrowser, waitForHeatmap, type Browser } from './browser.js';
-import { startTestServer, type TestServer } from './serve-fixture.js';
-
-const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../assets/screenshots/', import.meta.url)) : null;
-
-async function screenshot(page: Page, name: string, scratch: string): Promise<void> {
-  await page.mouse.move(0, 799); // no hover tooltips in the pictures
-  await page.screenshot({ path: join(SCREENSHOT_DIR ?? scratch, `${name}.png`) });
-}
-
-/** Wait until no job runs (the first screen's search, the analysis of a restored config). */
-async function idle(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.querySelector('[data-testid=status-jobs]')?.textContent === 'idle', undefined, { timeout: 170_000, polling: 200 });
-}
+import { canvasPixels, waitForHeatmap } from './browser.js';
+import { openServedApp, waitForIdle, type ServedApp } from './served-app.js';
 
 const configLine = (page: Page) => page.textContent('.tune-controls p.muted.small');
 
@@ -41,22 +25,17 @@ async function tuneSettled(page: Page): Promise<void> {
 }
 
 describe('issue 12: work kept across reloads, and the views no peer shows', () => {
-  let server: TestServer;
-  let browser: Browser;
+  let app: ServedApp;
   let page: Page;
-  let scratch: string;
   const dialogs: string[] = [];
   /** The page's event socket as routed through the test, and whether new ones are refused. */
   let socket: { page: WebSocketRoute; serve: WebSocketRoute } | null = null;
   let refusing = false;
 
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'sparsescope-workspace-'));
-    if (SCREENSHOT_DIR) await mkdir(SCREENSHOT_DIR, { recursive: true });
-    server = await startTestServer();
-    browser = await launchBrowser();
-    page = browser.page;
-    await browser.context.routeWebSocket(/\/events/, (route) => {
+    app = await openServedApp('workspace');
+    page = app.page;
+    await app.browser.context.routeWebSocket(/\/events/, (route) => {
       if (refusing) return void route.close();
       const serve = route.connectToServer();
       route.onMessage((message) => serve.send(message));
@@ -69,15 +48,10 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     });
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => app?.close());
 
   it('keeps an edited head, its undo history, the view and the head across a reload, asking first', async () => {
-    await page.goto(server.url);
-    await waitForHeatmap(page);
-    await idle(page);
+    await app.openIdle();
     await page.click('[data-testid=tab-tune]');
     await page.waitForSelector('[data-testid=tune-stats][data-pending=false]', { timeout: 60_000 });
     const radio = 'input[name=pattern][value=vertical_and_slash]';
@@ -104,7 +78,7 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     expect(await configLine(page)).toMatch(/vertical 30 · slash 50/);
     expect([await page.inputValue('[data-testid=pick-layer]'), await page.inputValue('[data-testid=pick-head]')]).toEqual(head);
     expect(await page.textContent('[data-testid=tab-tune] .badge')).toBe('1');
-    await idle(page);
+    await waitForIdle(page);
   });
 
   it('greys the numbers while the event stream is down, and brings them back once it is up', async () => {
@@ -135,7 +109,7 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     const picked = await page.inputValue('[data-testid=query-block]');
     await page.waitForSelector(`[data-testid=kernel-band][data-block="${picked}"][data-ready=true]`, { timeout: 60_000 });
     expect((await canvasPixels(page, '[data-testid=kernel-band]')).distinctColours).toBeGreaterThan(10);
-    await screenshot(page, 'kernel', scratch);
+    await app.screenshot('kernel');
   });
 
   it('shows the output error of each row and the skipped keys that carried the missing mass', async () => {
@@ -145,7 +119,7 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     expect(await page.locator('[data-testid=worst-rows] tbody tr').count()).toBe(8);
     expect(await page.locator('[data-testid=missed-columns] li').count()).toBeGreaterThan(0);
     expect(await page.textContent('[data-testid=diagnosis]')).toMatch(/attention mass/);
-    await screenshot(page, 'output-error', scratch);
+    await app.screenshot('output-error');
   });
 
   it('compares the head under the searched config and the edited one, side by side with the difference', async () => {
@@ -159,7 +133,7 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     const recallDelta = await page.textContent('.compare-numbers tbody tr:first-child td:last-child');
     expect(recallDelta).toMatch(/^[+−]\d\.\d{4}$/);
     await page.waitForSelector('[data-testid=heatmap][data-mask=drawn]', { timeout: 60_000 });
-    await screenshot(page, 'compare', scratch);
+    await app.screenshot('compare');
   });
 
   it('undoes the edit made before the reload', async () => {
@@ -170,7 +144,7 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     await page.waitForSelector('[data-testid=tab-tune] .badge', { state: 'detached' });
     expect(await configLine(page)).not.toMatch(/vertical 30 · slash 50/);
     await page.waitForSelector('[data-testid=tune-stats][data-pending=false]', { timeout: 60_000 });
-    await idle(page);
-    expect(browser.errors, browser.errors.join('\n')).toEqual([]);
+    await waitForIdle(page);
+    expect(app.browser.errors, app.browser.errors.join('\n')).toEqual([]);
   });
 });
