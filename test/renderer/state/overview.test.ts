@@ -27,7 +27,7 @@ describe('overview list', () => {
     const totals = modelTotals(config, [0, 1], measured);
     expect(totals).toMatchObject({ heads: 6, measured: 3, minRecall: 0.7, speedup: 30 / 6, speedupKind: 'measured' });
     expect(totals.meanRecall).toBeCloseTo((0.7 + 0.99 + 0.8) / 3, 12);
-    expect(totals.patternCounts).toEqual({ vertical_and_slash: 5, stream_llm: 0, block_sparse: 0, dense: 1 });
+    expect(totals.patternCounts).toEqual({ vertical_and_slash: 5, stream_llm: 0, block_sparse: 0, xattention: 0, flexprefill: 0, dense: 1 });
   });
 
   it('calls the total speedup predicted as soon as one head has only a prediction', () => {
