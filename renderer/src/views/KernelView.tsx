@@ -87,8 +87,11 @@ function KernelBand({ blocks, keyStart, keyEnd, title }: { blocks: KernelBlocks;
   const boxRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const [width, setWidth] = useState(0);
-  const [drawn, setDrawn] = useState<'loading' | 'ready' | 'error'>('loading');
+  // What the canvas shows, as the key of the inputs it was drawn from: a resize clears the canvas
+  // before the effect redraws it, so readiness must name the drawing, not just follow a flag.
+  const [drawnKey, setDrawnKey] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
+  const drawKey = [capture.captureId, focus.layer, focus.head, blocks.queryBlock, blocks.rowStart, keyStart, keyEnd, width, theme].join(':');
 
   useEffect(() => {
     const box = boxRef.current;
@@ -101,7 +104,6 @@ function KernelBand({ blocks, keyStart, keyEnd, title }: { blocks: KernelBlocks;
   useEffect(() => {
     if (width === 0) return;
     let current = true;
-    setDrawn('loading');
     setFailure(null);
     const region: Region = { rowStart: blocks.rowStart, rowEnd: blocks.rowEnd, colStart: keyStart, colEnd: keyEnd };
     api
@@ -124,17 +126,16 @@ function KernelBand({ blocks, keyStart, keyEnd, title }: { blocks: KernelBlocks;
             causal: cssVar('--kernel-causal'),
           });
         }
-        setDrawn('ready');
+        setDrawnKey(drawKey);
       })
       .catch((error: unknown) => {
         if (!current) return;
-        setDrawn('error');
         setFailure(errorMessage(error));
       });
     return () => {
       current = false;
     };
-  }, [api, capture.captureId, focus.layer, focus.head, blocks, keyStart, keyEnd, width, theme]);
+  }, [api, capture.captureId, focus.layer, focus.head, blocks, keyStart, keyEnd, width, theme, drawKey]);
 
   const dpr = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
   const axis = useMemo(() => axisBottom(scaleLinear().domain([keyStart, keyEnd]).range([0, width])).ticks(Math.max(3, Math.floor(width / 90))), [keyStart, keyEnd, width]);
@@ -155,7 +156,7 @@ function KernelBand({ blocks, keyStart, keyEnd, title }: { blocks: KernelBlocks;
         style={{ width, height: BAND_HEIGHT }}
         data-testid="kernel-band"
         data-block={blocks.queryBlock}
-        data-ready={drawn === 'ready' ? 'true' : drawn === 'error' ? 'error' : 'false'}
+        data-ready={drawnKey === drawKey ? 'true' : failure ? 'error' : 'false'}
         aria-label={`Keys ${keyStart}–${keyEnd} read by query block ${blocks.queryBlock}: ${blocks.blockCount} tiles and ${blocks.columnCount} loose columns`}
       />
       {failure && (
