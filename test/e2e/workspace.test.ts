@@ -107,7 +107,15 @@ describe('issue 12: work kept across reloads, and the views no peer shows', () =
     await page.mouse.click(box.x + box.width / 2, box.y + box.height * 0.55);
     await page.waitForFunction((last) => Number((document.querySelector('[data-testid=query-block]') as HTMLInputElement).value) < last, lastBlock);
     const picked = await page.inputValue('[data-testid=query-block]');
-    await page.waitForSelector(`[data-testid=kernel-band][data-block="${picked}"][data-ready=true]`, { timeout: 60_000 });
+    // The view has two bands (every key, the last 256); the one measured must be the one drawn.
+    await page.waitForFunction(
+      (block) => {
+        const bands = [...document.querySelectorAll('[data-testid=kernel-band]')];
+        return bands.length > 0 && bands.every((band) => band.getAttribute('data-block') === block && band.getAttribute('data-ready') === 'true');
+      },
+      picked,
+      { timeout: 60_000 },
+    );
     expect((await canvasPixels(page, '[data-testid=kernel-band]')).distinctColours).toBeGreaterThan(10);
     await app.screenshot('kernel');
   });
