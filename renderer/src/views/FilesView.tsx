@@ -19,10 +19,15 @@ import { PATTERN_LABEL, PATTERNS, plural } from './format';
 import { RemoteEnginePanel } from './RemoteEnginePanel';
 import { cssColour, useResolvedTheme } from './theme';
 
-const EXPORTS: { format: ConfigFormat; label: string; suffix: string; what: string }[] = [
+/** Every format the engine writes; DuoAttention's is a TSV like the file its loader reads, the rest JSON. */
+const EXPORTS: { format: ConfigFormat; label: string; suffix: string; what: string; kind?: 'tsv' }[] = [
   { format: 'minference', label: 'MInference JSON', suffix: '.minference.json', what: 'per-layer head patterns, loaded by MInference unchanged' },
   { format: 'sglang', label: 'SGLang / vLLM snippet', suffix: '.sglang-config.json', what: 'dual_chunk_attention_config for config.json (Vertical-Slash only)' },
   { format: 'sparsescope', label: 'Sparsescope JSON', suffix: '.sparsescope.json', what: 'config with provenance and measured numbers' },
+  { format: 'xattention', label: 'XAttention thresholds', suffix: '.xattention.json', what: 'per-head threshold table, layers x query heads' },
+  { format: 'duo', label: 'DuoAttention heads', suffix: '.full_attention_heads.tsv', what: 'retrieval (1) or streaming (0) per KV head, sink and recent sizes in the first line', kind: 'tsv' },
+  { format: 'flexprefill', label: 'FlexPrefill parameters', suffix: '.flexprefill.json', what: 'gamma, tau, block size and minimum budget (one setting for every head)' },
+  { format: 'minference-attn', label: 'MInference attn_type config', suffix: '.minference-attn.json', what: 'attn_type xattention or flexprefill with its settings, for MInference’s own runner' },
 ];
 
 type Picker = { kind: 'capture' | 'config' } | null;
@@ -70,14 +75,14 @@ export function FilesView() {
     if (path) await (kind === 'capture' ? openCapture(path) : importConfig({ path }));
   };
 
-  const exportConfig = async (format: ConfigFormat, suffix: string) => {
+  const exportConfig = async ({ format, suffix, kind }: (typeof EXPORTS)[number]) => {
     if (!capture || !config) return;
     setBusy(format);
     try {
       const fileName = `${stem(capture.fileName)}${suffix}`;
       // Electron writes through the engine to a path the user picks; a browser downloads the text.
       const path = bridge
-        ? await bridge.openFileDialog({ title: `Export ${format}`, filters: [{ name: 'JSON', extensions: ['json'] }], save: true, defaultPath: `${dirname(capture.path)}/${fileName}` })
+        ? await bridge.openFileDialog({ title: `Export ${format}`, filters: [kind === 'tsv' ? { name: 'TSV', extensions: ['tsv'] } : { name: 'JSON', extensions: ['json'] }], save: true, defaultPath: `${dirname(capture.path)}/${fileName}` })
         : undefined;
       if (bridge && !path) return;
       const result = await api.call('config.export', {
@@ -90,7 +95,7 @@ export function FilesView() {
       });
       for (const warning of result.warnings) notify('info', warning);
       if (bridge) notify('info', `Wrote ${result.path ?? fileName}.`);
-      else downloadText(fileName, result.text);
+      else downloadText(fileName, result.text, kind === 'tsv' ? 'text/tab-separated-values' : undefined);
       markConfigSaved(config);
     } catch (error) {
       reportError(error, `exporting ${format}`);
@@ -151,7 +156,7 @@ export function FilesView() {
         <ul className="export-list">
           {EXPORTS.map((e) => (
             <li key={e.format}>
-              <button type="button" onClick={() => void exportConfig(e.format, e.suffix)} disabled={!config || busy !== null} data-testid={`export-${e.format}`}>
+              <button type="button" onClick={() => void exportConfig(e)} disabled={!config || busy !== null} data-testid={`export-${e.format}`}>
                 {busy === e.format ? 'Exporting…' : e.label}
               </button>
               <span className="muted small">{e.what}</span>

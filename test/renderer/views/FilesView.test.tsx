@@ -42,6 +42,15 @@ describe('Files', () => {
     expect(JSON.parse(await downloads[0]!.blob.text())).toMatchObject({ format: 'minference' });
   });
 
+  it('offers every format the engine writes, DuoAttention as a TSV', async () => {
+    mounted = await mount(<FilesView />);
+    await click(byTestId(mounted.container, 'export-duo'));
+    await flush();
+    expect(mounted.api.calls.find((c) => c.method === 'config.export')?.params).toMatchObject({ format: 'duo', captureId: 'cap-1' });
+    expect(downloads.map((d) => [d.name, d.blob.type])).toEqual([['demo.full_attention_heads.tsv', 'text/tab-separated-values']]);
+    for (const format of ['xattention', 'flexprefill', 'minference-attn']) expect(byTestId(mounted.container, `export-${format}`)).toBeTruthy();
+  });
+
   it('tells the user why an export could not be written, and keeps the config (issue 10 fault test)', async () => {
     mounted = await mount(<FilesView />);
     const config = mounted.store.getState().config;
