@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { layerTimings, parseSweep, sweepDeviceTag } from '../../../renderer/src/views/BenchView';
+import { layerTimings } from '../../../renderer/src/views/BenchCharts';
+import { parseSweep, sweepDeviceTag } from '../../../renderer/src/views/BenchView';
 import { FAKE_CAPTURE, fakeReport } from '../fake-api.js';
 import { defaultConfig } from '../../../renderer/src/state/config';
 
