@@ -77,27 +77,15 @@ try {
   const addonPath = process.env.SPARSESCOPE_ADDON ?? path.join(root, 'native/build/Release/sparsescope.node');
   const native = createRequire(import.meta.url)(path.resolve(addonPath));
   const { openCapture } = await import(pathToFileURL(path.join(root, 'dist/electron/engine/capture/capture.js')).href);
+  const { batchInputs, headBatches } = await import(pathToFileURL(path.join(root, 'dist/electron/engine/analysis/common.js')).href);
   const capture = await openCapture(capturePath);
-  // The layer in batches of whole KV groups of at most 2 GiB of q (a 1M-token layer's q is 8 GiB,
-  // more than one buffer holds); the time is the sum over batches, the density their mean.
-  const summary = capture.summary;
-  const groupSize = summary.numHeads / summary.numKvHeads;
-  const groupBytes = groupSize * summary.seqLen * summary.headDim * 2;
-  const groupsPerBatch = Math.max(1, Math.min(summary.numKvHeads, Math.floor(2 ** 31 / groupBytes)));
+  // The layer in the engine's batches of whole KV groups, here of at most 3 GiB of q/k/v (a
+  // 1M-token layer's q is 8 GiB, more than one buffer holds); the time is the sum over batches.
   let ms = 0;
   const densities = [];
   try {
-    for (let group = 0; group < summary.numKvHeads; group += groupsPerBatch) {
-      const groups = Math.min(groupsPerBatch, summary.numKvHeads - group);
-      const inputs = {
-        dtype: summary.dtype,
-        numHeads: groups * groupSize,
-        numKvHeads: groups,
-        seqLen: summary.seqLen,
-        headDim: summary.headDim,
-        q: await capture.readHeads(0, 'q', group * groupSize, (group + groups) * groupSize),
-        k: await capture.readHeads(0, 'k', group, group + groups),
-      };
+    for (const batch of headBatches(capture.summary, 3 * 2 ** 30)) {
+      const inputs = await batchInputs(capture, 0, batch);
       let index;
       ms += await medianMs(async () => (index = await native.buildIndex(inputs, samePatterns(1, 1000, 6096).subarray(0, 3 * inputs.numHeads), { backend })), repeats);
       densities.push(...index.density);
@@ -105,8 +93,7 @@ try {
   } finally {
     await capture.close();
   }
-  const index = { density: densities };
-  const density = [...index.density].reduce((a, b) => a + b, 0) / index.density.length;
+  const density = densities.reduce((a, b) => a + b, 0) / densities.length;
   result.structuredIndex = { ms, density, patterns: 'vertical_and_slash 1000/6096 on every head' };
   log(`index build on the structured layer (VS 1000/6096, ${HEADS} heads): ${ms.toFixed(3)} ms, mean density ${density.toFixed(4)}`);
 } catch (error) {
