@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { HEAD_DIM, HEADS, KV_HEADS } from './gpu_inputs.js';
 import { writeResultsSection } from './results-section.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,7 +46,7 @@ const fixed = (value, digits) => (typeof value === 'number' ? value.toFixed(digi
 const bench = e2e.bench ?? {};
 const device = bench.device ?? '-';
 const denseVsCudnn = cudnn?.ms && bench.denseMs ? cudnn.ms / bench.denseMs : undefined;
-const demoGiB = (2 * Number(seqLen) * 128 * (32 + 8 + 8)) / 2 ** 30;
+const demoGiB = (2 * Number(seqLen) * HEAD_DIM * (HEADS + 2 * KV_HEADS)) / 2 ** 30;
 const rows = [
   ['ours dense (bench, whole layer)', `${fixed(bench.denseMs, 1)} ms`, ''],
   ['SDPA cuDNN (random inputs, K/V expanded)', cudnn?.ms ? `${fixed(cudnn.ms, 1)} ms` : `failed: ${cudnn?.error ?? sdpa.status}`, ''],
@@ -62,7 +63,7 @@ const body = [
   `## A million tokens on the GPU (issue 13)`,
   '',
   `${new Date().toISOString().slice(0, 10)}, ${device}; commit ${process.env.BENCH_COMMIT ?? '-'}; \`node bench/gpu_1m.js\` (REPEATS=${repeats}).`,
-  `One layer, N = ${seqLen}, bf16, 32 q / 8 kv heads, head dim 128, causal; demo capture (${demoGiB.toFixed(1)} GiB) searched to recall ${e2e.target}.`,
+  `One layer, N = ${seqLen}, bf16, ${HEADS} q / ${KV_HEADS} kv heads, head dim ${HEAD_DIM}, causal; demo capture (${demoGiB.toFixed(1)} GiB) searched to recall ${e2e.target}.`,
   e2e.ok ? '' : `**The end-to-end run did not finish:** ${e2e.error ?? `exit ${e2eRun.status}`}.`,
   '',
   '| measure | value | target |',
