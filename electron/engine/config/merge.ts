@@ -5,12 +5,18 @@
  * as its score (what an export from the search's report writes), any other file all of its layers
  * (MInference and SGLang files carry no shard). A layer two inputs cover must be the same
  * in both; every input must have as many heads per layer; layers no input covers keep
- * MInference's default, with a warning.
+ * MInference's default, with a warning. Files of one setting for all layers (FlexPrefill,
+ * MInference's attn_type) have no layers to merge and are refused.
  */
 import { fitHeadConfig, type HeadConfig, type SearchSettings } from '../../../contract/api.js';
+import { CaptureNeededError } from './flexprefill.js';
 import { importConfig, type ImportedConfig } from './index.js';
 import { ConfigError, type HeadEntry } from './minference.js';
 import { isSparsescopeDocument } from './sparsescope.js';
+
+/** The formats that hold a head per layer: what a merge reads and writes. */
+export const MERGE_FORMATS = ['minference', 'sglang', 'sparsescope', 'xattention', 'duo'] as const;
+export type MergeFormat = (typeof MERGE_FORMATS)[number];
 
 export interface MergeInput {
   /** Names the input in messages (its file name). */
@@ -21,7 +27,7 @@ export interface MergeInput {
 export interface MergedConfig {
   config: HeadConfig;
   /** The first input's format: what the merge writes unless told otherwise. */
-  format: ImportedConfig['format'];
+  format: MergeFormat;
   /** The first Sparsescope input's search settings, over the layers the merge covers. */
   settings?: SearchSettings;
   warnings: string[];
@@ -35,8 +41,17 @@ interface Shard {
   captureHash?: string;
 }
 
+function importShard(text: string, name: string): ImportedConfig {
+  try {
+    return importConfig(text, name);
+  } catch (error) {
+    if (!(error instanceof CaptureNeededError)) throw error;
+    throw new ConfigError(`${name} holds one setting for all layers and heads (FlexPrefill or MInference's attn_type): there is nothing in it to merge`);
+  }
+}
+
 function readShard({ name, text }: MergeInput): Shard {
-  const imported = importConfig(text, name);
+  const imported = importShard(text, name);
   const all = imported.config.heads.map((_, layer) => layer);
   if (imported.format !== 'sparsescope') return { name, imported, layers: all };
   const document = JSON.parse(text) as unknown;
@@ -123,7 +138,7 @@ export function mergeConfigs(inputs: readonly MergeInput[]): MergedConfig {
   if (missing.length > 0) warnings.push(`layers ${layerRanges(missing)} are in no input: they keep MInference's default`);
   const hashes = new Set(shards.flatMap((shard) => (shard.captureHash ? [shard.captureHash] : [])));
   if (hashes.size > 1) warnings.push('the inputs were searched on different captures');
-  return { config, format: first.format, ...mergedSettings(shards, [...source.keys()].sort((x, y) => x - y), numLayers), warnings };
+  return { config, format: first.format as MergeFormat, ...mergedSettings(shards, [...source.keys()].sort((x, y) => x - y), numLayers), warnings };
 }
 
 /** The first Sparsescope input's search settings, over the layers covered (no layer list when that is all of them). */

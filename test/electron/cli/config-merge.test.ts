@@ -77,4 +77,29 @@ describe('config merge', () => {
     expect((await run(['config', 'merge', await shard('a.json', [0]), '--out', join(dir, 'm.json')])).stderr).toBe('sparsescope: config merge: give at least two configs to merge\n');
     expect((await run(['config', 'merge', await shard('a.json', [0]), await shard('b.json', [1])])).stderr).toBe('sparsescope: config merge: --out OUT is required\n');
   });
+
+  it('writes the methods\' per-layer files: an XAttention table from XAttention tables, DuoAttention\'s .tsv on request', async () => {
+    const thresholds = join(dir, 'thresholds.json');
+    await writeFile(thresholds, '[\n  [0.9, 0.95],\n  [1, 0.875]\n]\n');
+    const table = join(dir, 'merged.json');
+    expect(await run(['config', 'merge', thresholds, thresholds, '--out', table])).toMatchObject({ code: 0, stderr: '' });
+    expect(await readFile(table, 'utf8')).toBe(await readFile(thresholds, 'utf8'));
+
+    const duo = join(dir, 'merged.tsv');
+    const merged = await run(['config', 'merge', await shard('a.json', [0, 1]), await shard('b.json', [2, 3]), '--format', 'duo', '--out', duo]);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toBe(`merged 2 configs (layers 0-3, 2 heads each) -> ${duo} (duo)\n`);
+    expect(importConfig(await readFile(duo, 'utf8'), 'merged.tsv').format).toBe('duo');
+    const wrongName = await run(['config', 'merge', await shard('a.json', [0, 1]), await shard('b.json', [2, 3]), '--format', 'duo', '--out', join(dir, 'merged-duo.json')]);
+    expect(wrongName).toMatchObject({ code: 1, stderr: expect.stringContaining("DuoAttention's head pattern is written to a .tsv file") });
+  });
+
+  it('refuses a file of one setting for all layers: it has nothing to merge', async () => {
+    const flex = join(dir, 'flex.json');
+    await writeFile(flex, JSON.stringify({ flex_prefill_gamma: 0.9, flex_prefill_tau: 0.1 }));
+    const { code, stderr } = await run(['config', 'merge', await shard('a.json', [0]), flex, '--out', join(dir, 'm.json')]);
+    expect(code).toBe(1);
+    expect(stderr).toBe("sparsescope: flex.json holds one setting for all layers and heads (FlexPrefill or MInference's attn_type): there is nothing in it to merge\n");
+    expect((await run(['config', 'merge', await shard('a.json', [0]), await shard('b.json', [1]), '--format', 'flexprefill', '--out', join(dir, 'm.json')])).stderr).toMatch(/--format.*flexprefill/);
+  });
 });
