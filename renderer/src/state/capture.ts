@@ -63,8 +63,8 @@ function restoredState(saved: SavedSession, capture: CaptureSummary): Partial<Ap
   if (![saved.config, saved.loadedConfig, saved.savedConfig, ...(saved.searched ? [saved.searched.config] : [])].every(fits)) return null;
   const view = VIEWS.find((v) => v.name === saved.view)?.name ?? 'overview';
   const focus = capture.layers.includes(saved.focus.layer) && saved.focus.head < capture.numHeads ? saved.focus : { layer: capture.layers[0] ?? 0, head: 0 };
-  const { config, loadedConfig, savedConfig, searched, tunedKeys, undoStack, redoStack, selection, kernelBlock, headSort, headFilter } = saved;
-  return { config, loadedConfig, savedConfig, searched, tunedKeys, undoStack, redoStack, focus, selection, view, kernelBlock, headSort, headFilter };
+  const { config, loadedConfig, savedConfig, searched, tunedKeys, undoStack, redoStack, selection, kernelBlock, headSort, headFilter, methodOverrides } = saved;
+  return { config, loadedConfig, savedConfig, searched, tunedKeys, undoStack, redoStack, focus, selection, view, kernelBlock, headSort, headFilter, methodOverrides };
 }
 
 /**

@@ -1,12 +1,12 @@
 /**
  * The user's work kept across reloads and restarts: the open capture (by path and identity, never
  * its data), the config, the loaded and searched configs, the undo history (bounded), the
- * selection and the view. The browser keeps it in the serve origin's localStorage; the desktop
+ * selection, the view and the Methods view's parameter edits. The browser keeps it in the serve origin's localStorage; the desktop
  * renderer's localStorage lives in the app's user data folder, so it survives a restart too.
  * Numbers are not kept: they are measured again once the capture is reopened.
  */
 import { z } from 'zod';
-import { HeadConfig, HeadConfigEntry, PatternName, SearchResult } from '../../../contract/api';
+import { HeadConfig, HeadConfigEntry, HeadPattern, PatternName, SearchMethod, SearchResult } from '../../../contract/api';
 import { diffConfigs } from './config';
 import type { AppActions, AppState, AppStore } from './store';
 
@@ -36,6 +36,7 @@ export const SavedSession = z.object({
   kernelBlock: z.number().int().min(0).nullable().default(null),
   headSort: z.enum(['recall', 'layer', 'pattern', 'density']),
   headFilter: z.object({ pattern: PatternName.or(z.literal('all')), layer: z.number().int().or(z.literal('all')) }),
+  methodOverrides: z.partialRecord(SearchMethod, HeadPattern).default({}),
 });
 export type SavedSession = z.infer<typeof SavedSession>;
 
@@ -59,6 +60,7 @@ export function sessionOf(state: AppState): SavedSession | null {
     kernelBlock: state.kernelBlock,
     headSort: state.headSort,
     headFilter: state.headFilter,
+    methodOverrides: state.methodOverrides,
   };
 }
 
@@ -76,7 +78,7 @@ export function readSession(storage: Pick<Storage, 'getItem'> | undefined): Save
 
 /** The fields whose change is worth a write; numbers and notices change often and are not kept. */
 function keptFields(state: AppState): unknown[] {
-  return [state.capture, state.config, state.loadedConfig, state.savedConfig, state.searched, state.tunedKeys, state.undoStack, state.redoStack, state.focus, state.selection, state.view, state.kernelBlock, state.headSort, state.headFilter];
+  return [state.capture, state.config, state.loadedConfig, state.savedConfig, state.searched, state.tunedKeys, state.undoStack, state.redoStack, state.focus, state.selection, state.view, state.kernelBlock, state.headSort, state.headFilter, state.methodOverrides];
 }
 
 /**

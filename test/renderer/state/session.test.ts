@@ -61,6 +61,7 @@ describe('a session kept across reloads', () => {
     first.store.getState().focusHead({ layer: 1, head: 2 }, { view: 'tune' });
     first.store.getState().setHeadList('recall', { pattern: 'stream_llm', layer: 'all' });
     first.store.getState().showKernelBlock(5);
+    first.store.getState().setMethodOverride('xattention', { pattern: 'xattention', a: 850, b: 16 });
 
     const { api, store } = await started(storage);
     const opened = api.calls.filter((c) => c.method.startsWith('capture.open'));
@@ -72,6 +73,7 @@ describe('a session kept across reloads', () => {
     expect([state.undoStack.length, state.redoStack.length]).toEqual([1, 1]);
     expect(state.focus).toEqual({ layer: 1, head: 2 });
     expect([state.view, state.headSort, state.headFilter.pattern, state.kernelBlock]).toEqual(['tune', 'recall', 'stream_llm', 5]);
+    expect(state.methodOverrides).toEqual({ xattention: { pattern: 'xattention', a: 850, b: 16 } });
     // The numbers are measured again on the restored config.
     const analyze = api.jobs.get(api.lastJobId('analyze'));
     expect(analyze?.kind === 'analyze' && analyze.config?.heads[1]?.[2]).toEqual(A_SHAPE);
