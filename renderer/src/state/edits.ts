@@ -113,7 +113,8 @@ export function editsSlice(api: Api, set: SetApp, get: GetApp): EditsState & Edi
     async importConfig(params) {
       const { capture } = get();
       try {
-        const imported = await api.call('config.import', params);
+        // The open capture gives the config its shape: DuoAttention lists KV heads, FlexPrefill and attn_type files none.
+        const imported = await api.call('config.import', capture ? { captureId: capture.captureId, ...params } : params);
         set(freshEdits(fitToCapture(imported.config, capture, get)));
         for (const warning of imported.warnings) get().notify('info', warning);
         get().notify('info', `Imported a ${imported.format} config.`);

@@ -4,7 +4,8 @@ import type { AppActions } from '../state/store';
 type DropActions = Pick<AppActions, 'openCapture' | 'importConfig' | 'notify'>;
 
 export const CAPTURE_EXTENSIONS = ['safetensors'];
-export const CONFIG_EXTENSIONS = ['json'];
+/** JSON configs of every format, and DuoAttention's full_attention_heads.tsv. */
+export const CONFIG_EXTENSIONS = ['json', 'tsv'];
 
 const extensionOf = (name: string) => name.split('.').pop()?.toLowerCase() ?? '';
 
@@ -27,5 +28,5 @@ export async function handleDroppedFile(file: File, actions: DropActions): Promi
     else await actions.importConfig({ text: await file.text(), fileName: file.name });
     return;
   }
-  actions.notify('error', `${file.name}: not a capture (.safetensors) or a head config (.json).`);
+  actions.notify('error', `${file.name}: not a capture (.safetensors) or a head config (.json, or DuoAttention's .tsv).`);
 }

@@ -122,10 +122,14 @@ describe('Files', () => {
     const actions = mounted.store.getState();
     const heads = JSON.stringify([0, 1, 2].map(() => [0, 1, 2, 3].map(() => ({ pattern: 'dense', a: 0, b: 0 }))));
     await act(async () => handleDroppedFile(new File([heads], 'cfg.json'), actions));
-    expect(mounted.api.calls.find((c) => c.method === 'config.import')?.params).toEqual({ text: heads, fileName: 'cfg.json' });
+    const captureId = mounted.store.getState().capture!.captureId;
+    expect(mounted.api.calls.find((c) => c.method === 'config.import')?.params).toEqual({ captureId, text: heads, fileName: 'cfg.json' });
+    const duo = '# sink_size 64 recent_size 256\n1\t0\n';
+    await act(async () => handleDroppedFile(new File([duo], 'full_attention_heads.tsv'), actions));
+    expect(mounted.api.calls.filter((c) => c.method === 'config.import').at(-1)?.params).toEqual({ captureId, text: duo, fileName: 'full_attention_heads.tsv' });
     await act(async () => handleDroppedFile(new File(['x'], 'big.safetensors'), actions));
     expect(mounted.store.getState().notices.at(-1)?.message).toMatch(/^big\.safetensors: a browser does not reveal where a dropped file lives/);
     await act(async () => handleDroppedFile(new File(['x'], 'notes.txt'), actions));
-    expect(mounted.store.getState().notices.at(-1)?.message).toBe('notes.txt: not a capture (.safetensors) or a head config (.json).');
+    expect(mounted.store.getState().notices.at(-1)?.message).toBe("notes.txt: not a capture (.safetensors) or a head config (.json, or DuoAttention's .tsv).");
   });
 });
