@@ -454,6 +454,42 @@ async function lastQCase(kernelPath) {
   }
 }
 
+// The conversion hands a block's ranges (Vertical-Slash) or chosen blocks (Block-Sparse) to its
+// warp 32 at a time: a long layer with sparse, spread slashes gives blocks of more than 32 ranges
+// and a top_k above 32 more than 32 blocks, so the rounds after the first are covered.
+async function conversionRoundsCase() {
+  const shape = { dtype: 'BF16', heads: 4, kvHeads: 2, seqLen: 16384, headDim: 128 };
+  const { inputs } = makeInputs(shape);
+  const patterns = Int32Array.from([PATTERN.vs, 1000, 400, PATTERN.block, 40, 0, PATTERN.vs, 300, 300, PATTERN.dense, 0, 0]);
+  const gpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cuda' });
+  const cpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cpu' });
+  const lastBlock = gpuIndex.numBlocks - 1;
+  let identical = true;
+  let conversionOk = true;
+  let mostRanges = 0;
+  for (let h = 0; h < shape.heads; h += 1) {
+    if (patterns[3 * h] !== PATTERN.vs) {
+      if (!sameHeadIndex(gpuIndex, cpuIndex, h)) identical = false;
+      continue;
+    }
+    const gpuV = headSlice(gpuIndex.verticalOffsets, gpuIndex.verticals, h);
+    const gpuS = headSlice(gpuIndex.slashOffsets, gpuIndex.slashes, h);
+    for (let m = 0; m < gpuIndex.numBlocks; m += 1) {
+      const expected = convertVerticalSlash(gpuV, gpuS, m);
+      const actual = blockSlice(gpuIndex, h, m);
+      if (!sameArray(actual.tiles, expected.tiles) || !sameArray(actual.columns, expected.columns)) conversionOk = false;
+    }
+    const tiles = convertVerticalSlash(gpuV, gpuS, lastBlock).tiles;
+    mostRanges = Math.max(mostRanges, tiles.filter((start, i) => i === 0 || start !== tiles[i - 1] + 64).length);
+    const sameTopK = sameArray(gpuV, headSlice(cpuIndex.verticalOffsets, cpuIndex.verticals, h)) && sameArray(gpuS, headSlice(cpuIndex.slashOffsets, cpuIndex.slashes, h));
+    if (sameTopK && !sameHeadIndex(gpuIndex, cpuIndex, h)) identical = false;
+  }
+  const chosenInLast = blockSlice(gpuIndex, 1, lastBlock).tiles.length;
+  check('conversion rounds: the last block has more than 32 ranges and 32 chosen blocks', mostRanges > 32 && chosenInLast > 32, `ranges ${mostRanges}, chosen ${chosenInLast}`);
+  check('conversion rounds: index equals CPU bit for bit (same top-k)', identical);
+  check('conversion rounds: conversion of the GPU top-k matches the reference', conversionOk);
+}
+
 // ------------------------------------------------------------------ method estimates (issue 15)
 
 // Row i of head h of a [heads, N, D] float64 tensor, zeros past N.
@@ -679,6 +715,11 @@ if (info.cuda.available) {
       await lastQCase(kernelPath);
     } catch (error) {
       check(`lastQ case [${kernelPath}] ran`, false, error.stack);
+    }
+    try {
+      if (kernelPath === 'default') await conversionRoundsCase(); // the conversion has one path
+    } catch (error) {
+      check('conversion rounds case ran', false, error.stack);
     }
     try {
       if (kernelPath === 'default') await methodEstimatesCase(); // one kernel family for both paths

@@ -1,6 +1,6 @@
 // cudaBuildIndex: the sparse index of every query head of a layer on the GPU. The pattern stages
 // (Vertical-Slash estimate, Block-Sparse choice) run for all their heads at once; then one
-// thread per (head, query block) converts the choice into tiles and loose columns, in a
+// warp per (head, query block) converts the choice into tiles and loose columns, in a
 // counting pass (sizes, computed entries) and, after a device scan, a writing pass. For
 // Vertical-Slash heads a per-head pass first finds the range each chosen offset opens, so the
 // conversion follows a chain of ranges instead of walking every offset.
@@ -20,7 +20,10 @@ namespace cuda {
 
 namespace {
 
-constexpr int kConvertThreads = 128;
+constexpr int kConvertThreads = 128;  // the per-offset kernels
+constexpr unsigned kFullWarp = 0xffffffffu;
+constexpr int kWarpSize = 32;
+constexpr int kConvertWarps = 8;  // query blocks per CTA of the conversion, one warp each
 
 struct ConvertArgs {
   int seqLen = 0, numBlocks = 0;
@@ -69,55 +72,106 @@ __device__ long long windowedTileEntries(int s, int rowBegin, int rowEnd, int nI
   return total;
 }
 
-struct CountEmitter {
-  int rowBegin, rowEnd, nInit, nLocal;
-  int tiles = 0, columns = 0;
-  long long entries = 0;
-  __device__ void tile(int s) {
-    ++tiles;
-    entries += nInit >= 0 ? windowedTileEntries(s, rowBegin, rowEnd, nInit, nLocal) : tileEntries(s, rowBegin, rowEnd);
+// The conversion runs one warp per (head, query block): a block's list is built by its 32 lanes
+// together, so that no lane walks a long list alone (one thread per block left 85% of the warp
+// slots idle and serialized the lanes' ranges).
+__device__ int laneIndex() { return threadIdx.x % kWarpSize; }
+
+template <typename V>
+__device__ V warpSum(V value) {
+  for (int d = kWarpSize / 2; d > 0; d /= 2) value += __shfl_xor_sync(kFullWarp, value, d);
+  return value;
+}
+
+__device__ int warpInclusiveSum(int value) {
+  for (int d = 1; d < kWarpSize; d *= 2) {
+    const int up = __shfl_up_sync(kFullWarp, value, d);
+    if (laneIndex() >= d) value += up;
   }
-  // A Vertical-Slash range (all lanes call it; `has` says whether this lane has one): tiles
-  // first, first + 64, ... (count of them) after the columns source[0..columnCount). Its columns
-  // lie below rowBegin (below a range start, which is at most end - 64), and its tiles that end
-  // by rowBegin are seen by every row, so only the tiles near the diagonal need tileEntries.
-  __device__ void verticalSlashRange(bool has, int first, int count, const int32_t*, int columnCount) {
-    if (!has) return;
-    const int rows = rowEnd - rowBegin;
-    const int seenByAll = first <= rowBegin - kTileRows ? min(count, (rowBegin - kTileRows - first) / kTileRows + 1) : 0;
-    tiles += count;
-    columns += columnCount;
-    entries += (static_cast<long long>(seenByAll) * kTileRows + columnCount) * rows;
-    for (int t = seenByAll; t < count; ++t) entries += tileEntries(first + t * kTileRows, rowBegin, rowEnd);
-  }
+  return value;
+}
+
+// One lane's share of a block's lists: the tiles first, first + 64, ... (count of them), preceded
+// in the column list by verticals[columnBegin, columnBegin + columns) (indices into the layer's
+// verticals). A warp hands over up to 32 runs at once; lane order is their order in the lists.
+struct Run {
+  int first = 0, count = 0;
+  int columnBegin = 0, columns = 0;
 };
 
-constexpr unsigned kFullWarp = 0xffffffffu;
-constexpr int kWarpSize = 32;
+// Visits the items of the lanes' runs (lane i holds count_i of them) in lane order, one item per
+// lane per step, so that consecutive items go to consecutive lanes (coalesced stores). Every lane
+// calls item(valid, position, owner, index) (it may shuffle): position in that order, owner the
+// lane whose run holds the item, index its place there. Returns the number of items.
+template <class Item>
+__device__ int forEachItem(int count, Item&& item) {
+  const int inclusive = warpInclusiveSum(count);
+  const int total = __shfl_sync(kFullWarp, inclusive, kWarpSize - 1);
+  for (int base = 0; base < total; base += kWarpSize) {
+    const int position = base + laneIndex();
+    int owner = 0;  // how many lanes' runs end at or before `position`
+    for (int step = kWarpSize / 2; step > 0; step /= 2)
+      if (__shfl_sync(kFullWarp, inclusive, owner + step - 1) <= position) owner += step;
+    const int before = __shfl_sync(kFullWarp, inclusive - count, owner);
+    item(position < total, position, owner, position - before);
+  }
+  return total;
+}
+
+struct CountEmitter {
+  int rowBegin, rowEnd, nInit, nLocal;  // nInit < 0: no A-shape window
+  int tiles = 0, columns = 0;           // this lane's part, summed over the warp by finish
+  long long entries = 0;
+
+  __device__ void runs(const Run& run) {
+    tiles += run.count;
+    columns += run.columns;
+    if (nInit < 0) {
+      entries += plainEntries(run);
+      return;
+    }
+    forEachItem(run.count, [&](bool valid, int, int owner, int index) {
+      const int first = __shfl_sync(kFullWarp, run.first, owner);
+      if (valid) entries += windowedTileEntries(first + index * kTileRows, rowBegin, rowEnd, nInit, nLocal);
+    });
+  }
+  // A run's columns lie below rowBegin (below a range start, which is at most end - 64), and its
+  // tiles that end by rowBegin are seen by every row, so only the (at most two) tiles near the
+  // diagonal need tileEntries.
+  __device__ long long plainEntries(const Run& run) const {
+    const int rows = rowEnd - rowBegin;
+    const int seenByAll =
+        run.first <= rowBegin - kTileRows ? min(run.count, (rowBegin - kTileRows - run.first) / kTileRows + 1) : 0;
+    long long total = (static_cast<long long>(seenByAll) * kTileRows + run.columns) * rows;
+    for (int t = seenByAll; t < run.count; ++t) total += tileEntries(run.first + t * kTileRows, rowBegin, rowEnd);
+    return total;
+  }
+  __device__ void finish(const ConvertArgs& args, size_t slot) {
+    const int allTiles = warpSum(tiles), allColumns = warpSum(columns);
+    const long long allEntries = warpSum(entries);
+    if (laneIndex() != 0) return;
+    args.tileCount[slot] = allTiles;
+    args.columnCount[slot] = allColumns;
+    args.entries[slot] = allEntries;
+  }
+};
 
 struct WriteEmitter {
   int32_t* tiles;
   int32_t* columns;
-  __device__ void tile(int s) { *tiles++ = s; }
-  // The same range written by the whole warp, one lane's range after another, so the stores
-  // coalesce instead of each lane writing its own stream.
-  __device__ void verticalSlashRange(bool has, int first, int count, const int32_t* source, int columnCount) {
-    const int lane = threadIdx.x % kWarpSize;
-    for (unsigned pending = __ballot_sync(kFullWarp, has); pending != 0; pending &= pending - 1) {
-      const int owner = __ffs(pending) - 1;
-      int32_t* tileOut = reinterpret_cast<int32_t*>(__shfl_sync(kFullWarp, reinterpret_cast<long long>(tiles), owner));
-      int32_t* columnOut = reinterpret_cast<int32_t*>(__shfl_sync(kFullWarp, reinterpret_cast<long long>(columns), owner));
-      const int32_t* columnIn =
-          reinterpret_cast<const int32_t*>(__shfl_sync(kFullWarp, reinterpret_cast<long long>(source), owner));
-      const int ownerFirst = __shfl_sync(kFullWarp, first, owner), ownerCount = __shfl_sync(kFullWarp, count, owner);
-      const int ownerColumns = __shfl_sync(kFullWarp, columnCount, owner);
-      for (int c = lane; c < ownerColumns; c += kWarpSize) columnOut[c] = columnIn[c];
-      for (int t = lane; t < ownerCount; t += kWarpSize) tileOut[t] = ownerFirst + t * kTileRows;
-    }
-    if (has) {
-      tiles += count;
-      columns += columnCount;
-    }
+  const int32_t* verticals;  // the layer's, which Run::columnBegin indexes
+
+  __device__ void runs(const Run& run) {
+    const int tilesWritten = forEachItem(run.count, [&](bool valid, int position, int owner, int index) {
+      const int first = __shfl_sync(kFullWarp, run.first, owner);
+      if (valid) tiles[position] = first + index * kTileRows;
+    });
+    const int columnsWritten = forEachItem(run.columns, [&](bool valid, int position, int owner, int index) {
+      const int begin = __shfl_sync(kFullWarp, run.columnBegin, owner);
+      if (valid) columns[position] = verticals[begin + index];
+    });
+    tiles += tilesWritten;
+    columns += columnsWritten;
   }
 };
 
@@ -147,6 +201,15 @@ __device__ int rangeLowOf(const unsigned long long* slashBits, int top) {
   int low = top;
   while (anyBitIn(slashBits, low - kTileRows, low)) low -= kTileRows;
   return low;
+}
+
+// The same by a whole warp, 32 offset tiles per step (lane k looks k tiles further down).
+__device__ int warpRangeLowOf(const unsigned long long* slashBits, int top) {
+  const int lane = laneIndex();
+  for (int low = top;; low -= kWarpSize * kTileRows) {
+    const unsigned empty = __ballot_sync(kFullWarp, !anyBitIn(slashBits, low - (lane + 1) * kTileRows, low - lane * kTileRows));
+    if (empty != 0) return low - (__ffs(empty) - 1) * kTileRows;
+  }
 }
 
 // Number of elements < x in ascending values[0..count).
@@ -180,102 +243,122 @@ __global__ void slashRangesKernel(const ConvertArgs args, int32_t* rangeLow, int
   nextRange[first + i] = countBelow(slashes, i, low) - 1;
 }
 
-// Called by whole warps (inactive lanes with active = false): each lane follows its block's
-// chain of ranges, and the emitter handles one range per lane per step.
+// A block's ranges, 32 per round: every lane follows the chain alike (one dependent load per
+// range, the same address on all lanes) and lane r keeps the round's r-th range; then each lane
+// finds its range's columns by binary search in the verticals (the verticals between the previous
+// range's end and its start), and the emitter takes the round's ranges at once.
 template <class Emit>
-__device__ void verticalSlashBlock(const ConvertArgs& args, int head, int blockEnd, bool active, Emit& emit) {
-  const int v0 = args.verticalOffsets[head], s0 = args.slashOffsets[head];
+__device__ void verticalSlashBlock(const ConvertArgs& args, int head, int blockEnd, Emit& emit) {
+  const int lane = laneIndex();
+  const int v0 = args.verticalOffsets[head], verticalCount = args.verticalOffsets[head + 1] - v0;
   const int32_t* verticals = args.verticals + v0;
-  const int verticalCount = args.verticalOffsets[head + 1] - v0;
+  const int s0 = args.slashOffsets[head];
   const int32_t* slashes = args.slashes + s0;
-  const int below = active ? countBelow(slashes, args.slashOffsets[head + 1] - s0, blockEnd) : 0;
+  const int below = countBelow(slashes, args.slashOffsets[head + 1] - s0, blockEnd);
+  if (below == 0) return;
   // The range in hand: opened by offset `top`, ending at `low`; `next` indexes the offset that
   // opens the one after it (-1: none).
-  bool has = below > 0;
-  int top = 0, low = 0, next = -1;
-  if (has && slashes[below - 1] >= blockEnd - kTileRows) {  // clamped windows open the first range
+  int top, low, next;
+  if (slashes[below - 1] >= blockEnd - kTileRows) {  // clamped windows open the first range
     top = blockEnd - kTileRows;
-    low = rangeLowOf(args.slashBits + size_t(head) * args.slashBitWords, top);
+    low = warpRangeLowOf(args.slashBits + size_t(head) * args.slashBitWords, top);
     next = countBelow(slashes, below, low) - 1;
-  } else if (has) {
+  } else {
     top = slashes[below - 1];
     low = args.rangeLow[s0 + below - 1];
     next = args.nextRange[s0 + below - 1];
   }
-  int v = 0;
-  while (__any_sync(kFullWarp, has)) {
-    const int rangeStart = blockEnd - top - kTileRows, rangeEnd = blockEnd - low;
-    const int firstColumn = v;
-    if (has) {
-      while (v < verticalCount && verticals[v] < rangeStart) ++v;
-    }
-    emit.verticalSlashRange(has, rangeStart, (rangeEnd - rangeStart) / kTileRows, verticals + firstColumn,
-                            v - firstColumn);
-    if (has) {
-      while (v < verticalCount && verticals[v] < rangeEnd) ++v;
-      has = next >= 0;
-      if (has) {
+  int passedVerticals = 0;  // verticals below the end of the previous round's last range
+  for (bool more = true; more;) {
+    int myTop = 0, myLow = 0;
+    bool mine = false;
+    for (int r = 0; r < kWarpSize && more; ++r) {
+      if (lane == r) {
+        myTop = top;
+        myLow = low;
+        mine = true;
+      }
+      more = next >= 0;
+      if (more) {
         top = slashes[next];
         low = args.rangeLow[s0 + next];
         next = args.nextRange[s0 + next];
       }
     }
+    const int rangeStart = blockEnd - myTop - kTileRows, rangeEnd = blockEnd - myLow;
+    const int startRank = mine ? countBelow(verticals, verticalCount, rangeStart) : 0;
+    const int endRank = mine ? countBelow(verticals, verticalCount, rangeEnd) : 0;
+    const int previousEnd = __shfl_up_sync(kFullWarp, endRank, 1);
+    const int columnBegin = lane == 0 ? passedVerticals : previousEnd;
+    emit.runs(mine ? Run{rangeStart, (rangeEnd - rangeStart) / kTileRows, v0 + columnBegin, startRank - columnBegin}
+                   : Run{});
+    passedVerticals = __shfl_sync(kFullWarp, endRank, kWarpSize - 1);  // used only after a full round
   }
 }
 
-// A-shape bounding tiles: the 64-aligned tiles of [0, min(nInit, end)) and of the local band
-// (start - nLocal, end).
-template <class Emit>
-__device__ void aShapeBlock(int nInit, int nLocal, int rowBegin, int rowEnd, Emit& emit) {
+// A-shape bounding tiles as two runs: the 64-aligned tiles of [0, min(nInit, end)) below the local
+// band (lane 0) and those of the local band (start - nLocal, end) (lane 1).
+__device__ Run aShapeRun(int nInit, int nLocal, int rowBegin, int rowEnd) {
   const int localFirst = nLocal > 0 ? max(0, rowBegin - nLocal + 1) / kTileRows * kTileRows : rowEnd;
   const int localLast = nLocal > 0 ? (rowEnd - 1) / kTileRows * kTileRows : rowEnd - kTileRows;
-  for (int s = 0; s < min(nInit, rowEnd) && s < localFirst; s += kTileRows) emit.tile(s);
-  for (int s = localFirst; s <= localLast; s += kTileRows) emit.tile(s);
+  const int initEnd = min(min(nInit, rowEnd), localFirst);
+  switch (laneIndex()) {
+    case 0:
+      return Run{0, initEnd > 0 ? (initEnd + kTileRows - 1) / kTileRows : 0};
+    case 1:
+      return Run{localFirst, localLast >= localFirst ? (localLast - localFirst) / kTileRows + 1 : 0};
+    default:
+      return Run{};
+  }
 }
 
+// Called by a whole warp for query block `block` of `head`.
 template <class Emit>
-__device__ void generateBlock(const ConvertArgs& args, int head, int block, bool active, Emit& emit) {
+__device__ void generateBlock(const ConvertArgs& args, int head, int block, Emit& emit) {
   const int rowBegin = block * kTileRows, rowEnd = min(rowBegin + kTileRows, args.seqLen);
   const int32_t* pattern = args.patterns + 3 * head;
   switch (PatternId(pattern[0])) {
     case PatternId::Dense:
-      for (int s = 0; s <= rowBegin; s += kTileRows) emit.tile(s);
+      emit.runs(laneIndex() == 0 ? Run{0, block + 1} : Run{});
       break;
     case PatternId::VerticalSlash:
-      verticalSlashBlock(args, head, rowBegin + kTileRows, active, emit);
+      verticalSlashBlock(args, head, rowBegin + kTileRows, emit);
       break;
     case PatternId::StreamLlm:
-      aShapeBlock(pattern[1], pattern[2], rowBegin, rowEnd, emit);
+      emit.runs(aShapeRun(pattern[1], pattern[2], rowBegin, rowEnd));
       break;
     case PatternId::BlockSparse: {
       const size_t slot = size_t(args.blockSparseSlot[head]) * args.numBlocks + block;
-      for (int c = 0; c < args.chosenCount[slot]; ++c) emit.tile(args.chosenBlocks[slot * args.chosenStride + c] * kTileRows);
+      const int count = args.chosenCount[slot];
+      const int32_t* chosen = args.chosenBlocks + slot * args.chosenStride;
+      for (int base = 0; base < count; base += kWarpSize) {
+        const int c = base + laneIndex();
+        emit.runs(c < count ? Run{chosen[c] * kTileRows, 1} : Run{});
+      }
       break;
     }
   }
 }
 
+// Grid (ceil(numBlocks / kConvertWarps), H): a CTA's warps take neighbouring blocks of one head
+// (they share its chain of ranges in L1), the last blocks (the longest lists) first.
 template <bool kWrite>
-__global__ void convertKernel(const ConvertArgs args) {
-  const int head = blockIdx.y, block = blockIdx.x * blockDim.x + threadIdx.x;
-  const bool active = block < args.numBlocks;
-  // Vertical-Slash warps stay whole past the last block (their emission is warp-cooperative); a
-  // head's pattern is the same for the whole warp.
-  if (!active && PatternId(args.patterns[3 * head]) != PatternId::VerticalSlash) return;
-  const size_t slot = size_t(head) * args.numBlocks + min(block, args.numBlocks - 1);
+__global__ void __launch_bounds__(kConvertWarps * kWarpSize) convertKernel(const ConvertArgs args) {
+  const int head = blockIdx.y;
+  const int fromLast = blockIdx.x * kConvertWarps + threadIdx.x / kWarpSize;
+  if (fromLast >= args.numBlocks) return;  // whole warps only
+  const int block = args.numBlocks - 1 - fromLast;
+  const size_t slot = size_t(head) * args.numBlocks + block;
   if constexpr (kWrite) {
-    WriteEmitter emit{args.tileStarts + args.tileOffsets[slot], args.columns + args.colOffsets[slot]};
-    generateBlock(args, head, block, active, emit);
+    WriteEmitter emit{args.tileStarts + args.tileOffsets[slot], args.columns + args.colOffsets[slot], args.verticals};
+    generateBlock(args, head, block, emit);
   } else {
     const bool windowed = PatternId(args.patterns[3 * head]) == PatternId::StreamLlm;
     const int rowBegin = block * kTileRows;
     CountEmitter emit{rowBegin, min(rowBegin + kTileRows, args.seqLen), windowed ? args.patterns[3 * head + 1] : -1,
                       windowed ? args.patterns[3 * head + 2] : -1};
-    generateBlock(args, head, block, active, emit);
-    if (!active) return;
-    args.tileCount[slot] = emit.tiles;
-    args.columnCount[slot] = emit.columns;
-    args.entries[slot] = emit.entries;
+    generateBlock(args, head, block, emit);
+    emit.finish(args, slot);
   }
 }
 
@@ -486,10 +569,10 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
     slashRangesKernel<<<slashGrid, kConvertThreads>>>(args, rangeLow.get(), nextRange.get());
     SPARSESCOPE_CUDA_TRY(cudaGetLastError());
   }
-  const dim3 grid((numBlocks + kConvertThreads - 1) / kConvertThreads, H);
+  const dim3 grid((numBlocks + kConvertWarps - 1) / kConvertWarps, H);
   SPARSESCOPE_CUDA_TRY(cudaMemset(tileCount.get() + slots, 0, sizeof(int32_t)));
   SPARSESCOPE_CUDA_TRY(cudaMemset(columnCount.get() + slots, 0, sizeof(int32_t)));
-  convertKernel<false><<<grid, kConvertThreads>>>(args);
+  convertKernel<false><<<grid, kConvertWarps * kWarpSize>>>(args);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
   SPARSESCOPE_TRY(exclusiveScan(tileCount.get(), tileOffsets.get(), slots, scanScratch));
   SPARSESCOPE_TRY(exclusiveScan(columnCount.get(), colOffsets.get(), slots, scanScratch));
@@ -505,7 +588,7 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   args.tileStarts = tileStarts.get();
   args.columns = columns.get();
   timer = std::make_unique<DeviceTimer>();
-  convertKernel<true><<<grid, kConvertThreads>>>(args);
+  convertKernel<true><<<grid, kConvertWarps * kWarpSize>>>(args);
   SPARSESCOPE_CUDA_TRY(cudaGetLastError());
   SPARSESCOPE_TRY(timer->stop());
   const double convertingMs = countingMs + cudaTakeDeviceMs();

@@ -61,23 +61,45 @@ __device__ void selectTopKAscending(int n, int k, KeyOf keyOf, int32_t* out) {
     mask |= 255u << shift;
   }
 
-  // Compaction in index order keeps the output ascending and takes the lowest-index ties.
-  int equalBefore = 0, written = 0;
-  for (int base = 0; base < n; base += kBlockThreads) {
-    const int i = base + threadIdx.x;
-    const uint32_t key = i < n ? keyOf(i) : 0u;
-    const bool above = i < n && key > prefix;
-    const bool equal = i < n && key == prefix;
-    int equalRank, equalTotal;
-    Scan(scanStorage).ExclusiveSum(equal ? 1 : 0, equalRank, equalTotal);
-    __syncthreads();
-    const bool take = above || (equal && equalBefore + equalRank < remaining);
-    int position, taken;
-    Scan(scanStorage).ExclusiveSum(take ? 1 : 0, position, taken);
-    __syncthreads();
-    if (take) out[written + position] = i;
-    equalBefore += equalTotal;
-    written += taken;
+  // Compaction in index order keeps the output ascending and takes the lowest-index ties. Each
+  // warp takes one contiguous segment: it counts the keys above and equal to `prefix` there, and
+  // after one exchange of those counts writes its taken indices at (keys above before i) +
+  // min(keys equal before i, remaining), ranks within 32 keys by ballot (one barrier in all,
+  // where two block-wide scans per kBlockThreads keys made the compaction barrier-bound).
+  constexpr int kWarps = kBlockThreads / 32;
+  __shared__ int warpAbove[kWarps], warpEqual[kWarps];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int segment = (n + kBlockThreads - 1) / kBlockThreads * 32;
+  const int begin = min(n, warp * segment), end = min(n, begin + segment);
+  int aboveBefore = 0, equalBefore = 0;
+  for (int base = begin; base < end; base += 32) {
+    const int i = base + lane;
+    const uint32_t key = i < end ? keyOf(i) : 0u;
+    aboveBefore += __popc(__ballot_sync(0xffffffffu, i < end && key > prefix));
+    equalBefore += __popc(__ballot_sync(0xffffffffu, i < end && key == prefix));
+  }
+  if (lane == 0) {
+    warpAbove[warp] = aboveBefore;
+    warpEqual[warp] = equalBefore;
+  }
+  __syncthreads();
+  aboveBefore = equalBefore = 0;
+  for (int w = 0; w < warp; ++w) {
+    aboveBefore += warpAbove[w];
+    equalBefore += warpEqual[w];
+  }
+  const unsigned lowerLanes = (1u << lane) - 1u;
+  for (int base = begin; base < end; base += 32) {
+    const int i = base + lane;
+    const uint32_t key = i < end ? keyOf(i) : 0u;
+    const unsigned above = __ballot_sync(0xffffffffu, i < end && key > prefix);
+    const unsigned equal = __ballot_sync(0xffffffffu, i < end && key == prefix);
+    const int equalRank = equalBefore + __popc(equal & lowerLanes);
+    const bool isAbove = (above >> lane) & 1u, isEqual = (equal >> lane) & 1u;
+    if (isAbove || (isEqual && equalRank < remaining))
+      out[aboveBefore + __popc(above & lowerLanes) + min(equalRank, remaining)] = i;
+    aboveBefore += __popc(above);
+    equalBefore += __popc(equal);
   }
 }
 

@@ -61,8 +61,9 @@ __device__ void maskedScores(float (&scores)[8][4], const QueryFragments<D>& que
     }
 }
 
+// Starts loading key tile `tileIndex` into `tile` as one commit group.
 template <typename T, int D>
-__device__ void loadKeyTile(T* tile, const EstimateArgs<T>& args, int head, int tileIndex) {
+__device__ void startKeyTile(T* tile, const EstimateArgs<T>& args, int head, int tileIndex) {
   const int N = args.job.seqLen;
   const T* keys = args.job.k + size_t(head / args.job.groupSize) * N * D;
   loadTileAsync<T, D>(tile, keys, [&](int r) {
@@ -70,23 +71,35 @@ __device__ void loadKeyTile(T* tile, const EstimateArgs<T>& args, int head, int 
     return j < N ? j : -1;
   });
   copyAsyncCommit();
+}
+
+template <typename T, int D>
+__device__ void loadKeyTile(T* tile, const EstimateArgs<T>& args, int head, int tileIndex) {
+  startKeyTile<T, D>(tile, args, head, tileIndex);
   copyAsyncWait<0>();
   __syncthreads();
 }
 
+// Double-buffered: the split's next key tile loads while this one is scored (a load waited for
+// before every tile left the tensor cores idle for its whole latency).
 template <typename T, int D>
 __global__ void __launch_bounds__(kThreads) rowStatsKernel(const EstimateArgs<T> args) {
-  __shared__ __align__(16) T tile[kTileRows * D];
+  __shared__ __align__(16) T tiles[2][kTileRows * D];
   const int listed = blockIdx.y, head = args.job.heads[listed];
   QueryFragments<D> queries;
-  loadLastQueries<T, D>(queries, tile, args, head);
+  loadLastQueries<T, D>(queries, tiles[0], args, head);
 
   RowStats stats;
-  for (int t = blockIdx.x; t < args.numTiles; t += gridDim.x) {
-    loadKeyTile<T, D>(tile, args, head, t);
-    float scores[8][4];
-    maskedScores<T, D>(scores, queries, tile, args, t);
+  if (blockIdx.x < args.numTiles) startKeyTile<T, D>(tiles[0], args, head, blockIdx.x);
+  const int step = gridDim.x;
+  for (int t = blockIdx.x, buffer = 0; t < args.numTiles; t += step, buffer ^= 1) {
+    if (t + step < args.numTiles) startKeyTile<T, D>(tiles[buffer ^ 1], args, head, t + step);
+    else copyAsyncCommit();  // an empty group, so that waiting for all but one is waiting for tile t
+    copyAsyncWait<1>();
     __syncthreads();
+    float scores[8][4];
+    maskedScores<T, D>(scores, queries, tiles[buffer], args, t);
+    __syncthreads();  // tiles[buffer] is refilled by the next step
     stats.add(scores);
   }
   stats.combineQuad();
