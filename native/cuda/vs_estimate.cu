@@ -146,18 +146,26 @@ __global__ void __launch_bounds__(kThreads) tileScoresKernel(const EstimateArgs<
         probabilities[r][fragmentColumn(nt, e)] = exp2f(scores[nt][e] - rowReference[r]) * rowInverse[r];
       }
     __syncthreads();
-    if (threadIdx.x < kTileRows) {
-      const int j = t * kTileRows + threadIdx.x;
+    // Threads 64..127 sum the columns while thread d < 64 sums diagonals d and 126 - d (d + 1
+    // entries each): 64 steps per tile, where threads 0..63 did the columns and then the longest
+    // diagonals (128 steps). Each sum keeps its order, so the scores are unchanged.
+    static_assert(kThreads == 2 * kTileRows, "one thread per column and per diagonal pair");
+    if (threadIdx.x >= kTileRows) {
+      const int c = threadIdx.x - kTileRows, j = t * kTileRows + c;
       float sum = 0.f;
-      for (int r = 0; r < kTileRows; ++r) sum += probabilities[r][threadIdx.x];
+      for (int r = 0; r < kTileRows; ++r) sum += probabilities[r][c];
       if (j < N) args.vertical[size_t(listed) * N + j] = j < kForcedVerticals ? INFINITY : sum;
-    }
-    if (threadIdx.x < kDiagonals) {
+    } else {
       // Local diagonal d holds (r, c = r + 63 - d): offset (queryStart + r) - (64 t + c).
-      const int d = threadIdx.x;
-      float sum = 0.f;
-      for (int r = max(0, d - (kTileRows - 1)); r <= min(kTileRows - 1, d); ++r) sum += probabilities[r][r + kTileRows - 1 - d];
-      args.slashPartial[(size_t(listed) * args.numTiles + t) * kDiagonals + d] = sum;
+      float* partials = args.slashPartial + (size_t(listed) * args.numTiles + t) * kDiagonals;
+      auto diagonalSum = [&](int d) {
+        float sum = 0.f;
+        for (int r = max(0, d - (kTileRows - 1)); r <= min(kTileRows - 1, d); ++r) sum += probabilities[r][r + kTileRows - 1 - d];
+        return sum;
+      };
+      const int d = threadIdx.x, mirrored = kDiagonals - 1 - threadIdx.x;
+      partials[d] = diagonalSum(d);
+      if (mirrored != d) partials[mirrored] = diagonalSum(mirrored);
     }
     __syncthreads();
   }
