@@ -51,6 +51,8 @@ export interface IndexOptions {
   xattentionBlockSize?: number;
   flexprefillBlockSize?: number;
   flexprefillMinBudget?: number;
+  /** false: build for the time only; the index comes back empty (every array of length 0), so timed repeats leave no index behind. Default true. */
+  output?: boolean;
 }
 
 /**

@@ -12,6 +12,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -556,6 +557,7 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
     optionalInt("xattentionBlockSize", 1 << 16, settings.xattentionBlockSize);
     optionalInt("flexprefillBlockSize", 1 << 16, settings.flexprefillBlockSize);
     optionalInt("flexprefillMinBudget", 1 << 24, settings.flexprefillMinBudget);
+    const bool keepOutput = parseKeepOutput(env, opts);
     auto index = std::make_shared<SparseIndex>();
     OpWorker::Compute compute = [=](const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA
@@ -565,20 +567,28 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
       return buildSparseIndex(inputs, patternsView, settings, index.get(), ctx);
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
+      // Each array is released as soon as JS has its copy (at 1M tokens a head's index is ~50 MiB);
+      // a timed build (opts.output false) gives JS empty arrays.
+      SparseIndex& built = *index;
+      auto moved = [&](auto& values) {
+        auto taken = std::exchange(values, {});
+        if (!keepOutput) taken.clear();
+        return toTypedArray(env, taken);
+      };
       Napi::Object result = Napi::Object::New(env);
-      result.Set("numHeads", index->numHeads);
-      result.Set("seqLen", index->seqLen);
-      result.Set("numBlocks", index->numBlocks);
-      result.Set("tileOffsets", toTypedArray(env, index->tileOffsets));
-      result.Set("tileStarts", toTypedArray(env, index->tileStarts));
-      result.Set("colOffsets", toTypedArray(env, index->colOffsets));
-      result.Set("columns", toTypedArray(env, index->columns));
-      result.Set("window", toTypedArray(env, index->window));
-      result.Set("verticalOffsets", toTypedArray(env, index->verticalOffsets));
-      result.Set("verticals", toTypedArray(env, index->verticals));
-      result.Set("slashOffsets", toTypedArray(env, index->slashOffsets));
-      result.Set("slashes", toTypedArray(env, index->slashes));
-      result.Set("density", toTypedArray(env, index->density));
+      result.Set("numHeads", built.numHeads);
+      result.Set("seqLen", built.seqLen);
+      result.Set("numBlocks", built.numBlocks);
+      result.Set("tileOffsets", moved(built.tileOffsets));
+      result.Set("tileStarts", moved(built.tileStarts));
+      result.Set("colOffsets", moved(built.colOffsets));
+      result.Set("columns", moved(built.columns));
+      result.Set("window", moved(built.window));
+      result.Set("verticalOffsets", moved(built.verticalOffsets));
+      result.Set("verticals", moved(built.verticals));
+      result.Set("slashOffsets", moved(built.slashOffsets));
+      result.Set("slashes", moved(built.slashes));
+      result.Set("density", moved(built.density));
       result.Set("ms", ms);
       return result;
     };

@@ -122,6 +122,20 @@ describe('buildIndex vertical_and_slash (CPU)', () => {
     }
   });
 
+  it('opts.output false builds for the time only: every array comes back empty', async () => {
+    const problem = randomProblem({ dtype: 'BF16', numHeads: 2, numKvHeads: 1, seqLen: 300, headDim: 16 }, rng(seed + 2));
+    const patterns = patternsOf([[PATTERN_ID.vertical_and_slash, 30, 50], [PATTERN_ID.block_sparse, 2, 0]]);
+    const timed = await native.buildIndex(inputsOf(problem, false), patterns, { backend: 'cpu', output: false });
+    expect(timed).toMatchObject({ numHeads: 2, seqLen: 300, numBlocks: 5 });
+    expect(timed.ms).toBeGreaterThanOrEqual(0);
+    for (const key of ['tileOffsets', 'tileStarts', 'colOffsets', 'columns', 'window', 'verticalOffsets', 'verticals', 'slashOffsets', 'slashes', 'density'] as const) {
+      expect(timed[key], key).toHaveLength(0);
+    }
+    const index = await native.buildIndex(inputsOf(problem, false), patterns, { backend: 'cpu' });
+    expect(index.tileStarts.length).toBeGreaterThan(0);
+    await expect(native.buildIndex(inputsOf(problem, false), patterns, { backend: 'cpu', output: 1 as unknown as boolean })).rejects.toThrow(/opts\.output must be a boolean/);
+  });
+
   it('clamps budgets to N on tiny inputs', async () => {
     const problem = randomProblem({ dtype: 'BF16', numHeads: 1, numKvHeads: 1, seqLen: 20, headDim: 16 }, rng(seed + 1));
     const index = await native.buildIndex(inputsOf(problem, false), patternsOf([[PATTERN_ID.vertical_and_slash, 1000, 6096]]), { backend: 'cpu' });

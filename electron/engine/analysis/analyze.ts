@@ -7,11 +7,10 @@ import { ApiError, type Backend, type HeadConfig, type HeadPattern, type HeadSta
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import {
+  BatchReader,
   batchBudget,
-  batchInputs,
   encodePatterns,
   evaluatedRows,
-  headBatches,
   headView,
   layerPatterns,
   mean,
@@ -21,6 +20,7 @@ import {
   resolveBackend,
   speedupOf,
   timed,
+  timedIndex,
   withConfigIndexSettings,
   withRuntimeWarnings,
   type Control,
@@ -92,14 +92,14 @@ export async function measuredHeadStats(layer: number, head: number, probe: Head
  */
 export async function shareLayerTimes(native: NativeModule, inputs: AttentionInputs, stats: HeadStats[], backend: NativeBackend, control?: Control): Promise<HeadStats[]> {
   const patterns = encodePatterns(stats.map((head) => ({ pattern: head.pattern, a: head.params[0], b: head.params[1] })));
-  const index = await timed(LAYER_REPEATS, () => native.buildIndex(inputs, patterns, { backend }, nativeControl(control)), control);
-  const sparse = await timed(LAYER_REPEATS, () => native.sparseAttention(inputs, index.result, { backend, output: false }, nativeControl(control)), control);
+  const { index, indexMs } = await timedIndex(native, inputs, patterns, backend, LAYER_REPEATS, control);
+  const sparse = await timed(LAYER_REPEATS, () => native.sparseAttention(inputs, index, { backend, output: false }, nativeControl(control)), control);
   const indexShares = proportions(stats.map((head) => head.indexMs));
   const sparseShares = proportions(stats.map((head) => head.sparseMs));
   return stats.map((head, h) => {
-    const indexMs = index.ms * indexShares[h]!;
+    const headIndexMs = indexMs * indexShares[h]!;
     const sparseMs = sparse.ms * sparseShares[h]!;
-    return { ...head, indexMs, sparseMs, speedup: speedupOf(head.denseMs, indexMs, sparseMs) };
+    return { ...head, indexMs: headIndexMs, sparseMs, speedup: speedupOf(head.denseMs, headIndexMs, sparseMs) };
   });
 }
 
@@ -109,18 +109,16 @@ export async function shareLayerTimes(native: NativeModule, inputs: AttentionInp
  */
 export async function analyzeLayer(
   native: NativeModule,
-  capture: Capture,
+  reader: BatchReader,
   layer: number,
   patterns: readonly HeadPattern[],
   backend: NativeBackend,
   rows: Int32Array,
   control?: Control,
-  heads?: HeadBatch,
 ): Promise<HeadStats[]> {
   const stats: HeadStats[] = [];
   let denseMs: number | undefined;
-  for (const batch of headBatches(capture.summary, batchBudget(native, backend), heads)) {
-    const inputs = await batchInputs(capture, layer, batch);
+  for await (const { batch, inputs } of reader.layer(layer)) {
     denseMs ??= await timeDenseHead(native, inputs, backend, control);
     const batchStats: HeadStats[] = [];
     for (let head = batch.first; head < batch.end; head++) {
@@ -183,11 +181,12 @@ export async function analyzeCapture(
   const configured = withConfigIndexSettings(native, options.config);
   const layers = selectLayers(capture, options.layers);
   const rows = evaluatedRows(capture.summary.seqLen, options.sampling);
+  const reader = new BatchReader(capture, batchBudget(native, backend), options.heads);
   const heads: HeadStats[] = [];
   for (const [done, layer] of layers.entries()) {
     onProgress(done / layers.length, `layer ${layer}`);
     const patterns = layerPatterns(options.config, layer, capture.summary.numHeads);
-    heads.push(...(await analyzeLayer(configured, capture, layer, patterns, backend, rows, control, options.heads)));
+    heads.push(...(await analyzeLayer(configured, reader, layer, patterns, backend, rows, control)));
   }
   onProgress(1, 'done');
   return withRuntimeWarnings(buildReport(resolved, capture, heads, 'measured'), options.config);

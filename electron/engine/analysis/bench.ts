@@ -10,11 +10,10 @@ import type { AttentionInputs, AttentionResult, NativeBackend, NativeModule, Spa
 import { syntheticCapture } from '../synthetic/memory-capture.js';
 import { buildReport, selectLayers } from './analyze.js';
 import {
+  BatchReader,
   batchBudget,
-  batchInputs,
   encodePatterns,
   evaluatedRows,
-  headBatches,
   indexWork,
   layerInputs,
   layerPatterns,
@@ -27,6 +26,7 @@ import {
   speedupOf,
   throwIfCancelled,
   timed,
+  timedIndex,
   withConfigIndexSettings,
   withRuntimeWarnings,
   type Control,
@@ -120,14 +120,14 @@ export async function benchLayer(
   const timedOpts = { backend, output: false };
   const dense = await timed<AttentionResult>(repeat, () => native.denseAttention(inputs, timedOpts, nativeControl(control)), control);
   const encoded = encodePatterns(patterns);
-  const index = await timed<SparseIndex>(repeat, () => native.buildIndex(inputs, encoded, { backend }, nativeControl(control)), control);
-  const sparse = await timed<AttentionResult>(repeat, () => native.sparseAttention(inputs, index.result, timedOpts, nativeControl(control)), control);
+  const { index, indexMs } = await timedIndex(native, inputs, encoded, backend, repeat, control);
+  const sparse = await timed<AttentionResult>(repeat, () => native.sparseAttention(inputs, index, timedOpts, nativeControl(control)), control);
   const { seqLen, headDim } = inputs;
   const rows = evaluatedRows(seqLen, RECALL_SAMPLING);
   throwIfCancelled(control);
-  const { recall } = await native.recall(inputs, index.result, { backend, rows, denseLse: pickRows(dense.result.lse, seqLen, rows, 1) }, nativeControl(control));
+  const { recall } = await native.recall(inputs, index, { backend, rows, denseLse: pickRows(dense.result.lse, seqLen, rows, 1) }, nativeControl(control));
   const denseOut = (await native.denseAttention(inputs, { backend, rows }, nativeControl(control))).out;
-  const sparseOut = (await native.sparseAttention(inputs, index.result, { backend, rows }, nativeControl(control))).out;
+  const sparseOut = (await native.sparseAttention(inputs, index, { backend, rows }, nativeControl(control))).out;
   return apportionedHeadStats(
     layer,
     firstHead,
@@ -135,25 +135,23 @@ export async function benchLayer(
     seqLen,
     rows.length,
     headDim,
-    { recall, denseOut, sparseOut, index: index.result },
-    { denseMs: dense.ms, indexMs: index.ms, sparseMs: sparse.ms },
+    { recall, denseOut, sparseOut, index },
+    { denseMs: dense.ms, indexMs, sparseMs: sparse.ms },
   );
 }
 
 /** Every head (of `within`) of a capture's layer, benchmarked batch by batch (see headBatches). */
 async function benchCaptureLayer(
   native: NativeModule,
-  capture: Capture,
+  reader: BatchReader,
   layer: number,
   patterns: readonly HeadPattern[],
   backend: NativeBackend,
   repeat: number,
   control?: Control,
-  within?: HeadBatch,
 ): Promise<HeadStats[]> {
   const heads: HeadStats[] = [];
-  for (const batch of headBatches(capture.summary, batchBudget(native, backend), within)) {
-    const inputs = await batchInputs(capture, layer, batch);
+  for await (const { batch, inputs } of reader.layer(layer)) {
     heads.push(...(await benchLayer(native, inputs, layer, batch.first, patterns.slice(batch.first, batch.end), backend, repeat, control)));
   }
   return heads;
@@ -171,11 +169,12 @@ export async function benchCapture(
   const configured = withConfigIndexSettings(native, options.config);
   if (capture) {
     const layers = selectLayers(capture, options.layers);
+    const reader = new BatchReader(capture, batchBudget(native, backend), options.heads);
     const heads: HeadStats[] = [];
     for (const [done, layer] of layers.entries()) {
       onProgress(done / layers.length, `layer ${layer}`);
       const patterns = layerPatterns(options.config, layer, capture.summary.numHeads);
-      heads.push(...(await benchCaptureLayer(configured, capture, layer, patterns, backend, options.repeat, control, options.heads)));
+      heads.push(...(await benchCaptureLayer(configured, reader, layer, patterns, backend, options.repeat, control)));
     }
     onProgress(1, 'done');
     return { report: withRuntimeWarnings(buildReport(resolved, capture, heads, 'measured'), options.config), sweep: [] };

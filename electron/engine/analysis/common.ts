@@ -17,9 +17,9 @@ import {
   type RowSampling,
 } from '../../../contract/api.js';
 import { DTYPE_BYTES } from '../capture/safetensors.js';
-import type { Capture } from '../capture/types.js';
+import type { Capture, TensorKind } from '../capture/types.js';
 import { denseRunWarnings } from '../config/sglang.js';
-import { PATTERN_ID, type AttentionInputs, type CallControl, type DeviceReport, type IndexOptions, type NativeBackend, type NativeModule } from '../native-api.js';
+import { PATTERN_ID, type AttentionInputs, type CallControl, type DeviceReport, type IndexOptions, type NativeBackend, type NativeModule, type SparseIndex } from '../native-api.js';
 import { Rng } from '../synthetic/prng.js';
 
 export const BLOCK = 64;
@@ -178,18 +178,59 @@ function layerBatches(summary: CaptureSummary, budgetBytes: number): HeadBatch[]
   return batches;
 }
 
-/** A batch of query heads and their KV heads as native input, read in one slice per tensor. */
-export async function batchInputs(capture: Capture, layer: number, batch: HeadBatch): Promise<AttentionInputs> {
+/** Buffers a batch's q, k and v are read into. */
+type BatchBuffers = Record<TensorKind, Uint8Array>;
+
+/** The KV heads [first, end) that a batch's query heads read. */
+function kvHeadsOf(capture: Capture, batch: HeadBatch): HeadBatch {
+  return { first: kvHeadOf(capture, batch.first), end: kvHeadOf(capture, batch.end - 1) + 1 };
+}
+
+/** A batch of query heads and their KV heads as native input, read in one slice per tensor (into `buffers` when given). */
+export async function batchInputs(capture: Capture, layer: number, batch: HeadBatch, buffers?: BatchBuffers): Promise<AttentionInputs> {
   const { summary } = capture;
   if (!summary.layers.includes(layer)) throw new ApiError(`layer ${layer} is not in the capture (layers present: ${summary.layers.join(', ')})`, 'not-found');
-  const kvFirst = kvHeadOf(capture, batch.first);
-  const kvEnd = kvHeadOf(capture, batch.end - 1) + 1;
+  const kv = kvHeadsOf(capture, batch);
   const [q, k, v] = await Promise.all([
-    capture.readHeads(layer, 'q', batch.first, batch.end),
-    capture.readHeads(layer, 'k', kvFirst, kvEnd),
-    capture.readHeads(layer, 'v', kvFirst, kvEnd),
+    capture.readHeads(layer, 'q', batch.first, batch.end, buffers?.q),
+    capture.readHeads(layer, 'k', kv.first, kv.end, buffers?.k),
+    capture.readHeads(layer, 'v', kv.first, kv.end, buffers?.v),
   ]);
-  return { dtype: summary.dtype, numHeads: batch.end - batch.first, numKvHeads: kvEnd - kvFirst, seqLen: summary.seqLen, headDim: summary.headDim, q, k, v };
+  return { dtype: summary.dtype, numHeads: batch.end - batch.first, numKvHeads: kv.end - kv.first, seqLen: summary.seqLen, headDim: summary.headDim, q, k, v };
+}
+
+/**
+ * A capture's layers read batch by batch (see headBatches) into one set of q, k and v buffers,
+ * sized for the largest batch and reused by every batch of every layer. A run then holds one
+ * batch's bytes, not every batch it read until the garbage collector frees them (at 1M tokens a
+ * batch is 512 MiB, and V8 left the previous one in memory). A batch's inputs are valid until the next read.
+ */
+export class BatchReader {
+  readonly batches: HeadBatch[];
+  private buffers: BatchBuffers | null = null;
+
+  constructor(
+    private readonly capture: Capture,
+    budgetBytes: number,
+    within?: HeadBatch,
+  ) {
+    this.batches = headBatches(capture.summary, budgetBytes, within);
+  }
+
+  /** Each batch of `layer` with its inputs, in order. */
+  async *layer(layer: number): AsyncGenerator<{ batch: HeadBatch; inputs: AttentionInputs }> {
+    for (const batch of this.batches) yield { batch, inputs: await batchInputs(this.capture, layer, batch, this.reused()) };
+  }
+
+  private reused(): BatchBuffers {
+    if (this.buffers) return this.buffers;
+    const { seqLen, headDim, dtype } = this.capture.summary;
+    const headBytes = seqLen * headDim * DTYPE_BYTES[dtype];
+    const most = (heads: (batch: HeadBatch) => HeadBatch): number => Math.max(...this.batches.map((batch) => heads(batch).end - heads(batch).first)) * headBytes;
+    const kvBytes = most((batch) => kvHeadsOf(this.capture, batch));
+    this.buffers = { q: new Uint8Array(most((batch) => batch)), k: new Uint8Array(kvBytes), v: new Uint8Array(kvBytes) };
+    return this.buffers;
+  }
 }
 
 /** A whole layer (all query heads) as native input: for captures known to be small (the synthetic sweep). */
@@ -287,6 +328,24 @@ export async function timed<T extends { ms: number }>(repeat: number, run: () =>
     times.push(result.ms);
   }
   return { result, ms: median(times) };
+}
+
+/**
+ * The index of `patterns` over `inputs` and the median time of building it, as `timed` measures:
+ * the timed builds return no index (at 1M tokens one is ~50 MiB a head, left to the garbage
+ * collector otherwise), and one more build gives the index.
+ */
+export async function timedIndex(
+  native: NativeModule,
+  inputs: AttentionInputs,
+  patterns: Int32Array,
+  backend: NativeBackend,
+  repeat: number,
+  control?: Control,
+): Promise<{ index: SparseIndex; indexMs: number }> {
+  const { ms } = await timed(repeat, () => native.buildIndex(inputs, patterns, { backend, output: false }, nativeControl(control)), control);
+  throwIfCancelled(control);
+  return { index: await native.buildIndex(inputs, patterns, { backend }, nativeControl(control)), indexMs: ms };
 }
 
 /** Causal score entries of an N-token sequence, N(N+1)/2: the dense pre-fill's work. */

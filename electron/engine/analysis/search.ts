@@ -15,10 +15,9 @@ import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import { buildReport, measuredHeadStats, selectLayers, shareLayerTimes, timeDenseHead } from './analyze.js';
 import {
+  BatchReader,
   batchBudget,
-  batchInputs,
   evaluatedRows,
-  headBatches,
   headView,
   indexOverhead,
   methodIndexOptions,
@@ -204,7 +203,7 @@ export async function searchCapture(
   if (methods && settings.methodSettings) config.runtime = { ...settings.methodSettings };
   const headsPerLayer = heads.end - heads.first;
   const totalHeads = layers.length * headsPerLayer;
-  const batches = headBatches(summary, batchBudget(native, resolved.backend), heads);
+  const reader = new BatchReader(capture, batchBudget(native, resolved.backend), heads);
   const stats: HeadStats[] = [];
   const comparison: HeadComparison[] = [];
   for (const [layerIndex, layer] of layers.entries()) {
@@ -213,10 +212,9 @@ export async function searchCapture(
       config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) };
       onProgress((headsBefore + head - heads.first + 1) / totalHeads, describeChoice(layer, head, choice));
     };
-    const duoStreams = methods?.includes('duo') ? await duoStreamingHeads(searching, capture, layer, batches, resolved.backend, settings.targetRecall, control) : new Map<number, boolean>();
+    const duoStreams = methods?.includes('duo') ? await duoStreamingHeads(searching, capture, layer, reader.batches, resolved.backend, settings.targetRecall, control) : new Map<number, boolean>();
     let denseMs: number | undefined;
-    for (const batch of batches) {
-      const inputs = await batchInputs(capture, layer, batch);
+    for await (const { batch, inputs } of reader.layer(layer)) {
       if (denseMs === undefined) onProgress(headsBefore / totalHeads, `layer ${layer}: timing dense`);
       denseMs ??= await timeDenseHead(native, inputs, resolved.backend, control);
       if (!methods) stats.push(...(await searchBatch(searching, inputs, layer, batch, settings, resolved.backend, denseMs, onChosen, control)));

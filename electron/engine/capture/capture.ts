@@ -154,7 +154,7 @@ class SafetensorsCapture implements Capture {
     return this.readHeads(layer, kind, head, head + 1);
   }
 
-  async readHeads(layer: number, kind: TensorKind, start: number, end: number): Promise<Uint8Array> {
+  async readHeads(layer: number, kind: TensorKind, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
     const tensor = this.tensor(layer, kind);
     const heads = tensor.shape[0] ?? 0;
     for (const head of [start, end - 1]) {
@@ -163,7 +163,7 @@ class SafetensorsCapture implements Capture {
       }
     }
     const headBytes = (tensor.end - tensor.begin) / heads;
-    const bytes = await this.file.read(tensor.name, start * headBytes, (end - start) * headBytes);
+    const bytes = await this.file.read(tensor.name, start * headBytes, (end - start) * headBytes, into);
     for (let head = start; head < end; head++) this.checkValues(layer, kind, head, bytes.subarray((head - start) * headBytes, (head - start + 1) * headBytes));
     return bytes;
   }

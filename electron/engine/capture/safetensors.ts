@@ -136,8 +136,8 @@ function checkDataLayout(tensors: TensorInfo[], dataBytes: number, where: string
 }
 
 /** Read exactly `length` bytes at `position`, in chunks; a short file is an error, never a hang. */
-async function readExactly(handle: FileHandle, position: number, length: number, where: string): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
+async function readExactly(handle: FileHandle, position: number, length: number, where: string, into?: Uint8Array): Promise<Uint8Array> {
+  const out = into ? into.subarray(0, length) : new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(out, done, Math.min(READ_CHUNK_BYTES, length - done), position + done);
@@ -178,7 +178,8 @@ export class SafetensorsFile {
   }
 
   /** Bytes [byteOffset, byteOffset + byteLength) of a tensor's data. */
-  async read(name: string, byteOffset = 0, byteLength?: number): Promise<Uint8Array> {
+  /** Bytes [byteOffset, byteOffset + byteLength) of a tensor, in a new buffer or at the start of `into`. */
+  async read(name: string, byteOffset = 0, byteLength?: number, into?: Uint8Array): Promise<Uint8Array> {
     const where = `${basename(this.path)}: tensor ${name}`;
     const tensor = this.header.tensors.get(name);
     if (!tensor) throw new SafetensorsError(`${where}: not in file`);
@@ -188,7 +189,8 @@ export class SafetensorsFile {
       throw new SafetensorsError(`${where}: slice [${byteOffset}, ${byteOffset + length}) outside its ${size} bytes`);
     }
     if (length > MAX_READ_BYTES) throw new SafetensorsError(`${where}: a ${length}-byte read exceeds what one buffer can hold (${MAX_READ_BYTES}); read it by heads`);
-    return readExactly(this.handle, this.header.dataOffset + tensor.begin + byteOffset, length, where);
+    if (into && into.byteLength < length) throw new SafetensorsError(`${where}: a ${length}-byte read does not fit the ${into.byteLength}-byte buffer given`);
+    return readExactly(this.handle, this.header.dataOffset + tensor.begin + byteOffset, length, where, into);
   }
 
   close(): Promise<void> {

@@ -20,8 +20,12 @@ export interface Capture {
   readonly summary: CaptureSummary;
   /** Raw bytes of one head, [N, D] in the capture's dtype (head indexes q heads for 'q', kv heads otherwise). */
   readHead(layer: number, kind: TensorKind, head: number): Promise<Uint8Array>;
-  /** Raw bytes of heads [start, end) of a layer tensor, [end - start, N, D]: one read, no copy. */
-  readHeads(layer: number, kind: TensorKind, start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Raw bytes of heads [start, end) of a layer tensor, [end - start, N, D]: one read, no copy.
+   * With `into` (at least that many bytes) they are read into its start and that view returned,
+   * so a caller reading batch after batch reuses one buffer instead of waiting on the garbage collector.
+   */
+  readHeads(layer: number, kind: TensorKind, start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
   /** Raw bytes of a whole layer tensor, [H or Hkv, N, D]. */
   readLayer(layer: number, kind: TensorKind): Promise<Uint8Array>;
   /** Tokens [start, end) of the prompt; an error when the capture holds no tokens or the range is outside 0..seqLen. */

@@ -54,13 +54,16 @@ export function syntheticCapture(options: SyntheticOptions): Capture {
     }
     return bytes;
   };
-  const readHeads = async (layer: number, kind: TensorKind, start: number, end: number): Promise<Uint8Array> => {
+  const readHeads = async (layer: number, kind: TensorKind, start: number, end: number, into?: Uint8Array): Promise<Uint8Array> => {
     const count = kind === 'q' ? options.heads : options.kvHeads;
     for (const head of [start, end - 1]) {
       if (!Number.isInteger(head) || head < 0 || head >= count || end <= start) throw new Error(`${kind} head ${head} is out of range (0..${count - 1})`);
     }
     const headBytes = options.seqLen * options.headDim * bytesPerValue;
-    return (await readLayer(layer, kind)).slice(start * headBytes, end * headBytes);
+    const heads = (await readLayer(layer, kind)).subarray(start * headBytes, end * headBytes);
+    if (!into) return heads.slice();
+    into.set(heads);
+    return into.subarray(0, heads.byteLength);
   };
   return {
     summary,

@@ -226,16 +226,19 @@ FlexPrefillSettings flexprefillSettings(HeadPatternsView patterns, int head, con
   return {patterns.a(head), patterns.b(head), settings.flexprefillBlockSize, settings.flexprefillMinBudget};
 }
 
-std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
-                             SparseIndex* index, const CallContext& ctx) {
-  if (std::string problem = validatePatterns(inputs, patterns, settings); !problem.empty()) return problem;
+namespace {
+
+// Every head's part of the index. The keys that the vertical_and_slash estimate reads (fp32, as
+// large as K: 256 MiB per KV head at 1M tokens, D = 64) are freed on return, before the heads are
+// assembled into the index.
+bool buildHeads(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
+                std::vector<HeadIndex>& heads, const CallContext& ctx) {
   const int numHeads = inputs.numHeads;
-  TransposedKeys keys;  // only the vertical_and_slash estimate reads keys tile by tile
+  TransposedKeys keys;
   bool anyVerticalSlash = false;
   for (int h = 0; h < numHeads; ++h) anyVerticalSlash |= patterns.pattern(h) == PatternId::VerticalSlash;
-  if (anyVerticalSlash && !keys.build(inputs, ctx)) return kCancelled;
-  std::vector<HeadIndex> heads(static_cast<size_t>(numHeads));
-  const bool finished = parallelFor(
+  if (anyVerticalSlash && !keys.build(inputs, ctx)) return false;
+  return parallelFor(
       numHeads,
       [&](int h) {
         switch (patterns.pattern(h)) {
@@ -254,8 +257,15 @@ std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView pat
         }
       },
       ctx);
-  if (!finished) return kCancelled;
+}
 
+}  // namespace
+
+std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView patterns, const IndexSettings& settings,
+                             SparseIndex* index, const CallContext& ctx) {
+  if (std::string problem = validatePatterns(inputs, patterns, settings); !problem.empty()) return problem;
+  std::vector<HeadIndex> heads(static_cast<size_t>(inputs.numHeads));
+  if (!buildHeads(inputs, patterns, settings, heads, ctx)) return kCancelled;
   assembleIndex(heads, inputs.seqLen, index);
   return "";
 }

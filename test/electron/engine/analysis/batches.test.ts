@@ -2,7 +2,7 @@
 // when it does not fit, and a small layer stays one call (as the pre-fill runs it).
 import { describe, expect, it } from 'vitest';
 import type { CaptureSummary } from '../../../../contract/api.js';
-import { batchInputs, headBatches } from '../../../../electron/engine/analysis/common.js';
+import { BatchReader, batchInputs, headBatches } from '../../../../electron/engine/analysis/common.js';
 import { syntheticCapture } from '../../../../electron/engine/synthetic/memory-capture.js';
 
 const MIB = 2 ** 20;
@@ -21,6 +21,22 @@ describe('headBatches', () => {
   it('splits a group that does not fit, never crossing groups, and keeps at least one head', () => {
     expect(headBatches(SHAPE, 5 * MIB)).toEqual([{ first: 0, end: 3 }, { first: 3, end: 4 }, { first: 4, end: 7 }, { first: 7, end: 8 }]);
     expect(headBatches(SHAPE, 1 * MIB)).toEqual(Array.from({ length: 8 }, (_, h) => ({ first: h, end: h + 1 })));
+  });
+
+  it('reads every batch of every layer into one set of buffers, sized for the largest batch', async () => {
+    const capture = syntheticCapture({ seqLen: 256, layers: 2, heads: 8, kvHeads: 2, headDim: 32, seed: 1, dtype: 'BF16' });
+    const headBytes = 256 * 32 * 2;
+    const reader = new BatchReader(capture, 5 * headBytes);
+    expect(reader.batches).toEqual([{ first: 0, end: 3 }, { first: 3, end: 4 }, { first: 4, end: 7 }, { first: 7, end: 8 }]);
+    const buffers = new Set<ArrayBufferLike>();
+    for (const layer of [0, 1]) {
+      for await (const { batch, inputs } of reader.layer(layer)) {
+        expect(inputs).toEqual(await batchInputs(capture, layer, batch));
+        for (const tensor of [inputs.q, inputs.k, inputs.v!]) buffers.add(tensor.buffer);
+        expect(inputs.q.buffer.byteLength).toBe(3 * headBytes);
+      }
+    }
+    expect(buffers.size).toBe(3);
   });
 
   it('reads a batch as the slices of its heads and KV head', async () => {

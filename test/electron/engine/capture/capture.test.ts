@@ -47,6 +47,12 @@ describe('captures', () => {
       expect(await capture.readHead(1, 'q', 2)).toEqual(tensorBytes(3, 4 * headBytes).subarray(2 * headBytes, 3 * headBytes));
       expect(await capture.readHead(0, 'v', 1)).toEqual(tensorBytes(2, 2 * headBytes).subarray(headBytes));
       expect(await capture.readLayer(0, 'k')).toEqual(tensorBytes(1, 2 * headBytes));
+      // Into a caller's buffer (batch after batch into one): its start holds the heads, nothing is allocated.
+      const into = new Uint8Array(3 * headBytes);
+      const read = await capture.readHeads(1, 'q', 1, 3, into);
+      expect(read.buffer).toBe(into.buffer);
+      expect(read).toEqual(tensorBytes(3, 4 * headBytes).subarray(headBytes, 3 * headBytes));
+      await expect(capture.readHeads(1, 'q', 0, 4, into)).rejects.toThrow(/does not fit the 960-byte buffer given/);
       await expect(capture.readHead(0, 'k', 2)).rejects.toThrow('tiny.safetensors: k head 2 out of range (layer 0 has 2)');
       await expect(capture.readLayer(5, 'q')).rejects.toThrow('layer 5 is not in this capture (layers: 0, 1)');
     } finally {
