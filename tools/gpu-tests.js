@@ -665,6 +665,42 @@ async function unevenListsCase(kernelPath, allTiles, headDim) {
   compareAttention(`uneven lists vs float64 ${label}`, case_, { out: pick(all.out, shape.headDim), lse: pick(all.lse, 1) }, index, rows);
 }
 
+// Inputs kept on the device (residentInputs, what the search does per head) give every op the
+// results of a call that uploads them, bit for bit; a released or foreign handle is refused.
+async function residentCase() {
+  const shape = { dtype: 'BF16', heads: 4, kvHeads: 2, seqLen: 1000, headDim: 128 };
+  const { inputs } = makeInputs(shape);
+  const resident = native.residentInputs(inputs);
+  const onDevice = { ...inputs, resident };
+  const rows = sampleRows(shape.seqLen, 40);
+  const patterns = patternsFor(shape.heads, shape.seqLen);
+  const same = (a, b) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+  const ops = [
+    ['dense', (x) => native.denseAttention(x, { backend: 'cuda', rows }), (r) => [r.out, r.lse]],
+    ['index', (x) => native.buildIndex(x, patterns, { backend: 'cuda' }), (r) => [r.tileStarts, r.columns, r.verticals, r.slashes, r.density]],
+  ];
+  for (const [name, run, parts] of ops) {
+    const [uploaded, held] = [parts(await run(inputs)), parts(await run(onDevice))];
+    check(`resident inputs: ${name} equals the uploading call`, uploaded.every((array, i) => same(array, held[i])));
+  }
+  const index = await native.buildIndex(inputs, patterns, { backend: 'cuda' });
+  const sparse = [await native.sparseAttention(inputs, index, { backend: 'cuda', rows }), await native.sparseAttention(onDevice, index, { backend: 'cuda', rows })];
+  check('resident inputs: sparse equals the uploading call', same(sparse[0].out, sparse[1].out) && same(sparse[0].lse, sparse[1].lse));
+  const denseLse = (await native.denseAttention(inputs, { backend: 'cuda', rows })).lse;
+  const recalls = [await native.recall(inputs, index, { backend: 'cuda', rows, denseLse }), await native.recall(onDevice, index, { backend: 'cuda', rows, denseLse })];
+  check('resident inputs: recall equals the uploading call', same(recalls[0].recall, recalls[1].recall));
+  const one = { ...inputs, numHeads: 1, numKvHeads: 1, q: inputs.q.subarray(0, inputs.q.length / 4), k: inputs.k.subarray(0, inputs.k.length / 2), v: undefined };
+  const oneResident = native.residentInputs(one);
+  const map = (x) => native.pooledMap(x, { backend: 'cuda', rowStart: 0, rowEnd: 1000, colStart: 0, colEnd: 1000, rows: 50, cols: 50, sampleRows: null });
+  const maps = [await map(one), await map({ ...one, resident: oneResident })];
+  check('resident inputs: pooled map equals the uploading call', same(maps[0].mean, maps[1].mean) && same(maps[0].max, maps[1].max));
+  await rejects('resident inputs: another shape is refused', Promise.resolve().then(() => native.denseAttention({ ...one, v: one.k, resident }, { backend: 'cuda' })), /another shape or dtype/);
+  await rejects('resident inputs: values wanted but not resident are refused', Promise.resolve().then(() => native.denseAttention({ ...one, v: one.k, resident: oneResident }, { backend: 'cuda' })), /has no v/);
+  native.releaseResident(resident);
+  native.releaseResident(oneResident);
+  await rejects('resident inputs: a released handle is refused', Promise.resolve().then(() => native.denseAttention(onDevice, { backend: 'cuda' })), /was released/);
+}
+
 async function errorCases() {
   const { inputs } = makeInputs({ dtype: 'BF16', heads: 2, kvHeads: 1, seqLen: 100, headDim: 64 });
   await rejects('F32 input is refused with a message', native.denseAttention({ ...inputs, dtype: 'F32', q: new Uint8Array(2 * 100 * 64 * 4), k: new Uint8Array(100 * 64 * 4), v: new Uint8Array(100 * 64 * 4) }, { backend: 'cuda' }), /F32|CPU/);
@@ -737,6 +773,11 @@ if (info.cuda.available) {
       }
   }
   await errorCases();
+  try {
+    await residentCase();
+  } catch (error) {
+    check('resident inputs case ran', false, error.stack);
+  }
   const { heads, verticalDiffer, slashDiffer } = topKStats;
   console.log(`top-k sets differing from the CPU's (fp32 sums, last-ulp near-ties): verticals ${verticalDiffer}/${heads} heads, slashes ${slashDiffer}/${heads} heads`);
 }

@@ -32,7 +32,12 @@ export interface AttentionInputs {
   q: Uint8Array;
   k: Uint8Array;
   v?: Uint8Array; // absent for calls that only need scores (pooled map, index build, recall)
+  /** The same tensors already on the CUDA device (NativeModule.residentInputs): CUDA calls skip uploading q/k/v; CPU calls ignore it. */
+  resident?: ResidentInputs;
 }
+
+/** A device copy of one AttentionInputs' tensors, made by NativeModule.residentInputs; opaque to JS. */
+export type ResidentInputs = { readonly __brand: 'ResidentInputs' };
 
 /** Pattern ids as stored in `HeadPatterns`. */
 export const PATTERN_ID = { dense: 0, vertical_and_slash: 1, stream_llm: 2, block_sparse: 3, xattention: 4, flexprefill: 5 } as const;
@@ -158,4 +163,11 @@ export interface NativeModule {
   methodEstimate?(inputs: AttentionInputs, opts: MethodEstimateOptions, control?: CallControl): Promise<MethodEstimate>;
   /** Recall of the computed set for the given rows, from the dense LSE of those rows. */
   recall(inputs: AttentionInputs, index: SparseIndex, opts: { backend: NativeBackend; rows: Int32Array; denseLse: Float32Array }, control?: CallControl): Promise<RecallResult>;
+  /**
+   * q, k and v (where given) copied to the CUDA device once, for many calls on these same inputs
+   * (pass it as inputs.resident); releaseResident frees it once no call in flight uses it. Only
+   * where CUDA is built and present; optional: stand-ins of the addon need not have it.
+   */
+  residentInputs?(inputs: AttentionInputs): ResidentInputs;
+  releaseResident?(resident: ResidentInputs): void;
 }

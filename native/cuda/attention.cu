@@ -101,9 +101,9 @@ std::string launchAttention(const AttentionJob& job, const CallContext& ctx, Lau
   if (R == 0) return "";
 
   DeviceBuffer<T> q, k, v;
-  SPARSESCOPE_TRY(q.upload(in.q, size_t(H) * N * D, "q"));
-  SPARSESCOPE_TRY(k.upload(in.k, size_t(in.numKvHeads) * N * D, "k"));
-  if (kWithV) SPARSESCOPE_TRY(v.upload(in.v, size_t(in.numKvHeads) * N * D, "v"));
+  SPARSESCOPE_TRY(q.upload(in.q, in.deviceQ, size_t(H) * N * D, "q"));
+  SPARSESCOPE_TRY(k.upload(in.k, in.deviceK, size_t(in.numKvHeads) * N * D, "k"));
+  if (kWithV) SPARSESCOPE_TRY(v.upload(in.v, in.deviceV, size_t(in.numKvHeads) * N * D, "v"));
   DeviceBuffer<int32_t> rowSlot, blocks;
   if (!plan.rowSlot.empty()) SPARSESCOPE_TRY(rowSlot.upload(plan.rowSlot.data(), plan.rowSlot.size(), "row slots"));
   SPARSESCOPE_TRY(blocks.upload(plan.blocks.data(), plan.blocks.size(), "query blocks"));

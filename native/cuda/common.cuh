@@ -43,11 +43,10 @@ class DeviceBuffer {
   DeviceBuffer() = default;
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { cudaFree(data_); }
+  ~DeviceBuffer() { release(); }
 
   std::string allocate(size_t count, const char* what) {
-    cudaFree(data_);
-    data_ = nullptr;
+    release();
     count_ = count;
     if (count == 0) return "";
     const cudaError_t error = cudaMalloc(&data_, count * sizeof(T));
@@ -63,6 +62,16 @@ class DeviceBuffer {
     if (count) SPARSESCOPE_CUDA_TRY(cudaMemcpy(data_, host, count * sizeof(T), cudaMemcpyHostToDevice));
     return "";
   }
+  // The tensor on the device: `resident`, a copy already there (borrowed, never freed here), else
+  // an upload of `host`.
+  std::string upload(const void* host, const void* resident, size_t count, const char* what) {
+    if (resident == nullptr) return upload(host, count, what);
+    release();
+    data_ = static_cast<T*>(const_cast<void*>(resident));
+    count_ = count;
+    owned_ = false;
+    return "";
+  }
   std::string download(void* host, size_t count) const {
     if (count) SPARSESCOPE_CUDA_TRY(cudaMemcpy(host, data_, count * sizeof(T), cudaMemcpyDeviceToHost));
     return "";
@@ -71,8 +80,15 @@ class DeviceBuffer {
   size_t size() const { return count_; }
 
  private:
+  void release() {
+    if (owned_) cudaFree(data_);
+    data_ = nullptr;
+    owned_ = true;
+  }
+
   T* data_ = nullptr;
   size_t count_ = 0;
+  bool owned_ = true;
 };
 
 // Device-event stopwatch; `stop` records the elapsed time for cudaTakeDeviceMs().

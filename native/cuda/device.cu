@@ -1,4 +1,5 @@
-// Device discovery, device selection and the device-event timing behind cudaLastDeviceMs().
+// Device discovery, device selection, the device-event timing behind cudaLastDeviceMs(), and
+// inputs kept on the device across calls (ResidentInputs).
 #include "common.cuh"
 #include "cuda_backend.h"
 
@@ -67,6 +68,36 @@ CudaDeviceReport cudaDeviceInfo() {
   report.available = !report.devices.empty();
   if (!report.available) report.reason = "no CUDA device could be queried";
   return report;
+}
+
+class ResidentInputs {
+ public:
+  AttentionInputs shape;  // the host pointers as given; only the shape and dtype are read
+  cuda::DeviceBuffer<unsigned char> q, k, v;
+};
+
+std::string cudaMakeResident(const AttentionInputs& inputs, std::shared_ptr<const ResidentInputs>* resident) {
+  SPARSESCOPE_TRY(cuda::useDevice());
+  auto made = std::make_shared<ResidentInputs>();
+  made->shape = inputs;
+  const size_t headBytes = size_t(inputs.seqLen) * inputs.headDim * bytesPerElement(inputs.dtype);
+  SPARSESCOPE_TRY(made->q.upload(inputs.q, headBytes * inputs.numHeads, "resident q"));
+  SPARSESCOPE_TRY(made->k.upload(inputs.k, headBytes * inputs.numKvHeads, "resident k"));
+  if (inputs.v != nullptr) SPARSESCOPE_TRY(made->v.upload(inputs.v, headBytes * inputs.numKvHeads, "resident v"));
+  *resident = std::move(made);
+  return "";
+}
+
+std::string cudaUseResident(const ResidentInputs& resident, AttentionInputs* inputs) {
+  const AttentionInputs& held = resident.shape;
+  if (held.dtype != inputs->dtype || held.numHeads != inputs->numHeads || held.numKvHeads != inputs->numKvHeads ||
+      held.seqLen != inputs->seqLen || held.headDim != inputs->headDim)
+    return "inputs.resident holds tensors of another shape or dtype than inputs";
+  if (inputs->v != nullptr && held.v == nullptr) return "inputs.resident has no v, and this call needs it";
+  inputs->deviceQ = resident.q.get();
+  inputs->deviceK = resident.k.get();
+  inputs->deviceV = held.v == nullptr ? nullptr : resident.v.get();
+  return "";
 }
 
 }  // namespace sparsescope

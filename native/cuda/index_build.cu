@@ -457,8 +457,8 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   const bool needsData = !plan.verticalSlashHeads.empty() || !plan.blockSparseHeads.empty() || methods.any();
   DeviceBuffer<T> q, k;
   if (needsData) {
-    SPARSESCOPE_TRY(q.upload(inputs.q, size_t(H) * N * D, "q"));
-    SPARSESCOPE_TRY(k.upload(inputs.k, size_t(inputs.numKvHeads) * N * D, "k"));
+    SPARSESCOPE_TRY(q.upload(inputs.q, inputs.deviceQ, size_t(H) * N * D, "q"));
+    SPARSESCOPE_TRY(k.upload(inputs.k, inputs.deviceK, size_t(inputs.numKvHeads) * N * D, "k"));
   }
   DeviceBuffer<int32_t> patternValues, verticalOffsets, slashOffsets, verticals, slashes, selection, vsHeads;
   DeviceBuffer<int32_t> bsHeads, bsTopK, bsSlot, chosen, chosenCount;

@@ -108,11 +108,15 @@ std::string onOneHead(const AttentionInputs& inputs, int head, const CallContext
   AttentionInputs one = inputs;
   one.numHeads = one.numKvHeads = 1;
   const size_t elementBytes = sizeof(T);
-  one.q = static_cast<const unsigned char*>(inputs.q) + inputs.rowOffset(head, 0) * elementBytes;
-  one.k = static_cast<const unsigned char*>(inputs.k) + inputs.rowOffset(inputs.kvHeadOf(head), 0) * elementBytes;
+  const size_t qBytes = inputs.rowOffset(head, 0) * elementBytes, kBytes = inputs.rowOffset(inputs.kvHeadOf(head), 0) * elementBytes;
+  one.q = offsetBytes(inputs.q, qBytes);
+  one.k = offsetBytes(inputs.k, kBytes);
+  one.deviceQ = offsetBytes(inputs.deviceQ, qBytes);
+  one.deviceK = offsetBytes(inputs.deviceK, kBytes);
+  one.deviceV = nullptr;
   DeviceBuffer<T> q, k;
-  SPARSESCOPE_TRY(q.upload(one.q, size_t(one.seqLen) * D, "q"));
-  SPARSESCOPE_TRY(k.upload(one.k, size_t(one.seqLen) * D, "k"));
+  SPARSESCOPE_TRY(q.upload(one.q, one.deviceQ, size_t(one.seqLen) * D, "q"));
+  SPARSESCOPE_TRY(k.upload(one.k, one.deviceK, size_t(one.seqLen) * D, "k"));
   SPARSESCOPE_TRY(cancelledOrEmpty(ctx));
   return body(MethodInputs<T>{one, q.get(), k.get()});
 }

@@ -141,8 +141,8 @@ std::string pooledMap(const AttentionInputs& inputs, const PooledMapArgs& args, 
   DeviceBuffer<int32_t> usedDevice, gridRowDevice, cellDevice;
   DeviceBuffer<float> lseDevice, massDevice;
   DeviceBuffer<uint32_t> maxDevice;
-  SPARSESCOPE_TRY(q.upload(inputs.q, size_t(N) * D, "q"));
-  SPARSESCOPE_TRY(k.upload(inputs.k, size_t(N) * D, "k"));
+  SPARSESCOPE_TRY(q.upload(inputs.q, inputs.deviceQ, size_t(N) * D, "q"));
+  SPARSESCOPE_TRY(k.upload(inputs.k, inputs.deviceK, size_t(N) * D, "k"));
   SPARSESCOPE_TRY(usedDevice.upload(used.data(), used.size(), "used rows"));
   SPARSESCOPE_TRY(gridRowDevice.upload(gridRowOf.data(), gridRowOf.size(), "grid rows"));
   SPARSESCOPE_TRY(cellDevice.upload(cellOfColumn.data(), cellOfColumn.size(), "grid columns"));

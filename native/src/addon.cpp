@@ -79,13 +79,16 @@ void requireRows(Napi::Env env, const Napi::Int32Array& rows, int seqLen, const 
   }
 }
 
-// Keeps JS values (input buffers, the cancel word) alive while a worker reads them.
+// Keeps JS values (input buffers, the cancel word) and native ones (resident inputs) alive while
+// a worker reads them.
 class KeepAlive {
  public:
   void hold(const Napi::Value& value) { references_.push_back(Napi::Persistent(value)); }
+  void share(std::shared_ptr<const void> value) { shared_.push_back(std::move(value)); }
 
  private:
   std::vector<Napi::Reference<Napi::Value>> references_;
+  std::vector<std::shared_ptr<const void>> shared_;
 };
 
 enum class Backend { Cpu, Cuda };
@@ -108,6 +111,31 @@ std::string cudaUnavailableReason() {
   return reason;
 #else
   return "built without CUDA";
+#endif
+}
+
+#ifdef SPARSESCOPE_WITH_CUDA
+// What residentInputs() hands JS: the device copy, until releaseResident() drops it.
+using ResidentHandle = Napi::External<std::shared_ptr<const ResidentInputs>>;
+
+const std::shared_ptr<const ResidentInputs>& residentOf(Napi::Env env, const Napi::Value& value, const char* name) {
+  if (!value.IsExternal()) throwType(env, std::string(name) + " must be what residentInputs() returned");
+  const std::shared_ptr<const ResidentInputs>& held = *value.As<ResidentHandle>().Data();
+  if (!held) throwType(env, std::string(name) + " was released");
+  return held;
+}
+#endif
+
+// inputs.resident: CUDA calls read the device copy instead of uploading q/k/v (CPU calls ignore it).
+void useResident(Napi::Env env, const Napi::Value& value, AttentionInputs* inputs, KeepAlive& keep) {
+#ifdef SPARSESCOPE_WITH_CUDA
+  const std::shared_ptr<const ResidentInputs>& resident = residentOf(env, value, "inputs.resident");
+  const std::string problem = cudaUseResident(*resident, inputs);
+  if (!problem.empty()) throwRange(env, problem);
+  keep.share(resident);
+#else
+  (void)value, (void)inputs, (void)keep;
+  throwType(env, "inputs.resident: built without CUDA");
 #endif
 }
 
@@ -142,6 +170,8 @@ AttentionInputs parseInputs(Napi::Env env, const Napi::Value& value, bool needsV
   inputs.q = tensor("q", inputs.numHeads);
   inputs.k = tensor("k", inputs.numKvHeads);
   if (needsValues) inputs.v = tensor("v", inputs.numKvHeads);
+  const Napi::Value resident = object.Get("resident");
+  if (!resident.IsUndefined()) useResident(env, resident, &inputs, keep);
   return inputs;
 }
 
@@ -469,6 +499,38 @@ Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// residentInputs(inputs): q, k and v (if given) copied to the CUDA device once, for later calls
+// on the same tensors (inputs.resident). Synchronous: one copy of what each call would upload.
+Napi::Value ResidentInputsFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef SPARSESCOPE_WITH_CUDA
+  const std::string unavailable = cudaUnavailableReason();
+  if (!unavailable.empty()) throwType(env, "residentInputs: " + unavailable);
+  KeepAlive keep;
+  const Napi::Object object = requireObject(env, info[0], "inputs");
+  const AttentionInputs inputs = parseInputs(env, object, object.Has("v") && !object.Get("v").IsUndefined(), keep);
+  std::shared_ptr<const ResidentInputs> resident;
+  const std::string status = cudaMakeResident(inputs, &resident);
+  if (!status.empty()) throw Napi::Error::New(env, status);
+  return ResidentHandle::New(env, new std::shared_ptr<const ResidentInputs>(std::move(resident)),
+                             [](Napi::Env, std::shared_ptr<const ResidentInputs>* held) { delete held; });
+#else
+  throwType(env, "residentInputs: built without CUDA");
+#endif
+}
+
+// releaseResident(handle): the device copy goes once no call in flight uses it.
+Napi::Value ReleaseResident(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef SPARSESCOPE_WITH_CUDA
+  if (!info[0].IsExternal()) throwType(env, "releaseResident takes what residentInputs() returned");
+  info[0].As<ResidentHandle>().Data()->reset();
+#else
+  throwType(env, "releaseResident: built without CUDA");
+#endif
+  return env.Undefined();
+}
+
 Napi::Value DenseAttention(const Napi::CallbackInfo& info) {
   return startOp(info, 2, [&](KeepAlive& keep) {
     Napi::Env env = info.Env();
@@ -716,6 +778,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("methodEstimate", Napi::Function::New(env, MethodEstimate, "methodEstimate"));
   exports.Set("sparseAttention", Napi::Function::New(env, SparseAttention, "sparseAttention"));
   exports.Set("recall", Napi::Function::New(env, Recall, "recall"));
+  exports.Set("residentInputs", Napi::Function::New(env, ResidentInputsFn, "residentInputs"));
+  exports.Set("releaseResident", Napi::Function::New(env, ReleaseResident, "releaseResident"));
   return exports;
 }
 

@@ -18,12 +18,22 @@ struct AttentionInputs {
   const void* q = nullptr;
   const void* k = nullptr;
   const void* v = nullptr;  // null for score-only ops
+  // The same tensors already on the CUDA device (cudaUseResident): CUDA ops read these instead of
+  // uploading q/k/v again; CPU ops ignore them. Null where not resident.
+  const void* deviceQ = nullptr;
+  const void* deviceK = nullptr;
+  const void* deviceV = nullptr;
 
   int kvHeadOf(int head) const { return head / (numHeads / numKvHeads); }
   int numBlocks() const { return (seqLen + kBlock - 1) / kBlock; }
   // Element offset of row `row` of head `head` in a [heads, N, D] tensor.
   size_t rowOffset(int head, int row) const { return (size_t(head) * seqLen + row) * headDim; }
 };
+
+// `base` advanced by `bytes`, or null for null (a device copy that is not there).
+inline const void* offsetBytes(const void* base, size_t bytes) {
+  return base == nullptr ? nullptr : static_cast<const unsigned char*>(base) + bytes;
+}
 
 // Query rows an op computes: all N rows when `rows` is null, else `count` ascending rows in [0, N).
 struct RowSelection {

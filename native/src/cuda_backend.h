@@ -9,6 +9,7 @@
 // 'cuda'. cudaDeviceInfo() must be safe on a machine without a GPU or driver (static cudart).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,15 @@ using CudaHeadDims = std::integer_sequence<int, 64, 96, 128>;
 // reports it as `ms` for the CUDA backend, so timings follow spec 2.2 (device events) rather than
 // including transfers of whole layers.
 double cudaTakeDeviceMs();
+
+// q, k and v (where given) of one AttentionInputs copied to the device once, for the many calls a
+// search makes on one head: each call otherwise uploads them again (at 1M tokens, 768 MiB per call
+// for a head of dim 128). Freed with the last shared_ptr, so a call in flight keeps it.
+class ResidentInputs;
+std::string cudaMakeResident(const AttentionInputs& inputs, std::shared_ptr<const ResidentInputs>* resident);
+// Points inputs' deviceQ/K/V at `resident`'s copies, or says why they cannot stand for its tensors
+// (another shape or dtype, or v wanted but not resident).
+std::string cudaUseResident(const ResidentInputs& resident, AttentionInputs* inputs);
 
 // Dense causal attention. out: [H, R, D], lse: [H, R] (natural log), R = rows.size(N). A null
 // out still computes O on the device (what a timing measures) but copies none of it back.

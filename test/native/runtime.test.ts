@@ -34,6 +34,14 @@ describe('native module runtime', () => {
     );
   });
 
+  it('refuses to keep inputs on a CUDA device that cannot run, and an inputs.resident it did not make', async (context) => {
+    const info = native.deviceInfo();
+    if (info.cuda.available) context.skip();
+    expect(() => native.residentInputs!(inputsOf(small))).toThrow(/^residentInputs: .+/);
+    const foreign = { ...inputsOf(small), resident: {} as NonNullable<ReturnType<NonNullable<typeof native.residentInputs>>> };
+    await expect(Promise.resolve().then(() => native.denseAttention(foreign, { backend: 'cpu' }))).rejects.toThrow(/^inputs\.resident(: built without CUDA| must be what residentInputs\(\) returned)$/);
+  });
+
   it('cancels a long call through the shared cancel word; the process keeps working', async () => {
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const started = performance.now();

@@ -19,7 +19,7 @@ import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api
 import { measuredHeadStats, reportTotals, shareLayerTimes } from './analyze.js';
 import { batchInputs, evaluatedRows, headView, indexOverhead, kvHeadOf, mean, type Control, type HeadBatch } from './common.js';
 import { FLEXPREFILL_TAU, searchTracks, XATTENTION_STRIDE, type Track } from './ladders.js';
-import { HeadProbe, type PatternMeasure } from './probe.js';
+import { HeadProbe, withHeadProbes, type PatternMeasure } from './probe.js';
 import { holdTarget, searchHeadTarget } from './search.js';
 
 const DENSE: HeadPattern = { pattern: 'dense', a: 0, b: 0 };
@@ -127,20 +127,19 @@ export interface BatchComparison {
 export async function searchBatchMethods(native: NativeModule, inputs: AttentionInputs, job: MethodBatch, onHead: (head: number, winner: PatternMeasure) => void, control?: Control): Promise<BatchComparison> {
   const { layer, batch, methods, settings, backend, denseMs, duoStreams } = job;
   const { seqLen } = inputs;
-  const rows = evaluatedRows(seqLen, settings.sampling);
-  const allRows = evaluatedRows(seqLen, { mode: 'exact' });
+  const rows = { sampled: evaluatedRows(seqLen, settings.sampling), all: evaluatedRows(seqLen, { mode: 'exact' }) };
   const statsByMethod: HeadStats[][] = methods.map(() => []);
   const holds: boolean[][] = [];
   const winners: SearchMethod[] = [];
   for (let head = batch.first; head < batch.end; head++) {
-    const view = headView(inputs, head - batch.first);
-    const exact = new HeadProbe(native, view, backend, allRows, control);
-    const sampled = rows.length < allRows.length ? new HeadProbe(native, view, backend, rows, control) : exact;
-    const choices: MethodMeasure[] = [];
-    for (const method of methods) {
-      choices.push(method === 'duo' ? await duoChoice(exact, duoStreams.get(head)!) : await searchHeadMethod(method, sampled, exact, seqLen, settings.targetRecall));
-    }
-    for (const [m, choice] of choices.entries()) statsByMethod[m]!.push(await measuredHeadStats(layer, head, exact, choice.measure, denseMs));
+    const choices = await withHeadProbes(native, headView(inputs, head - batch.first), backend, rows, control, async ({ exact, sampled }) => {
+      const measured: MethodMeasure[] = [];
+      for (const method of methods) {
+        measured.push(method === 'duo' ? await duoChoice(exact, duoStreams.get(head)!) : await searchHeadMethod(method, sampled, exact, seqLen, settings.targetRecall));
+      }
+      for (const [m, choice] of measured.entries()) statsByMethod[m]!.push(await measuredHeadStats(layer, head, exact, choice.measure, denseMs));
+      return measured;
+    });
     holds.push(choices.map((choice) => choice.holds));
     const winner = winnerOf(choices, seqLen);
     winners.push(winner.method);

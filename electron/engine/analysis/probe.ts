@@ -15,6 +15,36 @@ export interface PatternMeasure {
   index: SparseIndex;
 }
 
+/** One head's probes: on every evaluated row (`exact`) and on the search's sample (`sampled`; the same probe when the sample is every row). */
+export interface HeadProbes {
+  exact: HeadProbe;
+  sampled: HeadProbe;
+}
+
+/**
+ * `run` with one head's probes. On CUDA the head's q/k/v stay on the device for all their calls: a
+ * search measures a head dozens of times, and each call would upload them again (768 MiB per call
+ * at 1M tokens, head dim 128).
+ */
+export async function withHeadProbes<T>(
+  native: NativeModule,
+  inputs: AttentionInputs,
+  backend: NativeBackend,
+  rows: { sampled: Int32Array; all: Int32Array },
+  control: Control | undefined,
+  run: (probes: HeadProbes) => Promise<T>,
+): Promise<T> {
+  const resident = backend === 'cuda' ? native.residentInputs?.(inputs) : undefined;
+  const onDevice = resident ? { ...inputs, resident } : inputs;
+  try {
+    const exact = new HeadProbe(native, onDevice, backend, rows.all, control);
+    const sampled = rows.sampled.length < rows.all.length ? new HeadProbe(native, onDevice, backend, rows.sampled, control) : exact;
+    return await run({ exact, sampled });
+  } finally {
+    if (resident) native.releaseResident?.(resident);
+  }
+}
+
 export class HeadProbe {
   private denseOnRows: Promise<AttentionResult> | null = null;
   private readonly measured = new Map<string, PatternMeasure>();

@@ -30,7 +30,7 @@ import {
 } from './common.js';
 import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks, type Track } from './ladders.js';
 import { comparedMethods, duoStreamingHeads, searchBatchMethods } from './method-search.js';
-import { HeadProbe, type PatternMeasure } from './probe.js';
+import { HeadProbe, withHeadProbes, type PatternMeasure } from './probe.js';
 
 /** Above this cost a sparse kernel saves too little over dense to be worth its irregular access. */
 export const MAX_SPARSE_COST = 0.8;
@@ -146,17 +146,15 @@ export async function searchLayer(
   control?: Control,
 ): Promise<HeadPattern[]> {
   const { seqLen } = inputs;
-  const rows = evaluatedRows(seqLen, settings.sampling);
-  const allRows = evaluatedRows(seqLen, { mode: 'exact' });
+  const rows = { sampled: evaluatedRows(seqLen, settings.sampling), all: evaluatedRows(seqLen, { mode: 'exact' }) };
   const patterns: HeadPattern[] = [];
   for (let head = 0; head < inputs.numHeads; head++) {
     throwIfCancelled(control);
-    const view = headView(inputs, head);
-    const exact = new HeadProbe(native, view, backend, allRows, control);
-    const sampled = rows.length < allRows.length ? new HeadProbe(native, view, backend, rows, control) : exact;
-    const choice = await searchHead(sampled, exact, settings, seqLen);
-    patterns.push(choice.pattern);
-    await onHeadSearched(head, choice, exact);
+    await withHeadProbes(native, headView(inputs, head), backend, rows, control, async ({ exact, sampled }) => {
+      const choice = await searchHead(sampled, exact, settings, seqLen);
+      patterns.push(choice.pattern);
+      await onHeadSearched(head, choice, exact);
+    });
   }
   return patterns;
 }
