@@ -27,7 +27,9 @@ import {
   type HeadBatch,
   type ProgressCallback,
   type ResolvedBackend,
+  type TimedIndex,
 } from './common.js';
+import { headOfIndex } from './index-geometry.js';
 import { HeadProbe, type PatternMeasure } from './probe.js';
 
 export interface AnalyzeOptions {
@@ -90,9 +92,16 @@ export async function measuredHeadStats(layer: number, head: number, probe: Head
  * headBatches), timed as the pre-fill runs them (median after a warm-up), in proportion to the
  * head's own full-row timings.
  */
-export async function shareLayerTimes(native: NativeModule, inputs: AttentionInputs, stats: HeadStats[], backend: NativeBackend, control?: Control): Promise<HeadStats[]> {
+export async function shareLayerTimes(
+  native: NativeModule,
+  inputs: AttentionInputs,
+  stats: HeadStats[],
+  backend: NativeBackend,
+  control?: Control,
+  built?: TimedIndex,
+): Promise<HeadStats[]> {
   const patterns = encodePatterns(stats.map((head) => ({ pattern: head.pattern, a: head.params[0], b: head.params[1] })));
-  const { index, indexMs } = await timedIndex(native, inputs, patterns, backend, LAYER_REPEATS, control);
+  const { index, indexMs } = built ?? (await timedIndex(native, inputs, patterns, backend, LAYER_REPEATS, control));
   const sparse = await timed(LAYER_REPEATS, () => native.sparseAttention(inputs, index, { backend, output: false }, nativeControl(control)), control);
   const indexShares = proportions(stats.map((head) => head.indexMs));
   const sparseShares = proportions(stats.map((head) => head.sparseMs));
@@ -105,7 +114,9 @@ export async function shareLayerTimes(native: NativeModule, inputs: AttentionInp
 
 /**
  * Stats of every head of one layer: recall and error on `rows`, timings measured per head. The
- * layer is read and computed batch by batch (see headBatches), so memory follows a batch, not the layer.
+ * layer is read and computed batch by batch (see headBatches), so memory follows a batch, not the
+ * layer; each batch's index is built once (timed as the pre-fill runs it) and its heads' measures
+ * read their part of it, with each head's own build timed without an index coming back.
  */
 export async function analyzeLayer(
   native: NativeModule,
@@ -120,12 +131,16 @@ export async function analyzeLayer(
   let denseMs: number | undefined;
   for await (const { batch, inputs } of reader.layer(layer)) {
     denseMs ??= await timeDenseHead(native, inputs, backend, control);
+    const built = await timedIndex(native, inputs, encodePatterns(patterns.slice(batch.first, batch.end)), backend, LAYER_REPEATS, control);
     const batchStats: HeadStats[] = [];
     for (let head = batch.first; head < batch.end; head++) {
-      const probe = new HeadProbe(native, headView(inputs, head - batch.first), backend, rows, control);
-      batchStats.push(await measuredHeadStats(layer, head, probe, await probe.measure(patterns[head]!), denseMs));
+      const view = headView(inputs, head - batch.first);
+      const pattern = patterns[head]!;
+      const own = await native.buildIndex(view, encodePatterns([pattern]), { backend, output: false }, nativeControl(control));
+      const probe = new HeadProbe(native, view, backend, rows, control);
+      batchStats.push(await measuredHeadStats(layer, head, probe, await probe.measure(pattern, headOfIndex(built.index, head - batch.first, own.ms)), denseMs));
     }
-    stats.push(...(await shareLayerTimes(native, inputs, batchStats, backend, control)));
+    stats.push(...(await shareLayerTimes(native, inputs, batchStats, backend, control, built)));
   }
   return stats;
 }

@@ -330,6 +330,12 @@ export async function timed<T extends { ms: number }>(repeat: number, run: () =>
   return { result, ms: median(times) };
 }
 
+/** An index and the median time of building it. */
+export interface TimedIndex {
+  index: SparseIndex;
+  indexMs: number;
+}
+
 /**
  * The index of `patterns` over `inputs` and the median time of building it, as `timed` measures:
  * the timed builds return no index (at 1M tokens one is ~50 MiB a head, left to the garbage
@@ -342,7 +348,7 @@ export async function timedIndex(
   backend: NativeBackend,
   repeat: number,
   control?: Control,
-): Promise<{ index: SparseIndex; indexMs: number }> {
+): Promise<TimedIndex> {
   const { ms } = await timed(repeat, () => native.buildIndex(inputs, patterns, { backend, output: false }, nativeControl(control)), control);
   throwIfCancelled(control);
   return { index: await native.buildIndex(inputs, patterns, { backend }, nativeControl(control)), indexMs: ms };

@@ -45,3 +45,37 @@ export function forEachBlockSpan(index: SparseIndex, head: number, block: number
   }
   for (let c = index.colOffsets[r + 1]! - 1; c >= index.colOffsets[r]! && index.columns[c]! >= fromKey; c--) visit(index.columns[c]!, index.columns[c]! + 1);
 }
+
+/**
+ * Head `head` of a layer's index as a one-head index, sharing the layer's arrays (only the
+ * offsets are copied, rebased): a batch's index serves its heads' measures without a build each.
+ * `ms` is that head's own build time.
+ */
+export function headOfIndex(index: SparseIndex, head: number, ms: number): SparseIndex {
+  const blocks = (offsets: Int32Array, values: Int32Array) => {
+    const first = offsets[head * index.numBlocks]!;
+    const last = offsets[(head + 1) * index.numBlocks]!;
+    return { offsets: offsets.subarray(head * index.numBlocks, (head + 1) * index.numBlocks + 1).map((offset) => offset - first), values: values.subarray(first, last) };
+  };
+  const perHead = (offsets: Int32Array, values: Int32Array) => ({ offsets: Int32Array.of(0, offsets[head + 1]! - offsets[head]!), values: values.subarray(offsets[head]!, offsets[head + 1]!) });
+  const tiles = blocks(index.tileOffsets, index.tileStarts);
+  const columns = blocks(index.colOffsets, index.columns);
+  const verticals = perHead(index.verticalOffsets, index.verticals);
+  const slashes = perHead(index.slashOffsets, index.slashes);
+  return {
+    numHeads: 1,
+    seqLen: index.seqLen,
+    numBlocks: index.numBlocks,
+    tileOffsets: tiles.offsets,
+    tileStarts: tiles.values,
+    colOffsets: columns.offsets,
+    columns: columns.values,
+    window: index.window.subarray(2 * head, 2 * head + 2),
+    verticalOffsets: verticals.offsets,
+    verticals: verticals.values,
+    slashOffsets: slashes.offsets,
+    slashes: slashes.values,
+    density: index.density.subarray(head, head + 1),
+    ms,
+  };
+}

@@ -72,12 +72,13 @@ export class HeadProbe {
     return this.native.buildIndex(this.inputs, encodePatterns([pattern]), { backend: this.backend }, nativeControl(this.control));
   }
 
-  async measure(pattern: HeadPattern): Promise<PatternMeasure> {
+  /** Recall and density of `pattern`; `built` is this head's index when the caller has it (a head of its batch's index), else it is built here. */
+  async measure(pattern: HeadPattern, built?: SparseIndex): Promise<PatternMeasure> {
     const key = `${pattern.pattern}:${pattern.a}:${pattern.b}`;
     const known = this.measured.get(key);
     if (known) return known;
     const { lse: denseLse } = await this.dense();
-    const index = await this.index(pattern);
+    const index = built ?? (await this.index(pattern));
     throwIfCancelled(this.control);
     const { recall } = await this.native.recall(this.inputs, index, { backend: this.backend, rows: this.rows, denseLse }, nativeControl(this.control));
     const result: PatternMeasure = { pattern, recall: meanRecall(recall), rowRecall: recall, density: index.density[0] ?? 1, index };

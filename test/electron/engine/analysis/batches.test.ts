@@ -1,9 +1,11 @@
 // Issue 13: a layer is read and computed in batches of heads that fit a memory budget, never whole
 // when it does not fit, and a small layer stays one call (as the pre-fill runs it).
 import { describe, expect, it } from 'vitest';
-import type { CaptureSummary } from '../../../../contract/api.js';
-import { BatchReader, batchInputs, headBatches } from '../../../../electron/engine/analysis/common.js';
+import type { CaptureSummary, HeadPattern } from '../../../../contract/api.js';
+import { BatchReader, batchInputs, encodePatterns, headBatches, headView } from '../../../../electron/engine/analysis/common.js';
+import { headOfIndex } from '../../../../electron/engine/analysis/index-geometry.js';
 import { syntheticCapture } from '../../../../electron/engine/synthetic/memory-capture.js';
+import { nativeOrReference } from './native-or-reference.js';
 
 const MIB = 2 ** 20;
 /** 8 query heads over 2 KV heads; one head slice is 1 MiB (8192 x 64 BF16). */
@@ -37,6 +39,23 @@ describe('headBatches', () => {
       }
     }
     expect(buffers.size).toBe(3);
+  });
+
+  it("serves each head's measures from its batch's index: a head's part equals that head's own index", async () => {
+    const { native } = await nativeOrReference();
+    const capture = syntheticCapture({ seqLen: 600, layers: 1, heads: 4, kvHeads: 2, headDim: 32, seed: 3, dtype: 'BF16' });
+    const inputs = await batchInputs(capture, 0, { first: 0, end: 4 });
+    const patterns: HeadPattern[] = [
+      { pattern: 'vertical_and_slash', a: 40, b: 70 },
+      { pattern: 'stream_llm', a: 64, b: 128 },
+      { pattern: 'block_sparse', a: 3, b: 0 },
+      { pattern: 'vertical_and_slash', a: 100, b: 30 },
+    ];
+    const batch = await native.buildIndex(inputs, encodePatterns(patterns), { backend: 'cpu' });
+    for (const [head, pattern] of patterns.entries()) {
+      const own = await native.buildIndex(headView(inputs, head), encodePatterns([pattern]), { backend: 'cpu' });
+      expect(headOfIndex(batch, head, own.ms)).toEqual(own);
+    }
   });
 
   it('reads a batch as the slices of its heads and KV head', async () => {
