@@ -199,6 +199,7 @@ template <typename T, int D, bool kDenseLists>
 std::string launchWarpSpecialized(const AttentionJob& job, const CallContext& ctx) {
   constexpr auto kernel = warpSpecializedAttentionKernel<T, D, kDenseLists>;
   constexpr int sharedBytes = hopper::sharedBytes<D>();
+  static_assert(sharedBytes <= hopper::kMaxSharedBytes, "the stages do not fit: fewer hopper::kStages");
   SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes));
   const int numKvHeads = job.inputs->numKvHeads;
   hopper::TensorMaps maps;

@@ -2,10 +2,12 @@
 // producer warpgroup streams K/V chunks into a ring of shared-memory stages (contiguous tiles by
 // the bulk tensor copy engine, gathered loose columns by cp.async; completion counted on
 // mbarriers), while two consumer warpgroups, one 64-row query block each, run the products on
-// wgmma. Each consumer overlaps the softmax of chunk j with the P x V product of chunk j-1, and
-// the two take turns to issue their products (ping-pong), so one's softmax runs while the other's
-// products keep the tensor cores busy. Same chunk lists, mask and online softmax as
-// attentionKernel (attention_kernel.cuh), so both paths compute the same thing.
+// wgmma. A step takes 128 keys where the lists allow (two adjacent tiles, or two loose-column
+// chunks; every step of dense lists), else 64: per FLOP, half the softmax bookkeeping, barriers
+// and hand-offs of 64-key steps. Each consumer overlaps the softmax of step j with the P x V
+// product of step j-1, and the two take turns to issue their products (ping-pong), so one's
+// softmax runs while the other's products keep the tensor cores busy. Same chunk lists, mask and
+// online softmax as attentionKernel (attention_kernel.cuh), so both paths compute the same thing.
 #pragma once
 #include <cuda.h>
 
@@ -16,14 +18,21 @@ namespace sparsescope::cuda {
 namespace hopper {
 
 inline constexpr int kConsumers = 2;  // query blocks per CTA
-inline constexpr int kStages = 4;     // K/V stages in flight
+// A stage holds one step's keys: K then V, each [column block][128 rows][kSwizzleColumns<D>]
+// (the layout of swizzledOffset<D, kStageRows>), of which a 64-key step uses the first 64 rows.
+inline constexpr int kStageRows = 2 * kTileRows;
+template <int D>
+inline constexpr int kStageElements = 2 * kStageRows * D;
+// K/V stages in flight: as many as fit next to the queries in 227 KiB, at most 4.
+template <int D>
+inline constexpr int kStages = D > 96 ? 3 : 4;
 inline constexpr int kCtaThreads = (kConsumers + 1) * kThreads;
 // Register split after setmaxnreg: 128 x 40 + 256 x 232 <= 64K.
 inline constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
 // Named barriers (0 is __syncthreads): the producer warpgroup's, then one "your turn" per consumer.
 inline constexpr int kProducerBarrier = 1, kFirstTurnBarrier = 2;
 template <int D>
-inline constexpr int kTileBytes = kTileRows * D * 2;  // one K or V tile
+inline constexpr int kTileBytes = kTileRows * D * 2;  // one 64-row K or V tile
 
 // Tensor maps of K and V as [Hkv][N][D] with boxes of one column block (64 rows x
 // kSwizzleColumns<D>) in the tiles' swizzle (the layout of swizzledOffset), so the copy engine
@@ -32,11 +41,14 @@ struct TensorMaps {
   CUtensorMap keys, values;
 };
 
+// Stages, query tiles, barriers, steps, gathered key ids, and 1 KiB to align the tiles.
 template <int D>
 constexpr int sharedBytes() {
-  return (2 * kStages + kConsumers + 1) * kTileRows * D * 2 + kStages * int(sizeof(ChunkStep)) +
-         kStages * kTileRows * int(sizeof(int)) + 2 * kStages * int(sizeof(uint64_t)) + 1024;
+  return (kStages<D> * kStageElements<D> + kConsumers * kTileRows * D) * 2 +
+         kStages<D> * (2 * int(sizeof(uint64_t)) + int(sizeof(ChunkStep)) + kStageRows * int(sizeof(int))) + 1024;
 }
+// The most a CTA may have, less room for the kernel's static shared memory (lists and cursor).
+inline constexpr int kMaxSharedBytes = 227 * 1024 - 256;
 
 __device__ __forceinline__ void barrierInit(uint64_t* barrier, int count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(sharedAddress(barrier)), "r"(count) : "memory");
@@ -97,22 +109,24 @@ __device__ __forceinline__ void growRegisters() {
 }  // namespace hopper
 
 // blockIdx.x + headBase: head; blockIdx.y: query blocks 2b and 2b+1 (b = args.blocks[blockIdx.y]).
-// kDenseLists: dense causal lists, whose steps follow from the chunk number without the cursor.
+// kDenseLists: dense causal lists, whose steps follow from the step number without the cursor.
 template <typename T, int D, bool kDenseLists>
 __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     warpSpecializedAttentionKernel(const __grid_constant__ AttentionArgs<T> args,
                                    const __grid_constant__ hopper::TensorMaps maps) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using namespace hopper;
+  constexpr int kStageCount = kStages<D>;
   extern __shared__ __align__(16) unsigned char sharedRaw[];
   unsigned char* shared = sharedRaw + ((1024 - sharedAddress(sharedRaw) % 1024) % 1024);
-  T* stageTiles = reinterpret_cast<T*>(shared);                     // [kStages][K 64 x D, V 64 x D]
-  T* queryTiles = stageTiles + kStages * 2 * kTileRows * D;         // [kConsumers][64 x D]
-  T* zeroTile = queryTiles + kConsumers * kTileRows * D;            // [64 x D] of zeros
-  auto* steps = reinterpret_cast<ChunkStep*>(zeroTile + kTileRows * D);  // [kStages]: the chunk in each stage
-  int* gatheredKeys = reinterpret_cast<int*>(steps + kStages);      // [kStages][64]: key ids of a gathered chunk
-  auto* filled = reinterpret_cast<uint64_t*>(gatheredKeys + kStages * kTileRows);  // [kStages]: chunk landed
-  uint64_t* emptied = filled + kStages;                             // [kStages]: consumers done with it
+  T* stageTiles = reinterpret_cast<T*>(shared);                       // [kStageCount][K 128 x D, V 128 x D]
+  T* queryTiles = stageTiles + kStageCount * kStageElements<D>;       // [kConsumers][64 x D]
+  auto* filled = reinterpret_cast<uint64_t*>(queryTiles + kConsumers * kTileRows * D);  // [kStageCount]: step landed
+  uint64_t* emptied = filled + kStageCount;                           // [kStageCount]: consumers done with it
+  auto* steps = reinterpret_cast<ChunkStep*>(emptied + kStageCount);  // [kStageCount]: the step in each stage
+  int* gatheredKeys = reinterpret_cast<int*>(steps + kStageCount);    // [kStageCount][128]: key ids of a gathered step
+  auto keysOf = [&](int stage) { return stageTiles + stage * kStageElements<D>; };
+  auto valuesOf = [&](int stage) { return keysOf(stage) + kStageRows * D; };
 
   const int N = args.seqLen;
   const int head = args.headBase + blockIdx.x;
@@ -127,10 +141,10 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     lists[threadIdx.x] = block <= lastBlock ? ChunkList::of(args.index, head, block) : ChunkList{};
   }
   if (threadIdx.x == 0) {
-    for (int s = 0; s < kStages; ++s) {
-      // Per chunk: every producer thread once (cp.async landed, or a plain arrive) and thread 0
+    for (int s = 0; s < kStageCount; ++s) {
+      // Per step: every producer thread once (cp.async landed, or a plain arrive) and thread 0
       // once more, after the step (and gathered key ids) are written, announcing the copy
-      // engine's bytes for a tile.
+      // engine's bytes for its tiles.
       barrierInit(&filled[s], kThreads + 1);
       barrierInit(&emptied[s], kConsumers * kWarps);  // lane 0 of every consumer warp
     }
@@ -140,8 +154,13 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     loadTileAsync<T, D, kCtaThreads>(queryTiles + g * kTileRows * D, args.q + size_t(head) * N * D,
                                      [&](int r) { return start + r < N ? start + r : -1; });
   }
-  for (int i = threadIdx.x; i < kTileRows * D / 8; i += kCtaThreads) reinterpret_cast<uint4*>(zeroTile)[i] = uint4{};
-  asyncProxyFence();  // the zero tile is read by wgmma
+  // P x V reads all 128 value rows of a stage, also those a step leaves unwritten (a 64-key step's
+  // second half, a tile past N) against zero probabilities: they must be finite, so they start as
+  // zeros (and keep earlier steps' values later).
+  constexpr int kValuePieces = kStageRows * D / 8;
+  for (int i = threadIdx.x; i < kStageCount * kValuePieces; i += kCtaThreads)
+    reinterpret_cast<uint4*>(valuesOf(i / kValuePieces))[i % kValuePieces] = uint4{};
+  asyncProxyFence();  // the zeros are read by wgmma and overwritten by the copy engine
   copyAsyncCommit();
   copyAsyncWait<0>();
   __syncthreads();
@@ -155,32 +174,42 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     // the copy engine fetch contiguous tiles; all 128 threads gather loose columns with cp.async.
     // A step with no groups ends the stream.
     shrinkRegisters<kProducerRegisters>();
-    __shared__ __align__(16) unsigned char cursorBytes[sizeof(ChunkCursor<kConsumers>)];
-    auto* cursor = reinterpret_cast<ChunkCursor<kConsumers>*>(cursorBytes);
-    if (!kDenseLists && threadIdx.x == 0) *cursor = ChunkCursor<kConsumers>{lists, columnsShared};
+    using Cursor = ChunkCursor<kConsumers, true>;
+    __shared__ __align__(16) unsigned char cursorBytes[sizeof(Cursor)];
+    auto* cursor = reinterpret_cast<Cursor*>(cursorBytes);
+    if (!kDenseLists && threadIdx.x == 0) *cursor = Cursor{lists, columnsShared};
     const size_t kvOffset = size_t(kvHead) * N * D;
     for (int chunk = 0;; ++chunk) {
-      const int stage = chunk % kStages;
-      barrierWait(&emptied[stage], ((chunk / kStages) & 1) ^ 1);
-      T* keyTile = stageTiles + stage * 2 * kTileRows * D;
-      T* valueTile = keyTile + kTileRows * D;
+      const int stage = chunk % kStageCount;
+      barrierWait(&emptied[stage], ((chunk / kStageCount) & 1) ^ 1);
+      T* keyStage = keysOf(stage);
+      T* valueStage = valuesOf(stage);
       if (threadIdx.x == 0) {
         ChunkStep step;
         if constexpr (kDenseLists) {
-          step.start = chunk * kTileRows;
+          // Step c: tiles 2c and 2c + 1, for every block that has tile 2c. Block 2b ends at tile
+          // 2b, so its last step also holds tile 2b + 1: keys all after its rows, which the causal
+          // mask removes.
+          step.start = chunk * kStageRows;
+          step.wide = true;
           for (int g = 0; g < kConsumers; ++g)
-            if (chunk < lists[g].tileCount) step.groups |= 1u << g;
+            if (2 * chunk < lists[g].tileCount) step.groups |= 1u << g;
         } else {
           step = cursor->advance();
         }
         steps[stage] = step;
         if (step.groups != 0 && step.columnGroup < 0) {
-          barrierArriveExpecting(&filled[stage], 2 * kTileBytes<D>);
+          // A second tile past N is not fetched: its keys are masked and its stage rows stay finite.
+          const int tiles = step.wide && step.start + kTileRows < N ? 2 : 1;
+          barrierArriveExpecting(&filled[stage], tiles * 2 * kTileBytes<D>);
           constexpr int kColumns = kSwizzleColumns<D>;
-          for (int box = 0; box < D / kColumns; ++box) {
-            copyBox(keyTile + box * kTileRows * kColumns, maps.keys, box * kColumns, step.start, kvHead, &filled[stage]);
-            copyBox(valueTile + box * kTileRows * kColumns, maps.values, box * kColumns, step.start, kvHead, &filled[stage]);
-          }
+          for (int tile = 0; tile < tiles; ++tile)
+            for (int box = 0; box < D / kColumns; ++box) {
+              const int offset = (box * kStageRows + tile * kTileRows) * kColumns;
+              const int row = step.start + tile * kTileRows;
+              copyBox(keyStage + offset, maps.keys, box * kColumns, row, kvHead, &filled[stage]);
+              copyBox(valueStage + offset, maps.values, box * kColumns, row, kvHead, &filled[stage]);
+            }
         } else if (step.groups == 0) {
           barrierArrive(&filled[stage]);
         }
@@ -188,20 +217,22 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
       namedBarrierSync(kProducerBarrier, kThreads);  // the step is published to the warpgroup
       const ChunkStep step = steps[stage];
       if (step.groups != 0 && step.columnGroup >= 0) {
-        if (threadIdx.x < kTileRows)
-          gatheredKeys[stage * kTileRows + threadIdx.x] = lists[step.columnGroup].gatheredKey(step.columnChunk, threadIdx.x);
+        const int keys = step.wide ? kStageRows : kTileRows;
+        if (threadIdx.x < keys)
+          gatheredKeys[stage * kStageRows + threadIdx.x] =
+              lists[step.columnGroup].gatheredKey(step.columnChunk, threadIdx.x);
         // The key ids are published to the warpgroup, and by thread 0's arrive below to the consumers.
         namedBarrierSync(kProducerBarrier, kThreads);
-        // Thread t copies half of gathered row t / 2 (D / 16 of its 16-byte pieces) of K and of V;
-        // rows past the list or past N are zero-filled.
-        const int row = threadIdx.x / 2, firstPiece = (threadIdx.x % 2) * (D / 16);
-        const int key = gatheredKeys[stage * kTileRows + row];
+        // Thread t copies gathered row t of 128, or half of row t / 2 of 64 (D / 8 or D / 16 of its
+        // 16-byte pieces), of K and of V; rows past the list or past N are zero-filled.
+        const int threadsPerRow = kThreads / keys, pieces = D / 8 / threadsPerRow;
+        const int row = threadIdx.x / threadsPerRow, firstPiece = (threadIdx.x % threadsPerRow) * pieces;
+        const int key = gatheredKeys[stage * kStageRows + row];
         const bool valid = key >= 0 && key < N;
         const size_t source = kvOffset + size_t(valid ? key : 0) * D;
-#pragma unroll
-        for (int piece = firstPiece; piece < firstPiece + D / 16; ++piece) {
-          copyAsync16(keyTile + swizzledOffset<D>(row, piece), args.k + source + piece * 8, valid);
-          copyAsync16(valueTile + swizzledOffset<D>(row, piece), args.v + source + piece * 8, valid);
+        for (int piece = firstPiece; piece < firstPiece + pieces; ++piece) {
+          copyAsync16(keyStage + swizzledOffset<D, kStageRows>(row, piece), args.k + source + piece * 8, valid);
+          copyAsync16(valueStage + swizzledOffset<D, kStageRows>(row, piece), args.v + source + piece * 8, valid);
         }
         barrierArriveOnCopies(&filled[stage]);
         if (threadIdx.x == 0) barrierArrive(&filled[stage]);
@@ -220,7 +251,9 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
   const int rowStart = (firstBlock + group) * kTileRows;
   QueryFragments<D> queries;
   queries.load(queryTiles + group * kTileRows * D);
-  const TileMask mask{rowStart, N, lists[0].windowInit, lists[0].windowLocal};  // the window is per head
+  // The window is per head; dense lists have none (constant here: fewer registers in the steps).
+  const TileMask mask = kDenseLists ? TileMask{rowStart, N}
+                                    : TileMask{rowStart, N, lists[0].windowInit, lists[0].windowLocal};
   const bool releases = threadIdx.x % 32 == 0;
   // Turns: a consumer issues its products only in its turn and then hands the turn over.
   const int myTurn = kFirstTurnBarrier + group, otherTurn = kFirstTurnBarrier + 1 - group;
@@ -228,58 +261,40 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
 
   float out[D / 8][4] = {};
   OnlineSoftmax softmax;
-  // Probabilities of the previous chunk, waiting for their P x V product, and the stage of its
-  // values (held until that product is done). With nothing pending they are zeros against the
-  // zero tile, so that every iteration issues the same products: wgmma in a branch would make
-  // ptxas serialize them.
-  uint32_t pending[4][4] = {};
+  // Probabilities of the previous step (8 k-steps of 16 keys; the last 4 are zeros after a 64-key
+  // step), waiting for their P x V product, and the stage of its values (held until that product
+  // is done). With nothing pending they are zeros against the current stage's values, so that
+  // every step issues the same products: a product issued on some paths only would make ptxas
+  // serialize them.
+  constexpr int kPendingSteps = kStageRows / 16;
+  uint32_t pending[kPendingSteps][4] = {};
   int pendingStage = -1, pendingChunk = 0;
-  auto pendingValues = [&] {
-    return pendingStage >= 0 ? stageTiles + pendingStage * 2 * kTileRows * D + kTileRows * D : zeroTile;
-  };
   auto releasePending = [&] { barrierArrive(&emptied[max(pendingStage, 0)], releases && pendingStage >= 0); };
   auto finishPending = [&] {
-    issueValuesHopper<T, D>(out, pending, pendingValues());
+    issueValuesHopper<T, D, kPendingSteps, kStageRows>(out, pending, valuesOf(pendingStage));
     wgmmaCommit();
     wgmmaWait<0>();
     keepRegisters(out);
     releasePending();
   };
-  for (int chunk = 0;; ++chunk) {
-    const int stage = chunk % kStages;
-    barrierWait(&filled[stage], (chunk / kStages) & 1);
-    const ChunkStep step = steps[stage];
-    if (step.groups == 0) break;
-    namedBarrierSync(myTurn, 2 * kThreads);
-    if (!((step.groups >> group) & 1)) {
-      // Another block's chunk. A stage held since kStages - 1 chunks goes back now: the producer
-      // needs it for the next chunk.
-      namedBarrierArrive(otherTurn, 2 * kThreads);
-      if (pendingStage >= 0 && chunk - pendingChunk >= kStages - 1) {
-        finishPending();
-        pendingStage = -1;
-#pragma unroll
-        for (int kk = 0; kk < 4; ++kk)
-#pragma unroll
-          for (int r = 0; r < 4; ++r) pending[kk][r] = 0;
-      }
-      barrierArrive(&emptied[stage], releases);
-      continue;
-    }
-    const bool contiguous = step.columnGroup < 0;
-    if (!contiguous) asyncProxyFence();  // the cp.async writes, now visible here, are read by wgmma next
-    float scores[8][4];
-    issueScoresHopper<T, D>(scores, queries, stageTiles + stage * 2 * kTileRows * D);
+  // One step of kKeys (64 or 128) keys in `stage`: its scores and the pending P x V issued in this
+  // consumer's turn, the softmax while the P x V runs, its probabilities pending at the end.
+  auto consume = [&](auto keys, int stage, const ChunkStep& step) {
+    constexpr int kKeys = decltype(keys)::value;
+    float scores[kKeys / 8][4];
+    issueScoresHopper<T, D, kKeys, kStageRows>(scores, queries, keysOf(stage));
     wgmmaCommit();
-    issueValuesHopper<T, D>(out, pending, pendingValues());
+    const int valueStage = pendingStage >= 0 ? pendingStage : stage;
+    issueValuesHopper<T, D, kPendingSteps, kStageRows>(out, pending, valuesOf(valueStage));
     wgmmaCommit();
     namedBarrierArrive(otherTurn, 2 * kThreads);
     wgmmaWait<1>();  // scores done; the previous P x V runs on during the softmax
     keepRegisters(scores);
-    mask.apply(scores, contiguous, step.start, [&](int column) { return gatheredKeys[stage * kTileRows + column]; });
+    mask.apply(scores, step.columnGroup < 0, step.start,
+               [&](int column) { return gatheredKeys[stage * kStageRows + column]; });
     float correction[2];
     softmax.update(scores, args.scaleLog2, correction);
-    uint32_t probabilities[4][4];
+    uint32_t probabilities[kKeys / 16][4];
     packProbabilities<T>(probabilities, scores);
     wgmmaWait<0>();
     keepRegisters(out);
@@ -287,12 +302,43 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     releasePending();
     // Rescaling here rather than between the two issues above: ptxas serializes wgmma when
     // ordinary instructions write an accumulator while another product is in flight. Once the
-    // running maxima settle (most chunks of a long row) the warp skips it.
+    // running maxima settle (most steps of a long row) the warp skips it.
     if (__any_sync(0xffffffffu, correction[0] != 1.f || correction[1] != 1.f)) rescale<D>(out, correction);
 #pragma unroll
-    for (int kk = 0; kk < 4; ++kk)
+    for (int kk = 0; kk < kKeys / 16; ++kk)
 #pragma unroll
       for (int r = 0; r < 4; ++r) pending[kk][r] = probabilities[kk][r];
+#pragma unroll
+    for (int kk = kKeys / 16; kk < kPendingSteps; ++kk)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) pending[kk][r] = 0;
+  };
+  for (int chunk = 0;; ++chunk) {
+    const int stage = chunk % kStageCount;
+    barrierWait(&filled[stage], (chunk / kStageCount) & 1);
+    const ChunkStep step = steps[stage];
+    if (step.groups == 0) break;
+    namedBarrierSync(myTurn, 2 * kThreads);
+    if (!((step.groups >> group) & 1)) {
+      // Another block's step. A stage held since kStageCount - 1 steps goes back now: the
+      // producer needs it for the next step.
+      namedBarrierArrive(otherTurn, 2 * kThreads);
+      if (pendingStage >= 0 && chunk - pendingChunk >= kStageCount - 1) {
+        finishPending();
+        pendingStage = -1;
+#pragma unroll
+        for (int kk = 0; kk < kPendingSteps; ++kk)
+#pragma unroll
+          for (int r = 0; r < 4; ++r) pending[kk][r] = 0;
+      }
+      barrierArrive(&emptied[stage], releases);
+      continue;
+    }
+    // The cp.async writes of a gathered step, now visible here, are read by wgmma next.
+    if (!kDenseLists && step.columnGroup >= 0) asyncProxyFence();
+    // Two instantiations, each issuing and waiting for all its products inside its branch.
+    if (kDenseLists || step.wide) consume(std::integral_constant<int, kStageRows>{}, stage, step);
+    else consume(std::integral_constant<int, kTileRows>{}, stage, step);
     pendingStage = stage;
     pendingChunk = chunk;
   }

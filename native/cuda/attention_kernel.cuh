@@ -49,11 +49,13 @@ struct ChunkList {
 
 // One key chunk of a block: a contiguous tile at `start` (columnGroup < 0) or loose-column chunk
 // `columnChunk` of group `columnGroup`'s list; `groups` has bit g set when group g computes it
-// (0: no chunk left).
+// (0: no chunk left). A wide step (only from ChunkCursor<_, true>) also covers the next 64 keys:
+// the tile at start + 64, or loose-column chunk columnChunk + 1.
 struct ChunkStep {
   int start = 0;
   int columnGroup = -1, columnChunk = 0;
   unsigned groups = 0;
+  bool wide = false;
 };
 
 // Walks the chunk lists of a block's groups merged: tiles by ascending start (a tile in several
@@ -61,7 +63,9 @@ struct ChunkStep {
 // when all their lists are the same (as for neighbouring blocks of a Vertical-Slash band), else
 // alternating between the groups' lists so that every group has work while the other's chunks
 // stream by. It lives in shared memory and one thread advances it (registers are the kernels' limit).
-template <int kGroups>
+// kPairs: a step takes two chunks at once (wide) where it can: a tile and the adjacent one when
+// exactly the same groups have both next in their lists, or two loose-column chunks of a list.
+template <int kGroups, bool kPairs = false>
 struct ChunkCursor {
   const ChunkList* lists;
   bool columnsShared;
@@ -77,12 +81,18 @@ struct ChunkCursor {
       if (nextTile[g] < lists[g].tileCount) start = min(start, lists[g].tileStart(nextTile[g]));
     if (start != INT_MAX) {
       step.start = start;
+      bool pair = kPairs;
+#pragma unroll
+      for (int g = 0; g < kGroups; ++g) {
+        const bool inStep = hasTile(g, nextTile[g], start);
+        if (inStep) step.groups |= 1u << g;
+        // A group that needs the adjacent tile but not this one would miss it in a wide step.
+        pair = pair && inStep == hasTile(g, nextTile[g] + int(inStep), start + kTileRows);
+      }
+      step.wide = pair;
 #pragma unroll
       for (int g = 0; g < kGroups; ++g)
-        if (nextTile[g] < lists[g].tileCount && lists[g].tileStart(nextTile[g]) == start) {
-          step.groups |= 1u << g;
-          ++nextTile[g];
-        }
+        if ((step.groups >> g) & 1) nextTile[g] += pair ? 2 : 1;
       return step;
     }
     const int listsWalked = columnsShared ? 1 : kGroups;
@@ -91,12 +101,19 @@ struct ChunkCursor {
       columnTurn = (columnTurn + 1) % listsWalked;
       if (nextColumnChunk[g] < lists[g].columnChunks()) {
         step.columnGroup = g;
-        step.columnChunk = nextColumnChunk[g]++;
+        step.columnChunk = nextColumnChunk[g];
+        step.wide = kPairs && step.columnChunk + 1 < lists[g].columnChunks();
+        nextColumnChunk[g] += step.wide ? 2 : 1;
         step.groups = columnsShared ? (1u << kGroups) - 1 : 1u << g;
         return step;
       }
     }
     return step;
+  }
+
+ private:
+  __device__ bool hasTile(int g, int tile, int start) const {
+    return tile < lists[g].tileCount && lists[g].tileStart(tile) == start;
   }
 };
 
@@ -117,23 +134,24 @@ struct AttentionArgs {
   float scaleLog2 = 0;           // log2(e) / sqrt(D)
 };
 
-// Masks what a chunk may not attend in one 64x64 score tile (C layout): keys after the row
-// (causal), past N, gathered slots past the list end, and keys outside an A-shape window.
-// Contiguous chunks start at `start`; gathered ones take key ids from `gathered`.
+// Masks what a chunk may not attend in one 64-row score tile of 8 kTiles keys (C layout): keys
+// after the row (causal), past N, gathered slots past the list end, and keys outside an A-shape
+// window. Contiguous chunks start at `start`; gathered ones take key ids from `gathered`.
 struct TileMask {
   int rowStart = 0, seqLen = 0, windowInit = -1, windowLocal = -1;
 
-  template <typename KeyOf>
-  __device__ __forceinline__ void apply(float (&scores)[8][4], bool contiguous, int start, KeyOf gathered) const {
+  template <int kTiles, typename KeyOf>
+  __device__ __forceinline__ void apply(float (&scores)[kTiles][4], bool contiguous, int start, KeyOf gathered) const {
+    constexpr int kKeys = 8 * kTiles;
     const bool windowed = windowInit >= 0;
     // Nothing to mask when every key of the chunk precedes the block's first row. Gathered keys
     // ascend (the addon checks it), so the chunk's last one decides; -1 marks a partial chunk.
     if (!windowed) {
-      const int lastKey = contiguous ? start + kTileRows - 1 : gathered(kTileRows - 1);
+      const int lastKey = contiguous ? start + kKeys - 1 : gathered(kKeys - 1);
       if (lastKey >= 0 && lastKey <= rowStart && lastKey < seqLen) return;
     }
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
+    for (int nt = 0; nt < kTiles; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int i = rowStart + fragmentRow(e);
@@ -159,22 +177,23 @@ struct OnlineSoftmax {
   float rowMax[2] = {-INFINITY, -INFINITY};  // in log2 units (scores x scaleLog2)
   float rowSum[2] = {0.f, 0.f};  // this thread's share; summed over the quad at the end
 
-  // Turns masked raw scores into probabilities exp2(score x scaleLog2 - max) in place (one FFMA
-  // and one exponential each) and returns, per half, the factor that rescales everything
-  // accumulated so far to the new running maximum.
-  __device__ __forceinline__ void update(float (&scores)[8][4], float scaleLog2, float (&correction)[2]) {
+  // Turns masked raw scores (kTiles n-tiles: 64 or 128 keys) into probabilities
+  // exp2(score x scaleLog2 - max) in place (one FFMA and one exponential each) and returns, per
+  // half, the factor that rescales everything accumulated so far to the new running maximum.
+  template <int kTiles>
+  __device__ __forceinline__ void update(float (&scores)[kTiles][4], float scaleLog2, float (&correction)[2]) {
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       float tileMax = -INFINITY;
 #pragma unroll
-      for (int nt = 0; nt < 8; ++nt) tileMax = fmaxf(tileMax, fmaxf(scores[nt][2 * half], scores[nt][2 * half + 1]));
+      for (int nt = 0; nt < kTiles; ++nt) tileMax = fmaxf(tileMax, fmaxf(scores[nt][2 * half], scores[nt][2 * half + 1]));
       const float newMax = fmaxf(rowMax[half], quadMax(tileMax) * scaleLog2);
       const float reference = newMax == -INFINITY ? 0.f : newMax;  // rows with nothing yet stay at 0
       correction[half] = fastExp2(rowMax[half] - reference);
       rowMax[half] = newMax;
       rowSum[half] *= correction[half];
 #pragma unroll
-      for (int nt = 0; nt < 8; ++nt)
+      for (int nt = 0; nt < kTiles; ++nt)
 #pragma unroll
         for (int e = 2 * half; e < 2 * half + 2; ++e) {
           const float p = fastExp2(fmaf(scores[nt][e], scaleLog2, -reference));

@@ -188,15 +188,16 @@ inline constexpr int kSwizzleBytes = D % 64 == 0 ? 128 : 64;
 template <int D>
 inline constexpr int kSwizzleColumns = kSwizzleBytes<D> / 2;
 
-// Element offset of 16-byte piece `chunk` (elements 8 chunk .. 8 chunk + 7) of row `row`. As the
-// hardware does, the piece index within its column-block row is XORed with the index of the
-// row's 128-byte line, modulo the pieces per row (a pattern repeating every 1 KiB or 512 B).
-template <int D>
+// Element offset of 16-byte piece `chunk` (elements 8 chunk .. 8 chunk + 7) of row `row` in a
+// tile of kRows rows (64, or 128 for the Hopper kernel's two-tile stages). As the hardware does,
+// the piece index within its column-block row is XORed with the index of the row's 128-byte
+// line, modulo the pieces per row (a pattern repeating every 1 KiB or 512 B).
+template <int D, int kRows = kBlock>
 __device__ __forceinline__ int swizzledOffset(int row, int chunk) {
   static_assert(D % 32 == 0, "tiles are made of 32- or 64-element column blocks");
   constexpr int kPieces = kSwizzleBytes<D> / 16;  // pieces per row of a column block: 8 or 4
   const int line = row * kSwizzleBytes<D> / 128;
-  return (chunk / kPieces) * (kBlock * kSwizzleColumns<D>) + row * kSwizzleColumns<D> +
+  return (chunk / kPieces) * (kRows * kSwizzleColumns<D>) + row * kSwizzleColumns<D> +
          (((chunk % kPieces) ^ (line % kPieces)) << 3);
 }
 

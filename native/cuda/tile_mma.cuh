@@ -73,11 +73,11 @@ __device__ __forceinline__ void scoreTile(float (&scores)[8][4], const QueryFrag
 }
 
 // The C layout of two adjacent score n-tiles is the A layout of one 16-key k-step: packs the
-// probabilities of a 64-key tile into the A fragments of its 4 k-steps.
-template <typename T>
-__device__ __forceinline__ void packProbabilities(uint32_t (&a)[4][4], const float (&probabilities)[8][4]) {
+// probabilities of a 64-key (or 128-key) tile into the A fragments of its 4 (or 8) k-steps.
+template <typename T, int kSteps>
+__device__ __forceinline__ void packProbabilities(uint32_t (&a)[kSteps][4], const float (&probabilities)[2 * kSteps][4]) {
 #pragma unroll
-  for (int kk = 0; kk < 4; ++kk) {
+  for (int kk = 0; kk < kSteps; ++kk) {
     a[kk][0] = ElementTraits<T>::pack(probabilities[2 * kk][0], probabilities[2 * kk][1]);
     a[kk][1] = ElementTraits<T>::pack(probabilities[2 * kk][2], probabilities[2 * kk][3]);
     a[kk][2] = ElementTraits<T>::pack(probabilities[2 * kk + 1][0], probabilities[2 * kk + 1][1]);
@@ -114,7 +114,7 @@ struct RowStats {
   __device__ __forceinline__ void combineQuad();
 };
 
-// Position of element e of n-tile nt of this thread in its warpgroup's 64x64 score tile.
+// Position of element e of n-tile nt of this thread in its warpgroup's 64-row score tile.
 __device__ __forceinline__ int fragmentRow(int e) {
   return (threadIdx.x / 32 % kWarps) * 16 + (threadIdx.x % 32) / 4 + (e / 2) * 8;
 }

@@ -82,7 +82,7 @@ __device__ __forceinline__ void keepRegisters(Value (&values)[Rows][Cols]) {
 template <typename T, int N, int kTransposeB>
 __device__ __forceinline__ void wgmmaM64K16(float (&d)[N / 8][4], const uint32_t (&a)[4], uint64_t descriptor,
                                             int accumulate = 1) {
-  static_assert(N == 64 || N == 96 || N == 128, "wgmma shapes used: n64 (scores), n = D (P x V)");
+  static_assert(N == 64 || N == 96 || N == 128, "wgmma shapes used: n64 or n128 (scores), n = D (P x V)");
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   constexpr bool kHalf = std::is_same_v<T, __half>;
   if constexpr (N == 64) {
@@ -106,34 +106,40 @@ __device__ __forceinline__ void wgmmaM64K16(float (&d)[N / 8][4], const uint32_t
 #undef SPARSESCOPE_WGMMA_D
 
 // Issues scores = q (registers) x keyTile^T (shared) for the warpgroup's 64 rows and the tile's
-// 64 keys, in the C layout of scoreTile (tile_mma.cuh); the caller commits and waits.
-template <typename T, int D>
-__device__ __forceinline__ void issueScoresHopper(float (&scores)[8][4], const QueryFragments<D>& q, const T* keyTile) {
+// kKeys keys (64 or 128: one n64 or n128 product per 16 dims), in the C layout of scoreTile
+// (tile_mma.cuh) extended to kKeys columns; the tile's column blocks hold kBlockRows rows. The
+// caller commits and waits.
+template <typename T, int D, int kKeys = kTileRows, int kBlockRows = kTileRows>
+__device__ __forceinline__ void issueScoresHopper(float (&scores)[kKeys / 8][4], const QueryFragments<D>& q,
+                                                  const T* keyTile) {
+  static_assert(kKeys <= kBlockRows);
   // K-major keys: a 16-dim step is 32 bytes into the rows of its column block; 8-row groups are
   // 8 swizzled rows apart.
   constexpr int kStepsPerBlock = kSwizzleColumns<D> / 16;
   wgmmaFence();
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk)
-    wgmmaM64K16<T, 64, 0>(scores, q.a[kk],
-                          wgmmaDescriptor<D>(keyTile + (kk / kStepsPerBlock) * kTileRows * kSwizzleColumns<D> +
-                                                 (kk % kStepsPerBlock) * 16,
-                                             16, 8 * kSwizzleBytes<D>),
-                          kk > 0);
+    wgmmaM64K16<T, kKeys, 0>(scores, q.a[kk],
+                             wgmmaDescriptor<D>(keyTile + (kk / kStepsPerBlock) * kBlockRows * kSwizzleColumns<D> +
+                                                    (kk % kStepsPerBlock) * 16,
+                                                16, 8 * kSwizzleBytes<D>),
+                             kk > 0);
 }
 
-// Issues out += probabilities (packed A fragments, packProbabilities) x valueTile (shared, 64 x D);
+// Issues out += probabilities (packed A fragments of kSteps 16-key steps, packProbabilities) x
+// valueTile (shared, the first 16 kSteps rows of a tile whose column blocks hold kBlockRows rows);
 // the caller commits and waits, and keeps `probabilities` unchanged until then.
-template <typename T, int D>
-__device__ __forceinline__ void issueValuesHopper(float (&out)[D / 8][4], const uint32_t (&probabilities)[4][4],
+template <typename T, int D, int kSteps, int kBlockRows>
+__device__ __forceinline__ void issueValuesHopper(float (&out)[D / 8][4], const uint32_t (&probabilities)[kSteps][4],
                                                   const T* valueTile) {
+  static_assert(16 * kSteps <= kBlockRows);
   wgmmaFence();
 #pragma unroll
-  for (int kk = 0; kk < 4; ++kk) {
+  for (int kk = 0; kk < kSteps; ++kk) {
     // MN-major values: 16 keys are 16 rows of every column block; the leading offset steps from
     // one column block to the next, the stride from one 8-row group to the next.
     const uint64_t descriptor = wgmmaDescriptor<D>(valueTile + kk * 16 * kSwizzleColumns<D>,
-                                                   kTileRows * kSwizzleBytes<D>, 8 * kSwizzleBytes<D>);
+                                                   kBlockRows * kSwizzleBytes<D>, 8 * kSwizzleBytes<D>);
     wgmmaM64K16<T, D, 1>(out, probabilities[kk], descriptor);
   }
 }
