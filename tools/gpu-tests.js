@@ -693,7 +693,8 @@ async function residentCase() {
   const oneResident = native.residentInputs(one);
   const map = (x) => native.pooledMap(x, { backend: 'cuda', rowStart: 0, rowEnd: 1000, colStart: 0, colEnd: 1000, rows: 50, cols: 50, sampleRows: null });
   const maps = [await map(one), await map({ ...one, resident: oneResident })];
-  check('resident inputs: pooled map equals the uploading call', same(maps[0].mean, maps[1].mean) && same(maps[0].max, maps[1].max));
+  // Cells sum their rows with float atomics, in no fixed order: the mean agrees to rounding, the max exactly.
+  check('resident inputs: pooled map equals the uploading call', relativeError(maps[1].mean, maps[0].mean) < 1e-6 && same(maps[0].max, maps[1].max), `mean rel err ${fmt(relativeError(maps[1].mean, maps[0].mean))}`);
   await rejects('resident inputs: another shape is refused', Promise.resolve().then(() => native.denseAttention({ ...one, v: one.k, resident }, { backend: 'cuda' })), /another shape or dtype/);
   await rejects('resident inputs: values wanted but not resident are refused', Promise.resolve().then(() => native.denseAttention({ ...one, v: one.k, resident: oneResident }, { backend: 'cuda' })), /has no v/);
   native.releaseResident(resident);
