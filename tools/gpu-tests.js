@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { convertVerticalSlash, listIndex } from '../bench/gpu_index.js';
+import { xattentionMasses } from '../test/native/xattention-masses.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const addonPath = process.env.SPARSESCOPE_ADDON ?? path.join(root, 'native/build/Release/sparsescope.node');
@@ -493,30 +494,9 @@ async function conversionRoundsCase() {
 // ------------------------------------------------------------------ method estimates (issue 15)
 
 // Row i of head h of a [heads, N, D] float64 tensor, zeros past N.
-function rowOf(values, head, i, { seqLen, headDim }) {
-  return i < seqLen ? values.subarray((head * seqLen + i) * headDim, (head * seqLen + i + 1) * headDim) : new Float64Array(headDim);
-}
-const dot64 = (x, y) => x.reduce((sum, value, d) => sum + value * y[d], 0);
 
-// XAttention's block masses (ops/xattention_index.h) in float64: [M * M], 0 above the diagonal.
-function xattentionMasses64(case_, head, stride, blockSize) {
-  const { seqLen, headDim } = case_.inputs;
-  const groups = Math.ceil(seqLen / stride);
-  const blocks = Math.ceil(seqLen / blockSize);
-  const kvHead = kvHeadOf(case_.inputs, head);
-  const masses = new Float64Array(blocks * blocks);
-  for (let r = 0; r < groups; r += 1) {
-    const scores = Array.from({ length: r + 1 }, (_, c) => {
-      let sum = 0;
-      for (let t = 0; t < stride; t += 1) sum += dot64(rowOf(case_.values.q, head, r * stride + stride - 1 - t, case_.inputs), rowOf(case_.values.k, kvHead, c * stride + t, case_.inputs));
-      return sum / (Math.sqrt(headDim) * stride);
-    });
-    const max = Math.max(...scores);
-    const total = scores.reduce((acc, x) => acc + Math.exp(x - max), 0);
-    scores.forEach((x, c) => (masses[Math.floor((r * stride) / blockSize) * blocks + Math.floor((c * stride) / blockSize)] += Math.exp(x - max) / total));
-  }
-  return masses;
-}
+// XAttention's block masses in float64 (test/native/xattention-masses.js), flat [M * M].
+const xattentionMasses64 = (case_, head, stride, blockSize) => Float64Array.from(xattentionMasses(case_.inputs, case_.values.q, case_.values.k, head, stride, blockSize).flat());
 
 // FlexPrefill's token scores (ops/flexprefill_index.h) in float64: the last B rows' softmax summed
 // per key (vertical) and per offset (slash), divided by B.

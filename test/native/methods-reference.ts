@@ -5,6 +5,7 @@
  * the dense helpers of reference.ts.
  */
 import { BLOCK, probabilityRow, topK, type Problem } from './reference.js';
+import { xattentionMasses as sharedMasses } from './xattention-masses.js';
 
 const kvHeadOf = (problem: Problem, head: number) => Math.floor(head / (problem.numHeads / problem.numKvHeads));
 
@@ -18,28 +19,9 @@ function descending(values: ArrayLike<number>): number[] {
   return Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[b]! - values[a]! || a - b);
 }
 
-/** XAttention's block masses mass[m][n], n <= m, float64. */
+/** XAttention's block masses mass[m][n], n <= m, float64 (the shared plain-JS reference). */
 export function xattentionMasses(problem: Problem, head: number, stride: number, blockSize: number): number[][] {
-  const { seqLen: n, headDim: d } = problem;
-  const groups = Math.ceil(n / stride);
-  const blocks = Math.ceil(n / blockSize);
-  const kv = kvHeadOf(problem, head);
-  const mass = Array.from({ length: blocks }, () => new Array<number>(blocks).fill(0));
-  for (let r = 0; r < groups; r++) {
-    const scores: number[] = [];
-    for (let c = 0; c <= r; c++) {
-      let sum = 0;
-      for (let t = 0; t < stride; t++)
-        for (let x = 0; x < d; x++) sum += element(problem, 'q', head, r * stride + stride - 1 - t, x) * element(problem, 'k', kv, c * stride + t, x);
-      scores.push(sum / (Math.sqrt(d) * stride));
-    }
-    const max = Math.max(...scores);
-    const total = scores.reduce((acc, s) => acc + Math.exp(s - max), 0);
-    scores.forEach((s, c) => {
-      mass[Math.floor((r * stride) / blockSize)]![Math.floor((c * stride) / blockSize)]! += Math.exp(s - max) / total;
-    });
-  }
-  return mass;
+  return sharedMasses(problem, problem.q.values, problem.k.values, head, stride, blockSize);
 }
 
 /** XAttention's kept key blocks per query block (ascending). */
