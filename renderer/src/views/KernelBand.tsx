@@ -12,6 +12,7 @@ import { useApi, useApp } from '../state/context';
 import { errorMessage } from '../state/store';
 import { Axis } from './common';
 import { cssColour, cssVar, useResolvedTheme } from './theme';
+import { useContentWidth } from './useContentWidth';
 
 const BAND_HEIGHT = 200;
 const AXIS_HEIGHT = 26;
@@ -22,22 +23,13 @@ export function KernelBand({ blocks, keyStart, keyEnd, title }: { blocks: Kernel
   const capture = useApp((s) => s.capture)!;
   const focus = useApp((s) => s.focus);
   const theme = useResolvedTheme(useApp((s) => s.theme));
-  const boxRef = useRef<HTMLDivElement>(null);
+  const [boxRef, width] = useContentWidth(200, 0);
   const canvasRef = useRef<HTMLCanvasElement>(null);
-  const [width, setWidth] = useState(0);
   // What the canvas shows, as the key of the inputs it was drawn from: a resize clears the canvas
   // before the effect redraws it, so readiness must name the drawing, not just follow a flag.
   const [drawnKey, setDrawnKey] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const drawKey = [capture.captureId, focus.layer, focus.head, blocks.queryBlock, blocks.rowStart, keyStart, keyEnd, width, theme].join(':');
-
-  useEffect(() => {
-    const box = boxRef.current;
-    if (!box) return;
-    const observer = new ResizeObserver(([entry]) => entry && setWidth(Math.max(200, Math.floor(entry.contentRect.width))));
-    observer.observe(box);
-    return () => observer.disconnect();
-  }, []);
 
   useEffect(() => {
     if (width === 0) return;
