@@ -94,14 +94,14 @@ export interface AttentionOptions {
   backend: NativeBackend;
   /** Ascending query rows to compute; all N when absent. */
   rows?: Int32Array;
-  /** false: compute for the time and LSE only; `out` comes back empty and the CPU keeps no [H, R, D] buffer. Default true. */
+  /** false: compute for the time only; `out` and `lse` come back empty and the CPU keeps no [H, R, D] buffer. Default true. */
   output?: boolean;
 }
 
 export interface AttentionResult {
   /** [H, R, D] where R = rows.length if rows were given, else N; empty when opts.output is false. */
   out: Float32Array;
-  /** Natural-log sum of exp(q.k/sqrt(D)) per row, [H, R]. */
+  /** Natural-log sum of exp(q.k/sqrt(D)) per row, [H, R]; empty when opts.output is false. */
   lse: Float32Array;
   ms: number;
 }

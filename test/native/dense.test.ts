@@ -67,6 +67,13 @@ describe('denseAttention (CPU) against the float64 reference', () => {
     }
   });
 
+  it('opts.output false runs for the time only: no output and no LSE come back', async () => {
+    const problem = randomProblem({ dtype: 'BF16', seqLen: 200, numHeads: 2, numKvHeads: 1, headDim: 32 }, rng(seed + 8));
+    const timed = await native.denseAttention(inputsOf(problem), { backend: 'cpu', output: false });
+    expect([timed.out.length, timed.lse.length]).toEqual([0, 0]);
+    expect(timed.ms).toBeGreaterThanOrEqual(0);
+  });
+
   it('keeps large score ranges finite (online softmax rescaling)', async () => {
     const problem = randomProblem({ dtype: 'F32', seqLen: 257, numHeads: 1, numKvHeads: 1, headDim: 64 }, rng(seed + 11), 4);
     const result = await native.denseAttention(inputsOf(problem), { backend: 'cpu' });

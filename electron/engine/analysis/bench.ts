@@ -19,7 +19,6 @@ import {
   layerPatterns,
   meanRecall,
   nativeControl,
-  pickRows,
   proportions,
   relativeError,
   resolveBackend,
@@ -125,8 +124,9 @@ export async function benchLayer(
   const { seqLen, headDim } = inputs;
   const rows = evaluatedRows(seqLen, RECALL_SAMPLING);
   throwIfCancelled(control);
-  const { recall } = await native.recall(inputs, index, { backend, rows, denseLse: pickRows(dense.result.lse, seqLen, rows, 1) }, nativeControl(control));
-  const denseOut = (await native.denseAttention(inputs, { backend, rows }, nativeControl(control))).out;
+  const denseOnRows = await native.denseAttention(inputs, { backend, rows }, nativeControl(control));
+  const { recall } = await native.recall(inputs, index, { backend, rows, denseLse: denseOnRows.lse }, nativeControl(control));
+  const denseOut = denseOnRows.out;
   const sparseOut = (await native.sparseAttention(inputs, index, { backend, rows }, nativeControl(control))).out;
   return apportionedHeadStats(
     layer,

@@ -390,16 +390,6 @@ export function proportions(values: readonly number[]): number[] {
   return values.map((value) => (total > 0 ? value / total : 1 / values.length));
 }
 
-/** Rows `rows` of every head of a [H, N, width] full-sequence result, laid out [H, R, width]. */
-export function pickRows(full: Float32Array, seqLen: number, rows: Int32Array, width: number): Float32Array {
-  const heads = full.length / (seqLen * width);
-  const out = new Float32Array(heads * rows.length * width);
-  for (let h = 0; h < heads; h++) {
-    rows.forEach((row, r) => out.set(full.subarray((h * seqLen + row) * width, (h * seqLen + row + 1) * width), (h * rows.length + r) * width));
-  }
-  return out;
-}
-
 /**
  * Mean recall of per-row recalls. A row's recall is a share of its softmax mass, so at most 1;
  * fp32 sums over a fully computed row can land a few ulps above it, which no reader should see.
