@@ -5,8 +5,10 @@
 // (tools/peak-rss.js). analyze's batch budget (SPARSESCOPE_CPU_BATCH_MIB) is the engine's 512 MiB
 // scaled by N / 1M, so every N is cut into the batches 1M is (two query heads and their KV head)
 // and memory grows in proportion to N: a straight line through the peaks then extrapolates to 1M
-// tokens at the real budget. Prints a table and writes the "memory" section of bench/RESULTS.md
-// with the date, machine, command and that extrapolation against the issue's 1.25 GiB target.
+// tokens at the real budget. With 1048576 in SEQ_LENS that length runs at the real budget and the
+// target is judged on its measured peak (on 2 cores that run takes hours: the dense timing is
+// N^2). Prints a table and writes the "memory" section of bench/RESULTS.md with the date, machine,
+// command and the verdict against the issue's 1.25 GiB target.
 // Needs dist/ (npm run build) and the native addon.
 // Env: SEQ_LENS (131072,262144), THREADS (demo's --threads; default all cores), WORK_DIR (a temp folder).
 import { execFileSync } from 'node:child_process';
@@ -53,6 +55,14 @@ function extrapolate(rows, n) {
   return { atN: meanY + slope * (n - meanX), perMillion: slope * MILLION };
 }
 
+/** The target line: measured at 1M when that length ran, else the straight line's value there. */
+function verdict(atMillion, line) {
+  const against = `against the target of ${mib(TARGET_BYTES)} MiB`;
+  if (atMillion) return `Measured at 1M tokens (batch budget ${BATCH_MIB_AT_1M} MiB): analyze peaked at ${mib(atMillion.analyzePeak)} MiB ${against}: ${atMillion.analyzePeak < TARGET_BYTES ? 'met' : 'not met'}.`;
+  if (!line) return 'One length only: no extrapolation.';
+  return `Straight line through the analyze peaks: ${mib(line.perMillion)} MiB per 1M tokens, ${mib(line.atN)} MiB at 1M tokens (batch budget ${BATCH_MIB_AT_1M} MiB) ${against}: ${line.atN < TARGET_BYTES ? 'met (extrapolated)' : 'not met (extrapolated)'}.`;
+}
+
 async function main() {
   const work = process.env.WORK_DIR ?? mkdtempSync(join(tmpdir(), 'sparsescope-memory-'));
   const threads = process.env.THREADS ? ['--threads', process.env.THREADS] : [];
@@ -73,6 +83,7 @@ async function main() {
   } finally {
     if (!process.env.WORK_DIR) rmSync(work, { recursive: true, force: true });
   }
+  const atMillion = rows.find((row) => row.seqLen === MILLION);
   const line = rows.length > 1 ? extrapolate(rows, MILLION) : null;
   const body = [
     '## Memory at long context on the CPU, measured (issue 13)',
@@ -88,9 +99,7 @@ async function main() {
         `| ${row.seqLen.toLocaleString('en-US')} | ${mib(row.fileBytes)} MiB | ${mib(row.demo.peakRssBytes)} MiB | ${clock(row.demo.seconds)} | ${(row.fileBytes / 2 ** 20 / row.demo.seconds).toFixed(1)} MiB/s | ${row.batchMib} MiB | ${mib(row.analyzePeak)} MiB | ${clock(row.analyzeSeconds)} | ${row.meanRecall.toFixed(4)} |`,
     ),
     '',
-    line
-      ? `Straight line through the analyze peaks: ${mib(line.perMillion)} MiB per 1M tokens, ${mib(line.atN)} MiB at 1M tokens (batch budget ${BATCH_MIB_AT_1M} MiB) against the target of ${mib(TARGET_BYTES)} MiB: ${line.atN < TARGET_BYTES ? 'met (extrapolated)' : 'not met (extrapolated)'}.`
-      : 'One length only: no extrapolation.',
+    verdict(atMillion, line),
   ].join('\n');
   console.log(`\n${body}`);
   console.log(`\nwrote ${writeResultsSection('memory', 'bench/memory.js', body)}`);
