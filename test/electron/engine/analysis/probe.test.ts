@@ -14,11 +14,13 @@ function cudaStandIn() {
   const released: ResidentInputs[] = [];
   const seen: (ResidentInputs | undefined)[] = [];
   const onCpu = <O extends { backend: string }>(opts: O): O => ({ ...opts, backend: 'cpu' });
+  // Records the handle, then gives the CPU the host tensors alone (the addon refuses a handle it did not make).
+  const hostOnly = ({ resident, ...inputs }: AttentionInputs): AttentionInputs => (seen.push(resident), inputs);
   const standIn: NativeModule = {
     ...native,
-    denseAttention: (inputs, opts, control) => (seen.push(inputs.resident), native.denseAttention(inputs, onCpu(opts), control)),
-    buildIndex: (inputs, patterns, opts, control) => (seen.push(inputs.resident), native.buildIndex(inputs, patterns, onCpu(opts), control)),
-    recall: (inputs, index, opts, control) => (seen.push(inputs.resident), native.recall(inputs, index, onCpu(opts), control)),
+    denseAttention: (inputs, opts, control) => native.denseAttention(hostOnly(inputs), onCpu(opts), control),
+    buildIndex: (inputs, patterns, opts, control) => native.buildIndex(hostOnly(inputs), patterns, onCpu(opts), control),
+    recall: (inputs, index, opts, control) => native.recall(hostOnly(inputs), index, onCpu(opts), control),
     residentInputs: () => {
       const handle = { id: made.length } as unknown as ResidentInputs;
       made.push(handle);
