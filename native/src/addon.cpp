@@ -293,6 +293,15 @@ class ProgressChannel {
   std::atomic<int64_t> lastSentMs_{-kIntervalMs};
 };
 
+// An index build frees a small vector per query block on whichever threads built them; glibc keeps
+// those pages in each thread's arena, so RSS grew with every build (7 MiB a build at 128K tokens,
+// more with longer indexes). Trimming after each op, outside its time, gives them back.
+void returnFreedSmallBlocks() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 // One asynchronous op: compute() on a worker thread, resolve() on the JS thread.
 class OpWorker : public Napi::AsyncWorker {
  public:
@@ -336,6 +345,7 @@ class OpWorker : public Napi::AsyncWorker {
       status = error.what();
     }
     ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    returnFreedSmallBlocks();
 #ifdef SPARSESCOPE_WITH_CUDA
     // CUDA ops report device-event time (spec 2.2), not host time with the transfers.
     if (const double deviceMs = plan_.onCuda ? cudaTakeDeviceMs() : -1.0; deviceMs >= 0.0) ms_ = deviceMs;
