@@ -202,7 +202,8 @@ function compareAttention(name, case_, result, index, rows) {
 
 // ------------------------------------------------------------------ index references
 
-const sameArray = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+// Element by element, bit for bit on floats too (NaN equals NaN, -0 differs from 0).
+const sameArray = (a, b) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 const headSlice = (offsets, values, h) => values.slice(offsets[h], offsets[h + 1]);
 
 // The Vertical-Slash estimate of spec 2.1 in float64: column and diagonal scores summed over the
@@ -654,27 +655,26 @@ async function residentCase() {
   const onDevice = { ...inputs, resident };
   const rows = sampleRows(shape.seqLen, 40);
   const patterns = patternsFor(shape.heads, shape.seqLen);
-  const same = (a, b) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
   const ops = [
     ['dense', (x) => native.denseAttention(x, { backend: 'cuda', rows }), (r) => [r.out, r.lse]],
     ['index', (x) => native.buildIndex(x, patterns, { backend: 'cuda' }), (r) => [r.tileStarts, r.columns, r.verticals, r.slashes, r.density]],
   ];
   for (const [name, run, parts] of ops) {
     const [uploaded, held] = [parts(await run(inputs)), parts(await run(onDevice))];
-    check(`resident inputs: ${name} equals the uploading call`, uploaded.every((array, i) => same(array, held[i])));
+    check(`resident inputs: ${name} equals the uploading call`, uploaded.every((array, i) => sameArray(array, held[i])));
   }
   const index = await native.buildIndex(inputs, patterns, { backend: 'cuda' });
   const sparse = [await native.sparseAttention(inputs, index, { backend: 'cuda', rows }), await native.sparseAttention(onDevice, index, { backend: 'cuda', rows })];
-  check('resident inputs: sparse equals the uploading call', same(sparse[0].out, sparse[1].out) && same(sparse[0].lse, sparse[1].lse));
+  check('resident inputs: sparse equals the uploading call', sameArray(sparse[0].out, sparse[1].out) && sameArray(sparse[0].lse, sparse[1].lse));
   const denseLse = (await native.denseAttention(inputs, { backend: 'cuda', rows })).lse;
   const recalls = [await native.recall(inputs, index, { backend: 'cuda', rows, denseLse }), await native.recall(onDevice, index, { backend: 'cuda', rows, denseLse })];
-  check('resident inputs: recall equals the uploading call', same(recalls[0].recall, recalls[1].recall));
+  check('resident inputs: recall equals the uploading call', sameArray(recalls[0].recall, recalls[1].recall));
   const one = { ...inputs, numHeads: 1, numKvHeads: 1, q: inputs.q.subarray(0, inputs.q.length / 4), k: inputs.k.subarray(0, inputs.k.length / 2), v: undefined };
   const oneResident = native.residentInputs(one);
   const map = (x) => native.pooledMap(x, { backend: 'cuda', rowStart: 0, rowEnd: 1000, colStart: 0, colEnd: 1000, rows: 50, cols: 50, sampleRows: null });
   const maps = [await map(one), await map({ ...one, resident: oneResident })];
   // Cells sum their rows with float atomics, in no fixed order: the mean agrees to rounding, the max exactly.
-  check('resident inputs: pooled map equals the uploading call', relativeError(maps[1].mean, maps[0].mean) < 1e-6 && same(maps[0].max, maps[1].max), `mean rel err ${fmt(relativeError(maps[1].mean, maps[0].mean))}`);
+  check('resident inputs: pooled map equals the uploading call', relativeError(maps[1].mean, maps[0].mean) < 1e-6 && sameArray(maps[0].max, maps[1].max), `mean rel err ${fmt(relativeError(maps[1].mean, maps[0].mean))}`);
   await rejects('resident inputs: another shape is refused', Promise.resolve().then(() => native.denseAttention({ ...one, v: one.k, resident }, { backend: 'cuda' })), /another shape or dtype/);
   await rejects('resident inputs: values wanted but not resident are refused', Promise.resolve().then(() => native.denseAttention({ ...one, v: one.k, resident: oneResident }, { backend: 'cuda' })), /has no v/);
   native.releaseResident(resident);
