@@ -5,7 +5,8 @@
 // must equal the CPU ones bit for bit where both chose the same top-k (and the top-k agreement
 // is reported), and the GPU's top-k itself (Vertical-Slash columns and offsets, Block-Sparse
 // blocks) must be a top-k of the float64 estimate, near-ties aside. The CUDA code NaN-fills its outputs before each run, so an unwritten element fails.
-// Both kernel paths run: the default (wgmma where the build and card allow) and the portable
+// Both kernel paths run: the default (wgmma where the build and card allow; its sparse checks also
+// with each step width of the Hopper kernel fixed, SPARSESCOPE_HOPPER_STEP_KEYS) and the portable
 // mma.sync one (SPARSESCOPE_CUDA_PATH=portable). SPARSESCOPE_ADDON overrides the addon's path.
 // Plain Node ESM without dependencies: loads native/build/Release/sparsescope.node directly.
 import { createRequire } from 'node:module';
@@ -311,6 +312,11 @@ function sameHeadIndex(a, b, h) {
 // ------------------------------------------------------------------ the tests
 
 const PATTERN = { dense: 0, vs: 1, stream: 2, block: 3 };
+
+// The Hopper kernel runs sparse lists with 64- or 128-key steps, chosen per KV-head group from the
+// index: on the default path the sparse checks run as chosen ('') and with each width fixed
+// (SPARSESCOPE_HOPPER_STEP_KEYS), so both instances see every case.
+const stepWidthsOf = (kernelPath) => (kernelPath === 'default' ? ['', '64', '128'] : ['']);
 function patternsFor(heads, seqLen) {
   const choices = [
     [PATTERN.vs, 100, 200],
@@ -383,15 +389,20 @@ async function runCase(shape, kernelPath) {
   checkTopK(`GPU top-k (verticals, slashes, blocks) vs float64 estimate ${label}`, case_, patterns, gpuIndex);
 
   // Sparse attention and recall on the CPU's index (identical kernels' input for both backends).
-  const sparse = await native.sparseAttention(inputs, cpuIndex, { backend: 'cuda', rows });
-  compareAttention(`sparse vs float64 ${label}`, case_, sparse, cpuIndex, rows);
-  // All rows run the kernel with several query blocks per CTA sharing their lists' chunks.
-  const sparseAll = await native.sparseAttention(inputs, cpuIndex, { backend: 'cuda' });
-  check(`sparse all rows written ${label}`, !hasNaN(sparseAll.out) && !hasNaN(sparseAll.lse));
-  compareAttention(`sparse all rows vs float64 ${label}`, case_, { out: pick(sparseAll.out, shape.headDim), lse: pick(sparseAll.lse, 1) }, cpuIndex, rows);
   const sparseCpu = await native.sparseAttention(inputs, cpuIndex, { backend: 'cpu', rows });
-  const sparseCpuError = relativeError(sparse.out, sparseCpu.out);
-  check(`sparse vs CPU ${label}`, sparseCpuError < 1e-2, `rel err ${fmt(sparseCpuError)}`);
+  for (const stepKeys of stepWidthsOf(kernelPath)) {
+    process.env.SPARSESCOPE_HOPPER_STEP_KEYS = stepKeys;
+    const sparseLabel = stepKeys ? `${label} steps ${stepKeys}` : label;
+    const sparse = await native.sparseAttention(inputs, cpuIndex, { backend: 'cuda', rows });
+    compareAttention(`sparse vs float64 ${sparseLabel}`, case_, sparse, cpuIndex, rows);
+    // All rows run the kernel with several query blocks per CTA sharing their lists' chunks.
+    const sparseAll = await native.sparseAttention(inputs, cpuIndex, { backend: 'cuda' });
+    check(`sparse all rows written ${sparseLabel}`, !hasNaN(sparseAll.out) && !hasNaN(sparseAll.lse));
+    compareAttention(`sparse all rows vs float64 ${sparseLabel}`, case_, { out: pick(sparseAll.out, shape.headDim), lse: pick(sparseAll.lse, 1) }, cpuIndex, rows);
+    const sparseCpuError = relativeError(sparse.out, sparseCpu.out);
+    check(`sparse vs CPU ${sparseLabel}`, sparseCpuError < 1e-2, `rel err ${fmt(sparseCpuError)}`);
+  }
+  process.env.SPARSESCOPE_HOPPER_STEP_KEYS = '';
 
   const recall = await native.recall(inputs, cpuIndex, { backend: 'cuda', rows, denseLse: denseRows.lse });
   const recallCpu = await native.recall(inputs, cpuIndex, { backend: 'cpu', rows, denseLse: denseRows.lse });
@@ -629,9 +640,9 @@ async function rejects(name, promise, pattern) {
 // the stage it holds in time (else it hangs) and alternate the loose columns of the two lists.
 // `allTiles`: even blocks take every tile up to the diagonal and no columns; otherwise their
 // last two tiles and every fifth earlier key. Odd blocks: the diagonal tile and every third earlier key.
-async function unevenListsCase(kernelPath, allTiles, headDim) {
+async function unevenListsCase(kernelPath, allTiles, headDim, stepKeys) {
   const shape = { dtype: 'BF16', heads: 4, kvHeads: 2, seqLen: 3000, headDim };
-  const label = `${allTiles ? 'tiles vs columns' : 'columns vs columns'} N=${shape.seqLen} D=${headDim} [${kernelPath}]`;
+  const label = `${allTiles ? 'tiles vs columns' : 'columns vs columns'} N=${shape.seqLen} D=${headDim}${stepKeys ? ` steps ${stepKeys}` : ''} [${kernelPath}]`;
   const case_ = makeInputs(shape);
   const keysBefore = (end, step) => Array.from({ length: Math.max(0, Math.ceil(end / step)) }, (_, i) => i * step);
   const index = listIndex(shape.heads, shape.seqLen, (m) => {
@@ -640,7 +651,10 @@ async function unevenListsCase(kernelPath, allTiles, headDim) {
     return { tiles: m > 0 ? [(m - 1) * 64, m * 64] : [0], columns: keysBefore((m - 1) * 64, 5) };
   });
   const rows = sampleRows(shape.seqLen, 24);
-  const all = await native.sparseAttention(case_.inputs, index, { backend: 'cuda' });
+  process.env.SPARSESCOPE_HOPPER_STEP_KEYS = stepKeys;
+  const all = await native.sparseAttention(case_.inputs, index, { backend: 'cuda' }).finally(() => {
+    process.env.SPARSESCOPE_HOPPER_STEP_KEYS = '';
+  });
   check(`uneven lists, all rows written ${label}`, !hasNaN(all.out) && !hasNaN(all.lse));
   const pick = (array, width) => pickRows(array, width, shape.heads, shape.seqLen, rows);
   compareAttention(`uneven lists vs float64 ${label}`, case_, { out: pick(all.out, shape.headDim), lse: pick(all.lse, 1) }, index, rows);
@@ -745,13 +759,14 @@ if (info.cuda.available) {
       check(`methods case [${kernelPath}] ran`, false, error.stack);
     }
     for (const headDim of [64, 96, 128])
-      for (const allTiles of [true, false]) {
-        try {
-          await unevenListsCase(kernelPath, allTiles, headDim);
-        } catch (error) {
-          check(`uneven lists case D=${headDim} [${kernelPath}] ran`, false, error.stack);
+      for (const allTiles of [true, false])
+        for (const stepKeys of stepWidthsOf(kernelPath)) {
+          try {
+            await unevenListsCase(kernelPath, allTiles, headDim, stepKeys);
+          } catch (error) {
+            check(`uneven lists case D=${headDim}${stepKeys ? ` steps ${stepKeys}` : ''} [${kernelPath}] ran`, false, error.stack);
+          }
         }
-      }
   }
   await errorCases();
   try {

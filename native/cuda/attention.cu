@@ -1,6 +1,7 @@
 // Host side of the flash-attention kernel: uploads, the row selection, one launch per KV-head
 // group with cancellation and progress between launches, and the downloads.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 
@@ -87,10 +88,11 @@ int groupsPerLaunchFor(const AttentionJob& job, int rowsOut) {
   return std::clamp(int(kEntriesPerLaunch / std::max(entries, 1.0)), 1, in.numKvHeads);
 }
 
-// Uploads the job, then calls launch(args, grid) once per launch's KV-head groups (kBlocksPerCta query
-// blocks per CTA), with cancellation and progress between launches.
-template <typename T, int D, bool kWithV, int kBlocksPerCta, typename Launch>
-std::string launchAttention(const AttentionJob& job, const CallContext& ctx, Launch launch) {
+// Uploads the job, then calls launch(args, grid, kind) once per launch (kBlocksPerCta query blocks per
+// CTA), with cancellation and progress between launches. A launch holds KV-head groups of one
+// kindOf(group): the kernel instance that runs them.
+template <typename T, int D, bool kWithV, int kBlocksPerCta, typename KindOf, typename Launch>
+std::string launchAttention(const AttentionJob& job, const CallContext& ctx, KindOf kindOf, Launch launch) {
   const AttentionInputs& in = *job.inputs;
   const int N = in.seqLen, H = in.numHeads, groupSize = in.numHeads / in.numKvHeads;
   const int R = job.rows->size(N);
@@ -133,11 +135,13 @@ std::string launchAttention(const AttentionJob& job, const CallContext& ctx, Lau
   if (plan.blocks.size() > 65535) return "too many query blocks for one launch: " + std::to_string(plan.blocks.size());
   const int groupsPerLaunch = groupsPerLaunchFor(job, R);
   DeviceTimer timer;
-  for (int group = 0; group < in.numKvHeads; group += groupsPerLaunch) {
-    const int groups = std::min(groupsPerLaunch, in.numKvHeads - group);
+  for (int group = 0, groups = 0; group < in.numKvHeads; group += groups) {
+    const int kind = kindOf(group);
+    groups = 1;
+    while (groups < groupsPerLaunch && group + groups < in.numKvHeads && kindOf(group + groups) == kind) ++groups;
     args.headBase = group * groupSize;
     // Heads vary fastest, so the CTAs start longest block first across every head of the launch.
-    SPARSESCOPE_TRY(launch(args, dim3(groups * groupSize, plan.blocks.size())));
+    SPARSESCOPE_TRY(launch(args, dim3(groups * groupSize, plan.blocks.size()), kind));
     SPARSESCOPE_CUDA_TRY(cudaGetLastError());
     SPARSESCOPE_CUDA_TRY(cudaDeviceSynchronize());
     if (ctx.cancelled()) return kCancelled;
@@ -154,7 +158,8 @@ std::string launchBlockKernel(const AttentionJob& job, const CallContext& ctx) {
   constexpr auto kernel = attentionKernel<T, D, kWithV, kHopper>;
   constexpr int sharedBytes = attentionSharedBytes<D, kWithV>();
   SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes));
-  return launchAttention<T, D, kWithV, 1>(job, ctx, [&](const AttentionArgs<T>& args, dim3 grid) {
+  auto oneKind = [](int) { return 0; };
+  return launchAttention<T, D, kWithV, 1>(job, ctx, oneKind, [&](const AttentionArgs<T>& args, dim3 grid, int) {
     kernel<<<grid, kThreads, sharedBytes>>>(args);
     return std::string();
   });
@@ -194,23 +199,93 @@ std::string describeKv(CUtensorMap* map, const T* tensor, int numKvHeads, int se
   return "";
 }
 
-// Hopper attention with values: the warp-specialized kernel, two blocks per CTA.
-template <typename T, int D, bool kDenseLists>
-std::string launchWarpSpecialized(const AttentionJob& job, const CallContext& ctx) {
-  constexpr auto kernel = warpSpecializedAttentionKernel<T, D, kDenseLists>;
-  constexpr int sharedBytes = hopper::sharedBytes<D>();
+// SPARSESCOPE_HOPPER_STEP_KEYS=64 or 128 fixes the Hopper kernel's step width for sparse lists (the
+// GPU tests run both on every case); unset or empty, it is chosen from the index (*keys 0).
+std::string forcedStepKeys(int* keys) {
+  const char* value = std::getenv("SPARSESCOPE_HOPPER_STEP_KEYS");
+  const std::string text = value ? value : "";
+  *keys = text == "64" ? 64 : text == "128" ? 128 : 0;
+  if (*keys == 0 && !text.empty()) return "SPARSESCOPE_HOPPER_STEP_KEYS must be 64 or 128 (or unset), got " + text;
+  return "";
+}
+
+// The chunks of one CTA's lists (query blocks 2 cta and 2 cta + 1 of `head`) that consumers
+// compute, and those in 128-key steps, as the 128-key kernel's producer walks them.
+struct PairedChunks {
+  double paired = 0, all = 0;
+  void add(const SparseIndexView& index, int head, int cta) {
+    ChunkList lists[hopper::kConsumers];
+    for (int g = 0; g < hopper::kConsumers; ++g) {
+      const int block = cta * hopper::kConsumers + g;
+      if (block < index.numBlocks) lists[g] = ChunkList::of(index, head, block);
+    }
+    const bool columnsShared = std::equal(lists[0].columns, lists[0].columns + lists[0].columnCount, lists[1].columns,
+                                          lists[1].columns + lists[1].columnCount);
+    ChunkCursor<hopper::kConsumers, true> cursor{lists, columnsShared};
+    for (ChunkStep step = cursor.advance(); step.groups != 0; step = cursor.advance()) {
+      const double chunks = (step.wide ? 2 : 1) * std::popcount(step.groups);
+      all += chunks;
+      if (step.wide) paired += chunks;
+    }
+  }
+};
+
+// The Hopper kernel's step width for a sparse index, per KV-head group: 128 keys where at least
+// kPairedShare of the group's chunks pair up into 128-key steps, else 64. On the H100 a 128-key
+// step took about 0.9x the time of two 64-key ones (dense 0.84x, the band index 0.92x); a lone
+// chunk costs more in the 128-key kernel than in the 64-key one (a 128-deep P x V, 3 stages at
+// D 128) by a factor r not measured alone (the searched 128K config ran 1.19x slower overall).
+// 128 keys pay once the paired share passes (r - 1) / (r - 0.9): 3/4 at r = 1.3. The lists of
+// kSampledCtas evenly spaced CTAs per head decide: a share needs no more, and the walk is host time.
+std::vector<int> sparseStepKeys(const SparseIndexView& index, int groupSize, int numKvHeads) {
+  constexpr double kPairedShare = 0.75;
+  constexpr int kSampledCtas = 8;
+  const int ctas = (index.numBlocks + hopper::kConsumers - 1) / hopper::kConsumers;
+  const int stride = std::max(1, ctas / kSampledCtas);
+  std::vector<int> keys(numKvHeads);
+  for (int group = 0; group < numKvHeads; ++group) {
+    PairedChunks chunks;
+    for (int head = group * groupSize; head < (group + 1) * groupSize; ++head)
+      for (int cta = stride / 2; cta < ctas; cta += stride) chunks.add(index, head, cta);
+    keys[group] = chunks.paired >= kPairedShare * chunks.all ? 2 * kTileRows : kTileRows;
+  }
+  return keys;
+}
+
+// One launch of the warp-specialized kernel.
+template <typename T, int D, bool kDenseLists, int kStepKeys>
+std::string startWarpSpecialized(const AttentionArgs<T>& args, const hopper::TensorMaps& maps, dim3 grid) {
+  constexpr auto kernel = warpSpecializedAttentionKernel<T, D, kDenseLists, kStepKeys>;
+  constexpr int sharedBytes = hopper::sharedBytes<D, kStepKeys>();
   static_assert(sharedBytes <= hopper::kMaxSharedBytes, "the stages do not fit: fewer hopper::kStages");
   SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes));
+  kernel<<<grid, hopper::kCtaThreads, sharedBytes>>>(args, maps);
+  return "";
+}
+
+// Hopper attention with values: the warp-specialized kernel, two blocks per CTA; dense lists step
+// 128 keys, sparse ones 64 or 128 per KV-head group (sparseStepKeys).
+template <typename T, int D>
+std::string launchWarpSpecialized(const AttentionJob& job, const CallContext& ctx) {
   const int numKvHeads = job.inputs->numKvHeads;
+  int forced = 0;
+  SPARSESCOPE_TRY(forcedStepKeys(&forced));
+  std::vector<int> stepKeys(numKvHeads, 2 * kTileRows);
+  if (job.index)
+    stepKeys = forced ? std::vector<int>(numKvHeads, forced)
+                      : sparseStepKeys(*job.index, job.inputs->numHeads / numKvHeads, numKvHeads);
+  auto kindOf = [&](int group) { return stepKeys[group]; };
   hopper::TensorMaps maps;
-  return launchAttention<T, D, true, hopper::kConsumers>(job, ctx, [&](const AttentionArgs<T>& args, dim3 grid) {
+  auto launch = [&](const AttentionArgs<T>& args, dim3 grid, int keys) {
     if (args.headBase == 0) {  // the first launch: the tensors are in place now
       SPARSESCOPE_TRY(describeKv<T, D>(&maps.keys, args.k, numKvHeads, args.seqLen));
       SPARSESCOPE_TRY(describeKv<T, D>(&maps.values, args.v, numKvHeads, args.seqLen));
     }
-    kernel<<<grid, hopper::kCtaThreads, sharedBytes>>>(args, maps);
-    return std::string();
-  });
+    if (!job.index) return startWarpSpecialized<T, D, true, 2 * kTileRows>(args, maps, grid);
+    if (keys == kTileRows) return startWarpSpecialized<T, D, false, kTileRows>(args, maps, grid);
+    return startWarpSpecialized<T, D, false, 2 * kTileRows>(args, maps, grid);
+  };
+  return launchAttention<T, D, true, hopper::kConsumers>(job, ctx, kindOf, launch);
 }
 
 __global__ void hopperProbeKernel(int* hasHopperCode) {
@@ -243,7 +318,7 @@ std::string runAttention(const AttentionJob& job, const CallContext& ctx) {
     return withHeadDim(job.inputs->headDim, [&]<int D>() {
       if (hopperPathAvailable()) {
         if (!job.withValues) return launchBlockKernel<T, D, false, true>(job, ctx);
-        return job.index ? launchWarpSpecialized<T, D, false>(job, ctx) : launchWarpSpecialized<T, D, true>(job, ctx);
+        return launchWarpSpecialized<T, D>(job, ctx);
       }
       return job.withValues ? launchBlockKernel<T, D, true, false>(job, ctx) : launchBlockKernel<T, D, false, false>(job, ctx);
     });

@@ -2,9 +2,13 @@
 // producer warpgroup streams K/V chunks into a ring of shared-memory stages (contiguous tiles by
 // the bulk tensor copy engine, gathered loose columns by cp.async; completion counted on
 // mbarriers), while two consumer warpgroups, one 64-row query block each, run the products on
-// wgmma. A step takes 128 keys where the lists allow (two adjacent tiles, or two loose-column
-// chunks; every step of dense lists), else 64: per FLOP, half the softmax bookkeeping, barriers
-// and hand-offs of 64-key steps. Each consumer overlaps the softmax of step j with the P x V
+// wgmma. The kernel is compiled for two step widths (the host picks one per launch, see
+// attention.cu): with 128-key steps a step takes 128 keys where the lists allow (two adjacent
+// tiles, or two loose-column chunks; every step of dense lists), else 64: per FLOP, half the
+// softmax bookkeeping, barriers and hand-offs of 64-key steps. With 64-key steps every step takes
+// one chunk, with stages half the size (one more in flight at D 128) and a 64-deep P x V: faster
+// on lists of isolated tiles, which the 128-key kernel runs as 64-key steps on 3 stages with a
+// 128-deep P x V (half on zeros). Each consumer overlaps the softmax of step j with the P x V
 // product of step j-1, and the two take turns to issue their products (ping-pong), so one's
 // softmax runs while the other's products keep the tensor cores busy. Same chunk lists, mask and
 // online softmax as attentionKernel (attention_kernel.cuh), so both paths compute the same thing.
@@ -18,14 +22,14 @@ namespace sparsescope::cuda {
 namespace hopper {
 
 inline constexpr int kConsumers = 2;  // query blocks per CTA
-// A stage holds one step's keys: K then V, each [column block][128 rows][kSwizzleColumns<D>]
-// (the layout of swizzledOffset<D, kStageRows>), of which a 64-key step uses the first 64 rows.
-inline constexpr int kStageRows = 2 * kTileRows;
-template <int D>
-inline constexpr int kStageElements = 2 * kStageRows * D;
+// A stage holds one step's keys: K then V, each [column block][kStepKeys rows][kSwizzleColumns<D>]
+// (the layout of swizzledOffset<D, kStepKeys>), of which a 64-key step of the 128-key kernel uses
+// the first 64 rows.
+template <int D, int kStepKeys>
+inline constexpr int kStageElements = 2 * kStepKeys * D;
 // K/V stages in flight: as many as fit next to the queries in 227 KiB, at most 4.
-template <int D>
-inline constexpr int kStages = D > 96 ? 3 : 4;
+template <int D, int kStepKeys>
+inline constexpr int kStages = kStepKeys * D > 2 * kTileRows * 96 ? 3 : 4;
 inline constexpr int kCtaThreads = (kConsumers + 1) * kThreads;
 // Register split after setmaxnreg: 128 x 40 + 256 x 232 <= 64K.
 inline constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
@@ -42,10 +46,11 @@ struct TensorMaps {
 };
 
 // Stages, query tiles, barriers, steps, gathered key ids, and 1 KiB to align the tiles.
-template <int D>
+template <int D, int kStepKeys>
 constexpr int sharedBytes() {
-  return (kStages<D> * kStageElements<D> + kConsumers * kTileRows * D) * 2 +
-         kStages<D> * (2 * int(sizeof(uint64_t)) + int(sizeof(ChunkStep)) + kStageRows * int(sizeof(int))) + 1024;
+  constexpr int kStageCount = kStages<D, kStepKeys>;
+  return (kStageCount * kStageElements<D, kStepKeys> + kConsumers * kTileRows * D) * 2 +
+         kStageCount * (2 * int(sizeof(uint64_t)) + int(sizeof(ChunkStep)) + kStepKeys * int(sizeof(int))) + 1024;
 }
 // The most a CTA may have, less room for the kernel's static shared memory (lists and cursor).
 inline constexpr int kMaxSharedBytes = 227 * 1024 - 256;
@@ -110,23 +115,30 @@ __device__ __forceinline__ void growRegisters() {
 
 // blockIdx.x + headBase: head; blockIdx.y: query blocks 2b and 2b+1 (b = args.blocks[blockIdx.y]).
 // kDenseLists: dense causal lists, whose steps follow from the step number without the cursor.
-template <typename T, int D, bool kDenseLists>
+// kStepKeys: the most keys of a step, 128 (pairs of chunks where they pair) or 64 (one chunk).
+template <typename T, int D, bool kDenseLists, int kStepKeys>
 __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     warpSpecializedAttentionKernel(const __grid_constant__ AttentionArgs<T> args,
                                    const __grid_constant__ hopper::TensorMaps maps) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using namespace hopper;
-  constexpr int kStageCount = kStages<D>;
+  static_assert(kStepKeys == kTileRows || kStepKeys == 2 * kTileRows, "steps of one or two 64-key chunks");
+  static_assert(!kDenseLists || kStepKeys == 2 * kTileRows, "dense lists step 128 keys");
+  constexpr bool kWideSteps = kStepKeys == 2 * kTileRows;
+  constexpr int kStageRows = kStepKeys;
+  constexpr int kStageCount = kStages<D, kStepKeys>;
   extern __shared__ __align__(16) unsigned char sharedRaw[];
   unsigned char* shared = sharedRaw + ((1024 - sharedAddress(sharedRaw) % 1024) % 1024);
-  T* stageTiles = reinterpret_cast<T*>(shared);                       // [kStageCount][K 128 x D, V 128 x D]
-  T* queryTiles = stageTiles + kStageCount * kStageElements<D>;       // [kConsumers][64 x D]
+  T* stageTiles = reinterpret_cast<T*>(shared);                       // [kStageCount][K, V: kStageRows x D]
+  T* queryTiles = stageTiles + kStageCount * kStageElements<D, kStepKeys>;  // [kConsumers][64 x D]
   auto* filled = reinterpret_cast<uint64_t*>(queryTiles + kConsumers * kTileRows * D);  // [kStageCount]: step landed
   uint64_t* emptied = filled + kStageCount;                           // [kStageCount]: consumers done with it
   auto* steps = reinterpret_cast<ChunkStep*>(emptied + kStageCount);  // [kStageCount]: the step in each stage
-  int* gatheredKeys = reinterpret_cast<int*>(steps + kStageCount);    // [kStageCount][128]: key ids of a gathered step
-  auto keysOf = [&](int stage) { return stageTiles + stage * kStageElements<D>; };
+  int* gatheredKeys = reinterpret_cast<int*>(steps + kStageCount);    // [kStageCount][kStageRows]: gathered key ids
+  auto keysOf = [&](int stage) { return stageTiles + stage * kStageElements<D, kStepKeys>; };
   auto valuesOf = [&](int stage) { return keysOf(stage) + kStageRows * D; };
+  // Keys of a step: 128 for a wide one (only the 128-key kernel's cursor makes them), else 64.
+  auto stepKeys = [](const ChunkStep& step) { return kWideSteps && step.wide ? 2 * kTileRows : kTileRows; };
 
   const int N = args.seqLen;
   const int head = args.headBase + blockIdx.x;
@@ -154,13 +166,16 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     loadTileAsync<T, D, kCtaThreads>(queryTiles + g * kTileRows * D, args.q + size_t(head) * N * D,
                                      [&](int r) { return start + r < N ? start + r : -1; });
   }
-  // P x V reads all 128 value rows of a stage, also those a step leaves unwritten (a 64-key step's
-  // second half, a tile past N) against zero probabilities: they must be finite, so they start as
-  // zeros (and keep earlier steps' values later).
-  constexpr int kValuePieces = kStageRows * D / 8;
-  for (int i = threadIdx.x; i < kStageCount * kValuePieces; i += kCtaThreads)
-    reinterpret_cast<uint4*>(valuesOf(i / kValuePieces))[i % kValuePieces] = uint4{};
-  asyncProxyFence();  // the zeros are read by wgmma and overwritten by the copy engine
+  // The 128-key kernel's P x V reads all 128 value rows of a stage, also those a step leaves
+  // unwritten (a 64-key step's second half, a tile past N) against zero probabilities: they must
+  // be finite, so they start as zeros (and keep earlier steps' values later). With 64-key steps
+  // every step writes all rows of its stage.
+  if constexpr (kWideSteps) {
+    constexpr int kValuePieces = kStageRows * D / 8;
+    for (int i = threadIdx.x; i < kStageCount * kValuePieces; i += kCtaThreads)
+      reinterpret_cast<uint4*>(valuesOf(i / kValuePieces))[i % kValuePieces] = uint4{};
+    asyncProxyFence();  // the zeros are read by wgmma and overwritten by the copy engine
+  }
   copyAsyncCommit();
   copyAsyncWait<0>();
   __syncthreads();
@@ -174,7 +189,7 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     // the copy engine fetch contiguous tiles; all 128 threads gather loose columns with cp.async.
     // A step with no groups ends the stream.
     shrinkRegisters<kProducerRegisters>();
-    using Cursor = ChunkCursor<kConsumers, true>;
+    using Cursor = ChunkCursor<kConsumers, kWideSteps>;
     __shared__ __align__(16) unsigned char cursorBytes[sizeof(Cursor)];
     auto* cursor = reinterpret_cast<Cursor*>(cursorBytes);
     if (!kDenseLists && threadIdx.x == 0) *cursor = Cursor{lists, columnsShared};
@@ -200,7 +215,7 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
         steps[stage] = step;
         if (step.groups != 0 && step.columnGroup < 0) {
           // A second tile past N is not fetched: its keys are masked and its stage rows stay finite.
-          const int tiles = step.wide && step.start + kTileRows < N ? 2 : 1;
+          const int tiles = stepKeys(step) > kTileRows && step.start + kTileRows < N ? 2 : 1;
           barrierArriveExpecting(&filled[stage], tiles * 2 * kTileBytes<D>);
           constexpr int kColumns = kSwizzleColumns<D>;
           for (int tile = 0; tile < tiles; ++tile)
@@ -217,7 +232,7 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
       namedBarrierSync(kProducerBarrier, kThreads);  // the step is published to the warpgroup
       const ChunkStep step = steps[stage];
       if (step.groups != 0 && step.columnGroup >= 0) {
-        const int keys = step.wide ? kStageRows : kTileRows;
+        const int keys = stepKeys(step);
         if (threadIdx.x < keys)
           gatheredKeys[stage * kStageRows + threadIdx.x] =
               lists[step.columnGroup].gatheredKey(step.columnChunk, threadIdx.x);
@@ -261,11 +276,11 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
 
   float out[D / 8][4] = {};
   OnlineSoftmax softmax;
-  // Probabilities of the previous step (8 k-steps of 16 keys; the last 4 are zeros after a 64-key
-  // step), waiting for their P x V product, and the stage of its values (held until that product
-  // is done). With nothing pending they are zeros against the current stage's values, so that
-  // every step issues the same products: a product issued on some paths only would make ptxas
-  // serialize them.
+  // Probabilities of the previous step (a k-step per 16 rows of a stage; in the 128-key kernel the
+  // last 4 of 8 are zeros after a 64-key step), waiting for their P x V product, and the stage of
+  // its values (held until that product is done). With nothing pending they are zeros against the
+  // current stage's values, so that every step issues the same products: a product issued on some
+  // paths only would make ptxas serialize them.
   constexpr int kPendingSteps = kStageRows / 16;
   uint32_t pending[kPendingSteps][4] = {};
   int pendingStage = -1, pendingChunk = 0;
@@ -336,8 +351,9 @@ __global__ void __launch_bounds__(hopper::kCtaThreads, 1)
     }
     // The cp.async writes of a gathered step, now visible here, are read by wgmma next.
     if (!kDenseLists && step.columnGroup >= 0) asyncProxyFence();
-    // Two instantiations, each issuing and waiting for all its products inside its branch.
-    if (kDenseLists || step.wide) consume(std::integral_constant<int, kStageRows>{}, stage, step);
+    // The 128-key kernel has two instantiations, each issuing and waiting for all its products
+    // inside its branch; with 64-key steps the condition is constant.
+    if (kDenseLists || stepKeys(step) == kStageRows) consume(std::integral_constant<int, kStageRows>{}, stage, step);
     else consume(std::integral_constant<int, kTileRows>{}, stage, step);
     pendingStage = stage;
     pendingChunk = chunk;

@@ -15,7 +15,8 @@
 
 namespace sparsescope::cuda {
 
-// The key chunks one (head, query block) visits.
+// The key chunks one (head, query block) visits. Host code walks them too (the Hopper launch
+// plans its step width from them, see attention.cu).
 struct ChunkList {
   const int32_t* tileStarts = nullptr;  // null: tiles 0, 64, 128, ...
   int tileCount = 0;
@@ -23,7 +24,7 @@ struct ChunkList {
   int columnCount = 0;
   int windowInit = -1, windowLocal = -1;  // A-shape restriction, -1 when none
 
-  __device__ static ChunkList of(const SparseIndexView& index, int head, int block) {
+  __host__ __device__ static ChunkList of(const SparseIndexView& index, int head, int block) {
     ChunkList list;
     if (index.tileOffsets == nullptr) {
       list.tileCount = block + 1;
@@ -38,8 +39,8 @@ struct ChunkList {
     list.windowLocal = index.window[2 * head + 1];
     return list;
   }
-  __device__ int tileStart(int tile) const { return tileStarts ? tileStarts[tile] : tile * kTileRows; }
-  __device__ int columnChunks() const { return (columnCount + kTileRows - 1) / kTileRows; }
+  __host__ __device__ int tileStart(int tile) const { return tileStarts ? tileStarts[tile] : tile * kTileRows; }
+  __host__ __device__ int columnChunks() const { return (columnCount + kTileRows - 1) / kTileRows; }
   // Row `row` of loose-column chunk `chunk` (64 columns each), -1 past the last column.
   __device__ int gatheredKey(int chunk, int row) const {
     const int position = chunk * kTileRows + row;
@@ -73,7 +74,7 @@ struct ChunkCursor {
   int nextColumnChunk[kGroups] = {};
   int columnTurn = 0;  // the group whose loose-column chunk is tried next
 
-  __device__ ChunkStep advance() {
+  __host__ __device__ ChunkStep advance() {
     ChunkStep step;
     int start = INT_MAX;
 #pragma unroll
@@ -112,7 +113,7 @@ struct ChunkCursor {
   }
 
  private:
-  __device__ bool hasTile(int g, int tile, int start) const {
+  __host__ __device__ bool hasTile(int g, int tile, int start) const {
     return tile < lists[g].tileCount && lists[g].tileStart(tile) == start;
   }
 };
