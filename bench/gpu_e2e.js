@@ -48,6 +48,14 @@ const fail = (why) => {
   process.exit(1);
 };
 
+/** The step's last progress line and, with SPARSESCOPE_OP_TIMES set, its time per addon op (printed even when the budget stops it). */
+function keepDiagnostics(step, stderr) {
+  const progress = stderr.split(/[\r\n]+/).filter((line) => /\d+%/.test(line)).at(-1);
+  const opTimes = stderr.slice(stderr.lastIndexOf('op times (')).trim();
+  result.diagnostics = { ...result.diagnostics, [step]: { progress, ...(stderr.includes('op times (') ? { opTimes: opTimes.split('\n') } : {}) } };
+  if (stderr.includes('op times (')) log(`${step}: ${opTimes}`);
+}
+
 /** Runs `sparsescope ARGS` within the time left; returns stdout. */
 function sparsescope(step, args, shown) {
   const left = deadline - performance.now();
@@ -57,6 +65,7 @@ function sparsescope(step, args, shown) {
   const started = performance.now();
   const run = spawnSync(process.execPath, [path.join(root, 'bin/sparsescope.js'), ...args], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, timeout: Math.floor(left) });
   result.seconds[step] = (performance.now() - started) / 1000;
+  keepDiagnostics(step, run.stderr ?? '');
   if (run.error?.code === 'ETIMEDOUT' || (run.status === null && run.signal)) fail(`${step} did not finish within the time budget (E2E_BUDGET_S)`);
   if (run.error) fail(`${step} failed to start: ${run.error.message}`);
   const lastLine = (run.stderr ?? '').trim().split(/[\r\n]+/).at(-1) ?? '';

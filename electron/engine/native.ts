@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { NativeModule } from './native-api.js';
+import { withOpTimes } from './op-times.js';
 
 const ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'sparsescope.node');
 const EXPORTED_FUNCTIONS = ['deviceInfo', 'denseAttention', 'pooledMap', 'buildIndex', 'sparseAttention', 'recall'] as const;
@@ -54,6 +55,6 @@ export function loadNative(): NativeModule {
   if (missing.length > 0) {
     throw new Error(`native module at ${path} is out of date (missing ${missing.join(', ')}); rebuild it with \`npm run install\``);
   }
-  loaded = addon as unknown as NativeModule;
+  loaded = withOpTimes(addon) as unknown as NativeModule;
   return loaded;
 }
