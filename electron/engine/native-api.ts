@@ -94,8 +94,26 @@ export interface AttentionOptions {
   backend: NativeBackend;
   /** Ascending query rows to compute; all N when absent. */
   rows?: Int32Array;
-  /** false: compute for the time only; `out` and `lse` come back empty and the CPU keeps no [H, R, D] buffer. Default true. */
-  output?: boolean;
+  /**
+   * false: compute for the time only; `out` and `lse` come back empty and the CPU keeps no [H, R, D] buffer.
+   * 'lse': only `lse` comes back (what recall needs; outputError measures the error). Default true.
+   */
+  output?: boolean | 'lse';
+}
+
+export interface OutputErrorOptions {
+  backend: NativeBackend;
+  /** Ascending query rows; all N when absent. */
+  rows?: Int32Array;
+  /** Rows computed per chunk (default: as many as keep both chunk outputs near 256 MiB). */
+  chunkRows?: number;
+}
+
+export interface OutputErrorResult {
+  /** Per query head, ||sparse - dense||_F / ||dense||_F over the rows (0 where dense is all zero). */
+  relError: Float64Array;
+  /** Host time of the whole call (dense and sparse over every chunk of rows). */
+  ms: number;
 }
 
 export interface AttentionResult {
@@ -161,6 +179,11 @@ export interface NativeModule {
    * Optional: stand-ins of the addon need not have it.
    */
   methodEstimate?(inputs: AttentionInputs, opts: MethodEstimateOptions, control?: CallControl): Promise<MethodEstimate>;
+  /**
+   * The sparse output's relative error against dense on the rows (all N when absent), both
+   * computed native-side a chunk of rows at a time: neither [H, R, D] output reaches JS.
+   */
+  outputError(inputs: AttentionInputs, index: SparseIndex, opts: OutputErrorOptions, control?: CallControl): Promise<OutputErrorResult>;
   /** Recall of the computed set for the given rows, from the dense LSE of those rows. */
   recall(inputs: AttentionInputs, index: SparseIndex, opts: { backend: NativeBackend; rows: Int32Array; denseLse: Float32Array }, control?: CallControl): Promise<RecallResult>;
   /**

@@ -17,7 +17,7 @@ import type { NativeModule } from './native-api.js';
 import { withOpTimes } from './op-times.js';
 
 const ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'sparsescope.node');
-const EXPORTED_FUNCTIONS = ['deviceInfo', 'denseAttention', 'pooledMap', 'buildIndex', 'sparseAttention', 'recall'] as const;
+const EXPORTED_FUNCTIONS = ['deviceInfo', 'denseAttention', 'pooledMap', 'buildIndex', 'sparseAttention', 'recall', 'outputError'] as const;
 
 let loaded: NativeModule | undefined;
 

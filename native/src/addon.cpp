@@ -24,6 +24,7 @@
 #include "index_format.h"
 #include "ops/dense_attention.h"
 #include "ops/flexprefill_index.h"
+#include "ops/output_error.h"
 #include "ops/pooled_map.h"
 #include "ops/recall.h"
 #include "ops/sparse_attention.h"
@@ -185,14 +186,23 @@ RowSelection parseOptionalRows(Napi::Env env, const Napi::Object& opts, int seqL
   return RowSelection{rows.Data(), int(rows.ElementLength())};
 }
 
+// One chunk's two [H, R, D] fp32 outputs in outputError: 256 MiB, a quarter of a 1M-token head's pair at D 128.
+constexpr size_t kOutputErrorChunkBytes = size_t(256) << 20;
+
+// What an op hands back to JS.
+enum class Keep { Everything, LseOnly, Nothing };
+
 // Optional opts.output (default true): false runs the op for its time only, so no [H, R, D]
 // output is kept and neither it nor the LSE is copied to JS (at 1M tokens one head's output is
 // 256 MiB at D 64, its LSE 4 MiB, and timed repeats would leave every copy to the garbage collector).
-bool parseKeepOutput(Napi::Env env, const Napi::Object& opts) {
+// Attention ops also take 'lse' (`lseAllowed`): the LSE alone, what recall needs (the output
+// error has its own op, outputError).
+Keep parseKeep(Napi::Env env, const Napi::Object& opts, bool lseAllowed) {
   const Napi::Value value = opts.Get("output");
-  if (value.IsUndefined()) return true;
-  if (!value.IsBoolean()) throw Napi::TypeError::New(env, "opts.output must be a boolean");
-  return value.As<Napi::Boolean>().Value();
+  if (value.IsUndefined()) return Keep::Everything;
+  if (lseAllowed && value.IsString() && value.As<Napi::String>().Utf8Value() == "lse") return Keep::LseOnly;
+  if (!value.IsBoolean()) throw Napi::TypeError::New(env, lseAllowed ? "opts.output must be a boolean or 'lse'" : "opts.output must be a boolean");
+  return value.As<Napi::Boolean>().Value() ? Keep::Everything : Keep::Nothing;
 }
 
 // The JS SparseIndex as a view, after checking that it is consistent with the inputs and safe
@@ -459,8 +469,9 @@ std::string requireFinite(const std::string& status, const AttentionInputs& inpu
  * attention): `run(out, lse, ctx)` fills the buffers and returns an error status or "".
  */
 template <typename Run>
-OpWorker::Plan attentionPlan(const AttentionInputs& inputs, const RowSelection& rows, bool cuda, bool keepOutput, Run run) {
+OpWorker::Plan attentionPlan(const AttentionInputs& inputs, const RowSelection& rows, bool cuda, Keep keep, Run run) {
   auto outputs = std::make_shared<AttentionOutputs>();
+  const bool keepOutput = keep == Keep::Everything;
   OpWorker::Compute compute = [=](const CallContext& ctx) {
     const size_t rowTotal = size_t(inputs.numHeads) * rows.size(inputs.seqLen);
     // Without an output buffer the CPU kernels write no O and the CUDA ones keep it on the device.
@@ -470,7 +481,7 @@ OpWorker::Plan attentionPlan(const AttentionInputs& inputs, const RowSelection& 
     return requireFinite(status, inputs, {{&outputs->out, false}, {&outputs->lse, true}});
   };
   OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
-    if (!keepOutput) outputs->lse = {};  // a timed run: the LSE was checked, only the time goes back
+    if (keep == Keep::Nothing) outputs->lse = {};  // a timed run: the LSE was checked, only the time goes back
     return attentionResult(env, outputs->out, outputs->lse, ms);
   };
   return OpWorker::Plan{compute, resolve, cuda};
@@ -552,7 +563,7 @@ Napi::Value DenseAttention(const Napi::CallbackInfo& info) {
     const Napi::Object opts = requireObject(env, info[1], "opts");
     const bool cuda = useCuda(env, parseBackend(env, opts));
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
-    return attentionPlan(inputs, rows, cuda, parseKeepOutput(env, opts), [=](float* out, float* lse, const CallContext& ctx) {
+    return attentionPlan(inputs, rows, cuda, parseKeep(env, opts, true), [=](float* out, float* lse, const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA
       if (cuda) return cudaDenseAttention(inputs, rows, out, lse, ctx);
 #endif
@@ -633,7 +644,7 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
     optionalInt("xattentionBlockSize", 1 << 16, settings.xattentionBlockSize);
     optionalInt("flexprefillBlockSize", 1 << 16, settings.flexprefillBlockSize);
     optionalInt("flexprefillMinBudget", 1 << 24, settings.flexprefillMinBudget);
-    const bool keepOutput = parseKeepOutput(env, opts);
+    const bool keepOutput = parseKeep(env, opts, false) == Keep::Everything;
     auto index = std::make_shared<SparseIndex>();
     OpWorker::Compute compute = [=](const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA
@@ -726,12 +737,61 @@ Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
     const Napi::Object opts = requireObject(env, info[2], "opts");
     const bool cuda = useCuda(env, parseBackend(env, opts));
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
-    return attentionPlan(inputs, rows, cuda, parseKeepOutput(env, opts), [=](float* out, float* lse, const CallContext& ctx) {
+    return attentionPlan(inputs, rows, cuda, parseKeep(env, opts, true), [=](float* out, float* lse, const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA
       if (cuda) return cudaSparseAttention(inputs, index, rows, out, lse, ctx);
 #endif
       return sparseAttention(inputs, index, rows, out, lse, ctx);
     });
+  });
+}
+
+// Per head, ||sparse - dense|| / ||dense|| over the selected rows, both outputs computed here in
+// chunks of rows (ops/output_error.h) so neither reaches JS. ms is host time (it spans many kernels).
+Napi::Value OutputError(const Napi::CallbackInfo& info) {
+  return startOp(info, 3, [&](KeepAlive& keep) {
+    Napi::Env env = info.Env();
+    const AttentionInputs inputs = parseInputs(env, info[0], true, keep);
+    const SparseIndexView index = parseIndex(env, info[1], inputs, keep);
+    const Napi::Object opts = requireObject(env, info[2], "opts");
+    const bool cuda = useCuda(env, parseBackend(env, opts));
+    const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
+    const int chunkRows = opts.Get("chunkRows").IsUndefined() ? outputErrorChunkRows(inputs, kOutputErrorChunkBytes)
+                                                              : requireInt(env, opts, "opts", "chunkRows", 1, inputs.seqLen);
+    auto sums = std::make_shared<std::vector<double>>(2 * size_t(inputs.numHeads));
+    OpWorker::Compute compute = [=](const CallContext& ctx) {
+      const ChunkAttention dense = [&](const RowSelection& chunk, float* out, float* lse, const CallContext& c) {
+#ifdef SPARSESCOPE_WITH_CUDA
+        if (cuda) return cudaDenseAttention(inputs, chunk, out, lse, c);
+#endif
+        return denseAttention(inputs, chunk, out, lse, c);
+      };
+      const ChunkAttention sparse = [&](const RowSelection& chunk, float* out, float* lse, const CallContext& c) {
+#ifdef SPARSESCOPE_WITH_CUDA
+        if (cuda) return cudaSparseAttention(inputs, index, chunk, out, lse, c);
+#endif
+        return sparseAttention(inputs, index, chunk, out, lse, c);
+      };
+      double* errorSq = sums->data();
+      double* denseSq = errorSq + inputs.numHeads;
+      const std::string status = outputErrorSums(inputs, rows, chunkRows, dense, sparse, errorSq, denseSq, ctx);
+      if (!status.empty()) return status;
+      for (const double value : *sums)
+        if (!std::isfinite(value)) return nonFiniteInputs(inputs);
+      return std::string();
+    };
+    OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
+      Napi::Float64Array relError = Napi::Float64Array::New(env, size_t(inputs.numHeads));
+      for (size_t h = 0; h < size_t(inputs.numHeads); ++h) {
+        const double norm = (*sums)[size_t(inputs.numHeads) + h];
+        relError[h] = norm > 0 ? std::sqrt((*sums)[h] / norm) : 0.0;
+      }
+      Napi::Object result = Napi::Object::New(env);
+      result.Set("relError", relError);
+      result.Set("ms", ms);
+      return result;
+    };
+    return OpWorker::Plan{compute, resolve, false};
   });
 }
 
@@ -792,6 +852,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("methodEstimate", Napi::Function::New(env, MethodEstimate, "methodEstimate"));
   exports.Set("sparseAttention", Napi::Function::New(env, SparseAttention, "sparseAttention"));
   exports.Set("recall", Napi::Function::New(env, Recall, "recall"));
+  exports.Set("outputError", Napi::Function::New(env, OutputError, "outputError"));
   exports.Set("residentInputs", Napi::Function::New(env, ResidentInputsFn, "residentInputs"));
   exports.Set("releaseResident", Napi::Function::New(env, ReleaseResident, "releaseResident"));
   return exports;

@@ -16,7 +16,6 @@ import {
   mean,
   nativeControl,
   proportions,
-  relativeError,
   resolveBackend,
   speedupOf,
   timed,
@@ -64,8 +63,7 @@ export async function timeDenseHead(native: NativeModule, inputs: AttentionInput
  */
 export async function measuredHeadStats(layer: number, head: number, probe: HeadProbe, measure: PatternMeasure, denseMs: number): Promise<HeadStats> {
   const timedSparse = await probe.sparseAllRows(measure);
-  const sparse = await probe.sparse(measure);
-  const dense = await probe.dense();
+  const outputRelError = await probe.outputError(measure);
   const indexMs = measure.index.ms;
   return {
     layer,
@@ -73,7 +71,7 @@ export async function measuredHeadStats(layer: number, head: number, probe: Head
     pattern: measure.pattern.pattern,
     params: [measure.pattern.a, measure.pattern.b],
     recall: measure.recall,
-    outputRelError: relativeError(sparse.out, dense.out),
+    outputRelError,
     density: measure.density,
     rowsUsed: probe.rows.length,
     denseMs,

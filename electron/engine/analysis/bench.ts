@@ -20,7 +20,6 @@ import {
   meanRecall,
   nativeControl,
   proportions,
-  relativeError,
   resolveBackend,
   speedupOf,
   throwIfCancelled,
@@ -53,8 +52,7 @@ const RECALL_SAMPLING = { mode: 'sampled' as const, rows: 512, seed: 0 };
 /** Layer-wide native results, laid out [H, R] and [H, R, D] over the evaluated rows. */
 interface LayerMeasures {
   recall: Float32Array;
-  denseOut: Float32Array;
-  sparseOut: Float32Array;
+  relError: Float64Array;
   index: SparseIndex;
 }
 
@@ -70,7 +68,6 @@ function apportionedHeadStats(
   patterns: readonly HeadPattern[],
   seqLen: number,
   rowCount: number,
-  headDim: number,
   measured: LayerMeasures,
   layerMs: { denseMs: number; indexMs: number; sparseMs: number },
 ): HeadStats[] {
@@ -89,7 +86,7 @@ function apportionedHeadStats(
       pattern: pattern.pattern,
       params: [pattern.a, pattern.b] as [number, number],
       recall: meanRecall(measured.recall.subarray(h * rowCount, (h + 1) * rowCount)),
-      outputRelError: relativeError(measured.sparseOut, measured.denseOut, h * rowCount * headDim, rowCount * headDim),
+      outputRelError: measured.relError[h] ?? 0,
       density: measured.index.density[h] ?? 0,
       rowsUsed: rowCount,
       denseMs,
@@ -121,21 +118,19 @@ export async function benchLayer(
   const encoded = encodePatterns(patterns);
   const { index, indexMs } = await timedIndex(native, inputs, encoded, backend, repeat, control);
   const sparse = await timed<AttentionResult>(repeat, () => native.sparseAttention(inputs, index, timedOpts, nativeControl(control)), control);
-  const { seqLen, headDim } = inputs;
+  const { seqLen } = inputs;
   const rows = evaluatedRows(seqLen, RECALL_SAMPLING);
   throwIfCancelled(control);
-  const denseOnRows = await native.denseAttention(inputs, { backend, rows }, nativeControl(control));
+  const denseOnRows = await native.denseAttention(inputs, { backend, rows, output: 'lse' }, nativeControl(control));
   const { recall } = await native.recall(inputs, index, { backend, rows, denseLse: denseOnRows.lse }, nativeControl(control));
-  const denseOut = denseOnRows.out;
-  const sparseOut = (await native.sparseAttention(inputs, index, { backend, rows }, nativeControl(control))).out;
+  const { relError } = await native.outputError(inputs, index, { backend, rows }, nativeControl(control));
   return apportionedHeadStats(
     layer,
     firstHead,
     patterns,
     seqLen,
     rows.length,
-    headDim,
-    { recall, denseOut, sparseOut, index },
+    { recall, relError, index },
     { denseMs: dense.ms, indexMs, sparseMs: sparse.ms },
   );
 }

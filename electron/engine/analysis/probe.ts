@@ -57,11 +57,11 @@ export class HeadProbe {
     private readonly control?: Control,
   ) {}
 
-  /** Dense attention of the evaluated rows (output and log-sum-exp), computed once. */
+  /** Dense log-sum-exp of the evaluated rows (no output: recall needs only this), computed once. */
   dense(): Promise<AttentionResult> {
     if (!this.denseOnRows) {
       throwIfCancelled(this.control);
-      this.denseOnRows = this.native.denseAttention(this.inputs, { backend: this.backend, rows: this.rows }, nativeControl(this.control));
+      this.denseOnRows = this.native.denseAttention(this.inputs, { backend: this.backend, rows: this.rows, output: 'lse' }, nativeControl(this.control));
       this.denseOnRows.catch(() => (this.denseOnRows = null));
     }
     return this.denseOnRows;
@@ -92,9 +92,10 @@ export class HeadProbe {
     return this.native.sparseAttention(this.inputs, measure.index, { backend: this.backend, output: false }, nativeControl(this.control));
   }
 
-  /** The sparse output of a measured pattern on the evaluated rows. */
-  async sparse(measure: PatternMeasure): Promise<AttentionResult> {
+  /** The relative output error of a measured pattern against dense on the evaluated rows; neither output leaves the addon. */
+  async outputError(measure: PatternMeasure): Promise<number> {
     throwIfCancelled(this.control);
-    return this.native.sparseAttention(this.inputs, measure.index, { backend: this.backend, rows: this.rows }, nativeControl(this.control));
+    const { relError } = await this.native.outputError(this.inputs, measure.index, { backend: this.backend, rows: this.rows }, nativeControl(this.control));
+    return relError[0] ?? 0;
   }
 }

@@ -4,7 +4,8 @@
  * the analysis logic is checked against. Slow (O(rows x N x D)); for small captures only.
  */
 import { computedIntervals } from '../../../../electron/engine/analysis/index-geometry.js';
-import type { AttentionInputs, AttentionResult, HeadPatterns, NativeModule, PooledMapResult, RecallResult, SparseIndex } from '../../../../electron/engine/native-api.js';
+import { relativeError } from '../../../../electron/engine/analysis/common.js';
+import type { AttentionInputs, AttentionResult, HeadPatterns, NativeModule, OutputErrorResult, PooledMapResult, RecallResult, SparseIndex } from '../../../../electron/engine/native-api.js';
 import { decodeFloats } from '../../../../electron/engine/synthetic/float-codec.js';
 import { flexprefillChoice, xattentionKept, xattentionMasses } from '../../../native/methods-reference.js';
 import type { Problem } from '../../../native/reference.js';
@@ -301,6 +302,15 @@ export function referenceNative(): NativeModule & { calls: Record<string, number
     async sparseAttention(inputs, index, { rows }): Promise<AttentionResult> {
       count('sparseAttention');
       return timed(() => attendRows(inputs, rows, (h, i) => keepFromIndex(index, h, i)));
+    },
+    async outputError(inputs, index, { rows }): Promise<OutputErrorResult> {
+      count('outputError');
+      return timed(() => {
+        const dense = attendRows(inputs, rows, () => () => true).out;
+        const sparse = attendRows(inputs, rows, (h, i) => keepFromIndex(index, h, i)).out;
+        const length = dense.length / inputs.numHeads;
+        return { relError: Float64Array.from({ length: inputs.numHeads }, (_, h) => relativeError(sparse, dense, h * length, length)) };
+      });
     },
     async recall(inputs, index, { rows, denseLse }): Promise<RecallResult> {
       count('recall');
