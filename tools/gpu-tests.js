@@ -696,6 +696,30 @@ async function residentCase() {
   await rejects('resident inputs: a released handle is refused', Promise.resolve().then(() => native.denseAttention(onDevice, { backend: 'cuda' })), /was released/);
 }
 
+// outputError on the device (dense and sparse in chunks of rows, only sums back) equals the error of
+// the outputs the attention ops return, on the device's own outputs and, to kernel rounding, the CPU's.
+async function outputErrorCase() {
+  const shape = { dtype: 'BF16', heads: 4, kvHeads: 2, seqLen: 3000, headDim: 128 };
+  const { inputs } = makeInputs(shape);
+  const rows = sampleRows(shape.seqLen, 300);
+  const index = await native.buildIndex(inputs, patternsFor(shape.heads, shape.seqLen), { backend: 'cuda' });
+  const dense = await native.denseAttention(inputs, { backend: 'cuda', rows });
+  const sparse = await native.sparseAttention(inputs, index, { backend: 'cuda', rows });
+  const length = rows.length * shape.headDim;
+  const expected = Array.from({ length: shape.heads }, (_, h) => relativeError(sparse.out.subarray(h * length, (h + 1) * length), dense.out.subarray(h * length, (h + 1) * length)));
+  for (const chunkRows of [undefined, 7]) {
+    const { relError } = await native.outputError(inputs, index, { backend: 'cuda', rows, ...(chunkRows ? { chunkRows } : {}) });
+    const worst = Math.max(...expected.map((e, h) => Math.abs(relError[h] - e) / Math.max(e, 1e-6)));
+    // A chunk of few rows may take another kernel path than the whole selection: rounding apart.
+    check(`outputError (cuda${chunkRows ? `, ${chunkRows}-row chunks` : ''}) equals the error of the returned outputs`, worst < 2e-3, `worst relative gap ${fmt(worst)}; errors ${expected.map(fmt).join(', ')}`);
+  }
+  const cpu = await native.outputError(inputs, index, { backend: 'cpu', rows });
+  const gap = Math.max(...expected.map((e, h) => Math.abs(cpu.relError[h] - e)));
+  check('outputError: cuda and cpu agree', gap < 5e-3, `max abs gap ${fmt(gap)}`);
+  const lseOnly = await native.denseAttention(inputs, { backend: 'cuda', rows, output: 'lse' });
+  check("dense output 'lse' (cuda): the LSE alone, equal to the full call's", lseOnly.out.length === 0 && sameArray(lseOnly.lse, dense.lse));
+}
+
 async function errorCases() {
   const { inputs } = makeInputs({ dtype: 'BF16', heads: 2, kvHeads: 1, seqLen: 100, headDim: 64 });
   await rejects('F32 input is refused with a message', native.denseAttention({ ...inputs, dtype: 'F32', q: new Uint8Array(2 * 100 * 64 * 4), k: new Uint8Array(100 * 64 * 4), v: new Uint8Array(100 * 64 * 4) }, { backend: 'cuda' }), /F32|CPU/);
@@ -773,6 +797,11 @@ if (info.cuda.available) {
     await residentCase();
   } catch (error) {
     check('resident inputs case ran', false, error.stack);
+  }
+  try {
+    await outputErrorCase();
+  } catch (error) {
+    check('outputError case ran', false, error.stack);
   }
   const { heads, verticalDiffer, slashDiffer } = topKStats;
   console.log(`top-k sets differing from the CPU's (fp32 sums, last-ulp near-ties): verticals ${verticalDiffer}/${heads} heads, slashes ${slashDiffer}/${heads} heads`);
