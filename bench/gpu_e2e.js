@@ -48,7 +48,7 @@ const fail = (why) => {
   process.exit(1);
 };
 
-/** The step's last progress line and, with SPARSESCOPE_OP_TIMES set, its time per addon op (printed even when the budget stops it). */
+/** The step's last progress line and, with SPARSESCOPE_OP_TIMES set, its time per addon op (the last table printed when the budget stops it). */
 function keepDiagnostics(step, stderr) {
   const progress = stderr.split(/[\r\n]+/).filter((line) => /\d+%/.test(line)).at(-1);
   const opTimes = stderr.slice(stderr.lastIndexOf('op times (')).trim();

@@ -720,6 +720,35 @@ async function outputErrorCase() {
   check("dense output 'lse' (cuda): the LSE alone, equal to the full call's", lseOnly.out.length === 0 && sameArray(lseOnly.lse, dense.lse));
 }
 
+// An index built for some rows (a search's sample) on the device: in their blocks the full index's
+// lists, elsewhere none, the whole density, and the same recall on those rows; refused elsewhere.
+async function indexForRowsCase() {
+  const shape = { dtype: 'BF16', heads: 6, kvHeads: 2, seqLen: 5000, headDim: 128 };
+  const { inputs } = makeInputs(shape);
+  const patterns = Int32Array.from([1, 100, 600, 2, 64, 256, 3, 5, 0, 0, 0, 0, 4, 900, 8, 5, 950, 100]);
+  const rows = sampleRows(shape.seqLen, 60);
+  const full = await native.buildIndex(inputs, patterns, { backend: 'cuda' });
+  const partial = await native.buildIndex(inputs, patterns, { backend: 'cuda', rows });
+  const wanted = new Set(Array.from(rows, (row) => Math.floor(row / 64)));
+  const list = (index, offsets, values, slot) => Array.from(index[values].subarray(index[offsets][slot], index[offsets][slot + 1])).join();
+  let mismatched = 0;
+  let emptied = 0;
+  for (let slot = 0; slot < shape.heads * full.numBlocks; slot++) {
+    const keep = wanted.has(slot % full.numBlocks);
+    for (const [offsets, values] of [['tileOffsets', 'tileStarts'], ['colOffsets', 'columns']]) {
+      const [whole, part] = [list(full, offsets, values, slot), list(partial, offsets, values, slot)];
+      if (keep ? whole !== part : part !== '') mismatched++;
+      if (!keep && whole !== '') emptied++;
+    }
+  }
+  check('index for rows (cuda): the full lists in the rows\' blocks, none elsewhere', mismatched === 0 && emptied > 0, `${mismatched} lists differ, ${emptied} emptied`);
+  check('index for rows (cuda): the whole index\'s density', sameArray(full.density, partial.density));
+  const { lse: denseLse } = await native.denseAttention(inputs, { backend: 'cuda', rows, output: 'lse' });
+  const recalls = [await native.recall(inputs, full, { backend: 'cuda', rows, denseLse }), await native.recall(inputs, partial, { backend: 'cuda', rows, denseLse })];
+  check('index for rows (cuda): recall on its rows equals the full index\'s', sameArray(recalls[0].recall, recalls[1].recall));
+  await rejects('index for rows (cuda): refused for all rows', Promise.resolve().then(() => native.sparseAttention(inputs, partial, { backend: 'cuda' })), /built for 60 rows/);
+}
+
 async function errorCases() {
   const { inputs } = makeInputs({ dtype: 'BF16', heads: 2, kvHeads: 1, seqLen: 100, headDim: 64 });
   await rejects('F32 input is refused with a message', native.denseAttention({ ...inputs, dtype: 'F32', q: new Uint8Array(2 * 100 * 64 * 4), k: new Uint8Array(100 * 64 * 4), v: new Uint8Array(100 * 64 * 4) }, { backend: 'cuda' }), /F32|CPU/);
@@ -797,6 +826,11 @@ if (info.cuda.available) {
     await residentCase();
   } catch (error) {
     check('resident inputs case ran', false, error.stack);
+  }
+  try {
+    await indexForRowsCase();
+  } catch (error) {
+    check('index for rows case ran', false, error.stack);
   }
   try {
     await outputErrorCase();

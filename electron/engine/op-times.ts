@@ -1,7 +1,7 @@
 /**
  * Where a command's time goes between the addon's ops: with SPARSESCOPE_OP_TIMES set, loadNative
  * wraps every addon function so each call's wall time (until its promise settles) is summed per
- * op, and the table goes to stderr when the process exits. Diagnostics for long runs on the GPU
+ * op, and the table goes to stderr every 30 s and when the process (or worker) exits. Diagnostics for long runs on the GPU
  * machine (a 1M-token search), where a profiler is not at hand; off by default.
  */
 export interface OpTime {
@@ -57,12 +57,16 @@ export function timedFunctions<T extends object>(target: T, times: OpTimes): T {
   return wrapped as T;
 }
 
-/** The addon timed per op, with the table printed on exit, when SPARSESCOPE_OP_TIMES is set; else unchanged. */
+const OP_TIMES_INTERVAL_MS = 30_000;
+
+/** The addon timed per op, with the table printed on exit and every 30 s, when SPARSESCOPE_OP_TIMES is set; else unchanged. */
 export function withOpTimes<T extends object>(addon: T, env: NodeJS.ProcessEnv = process.env): T {
   if (!env['SPARSESCOPE_OP_TIMES']) return addon;
   const times = new OpTimes();
-  process.once('exit', () => process.stderr.write(`${times.summary()}\n`));
-  // A run stopped by its time budget (SIGTERM) still says where its time went.
-  process.once('SIGTERM', () => process.exit(143));
+  const print = () => process.stderr.write(`${times.summary()}\n`);
+  process.once('exit', print);
+  // Also every half minute: the addon may run in a compute worker, whose exit a run stopped by its
+  // time budget never reaches.
+  setInterval(print, OP_TIMES_INTERVAL_MS).unref();
   return timedFunctions(addon, times);
 }

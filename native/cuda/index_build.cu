@@ -40,6 +40,7 @@ struct ConvertArgs {
   const int32_t* chosenBlocks = nullptr;
   const int32_t* chosenCount = nullptr;
   int chosenStride = 0;
+  const uint8_t* wantedBlocks = nullptr;  // [numBlocks] or null (IndexSettings::wantedBlocks)
   // counting pass
   int32_t* tileCount = nullptr;
   int32_t* columnCount = nullptr;
@@ -146,12 +147,13 @@ struct CountEmitter {
     for (int t = seenByAll; t < run.count; ++t) total += tileEntries(run.first + t * kTileRows, rowBegin, rowEnd);
     return total;
   }
-  __device__ void finish(const ConvertArgs& args, size_t slot) {
+  // An unwanted block keeps its entries (density) but no lists.
+  __device__ void finish(const ConvertArgs& args, size_t slot, bool wanted) {
     const int allTiles = warpSum(tiles), allColumns = warpSum(columns);
     const long long allEntries = warpSum(entries);
     if (laneIndex() != 0) return;
-    args.tileCount[slot] = allTiles;
-    args.columnCount[slot] = allColumns;
+    args.tileCount[slot] = wanted ? allTiles : 0;
+    args.columnCount[slot] = wanted ? allColumns : 0;
     args.entries[slot] = allEntries;
   }
 };
@@ -349,7 +351,9 @@ __global__ void __launch_bounds__(kConvertWarps * kWarpSize) convertKernel(const
   if (fromLast >= args.numBlocks) return;  // whole warps only
   const int block = args.numBlocks - 1 - fromLast;
   const size_t slot = size_t(head) * args.numBlocks + block;
+  const bool wanted = args.wantedBlocks == nullptr || args.wantedBlocks[block] != 0;
   if constexpr (kWrite) {
+    if (!wanted) return;
     WriteEmitter emit{args.tileStarts + args.tileOffsets[slot], args.columns + args.colOffsets[slot], args.verticals};
     generateBlock(args, head, block, emit);
   } else {
@@ -358,7 +362,7 @@ __global__ void __launch_bounds__(kConvertWarps * kWarpSize) convertKernel(const
     CountEmitter emit{rowBegin, min(rowBegin + kTileRows, args.seqLen), windowed ? args.patterns[3 * head + 1] : -1,
                       windowed ? args.patterns[3 * head + 2] : -1};
     generateBlock(args, head, block, emit);
-    emit.finish(args, slot);
+    emit.finish(args, slot, wanted);
   }
 }
 
@@ -556,6 +560,11 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
   args.chosenBlocks = chosen.get();
   args.chosenCount = chosenCount.get();
   args.chosenStride = plan.maxTopK;
+  DeviceBuffer<uint8_t> wantedBlocks;
+  if (settings.wantedBlocks != nullptr) {
+    SPARSESCOPE_TRY(wantedBlocks.upload(settings.wantedBlocks, numBlocks, "wanted blocks"));
+    args.wantedBlocks = wantedBlocks.get();
+  }
   args.tileCount = tileCount.get();
   args.columnCount = columnCount.get();
   args.entries = entries.get();
@@ -615,7 +624,10 @@ std::string buildIndex(const AttentionInputs& inputs, HeadPatternsView patterns,
     index->density[h] = double(total) / causalEntries;
   }
   MethodTimes methodTimes;
-  if (methods.any()) SPARSESCOPE_TRY(addMethodHeads<T, D>(MethodInputs<T>{inputs, q.get(), k.get()}, methods, settings, index, &methodTimes, ctx));
+  if (methods.any()) {
+    SPARSESCOPE_TRY(addMethodHeads<T, D>(MethodInputs<T>{inputs, q.get(), k.get()}, methods, settings, index, &methodTimes, ctx));
+    keepWantedBlocks(settings.wantedBlocks, index);  // the method heads come whole from the host builder
+  }
   recordDeviceMs(convertingMs + methodTimes.deviceMs + methodTimes.hostMs);
   ctx.report(1.0);
   return "";

@@ -246,6 +246,21 @@ SparseIndexView parseIndex(Napi::Env env, const Napi::Value& value, const Attent
   return index;
 }
 
+// An index built for some rows (index.rows, see BuildIndex) has lists only in their query blocks:
+// an op may use it only on rows of those blocks.
+void requireRowsCovered(Napi::Env env, const Napi::Value& indexValue, const RowSelection& rows, int numBlocks) {
+  const Napi::Value built = indexValue.As<Napi::Object>().Get("rows");
+  if (built.IsUndefined()) return;
+  const Napi::Int32Array builtRows = requireInt32Array(env, built, "index.rows");
+  if (rows.all()) throwRange(env, "this index was built for " + std::to_string(builtRows.ElementLength()) + " rows (index.rows) and serves only calls on rows of their blocks; pass opts.rows or build it without rows");
+  for (size_t r = 0; r < builtRows.ElementLength(); ++r)
+    if (builtRows[r] < 0 || builtRows[r] / kBlock >= numBlocks) throwRange(env, "index.rows[" + std::to_string(r) + "] is out of range");
+  const std::vector<uint8_t> covered = blocksOfRows(builtRows.Data(), int(builtRows.ElementLength()), numBlocks);
+  for (int r = 0; r < rows.count; ++r)
+    if (!covered[size_t(rows.rows[r] / kBlock)])
+      throwRange(env, "row " + std::to_string(rows.rows[r]) + " lies in a query block this index has no lists for (it was built for index.rows)");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Progress and cancellation.
 
@@ -645,8 +660,14 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
     optionalInt("flexprefillBlockSize", 1 << 16, settings.flexprefillBlockSize);
     optionalInt("flexprefillMinBudget", 1 << 24, settings.flexprefillMinBudget);
     const bool keepOutput = parseKeep(env, opts, false) == Keep::Everything;
+    // opts.rows: lists only for the query blocks of these rows (a probe's), returned as index.rows.
+    const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
+    auto wanted = std::make_shared<const std::vector<uint8_t>>(rows.all() ? std::vector<uint8_t>{} : blocksOfRows(rows.rows, rows.count, inputs.numBlocks()));
+    if (!wanted->empty()) settings.wantedBlocks = wanted->data();
+    const std::vector<int32_t> rowsCopy = rows.all() ? std::vector<int32_t>{} : std::vector<int32_t>(rows.rows, rows.rows + rows.count);
     auto index = std::make_shared<SparseIndex>();
     OpWorker::Compute compute = [=](const CallContext& ctx) {
+      (void)wanted;  // held here: settings.wantedBlocks points into it
 #ifdef SPARSESCOPE_WITH_CUDA
       if (cuda) return cudaBuildIndex(inputs, patternsView, settings, index.get(), ctx);
 #endif
@@ -676,6 +697,7 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
       result.Set("slashOffsets", moved(built.slashOffsets));
       result.Set("slashes", moved(built.slashes));
       result.Set("density", moved(built.density));
+      if (!rowsCopy.empty()) result.Set("rows", toTypedArray(env, rowsCopy));
       result.Set("ms", ms);
       return result;
     };
@@ -737,6 +759,7 @@ Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
     const Napi::Object opts = requireObject(env, info[2], "opts");
     const bool cuda = useCuda(env, parseBackend(env, opts));
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
+    requireRowsCovered(env, info[1], rows, inputs.numBlocks());
     return attentionPlan(inputs, rows, cuda, parseKeep(env, opts, true), [=](float* out, float* lse, const CallContext& ctx) {
 #ifdef SPARSESCOPE_WITH_CUDA
       if (cuda) return cudaSparseAttention(inputs, index, rows, out, lse, ctx);
@@ -756,10 +779,12 @@ Napi::Value OutputError(const Napi::CallbackInfo& info) {
     const Napi::Object opts = requireObject(env, info[2], "opts");
     const bool cuda = useCuda(env, parseBackend(env, opts));
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
+    requireRowsCovered(env, info[1], rows, inputs.numBlocks());
     const int chunkRows = opts.Get("chunkRows").IsUndefined() ? outputErrorChunkRows(inputs, kOutputErrorChunkBytes)
                                                               : requireInt(env, opts, "opts", "chunkRows", 1, inputs.seqLen);
     auto sums = std::make_shared<std::vector<double>>(2 * size_t(inputs.numHeads));
     OpWorker::Compute compute = [=](const CallContext& ctx) {
+      (void)cuda;  // unused where CUDA is not built
       const ChunkAttention dense = [&](const RowSelection& chunk, float* out, float* lse, const CallContext& c) {
 #ifdef SPARSESCOPE_WITH_CUDA
         if (cuda) return cudaDenseAttention(inputs, chunk, out, lse, c);
@@ -806,6 +831,7 @@ Napi::Value Recall(const Napi::CallbackInfo& info) {
     requireRows(env, rowsArray, inputs.seqLen, "opts.rows");
     keep.hold(rowsArray);
     const RowSelection rows{rowsArray.Data(), int(rowsArray.ElementLength())};
+    requireRowsCovered(env, info[1], rows, inputs.numBlocks());
     const Napi::Float32Array lse = requireTypedArray<Napi::Float32Array>(env, opts.Get("denseLse"), napi_float32_array, "opts.denseLse", "a Float32Array");
     if (lse.ElementLength() != size_t(inputs.numHeads) * rows.count)
       throwRange(env, "opts.denseLse must have numHeads * rows.length = " + std::to_string(size_t(inputs.numHeads) * rows.count) + " entries");

@@ -30,7 +30,12 @@ struct IndexSettings {
   int xattentionBlockSize = 128;
   int flexprefillBlockSize = 128;
   int flexprefillMinBudget = 512;
+  // Null: every query block gets its lists. Else [numBlocks] flags: only flagged blocks do, the
+  // rest are left empty (density still counts every block). A probe that measures recall on a few
+  // hundred rows of a 1M-token head needs the lists of their blocks only, not 200 MB of index.
+  const uint8_t* wantedBlocks = nullptr;
 };
+
 
 // Owning form, filled by index builders.
 struct SparseIndex {
@@ -49,6 +54,12 @@ struct SparseIndex {
   std::vector<int32_t> slashes;          // chosen diagonal offsets (vertical_and_slash), ascending
   std::vector<double> density;           // numHeads
 };
+
+// Flags of the query blocks holding `rows` (ascending, each < seqLen), for IndexSettings::wantedBlocks.
+std::vector<uint8_t> blocksOfRows(const int32_t* rows, int count, int numBlocks);
+
+// Empties the lists of every block not flagged in `wanted` (all heads); density is left as built.
+void keepWantedBlocks(const uint8_t* wanted, SparseIndex* index);
 
 // Borrowed form, what kernels read (from a SparseIndex or from JS typed arrays).
 struct SparseIndexView {

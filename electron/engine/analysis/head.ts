@@ -250,7 +250,8 @@ export async function budgetCurve(native: NativeModule, capture: Capture, params
   const { backend } = resolveBackend(native, 'auto', capture.summary);
   const { seqLen } = capture.summary;
   const configured = withIndexOptions(native, methodIndexOptions(params.methodSettings));
-  const probe = new HeadProbe(configured, await headInputs(capture, params.layer, params.head, true), backend, evaluatedRows(seqLen, params.sampling), control);
+  const rows = evaluatedRows(seqLen, params.sampling);
+  const probe = new HeadProbe(configured, await headInputs(capture, params.layer, params.head, true), backend, rows, control, { indexForRows: true });
   const points: BudgetCurve['points'] = [];
   for (const pattern of familyLadder(params.pattern, seqLen)) {
     const { recall, density } = await probe.measure(pattern as HeadPattern);

@@ -38,7 +38,7 @@ export async function withHeadProbes<T>(
   const onDevice = resident ? { ...inputs, resident } : inputs;
   try {
     const exact = new HeadProbe(native, onDevice, backend, rows.all, control);
-    const sampled = rows.sampled.length < rows.all.length ? new HeadProbe(native, onDevice, backend, rows.sampled, control) : exact;
+    const sampled = rows.sampled.length < rows.all.length ? new HeadProbe(native, onDevice, backend, rows.sampled, control, { indexForRows: true }) : exact;
     return await run({ exact, sampled });
   } finally {
     if (resident) native.releaseResident?.(resident);
@@ -55,6 +55,11 @@ export class HeadProbe {
     private readonly backend: NativeBackend,
     readonly rows: Int32Array,
     private readonly control?: Control,
+    /**
+     * Build each index for the probe's rows only (IndexOptions.rows): for probes whose measures
+     * serve recall alone (a search's sample, a budget curve), never the full-row sparse pass.
+     */
+    private readonly options: { indexForRows?: boolean } = {},
   ) {}
 
   /** Dense log-sum-exp of the evaluated rows (no output: recall needs only this), computed once. */
@@ -69,7 +74,8 @@ export class HeadProbe {
 
   async index(pattern: HeadPattern): Promise<SparseIndex> {
     throwIfCancelled(this.control);
-    return this.native.buildIndex(this.inputs, encodePatterns([pattern]), { backend: this.backend }, nativeControl(this.control));
+    const rows = this.options.indexForRows ? { rows: this.rows } : {};
+    return this.native.buildIndex(this.inputs, encodePatterns([pattern]), { backend: this.backend, ...rows }, nativeControl(this.control));
   }
 
   /** Recall and density of `pattern`; `built` is this head's index when the caller has it (a head of its batch's index), else it is built here. */

@@ -83,6 +83,30 @@ void assembleIndex(std::vector<HeadIndex>& heads, int seqLen, SparseIndex* index
   }
 }
 
+std::vector<uint8_t> blocksOfRows(const int32_t* rows, int count, int numBlocks) {
+  std::vector<uint8_t> wanted(size_t(numBlocks), 0);
+  for (int r = 0; r < count; ++r) wanted[size_t(rows[r] / kBlock)] = 1;
+  return wanted;
+}
+
+void keepWantedBlocks(const uint8_t* wanted, SparseIndex* index) {
+  if (wanted == nullptr) return;
+  auto keep = [&](std::vector<int32_t>& offsets, std::vector<int32_t>& values) {
+    size_t written = 0;
+    for (size_t slot = 0; slot + 1 < offsets.size(); ++slot) {
+      const int32_t begin = offsets[slot], end = offsets[slot + 1];
+      offsets[slot] = int32_t(written);
+      if (!wanted[slot % size_t(index->numBlocks)]) continue;
+      for (int32_t e = begin; e < end; ++e) values[written++] = values[size_t(e)];
+    }
+    offsets.back() = int32_t(written);
+    values.resize(written);
+    values.shrink_to_fit();
+  };
+  keep(index->tileOffsets, index->tileStarts);
+  keep(index->colOffsets, index->columns);
+}
+
 std::vector<HeadIndex> splitIndex(const SparseIndex& index) {
   std::vector<HeadIndex> heads(size_t(index.numHeads));
   auto slice = [](const std::vector<int32_t>& values, const std::vector<int32_t>& offsets, size_t at) {

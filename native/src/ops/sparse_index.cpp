@@ -267,6 +267,7 @@ std::string buildSparseIndex(const AttentionInputs& inputs, HeadPatternsView pat
   std::vector<HeadIndex> heads(static_cast<size_t>(inputs.numHeads));
   if (!buildHeads(inputs, patterns, settings, heads, ctx)) return kCancelled;
   assembleIndex(heads, inputs.seqLen, index);
+  keepWantedBlocks(settings.wantedBlocks, index);
   return "";
 }
 
