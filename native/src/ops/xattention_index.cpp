@@ -1,5 +1,6 @@
 #include "xattention_index.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace sparsescope {
@@ -40,54 +41,88 @@ std::string checkXAttention(int thresholdThousandths, int stride, int blockSize)
   return "";
 }
 
-std::vector<double> xattentionMasses(const AttentionInputs& inputs, int head, int stride, int blockSize) {
-  const int M = methodBlocks(inputs.seqLen, blockSize), groupsPerBlock = blockSize / stride;
-  const Groups queries = groupsOf(inputs, inputs.q, head, stride, true);
-  const Groups keys = groupsOf(inputs, inputs.k, inputs.kvHeadOf(head), stride, false);
-  const float scale = 1.0f / (std::sqrt(float(inputs.headDim)) * float(stride));
-  std::vector<double> masses(size_t(M) * M, 0.0);
-  std::vector<float> scores(size_t(queries.count));
-  for (int r = 0; r < queries.count; ++r) {
-    float rowMax = -INFINITY;
-    for (int c = 0; c <= r; ++c) {
-      scores[size_t(c)] = dot(queries.at(r), keys.at(c), queries.width) * scale;
-      rowMax = std::max(rowMax, scores[size_t(c)]);
+namespace {
+
+// The masses of one query block at a time, from the head's groups (O(N x D) floats, never M x M).
+class BlockRowMasses {
+ public:
+  BlockRowMasses(const AttentionInputs& inputs, int head, int stride, int blockSize)
+      : M_(methodBlocks(inputs.seqLen, blockSize)),
+        groupsPerBlock_(blockSize / stride),
+        queries_(groupsOf(inputs, inputs.q, head, stride, true)),
+        keys_(groupsOf(inputs, inputs.k, inputs.kvHeadOf(head), stride, false)),
+        scale_(1.0f / (std::sqrt(float(inputs.headDim)) * float(stride))),
+        scores_(size_t(queries_.count)) {}
+
+  int blocks() const { return M_; }
+
+  // row[n] for n <= m, the masses of query block m (row holds M entries; those above m are 0).
+  void compute(int m, double* row) {
+    std::fill(row, row + M_, 0.0);
+    const int first = m * groupsPerBlock_, end = std::min(queries_.count, first + groupsPerBlock_);
+    for (int r = first; r < end; ++r) {
+      float rowMax = -INFINITY;
+      for (int c = 0; c <= r; ++c) {
+        scores_[size_t(c)] = dot(queries_.at(r), keys_.at(c), queries_.width) * scale_;
+        rowMax = std::max(rowMax, scores_[size_t(c)]);
+      }
+      float sum = 0.0f;
+      for (int c = 0; c <= r; ++c) sum += (scores_[size_t(c)] = std::exp(scores_[size_t(c)] - rowMax));
+      for (int c = 0; c <= r; ++c) row[c / groupsPerBlock_] += double(scores_[size_t(c)] / sum);
     }
-    float sum = 0.0f;
-    for (int c = 0; c <= r; ++c) sum += (scores[size_t(c)] = std::exp(scores[size_t(c)] - rowMax));
-    double* row = masses.data() + size_t(r / groupsPerBlock) * M;
-    for (int c = 0; c <= r; ++c) row[c / groupsPerBlock] += double(scores[size_t(c)] / sum);
   }
+
+ private:
+  int M_, groupsPerBlock_;
+  Groups queries_, keys_;
+  float scale_;
+  std::vector<float> scores_;
+};
+
+}  // namespace
+
+std::vector<double> xattentionMasses(const AttentionInputs& inputs, int head, int stride, int blockSize) {
+  BlockRowMasses rows(inputs, head, stride, blockSize);
+  const int M = rows.blocks();
+  std::vector<double> masses(size_t(M) * M, 0.0);
+  for (int m = 0; m < M; ++m) rows.compute(m, masses.data() + size_t(m) * M);
   return masses;
 }
 
-std::vector<std::vector<int32_t>> xattentionKeep(const std::vector<double>& masses, int numMethodBlocks, int thresholdThousandths) {
-  const int M = numMethodBlocks;
-  std::vector<std::vector<int32_t>> kept(static_cast<size_t>(M));
-  std::vector<double> others;
-  for (int m = 0; m < M; ++m) {
-    const double* row = masses.data() + size_t(m) * M;
-    double total = 0.0;
-    for (int n = 0; n <= m; ++n) total += row[n];
-    const double required = total * thresholdThousandths / 1000.0;
-    std::vector<int32_t>& blocks = kept[size_t(m)];
-    blocks.push_back(0);
-    if (m > 0) blocks.push_back(m);
-    double cumulative = row[0] + (m > 0 ? row[m] : 0.0);
-    others.assign(row + 1, row + std::max(1, m));  // blocks 1 .. m-1
-    for (const int32_t at : descendingOrder(others)) {
-      if (!(cumulative < required)) break;
-      blocks.push_back(at + 1);
-      cumulative += others[size_t(at)];
-    }
-    std::sort(blocks.begin(), blocks.end());
+std::vector<int32_t> xattentionKeepRow(const double* row, int m, int thresholdThousandths) {
+  double total = 0.0;
+  for (int n = 0; n <= m; ++n) total += row[n];
+  const double required = total * thresholdThousandths / 1000.0;
+  std::vector<int32_t> blocks{0};
+  if (m > 0) blocks.push_back(m);
+  double cumulative = row[0] + (m > 0 ? row[m] : 0.0);
+  const std::vector<double> others(row + 1, row + std::max(1, m));  // blocks 1 .. m-1
+  for (const int32_t at : descendingOrder(others)) {
+    if (!(cumulative < required)) break;
+    blocks.push_back(at + 1);
+    cumulative += others[size_t(at)];
   }
+  std::sort(blocks.begin(), blocks.end());
+  return blocks;
+}
+
+std::vector<std::vector<int32_t>> xattentionKeep(const std::vector<double>& masses, int numMethodBlocks, int thresholdThousandths) {
+  std::vector<std::vector<int32_t>> kept(static_cast<size_t>(numMethodBlocks));
+  for (int m = 0; m < numMethodBlocks; ++m) kept[size_t(m)] = xattentionKeepRow(masses.data() + size_t(m) * numMethodBlocks, m, thresholdThousandths);
   return kept;
 }
 
 HeadIndex xattentionHead(const AttentionInputs& inputs, int head, int thresholdThousandths, int stride, int blockSize) {
-  const std::vector<double> masses = xattentionMasses(inputs, head, stride, blockSize);
-  return headOfKeptBlocks(xattentionKeep(masses, methodBlocks(inputs.seqLen, blockSize), thresholdThousandths), blockSize, inputs.seqLen);
+  // Block row by block row: each query block's choice needs only its own masses.
+  BlockRowMasses rows(inputs, head, stride, blockSize);
+  const int M = rows.blocks();
+  std::vector<double> row(static_cast<size_t>(M));
+  std::vector<std::vector<int32_t>> kept(static_cast<size_t>(M));
+  for (int m = 0; m < M; ++m) {
+    rows.compute(m, row.data());
+    kept[size_t(m)] = xattentionKeepRow(row.data(), m, thresholdThousandths);
+  }
+  return headOfKeptBlocks(kept, blockSize, inputs.seqLen);
 }
 
 }  // namespace sparsescope

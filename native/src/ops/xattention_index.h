@@ -28,9 +28,14 @@ namespace sparsescope {
 std::string checkXAttention(int thresholdThousandths, int stride, int blockSize);
 
 // Block masses of query head `head`: masses[m * M + n] for n <= m (0 above), M = ceil(N / B).
+// M x M doubles (512 MiB at 1M tokens, B 128): for tests (methodEstimate); the CPU builder
+// (xattentionHead) computes and chooses one block row at a time.
 std::vector<double> xattentionMasses(const AttentionInputs& inputs, int head, int stride, int blockSize);
 
-// The kept key blocks of every query block from the masses (shared by the CPU and CUDA builders).
+// The kept key blocks of query block m from its masses row[0..m].
+std::vector<int32_t> xattentionKeepRow(const double* row, int m, int thresholdThousandths);
+
+// The kept key blocks of every query block from the masses (the CUDA builder's, downloaded).
 std::vector<std::vector<int32_t>> xattentionKeep(const std::vector<double>& masses, int numMethodBlocks, int thresholdThousandths);
 
 HeadIndex xattentionHead(const AttentionInputs& inputs, int head, int thresholdThousandths, int stride, int blockSize);
