@@ -3,21 +3,22 @@
  * d3-zoom down to 64-token tiles (the visible region re-requested), token axes, the computed mask
  * drawn over it with a legend, a hover readout, and an optional per-row recall strip.
  */
-import { axisBottom, axisLeft, scaleLinear, select, zoomIdentity, type ZoomTransform } from 'd3';
+import { zoomIdentity, type ZoomTransform } from 'd3';
 import { useCallback, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { HeadPattern } from '../../../contract/api';
-import { recallColour, themeLut, type ColourScale } from '../charts/colormap';
-import { drawMaskLines, drawPlaced, drawRowStrip, fullRegion, linesToDraw, pixelsPerToken, pixelToTokenX, pixelToTokenY, type TokenView } from '../charts/heatmap';
+import { themeLut, type ColourScale } from '../charts/colormap';
+import { fullRegion, pixelsPerToken, pixelToTokenX, pixelToTokenY, type TokenView } from '../charts/heatmap';
 import { readoutAt } from '../charts/readout';
 import { useApi } from '../state/context';
 import { TokenText } from '../state/tokens';
 import { ColourBar, COLOUR_BAR_WIDTH } from './ColourBar';
 import { mapCaption } from './captions';
-import { HeatmapReadout } from './HeatmapReadout';
+import { drawHeatmap, type RowStrip } from './heatmap-frame';
+import { HeatmapReadout, type HeatmapReadoutProps } from './HeatmapReadout';
 import { lineCounts, MapLegend } from './MapLegend';
-import { cssVar } from './theme';
 import { EMPTY_LAYERS, useHeatmapLayers, VEIL_ALPHA, type Layers } from './useHeatmapLayers';
 import { useMapZoom } from './useMapZoom';
+import { useSquareSide } from './useSquareSide';
 
 const AXIS_LEFT = 52;
 const AXIS_BOTTOM = 30;
@@ -26,12 +27,10 @@ const STRIP_WIDTH = 14;
 const GRID_PADDING = 10;
 /** Pixels from the pointer within which a chosen line counts as pointed at. */
 const LINE_REACH_PX = 4;
-
-export interface RowStrip {
-  rowStart: number;
-  rowEnd: number;
-  recall: Float32Array;
-}
+/** The square canvas fills the wrapper minus the axes, strip, colour bar, and the caption and legend below it. */
+const SQUARE_MARGINS = { horizontal: AXIS_LEFT + STRIP_WIDTH + COLOUR_BAR_WIDTH + 12, vertical: AXIS_BOTTOM + GRID_PADDING, min: 64 };
+/** Gap between the pointer and the readout box. */
+const READOUT_OFFSET_PX = 14;
 
 export interface HeatmapPanelProps {
   captureId: string;
@@ -52,13 +51,12 @@ export interface HeatmapPanelProps {
   canvasRef?: (canvas: HTMLCanvasElement | null) => void;
 }
 
-/** Token positions on the axes: "1.5k" over a wide span, whole tokens ("2750") once zoomed in. */
-function tokenTicks(domain: number[]): (value: { valueOf(): number }) => string {
-  const span = Math.abs((domain[1] ?? 0) - (domain[0] ?? 0));
-  return (value) => {
-    const v = value.valueOf();
-    return span >= 5000 && Math.abs(v) >= 1000 ? `${+(v / 1000).toFixed(1)}k` : String(Math.round(v));
-  };
+/** The readout box beside the pointer, on the side away from the nearer canvas edges. */
+function readoutPlacement(pointer: { x: number; y: number } | null, size: number): HeatmapReadoutProps['position'] {
+  if (!pointer) return {};
+  const horizontal = pointer.x > size / 2 ? { right: size - pointer.x + READOUT_OFFSET_PX } : { left: pointer.x + READOUT_OFFSET_PX };
+  const vertical = pointer.y > size / 2 ? { bottom: size - pointer.y + READOUT_OFFSET_PX } : { top: pointer.y + READOUT_OFFSET_PX };
+  return { ...horizontal, ...vertical };
 }
 
 export function HeatmapPanel(props: HeatmapPanelProps) {
@@ -71,26 +69,10 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
   const xAxisRef = useRef<SVGGElement>(null);
   const yAxisRef = useRef<SVGGElement>(null);
   const transformRef = useRef<Pick<ZoomTransform, 'k' | 'x' | 'y'>>(zoomIdentity);
-  const [size, setSize] = useState(0);
+  const size = useSquareSide(wrapperRef, footerRef, SQUARE_MARGINS);
   const [pointer, setPointer] = useState<{ x: number; y: number } | null>(null);
   const lut = useMemo(() => themeLut(theme), [theme]);
   const tokens = useMemo(() => (hasTokens ? new TokenText(api, captureId, seqLen) : null), [api, captureId, seqLen, hasTokens]);
-
-  // Square canvas that fills the wrapper, minus axes, strip, colour bar, and the caption and legend
-  // below it (measured: the legend wraps to a second line in narrow panels).
-  useEffect(() => {
-    const wrapper = wrapperRef.current;
-    const footer = footerRef.current;
-    if (!wrapper || !footer) return;
-    const observer = new ResizeObserver(() => {
-      const width = wrapper.clientWidth - AXIS_LEFT - STRIP_WIDTH - COLOUR_BAR_WIDTH - 12;
-      const height = wrapper.clientHeight - AXIS_BOTTOM - footer.offsetHeight - GRID_PADDING;
-      setSize(Math.max(64, Math.floor(Math.min(width, height))));
-    });
-    observer.observe(wrapper);
-    observer.observe(footer);
-    return () => observer.disconnect();
-  }, []);
 
   const view = useCallback((): TokenView => ({ seqLen, size, transform: transformRef.current }), [seqLen, size]);
   // Read through refs: a new recall strip (every Tune evaluation) must only redraw, never give
@@ -100,29 +82,10 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
   const layersRef = useRef<Layers>(EMPTY_LAYERS);
 
   const redraw = useCallback(() => {
-    const canvas = canvasRef.current;
-    const context = canvas?.getContext('2d');
-    const layers = layersRef.current;
-    if (!canvas || !context || size === 0) return;
-    const dpr = window.devicePixelRatio || 1;
-    context.setTransform(dpr, 0, 0, dpr, 0, 0);
-    context.fillStyle = cssVar('--heat-empty') || '#000';
-    context.fillRect(0, 0, size, size);
-    const current = view();
-    for (const image of [layers.base, layers.detail, layers.baseMask, layers.detailMask]) if (image) drawPlaced(context, current, image);
-    if (layers.lines) drawMaskLines(context, current, linesToDraw(layers.lines, current), { slash: cssVar('--mask-slash'), vertical: cssVar('--mask-vertical') });
-    // Axes over the visible tokens only, so the axis lines stay beside the canvas when zoomed.
-    const x = scaleLinear().domain([pixelToTokenX(current, 0), pixelToTokenX(current, size)]).range([0, size]);
-    const y = scaleLinear().domain([pixelToTokenY(current, 0), pixelToTokenY(current, size)]).range([0, size]);
-    const ticks = Math.max(2, Math.floor(size / 90));
-    if (xAxisRef.current) select(xAxisRef.current).call(axisBottom(x).ticks(ticks).tickFormat(tokenTicks(x.domain())));
-    if (yAxisRef.current) select(yAxisRef.current).call(axisLeft(y).ticks(ticks).tickFormat(tokenTicks(y.domain())));
-    const strip = stripRef.current?.getContext('2d');
-    if (strip && rowStripRef.current) {
-      strip.setTransform(dpr, 0, 0, dpr, 0, 0);
-      drawRowStrip(strip, current, rowStripRef.current, STRIP_WIDTH, (r) => recallColour(r));
-    }
-  }, [size, seqLen, view]);
+    const context = canvasRef.current?.getContext('2d');
+    if (!context || size === 0) return;
+    drawHeatmap({ context, view: view(), layers: layersRef.current, xAxis: xAxisRef.current, yAxis: yAxisRef.current, strip: stripRef.current?.getContext('2d') ?? null, rowStrip: rowStripRef.current ?? null, stripWidth: STRIP_WIDTH });
+  }, [size, view]);
 
   const { detailRegion, resetZoom } = useMapZoom({ canvasRef, transformRef, size, seqLen, interactive, redraw, mapKey: `${captureId}:${layer}:${head}` });
   // Zoomed views ask for about one cell per device pixel, never finer than one token.
@@ -157,7 +120,6 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
           LINE_REACH_PX / pixelsPerToken(current),
         )
       : null;
-  const readoutPosition = pointer ? { ...(pointer.x > size / 2 ? { right: size - pointer.x + 14 } : { left: pointer.x + 14 }), ...(pointer.y > size / 2 ? { bottom: size - pointer.y + 14 } : { top: pointer.y + 14 }) } : {};
   return (
     <div className="heatmap" ref={wrapperRef}>
       <div className="heatmap-grid">
@@ -189,7 +151,7 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
               {status.error}
             </div>
           )}
-          {readout && <HeatmapReadout readout={readout} tokens={tokens} seqLen={seqLen} lut={lut} domain={shown?.domain ?? null} position={readoutPosition} />}
+          {readout && <HeatmapReadout readout={readout} tokens={tokens} seqLen={seqLen} lut={lut} domain={shown?.domain ?? null} position={readoutPlacement(pointer, size)} />}
         </div>
         {rowStrip ? (
           <canvas ref={stripRef} className="heatmap-strip" width={Math.round(STRIP_WIDTH * dpr)} height={Math.round(size * dpr)} style={{ width: STRIP_WIDTH, height: size }} title="Recall per query row (green = 1)" />
