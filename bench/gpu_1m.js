@@ -7,7 +7,7 @@
 //   node bench/gpu_1m.js [--work DIR]
 // Env: SEQ (1048576), REPEATS (1), E2E_BUDGET_S (420), PYTHON (python3); SDPA=0 and UI=0 leave out
 // the SDPA baseline and the UI step (when device time is short; the table then says so).
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,14 +33,22 @@ process.stderr.write(sdpa.stderr ?? '');
 const cudnn = (sdpa.stdout ?? '').split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((r) => r.backend === 'sdpa_cudnn');
 console.error(`gpu_1m: SDPA cuDNN ${cudnn?.ms?.toFixed(1) ?? cudnn?.error ?? sdpa.status} ms`);
 
-// Device memory in use, MiB, every 250 ms while the end-to-end run goes.
+// Device memory in use, MiB, every 250 ms while the end-to-end run goes: one short nvidia-smi query
+// at a time (a looping one buffers its output when piped, and its last lines died with it), with
+// the run awaited, not spawnSync'ed, so the samples arrive while it runs.
 const samples = [];
-const poller = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '250']);
-poller.stdout.on('data', (chunk) => samples.push(...String(chunk).split('\n').filter(Boolean).map(Number)));
-poller.on('error', () => {});
+const sampler = setInterval(() => {
+  execFile('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits'], (error, stdout) => {
+    if (!error) samples.push(...String(stdout).split('\n').filter(Boolean).map(Number).filter(Number.isFinite));
+  });
+}, 250);
 const e2ePath = path.join(work, 'e2e.json');
-const e2eRun = spawnSync(process.execPath, ['bench/gpu_e2e.js', '--out', e2ePath, '--work', path.join(work, 'e2e')], { cwd: root, env, stdio: 'inherit' });
-poller.kill();
+const e2eRun = await new Promise((resolve) => {
+  const child = spawn(process.execPath, ['bench/gpu_e2e.js', '--out', e2ePath, '--work', path.join(work, 'e2e')], { cwd: root, env, stdio: 'inherit' });
+  child.on('error', (error) => resolve({ status: `failed to start: ${error.message}` }));
+  child.on('exit', (status, signal) => resolve({ status: status ?? signal }));
+});
+clearInterval(sampler);
 const capture = path.join(work, 'e2e', `demo-${seqLen}.safetensors`);
 if (existsSync(capture) && process.env.UI !== '0') spawnSync(process.execPath, ['bench/ui_1m.js', capture], { cwd: root, env, stdio: 'inherit' });
 rmSync(path.join(work, 'e2e'), { recursive: true, force: true });
