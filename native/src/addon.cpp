@@ -502,6 +502,45 @@ OpWorker::Plan attentionPlan(const AttentionInputs& inputs, const RowSelection& 
   return OpWorker::Plan{compute, resolve, cuda};
 }
 
+// Dense and sparse attention on the backend the call chose (the CPU op or its CUDA twin).
+std::string runDense(bool cuda, const AttentionInputs& inputs, const RowSelection& rows, float* out, float* lse, const CallContext& ctx) {
+#ifdef SPARSESCOPE_WITH_CUDA
+  if (cuda) return cudaDenseAttention(inputs, rows, out, lse, ctx);
+#endif
+  (void)cuda;
+  return denseAttention(inputs, rows, out, lse, ctx);
+}
+
+std::string runSparse(bool cuda, const AttentionInputs& inputs, const SparseIndexView& index, const RowSelection& rows, float* out, float* lse,
+                      const CallContext& ctx) {
+#ifdef SPARSESCOPE_WITH_CUDA
+  if (cuda) return cudaSparseAttention(inputs, index, rows, out, lse, ctx);
+#endif
+  (void)cuda;
+  return sparseAttention(inputs, index, rows, out, lse, ctx);
+}
+
+// The arguments of an op over (inputs, index, opts) with optional rows: sparse attention and outputError.
+struct IndexedCall {
+  AttentionInputs inputs;
+  SparseIndexView index;
+  Napi::Object opts;
+  bool cuda = false;
+  RowSelection rows;
+};
+
+IndexedCall parseIndexedCall(const Napi::CallbackInfo& info, KeepAlive& keep) {
+  Napi::Env env = info.Env();
+  IndexedCall call;
+  call.inputs = parseInputs(env, info[0], true, keep);
+  call.index = parseIndex(env, info[1], call.inputs, keep);
+  call.opts = requireObject(env, info[2], "opts");
+  call.cuda = useCuda(env, parseBackend(env, call.opts));
+  call.rows = parseOptionalRows(env, call.opts, call.inputs.seqLen, keep);
+  requireRowsCovered(env, info[1], call.rows, call.inputs.numBlocks());
+  return call;
+}
+
 Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object cuda = Napi::Object::New(env);
@@ -579,10 +618,7 @@ Napi::Value DenseAttention(const Napi::CallbackInfo& info) {
     const bool cuda = useCuda(env, parseBackend(env, opts));
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
     return attentionPlan(inputs, rows, cuda, parseKeep(env, opts, true), [=](float* out, float* lse, const CallContext& ctx) {
-#ifdef SPARSESCOPE_WITH_CUDA
-      if (cuda) return cudaDenseAttention(inputs, rows, out, lse, ctx);
-#endif
-      return denseAttention(inputs, rows, out, lse, ctx);
+      return runDense(cuda, inputs, rows, out, lse, ctx);
     });
   });
 }
@@ -753,18 +789,9 @@ Napi::Value MethodEstimate(const Napi::CallbackInfo& info) {
 
 Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
   return startOp(info, 3, [&](KeepAlive& keep) {
-    Napi::Env env = info.Env();
-    const AttentionInputs inputs = parseInputs(env, info[0], true, keep);
-    const SparseIndexView index = parseIndex(env, info[1], inputs, keep);
-    const Napi::Object opts = requireObject(env, info[2], "opts");
-    const bool cuda = useCuda(env, parseBackend(env, opts));
-    const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
-    requireRowsCovered(env, info[1], rows, inputs.numBlocks());
-    return attentionPlan(inputs, rows, cuda, parseKeep(env, opts, true), [=](float* out, float* lse, const CallContext& ctx) {
-#ifdef SPARSESCOPE_WITH_CUDA
-      if (cuda) return cudaSparseAttention(inputs, index, rows, out, lse, ctx);
-#endif
-      return sparseAttention(inputs, index, rows, out, lse, ctx);
+    const IndexedCall call = parseIndexedCall(info, keep);
+    return attentionPlan(call.inputs, call.rows, call.cuda, parseKeep(info.Env(), call.opts, true), [=](float* out, float* lse, const CallContext& ctx) {
+      return runSparse(call.cuda, call.inputs, call.index, call.rows, out, lse, ctx);
     });
   });
 }
@@ -774,32 +801,21 @@ Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
 Napi::Value OutputError(const Napi::CallbackInfo& info) {
   return startOp(info, 3, [&](KeepAlive& keep) {
     Napi::Env env = info.Env();
-    const AttentionInputs inputs = parseInputs(env, info[0], true, keep);
-    const SparseIndexView index = parseIndex(env, info[1], inputs, keep);
-    const Napi::Object opts = requireObject(env, info[2], "opts");
-    const bool cuda = useCuda(env, parseBackend(env, opts));
-    const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
-    requireRowsCovered(env, info[1], rows, inputs.numBlocks());
-    const int chunkRows = opts.Get("chunkRows").IsUndefined() ? outputErrorChunkRows(inputs, kOutputErrorChunkBytes)
-                                                              : requireInt(env, opts, "opts", "chunkRows", 1, inputs.seqLen);
+    const IndexedCall call = parseIndexedCall(info, keep);
+    const AttentionInputs& inputs = call.inputs;
+    const int chunkRows = call.opts.Get("chunkRows").IsUndefined() ? outputErrorChunkRows(inputs, kOutputErrorChunkBytes)
+                                                                   : requireInt(env, call.opts, "opts", "chunkRows", 1, inputs.seqLen);
     auto sums = std::make_shared<std::vector<double>>(2 * size_t(inputs.numHeads));
     OpWorker::Compute compute = [=](const CallContext& ctx) {
-      (void)cuda;  // unused where CUDA is not built
       const ChunkAttention dense = [&](const RowSelection& chunk, float* out, float* lse, const CallContext& c) {
-#ifdef SPARSESCOPE_WITH_CUDA
-        if (cuda) return cudaDenseAttention(inputs, chunk, out, lse, c);
-#endif
-        return denseAttention(inputs, chunk, out, lse, c);
+        return runDense(call.cuda, inputs, chunk, out, lse, c);
       };
       const ChunkAttention sparse = [&](const RowSelection& chunk, float* out, float* lse, const CallContext& c) {
-#ifdef SPARSESCOPE_WITH_CUDA
-        if (cuda) return cudaSparseAttention(inputs, index, chunk, out, lse, c);
-#endif
-        return sparseAttention(inputs, index, chunk, out, lse, c);
+        return runSparse(call.cuda, inputs, call.index, chunk, out, lse, c);
       };
       double* errorSq = sums->data();
       double* denseSq = errorSq + inputs.numHeads;
-      const std::string status = outputErrorSums(inputs, rows, chunkRows, dense, sparse, errorSq, denseSq, ctx);
+      const std::string status = outputErrorSums(inputs, call.rows, chunkRows, dense, sparse, errorSq, denseSq, ctx);
       if (!status.empty()) return status;
       for (const double value : *sums)
         if (!std::isfinite(value)) return nonFiniteInputs(inputs);
