@@ -87,6 +87,10 @@ export function useHeatmapLayers(request: LayerRequest): { status: MapStatus; ma
   const [baseShown, setBaseShown] = useState<ShownMap | null>(null);
   const [detailShown, setDetailShown] = useState<ShownMap | null>(null);
   const maskKey = mask ? `${mask.pattern}:${mask.a}:${mask.b}` : '';
+  // The head whose mask the layers hold: a budget change keeps it drawn while the next one loads,
+  // another head's never is (its lines would be read as this head's).
+  const maskHead = useRef<string | null>(null);
+  const headId = `${captureId}:${layer}:${head}`;
 
   // Whole map: fetched when the head, resolution, scale or theme changes.
   useEffect(() => {
@@ -140,12 +144,17 @@ export function useHeatmapLayers(request: LayerRequest): { status: MapStatus; ma
 
   // Mask over the whole map and the zoomed region, debounced while a slider moves.
   useEffect(() => {
-    if (!mask) {
+    const clearMask = () => {
       layers.current = { ...layers.current, baseMask: null, detailMask: null, lines: null };
+      maskHead.current = null;
       redraw();
+    };
+    if (!mask) {
+      clearMask();
       setMaskState('none');
       return;
     }
+    if (maskHead.current !== headId) clearMask();
     let current = true;
     setMaskState('loading');
     // Skipped cells fade towards the background (light theme) or darken (dark theme), translucently.
@@ -162,11 +171,16 @@ export function useHeatmapLayers(request: LayerRequest): { status: MapStatus; ma
             detailMask: detail ? { ...renderMask(detail, veil), mask: detail } : null,
             lines: sortedLines(full),
           };
+          maskHead.current = headId;
           redraw();
           setMaskState('drawn');
         })
         .catch((error: unknown) => {
-          if (current) setStatus((s) => ({ ...s, error: `mask: ${errorMessage(error)}` }));
+          if (!current) return;
+          // No mask is shown rather than one that is not this pattern's.
+          clearMask();
+          setMaskState('none');
+          setStatus((s) => ({ ...s, error: `mask: ${errorMessage(error)}` }));
         });
     }, MASK_DEBOUNCE_MS);
     return () => {
@@ -174,7 +188,7 @@ export function useHeatmapLayers(request: LayerRequest): { status: MapStatus; ma
       clearTimeout(timer);
     };
     // maskKey stands for `mask` so a new object with the same values does not refetch.
-  }, [api, captureId, layer, head, maskKey, resolution, detailRegion, detailResolution, theme]);
+  }, [api, captureId, layer, head, headId, maskKey, resolution, detailRegion, detailResolution, theme]);
 
   return { status, maskState, shown: detailShown ?? baseShown };
 }
