@@ -505,8 +505,6 @@ async function conversionRoundsCase() {
 
 // ------------------------------------------------------------------ method estimates (issue 15)
 
-// Row i of head h of a [heads, N, D] float64 tensor, zeros past N.
-
 // XAttention's block masses in float64 (test/native/xattention-masses.js), flat [M * M].
 const xattentionMasses64 = (case_, head, stride, blockSize) => Float64Array.from(xattentionMasses(case_.inputs, case_.values.q, case_.values.k, head, stride, blockSize).flat());
 
@@ -822,20 +820,12 @@ if (info.cuda.available) {
         }
   }
   await errorCases();
-  try {
-    await residentCase();
-  } catch (error) {
-    check('resident inputs case ran', false, error.stack);
-  }
-  try {
-    await indexForRowsCase();
-  } catch (error) {
-    check('index for rows case ran', false, error.stack);
-  }
-  try {
-    await outputErrorCase();
-  } catch (error) {
-    check('outputError case ran', false, error.stack);
+  for (const [name, run] of [['resident inputs', residentCase], ['index for rows', indexForRowsCase], ['outputError', outputErrorCase]]) {
+    try {
+      await run();
+    } catch (error) {
+      check(`${name} case ran`, false, error.stack);
+    }
   }
   const { heads, verticalDiffer, slashDiffer } = topKStats;
   console.log(`top-k sets differing from the CPU's (fp32 sums, last-ulp near-ties): verticals ${verticalDiffer}/${heads} heads, slashes ${slashDiffer}/${heads} heads`);

@@ -1,8 +1,9 @@
 /**
  * Where a command's time goes between the addon's ops: with SPARSESCOPE_OP_TIMES set, loadNative
  * wraps every addon function so each call's wall time (until its promise settles) is summed per
- * op, and the table goes to stderr every 30 s and when the process (or worker) exits. Diagnostics for long runs on the GPU
- * machine (a 1M-token search), where a profiler is not at hand; off by default.
+ * op, and the table goes to stderr every 30 s and when the process (or worker) exits. Diagnostics
+ * for long runs on the GPU machine (a 1M-token search), where a profiler is not at hand; off by
+ * default.
  */
 export interface OpTime {
   op: string;

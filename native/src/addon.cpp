@@ -698,17 +698,17 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
     const bool keepOutput = parseKeep(env, opts, false) == Keep::Everything;
     // opts.rows: lists only for the query blocks of these rows (a probe's), returned as index.rows.
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
-    auto wanted = std::make_shared<const std::vector<uint8_t>>(rows.all() ? std::vector<uint8_t>{} : blocksOfRows(rows.rows, rows.count, inputs.numBlocks()));
-    if (!wanted->empty()) settings.wantedBlocks = wanted->data();
+    const std::vector<uint8_t> wanted = rows.all() ? std::vector<uint8_t>{} : blocksOfRows(rows.rows, rows.count, inputs.numBlocks());
     const std::vector<int32_t> rowsCopy = rows.all() ? std::vector<int32_t>{} : std::vector<int32_t>(rows.rows, rows.rows + rows.count);
     auto index = std::make_shared<SparseIndex>();
     OpWorker::Compute compute = [=](const CallContext& ctx) {
-      (void)wanted;  // held here: settings.wantedBlocks points into it
+      IndexSettings built = settings;
+      if (!wanted.empty()) built.wantedBlocks = wanted.data();  // the lambda's own copy, alive while it runs
 #ifdef SPARSESCOPE_WITH_CUDA
-      if (cuda) return cudaBuildIndex(inputs, patternsView, settings, index.get(), ctx);
+      if (cuda) return cudaBuildIndex(inputs, patternsView, built, index.get(), ctx);
 #endif
       (void)cuda;
-      return buildSparseIndex(inputs, patternsView, settings, index.get(), ctx);
+      return buildSparseIndex(inputs, patternsView, built, index.get(), ctx);
     };
     OpWorker::Resolve resolve = [=](Napi::Env env, double ms) -> Napi::Value {
       // Each array is released as soon as JS has its copy (at 1M tokens a head's index is ~50 MiB);

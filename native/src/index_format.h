@@ -36,7 +36,6 @@ struct IndexSettings {
   const uint8_t* wantedBlocks = nullptr;
 };
 
-
 // Owning form, filled by index builders.
 struct SparseIndex {
   int numHeads = 0;

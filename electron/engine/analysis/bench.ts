@@ -49,7 +49,7 @@ export const SWEEP_SHAPE = { layers: 1, heads: 8, kvHeads: 2, headDim: 128, seed
 /** Rows whose recall the bench reports (recall needs no timing, so a sample is enough). */
 const RECALL_SAMPLING = { mode: 'sampled' as const, rows: 512, seed: 0 };
 
-/** Layer-wide native results, laid out [H, R] and [H, R, D] over the evaluated rows. */
+/** Layer-wide native results over the evaluated rows: recall [H, R], the output error [H]. */
 interface LayerMeasures {
   recall: Float32Array;
   relError: Float64Array;
