@@ -215,8 +215,7 @@ std::string xattentionHeads(const MethodInputs<T>& inputs, HeadPatternsView patt
         int(count),
         [&](int i) {
           const int head = heads[first + size_t(i)];
-          const auto begin = hostMasses.begin() + ptrdiff_t(size_t(i) * massesPerHead);
-          const std::vector<double> headMasses(begin, begin + ptrdiff_t(massesPerHead));
+          const double* headMasses = hostMasses.data() + size_t(i) * massesPerHead;
           out[size_t(head)] = headOfKeptBlocks(xattentionKeep(headMasses, M, patterns.a(head)), blockSize, inputs.host.seqLen);
         },
         ctx);

@@ -35,8 +35,9 @@ std::vector<double> xattentionMasses(const AttentionInputs& inputs, int head, in
 // The kept key blocks of query block m from its masses row[0..m].
 std::vector<int32_t> xattentionKeepRow(const double* row, int m, int thresholdThousandths);
 
-// The kept key blocks of every query block from the masses (the CUDA builder's, downloaded).
-std::vector<std::vector<int32_t>> xattentionKeep(const std::vector<double>& masses, int numMethodBlocks, int thresholdThousandths);
+// The kept key blocks of every query block from its M x M masses (the CUDA builder's, downloaded;
+// read in place: at 1M tokens one head's are 512 MiB).
+std::vector<std::vector<int32_t>> xattentionKeep(const double* masses, int numMethodBlocks, int thresholdThousandths);
 
 HeadIndex xattentionHead(const AttentionInputs& inputs, int head, int thresholdThousandths, int stride, int blockSize);
 
