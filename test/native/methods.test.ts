@@ -90,6 +90,14 @@ describe('buildIndex flexprefill (CPU) against the float64 definition', () => {
     }
   });
 
+  it('the pooled estimate over many blocks (32 x 32 pairs in two passes over value buckets) keeps the float64 walk', async () => {
+    const problem = randomProblem({ dtype: 'BF16', numHeads: 4, numKvHeads: 1, seqLen: 4096, headDim: 16 }, rng(33), 2);
+    const patterns: Pattern[] = [100, 500, 900, 1000].map((gamma): Pattern => [PATTERN_ID.flexprefill, gamma, 1000]);
+    const choices = patterns.map(([, gamma, tau], h) => flexprefillChoice(problem, h, gamma, tau, blockSize, 0));
+    expect(choices.every((c) => c.queryAware)).toBe(true);
+    await expectIndexOfKept(problem, patterns, { backend: 'cpu', flexprefillMinBudget: 0 }, (h) => choices[h]!.kept, blockSize);
+  });
+
   it('planted verticals and slash: the chosen blocks hold them', async () => {
     const problem = plantedProblem(1000, [10, 700], 300, rng(8));
     const patterns: Pattern[] = [0, 1, 2].map((): Pattern => [PATTERN_ID.flexprefill, 900, 100]);

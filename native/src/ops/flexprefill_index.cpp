@@ -1,6 +1,9 @@
 #include "flexprefill_index.h"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 namespace sparsescope {
 namespace {
@@ -75,26 +78,83 @@ bool queryAware(const AttentionInputs& inputs, int head, const FlexPrefillSettin
   return sqrtJensenShannon(estimate, verticalBlocks) < settings.tauThousandths / 1000.0;
 }
 
-// Blocks (m, n <= m) of the pooled query-block estimate in descending probability whose
-// inclusive cumulative sum stays <= gamma * M.
+// The pooled query-block estimate one block row at a time: row[n] for n <= m is the softmax over
+// n <= m of qbar_m . kbar[n] / sqrt(D).
+class PooledEstimateRows {
+ public:
+  PooledEstimateRows(const AttentionInputs& inputs, int head, int blockSize, const std::vector<std::vector<double>>& pooledKeys)
+      : queries_(pooledBlocks(inputs, inputs.q, head, blockSize)),
+        keys_(pooledKeys),
+        scale_(1.0 / std::sqrt(double(inputs.headDim))),
+        row_(pooledKeys.size()) {}
+
+  int blocks() const { return int(keys_.size()); }
+
+  const double* compute(int m) {
+    for (int n = 0; n <= m; ++n) row_[size_t(n)] = dot(queries_[size_t(m)], keys_[size_t(n)]) * scale_;
+    softmaxInPlace(row_.data(), m + 1);
+    return row_.data();
+  }
+
+ private:
+  std::vector<std::vector<double>> queries_;
+  const std::vector<std::vector<double>>& keys_;
+  double scale_;
+  std::vector<double> row_;
+};
+
+// Buckets of probabilities by their top 20 bits (the order of nonnegative doubles); NaN in bucket 0,
+// which the descending order puts last as well.
+constexpr int kValueBuckets = 1 << 19;
+int valueBucket(double p) { return std::isnan(p) ? 0 : int(std::bit_cast<uint64_t>(p) >> 44); }
+
+// The lowest value bucket the exact walk can reach: below it, the buckets above already hold more
+// than the budget, by a margin that covers the summation order (bucket sums here, descending
+// order there). 0 when the walk may reach every entry.
+int lowestNeededBucket(const std::vector<double>& bucketMass, double budget, double margin) {
+  double cumulative = 0.0;
+  for (int bucket = kValueBuckets - 1; bucket > 0; --bucket) {
+    cumulative += bucketMass[size_t(bucket)];
+    if (cumulative > budget + margin) return bucket;
+  }
+  return 0;
+}
+
+// Blocks (m, n <= m) of the pooled query-block estimate in descending probability (ties to the
+// lower m * M + n) whose inclusive cumulative sum stays <= gamma * M. In two passes over the block
+// rows, never M x M values (512 MiB at 1M tokens): the first sums the mass per value bucket, the
+// second keeps the entries of the buckets the walk can reach, which the walk then takes in order.
 void addPooledEstimate(const AttentionInputs& inputs, int head, const FlexPrefillSettings& settings,
                        const std::vector<std::vector<double>>& pooledKeys, std::vector<std::vector<int32_t>>& kept) {
-  const int M = int(pooledKeys.size());
-  const std::vector<std::vector<double>> pooledQueries = pooledBlocks(inputs, inputs.q, head, settings.blockSize);
-  const double scale = 1.0 / std::sqrt(double(inputs.headDim));
-  std::vector<double> probability(size_t(M) * M, 0.0);  // flat m * M + n; 0 above the diagonal
+  PooledEstimateRows rows(inputs, head, settings.blockSize, pooledKeys);
+  const int M = rows.blocks();
+  std::vector<double> bucketMass(kValueBuckets, 0.0);
   for (int m = 0; m < M; ++m) {
-    double* row = probability.data() + size_t(m) * M;
-    for (int n = 0; n <= m; ++n) row[n] = dot(pooledQueries[size_t(m)], pooledKeys[size_t(n)]) * scale;
-    softmaxInPlace(row, m + 1);
+    const double* row = rows.compute(m);
+    for (int n = 0; n <= m; ++n) bucketMass[size_t(valueBucket(row[n]))] += row[n];
   }
   const double budget = settings.gammaThousandths / 1000.0 * M;
+  const int lowest = lowestNeededBucket(bucketMass, budget, 1e-6 * M);
+  struct Entry {
+    double probability;
+    int64_t flat;
+  };
+  std::vector<Entry> reachable;
+  for (int m = 0; m < M; ++m) {
+    const double* row = rows.compute(m);
+    for (int n = 0; n <= m; ++n)
+      if (valueBucket(row[n]) >= lowest) reachable.push_back({row[n], int64_t(m) * M + n});
+  }
+  auto rank = [](double p) { return std::isnan(p) ? -INFINITY : p; };
+  std::sort(reachable.begin(), reachable.end(), [&](const Entry& x, const Entry& y) {
+    const double rx = rank(x.probability), ry = rank(y.probability);
+    return rx != ry ? rx > ry : x.flat < y.flat;
+  });
   double cumulative = 0.0;
-  for (const int32_t flat : descendingOrder(probability)) {
-    cumulative += probability[size_t(flat)];
+  for (const Entry& entry : reachable) {
+    cumulative += entry.probability;
     if (cumulative > budget) break;
-    const int m = flat / M, n = flat % M;
-    if (n <= m) kept[size_t(m)].push_back(n);
+    kept[size_t(entry.flat / M)].push_back(int32_t(entry.flat % M));
   }
 }
 
