@@ -319,10 +319,11 @@ const METHOD_BLOCK = 128;
 
 /**
  * A warm-up at least this long is the measure itself: what a first call pays more (module loads,
- * page faults) is well under 1% of it, and repeating such runs multiplies hours (dense over one
- * head at 1M tokens takes about 12 minutes on 2 CPU cores).
+ * allocations, page faults: tens of ms) is under 1% of it, and repeats of such runs add minutes:
+ * dense over the first batch of a 1M-token layer takes 14 s on an H100 (a search timed it four
+ * times), and over one head about 12 minutes on 2 CPU cores.
  */
-export const SELF_TIMED_MS = 30_000;
+export const SELF_TIMED_MS = 5_000;
 
 /** Median of `repeat` timed runs after one warm-up (spec 2.2 "Speedup"), and the last result; a warm-up of SELF_TIMED_MS or more is the only run. */
 export async function timed<T extends { ms: number }>(repeat: number, run: () => Promise<T>, control?: Control): Promise<{ result: T; ms: number }> {
