@@ -54,9 +54,9 @@ export const VS_MIN_SLASH = 50;
  * Vertical budgets tried by the target-recall search, each with its own slash track, in the order
  * real heads most often end on (the fixtures' configs: half of their heads at 1000 verticals, a
  * quarter at 3000 or more): a cheap config found early lets each later track stop at its first,
- * cheap measure. From 30 up, a 1M-token head first measured every track at its most affordable
- * budget (density 0.8) and bisected down from there; at 256K on the CPU this order took 33 s and
- * 15 measures for a (1000, 6096) head where ascending verticals took 165 s and 47, same choice.
+ * cheap measure. From 30 up, each track of a long head began at its most affordable budget
+ * (density 0.8 at 1M) and bisected down from there; at 256K on the CPU this order took 33 s and
+ * 23 measures for a (1000, 6096) head where ascending verticals took 165 s and 47, same choice.
  */
 const VS_VERTICALS = [1000, 3000, 300, 100, 30];
 /** A-shape sink budgets: a few sink tokens, or MInference's larger initial window. */
