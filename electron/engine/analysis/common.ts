@@ -321,7 +321,7 @@ const METHOD_BLOCK = 128;
  * A warm-up at least this long is the measure itself: what a first call pays more (module loads,
  * allocations, page faults: tens of ms) is under 1% of it, and repeats of such runs add minutes:
  * dense over the first batch of a 1M-token layer takes 14 s on an H100 (a search timed it four
- * times), and over one head about 12 minutes on 2 CPU cores.
+ * times), and over one head 21 minutes on 2 CPU cores (head dim 64).
  */
 export const SELF_TIMED_MS = 5_000;
 

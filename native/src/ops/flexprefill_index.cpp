@@ -145,11 +145,8 @@ void addPooledEstimate(const AttentionInputs& inputs, int head, const FlexPrefil
     for (int n = 0; n <= m; ++n)
       if (valueBucket(row[n]) >= lowest) reachable.push_back({row[n], int64_t(m) * M + n});
   }
-  auto rank = [](double p) { return std::isnan(p) ? -INFINITY : p; };
-  std::sort(reachable.begin(), reachable.end(), [&](const Entry& x, const Entry& y) {
-    const double rx = rank(x.probability), ry = rank(y.probability);
-    return rx != ry ? rx > ry : x.flat < y.flat;
-  });
+  std::sort(reachable.begin(), reachable.end(),
+            [](const Entry& x, const Entry& y) { return rankedBefore(x.probability, x.flat, y.probability, y.flat); });
   double cumulative = 0.0;
   for (const Entry& entry : reachable) {
     cumulative += entry.probability;

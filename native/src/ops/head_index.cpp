@@ -22,13 +22,9 @@ std::vector<float> rowsAsFloat(const AttentionInputs& inputs, const void* tensor
 }
 
 std::vector<int32_t> descendingOrder(const std::vector<double>& scores) {
-  auto rank = [](double score) { return std::isnan(score) ? -std::numeric_limits<double>::infinity() : score; };
   std::vector<int32_t> order(scores.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int32_t x, int32_t y) {
-    const double sx = rank(scores[size_t(x)]), sy = rank(scores[size_t(y)]);
-    return sx != sy ? sx > sy : x < y;
-  });
+  std::sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return rankedBefore(scores[size_t(x)], x, scores[size_t(y)], y); });
   return order;
 }
 

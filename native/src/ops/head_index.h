@@ -34,23 +34,28 @@ int64_t tileEntries(int start, BlockRows rows, int seqLen);
 inline int64_t columnEntries(int column, BlockRows rows) { return std::max(0, rows.end - std::max(column, rows.first)); }
 inline double densityOf(int64_t entries, int seqLen) { return double(entries) / (double(seqLen) * (double(seqLen) + 1) / 2); }
 
-// Indices of the `count` largest scores, ties to the lower index, NaN lowest; returned ascending.
+// The methods' ranking order: the higher score first, NaN lowest, ties to the lower index.
+template <typename Score, typename Index>
+bool rankedBefore(Score x, Index xIndex, Score y, Index yIndex) {
+  const auto rank = [](Score score) { return std::isnan(score) ? -std::numeric_limits<Score>::infinity() : score; };
+  const Score rx = rank(x), ry = rank(y);
+  return rx != ry ? rx > ry : xIndex < yIndex;
+}
+
+// Indices of the `count` largest scores (rankedBefore); returned ascending.
 template <typename Score>
 std::vector<int32_t> topIndices(const std::vector<Score>& scores, int count) {
-  auto rank = [](Score score) { return std::isnan(score) ? -std::numeric_limits<Score>::infinity() : score; };
   std::vector<int32_t> order(scores.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
   const auto chosenEnd = order.begin() + std::min<size_t>(size_t(std::max(count, 0)), order.size());
-  std::partial_sort(order.begin(), chosenEnd, order.end(), [&](int32_t x, int32_t y) {
-    const Score sx = rank(scores[size_t(x)]), sy = rank(scores[size_t(y)]);
-    return sx != sy ? sx > sy : x < y;
-  });
+  std::partial_sort(order.begin(), chosenEnd, order.end(),
+                    [&](int32_t x, int32_t y) { return rankedBefore(scores[size_t(x)], x, scores[size_t(y)], y); });
   std::vector<int32_t> chosen(order.begin(), chosenEnd);
   std::sort(chosen.begin(), chosen.end());
   return chosen;
 }
 
-// Indices in descending score order, ties to the lower index (NaN lowest).
+// Indices in descending score order (rankedBefore).
 std::vector<int32_t> descendingOrder(const std::vector<double>& scores);
 
 // A method's choice: kept[m] = ascending key blocks n <= m of query block m, blocks of
