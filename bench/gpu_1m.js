@@ -56,7 +56,9 @@ const e2e = JSON.parse(readFileSync(e2ePath, 'utf8'));
 
 const fixed = (value, digits) => (typeof value === 'number' ? value.toFixed(digits) : '-');
 const bench = e2e.bench ?? {};
-const device = bench.device ?? '-';
+// The card's name from nvidia-smi when the run ended before bench named it.
+const smiName = () => spawnSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8' }).stdout?.split('\n')[0]?.trim();
+const device = bench.device ?? (smiName() || '-');
 const denseVsCudnn = cudnn?.ms && bench.denseMs ? cudnn.ms / bench.denseMs : undefined;
 const demoGiB = (2 * Number(seqLen) * HEAD_DIM * (HEADS + 2 * KV_HEADS)) / 2 ** 30;
 const rows = [
