@@ -23,7 +23,9 @@ import type { DType, HeadPattern, PatternName } from '../../../contract/api.js';
 import type { CaptureMetadata, TensorKind, TensorSource } from '../capture/types.js';
 import { FAMILY_MIX, STREAM_BUDGET, VS_BUDGETS, type BudgetClass, type PlantedFamily } from './distributions.js';
 import { encodeFloats } from './float-codec.js';
+import { BLOCK, designPositional, logitForShare, turnByPairAngle, type PositionalDesign } from './positional.js';
 import { Rng } from './prng.js';
+import { buildGeometry, CHUNK_ROWS, ROPE_THETA, rotatedRows, type Geometry } from './rotary.js';
 
 export interface SyntheticOptions {
   seqLen: number;
@@ -41,12 +43,6 @@ export interface SyntheticCapture {
   tensors: TensorSource[];
 }
 
-export const ROPE_THETA = 1e8;
-/** A pair is "semantic" when it turns by at most this many radians over the whole sequence. */
-const SEMANTIC_MAX_TURN = 0.3;
-const BLOCK = 64;
-const MAX_TOPICS = 12;
-const MAX_SALIENT_CHANNELS = 4;
 /** Per-coordinate noise of q~ and k~ (logit units): about 0.4 logits of noise per score. */
 const QUERY_NOISE = 0.05;
 const KEY_NOISE = 0.01;
@@ -56,19 +52,6 @@ const FAMILIES: readonly PlantedFamily[] = ['vertical_and_slash', 'stream_llm', 
 
 // Stream labels for the PRNG, so every part is reproducible on its own.
 const STREAM = { document: 1, layer: 2, kv: 3, head: 4, qNoise: 5, kNoise: 6, values: 7 } as const;
-
-/** Sequence geometry shared by every layer: rotary frequencies and the channel layout. */
-interface Geometry {
-  seqLen: number;
-  headDim: number;
-  half: number;
-  freqs: Float64Array;
-  /** Pairs 0..positionalPairs-1 are positional; the rest are semantic. */
-  positionalPairs: number;
-  sinkDim: number;
-  salientDims: number[];
-  topicDims: number[];
-}
 
 /** The document: 64-aligned segments, each with a topic. The same for every layer and head. */
 interface Document {
@@ -114,39 +97,6 @@ export function validateSyntheticOptions(options: SyntheticOptions): void {
   if (!['F16', 'BF16', 'F32'].includes(options.dtype)) throw new Error(`synthetic capture: dtype must be F16, BF16 or F32, got ${String(options.dtype)}`);
 }
 
-function buildGeometry(options: SyntheticOptions): Geometry {
-  const { seqLen, headDim } = options;
-  const half = headDim / 2;
-  const freqs = new Float64Array(half);
-  let positionalPairs = half;
-  for (let k = 0; k < half; k++) {
-    freqs[k] = ROPE_THETA ** ((-2 * k) / headDim);
-    if (positionalPairs === half && freqs[k]! * seqLen <= SEMANTIC_MAX_TURN) positionalPairs = k;
-  }
-  // Semantic dims, stillest first: both dims of each slow pair are independent channels.
-  const semantic: number[] = [];
-  for (let k = half - 1; k >= positionalPairs; k--) semantic.push(k, k + half);
-  const group = options.heads / options.kvHeads;
-  const salientCount = Math.min(group, MAX_SALIENT_CHANNELS);
-  const needed = 1 + salientCount + 2;
-  if (semantic.length < needed) {
-    throw new Error(
-      `synthetic capture: head dim ${headDim} is too small for ${seqLen} tokens (${semantic.length} slow rotary dims, ${needed} needed); use a larger head dim or fewer tokens`,
-    );
-  }
-  const topicCount = Math.min(MAX_TOPICS, semantic.length - 1 - salientCount);
-  return {
-    seqLen,
-    headDim,
-    half,
-    freqs,
-    positionalPairs,
-    sinkDim: semantic[0]!,
-    salientDims: semantic.slice(1, 1 + salientCount),
-    topicDims: semantic.slice(1 + salientCount, 1 + salientCount + topicCount),
-  };
-}
-
 function buildDocument(options: SyntheticOptions, geometry: Geometry): Document {
   const rng = new Rng(options.seed, STREAM.document);
   const numBlocks = Math.ceil(options.seqLen / BLOCK);
@@ -186,102 +136,6 @@ function orthonormalTopics(rng: Rng, count: number, dims: number): Float64Array[
     topics.push(v.map((x) => x / norm));
   }
   return topics;
-}
-
-/** Pairs per e-fold of frequency: the power-law exponent of a window is amplitude x this. */
-function pairsPerEfold(geometry: Geometry): number {
-  return geometry.headDim / (2 * Math.log(ROPE_THETA));
-}
-
-/**
- * Relative-position logit profile f(d), d = 0..N-1, of positional coefficients (a, b) per pair
- * (before the KV pair angle): f(d) = sum_k a_k cos(w_k d) - b_k sin(w_k d). Rotation recurrence.
- */
-function positionalProfile(geometry: Geometry, coefficients: Float64Array): Float64Array {
-  const profile = new Float64Array(geometry.seqLen);
-  for (let k = 0; k < geometry.positionalPairs; k++) {
-    const a = coefficients[2 * k]!;
-    const b = coefficients[2 * k + 1]!;
-    const stepCos = Math.cos(geometry.freqs[k]!);
-    const stepSin = Math.sin(geometry.freqs[k]!);
-    let c = 1;
-    let s = 0;
-    for (let d = 0; d < geometry.seqLen; d++) {
-      profile[d]! += a * c - b * s;
-      const nextC = c * stepCos - s * stepSin;
-      s = s * stepCos + c * stepSin;
-      c = nextC;
-    }
-  }
-  return profile;
-}
-
-/** Coefficients of peaks (offset, amplitude) summed over the positional pairs. */
-function peakCoefficients(geometry: Geometry, peaks: readonly { offset: number; amplitude: number }[]): Float64Array {
-  const coefficients = new Float64Array(2 * geometry.positionalPairs);
-  for (let k = 0; k < geometry.positionalPairs; k++) {
-    for (const { offset, amplitude } of peaks) {
-      coefficients[2 * k]! += amplitude * Math.cos(geometry.freqs[k]! * offset);
-      coefficients[2 * k + 1]! -= amplitude * Math.sin(geometry.freqs[k]! * offset);
-    }
-  }
-  return coefficients;
-}
-
-/** Sum of exp(f(d) - shift) for |d - center| <= radius. */
-function massNear(profile: Float64Array, shift: number, center: number, radius: number): number {
-  let mass = 0;
-  const end = Math.min(profile.length, center + radius + 1);
-  for (let d = Math.max(0, center - radius); d < end; d++) mass += Math.exp(profile[d]! - shift);
-  return mass;
-}
-
-interface PositionalDesign {
-  coefficients: Float64Array;
-  /** Total exp-mass of the profile over the last row, relative to exp(shift). */
-  mass: number;
-  shift: number;
-}
-
-/**
- * A local window of power-law exponent `windowExponent` plus slash lines at `slashOffsets`, each
- * slash carrying `slashShare / count` of the positional mass (two calibration passes).
- */
-function designPositional(geometry: Geometry, windowExponent: number, slashOffsets: readonly number[], slashShare: number): PositionalDesign {
-  const windowAmplitude = windowExponent / pairsPerEfold(geometry);
-  const peaks = [{ offset: 0, amplitude: windowAmplitude }, ...slashOffsets.map((offset) => ({ offset, amplitude: windowAmplitude }))];
-  const peakHeight = geometry.positionalPairs; // d(logit at a peak) / d(amplitude)
-  let profile = positionalProfile(geometry, peakCoefficients(geometry, peaks));
-  for (let pass = 0; pass < 2 && slashOffsets.length > 0; pass++) {
-    const shift = profile[0]!;
-    const total = massNear(profile, shift, 0, profile.length);
-    for (let m = 1; m < peaks.length; m++) {
-      const current = massNear(profile, shift, peaks[m]!.offset, BLOCK) / total;
-      const wanted = slashShare / slashOffsets.length;
-      peaks[m]!.amplitude += Math.log(wanted / Math.max(current, 1e-12)) / peakHeight;
-    }
-    profile = positionalProfile(geometry, peakCoefficients(geometry, peaks));
-  }
-  const shift = profile[0]!;
-  return { coefficients: peakCoefficients(geometry, peaks), mass: massNear(profile, shift, 0, profile.length), shift };
-}
-
-/** Logit giving `count` equal keys `share` of a row whose other mass is exp(shift) * rest. */
-function logitForShare(share: number, count: number, restShare: number, design: PositionalDesign): number {
-  return design.shift + Math.log(design.mass) + Math.log(share / restShare / count);
-}
-
-function turnByPairAngle(coefficients: Float64Array, pairAngle: Float64Array): Float64Array {
-  const turned = new Float64Array(coefficients.length);
-  for (let k = 0; k < pairAngle.length; k++) {
-    const c = Math.cos(pairAngle[k]!);
-    const s = Math.sin(pairAngle[k]!);
-    const a = coefficients[2 * k]!;
-    const b = coefficients[2 * k + 1]!;
-    turned[2 * k] = a * c - b * s;
-    turned[2 * k + 1] = a * s + b * c;
-  }
-  return turned;
 }
 
 /** The cheap part of a layer's plan: each head's family and real-config budget class. */
@@ -391,64 +245,6 @@ const VERTICAL_BUDGET_LENGTH = 65536;
 function verticalCount(verticalBudget: number, seqLen: number): number {
   const scaled = Math.round((verticalBudget * Math.min(seqLen, VERTICAL_BUDGET_LENGTH)) / VERTICAL_BUDGET_LENGTH);
   return Math.max(8, Math.min(Math.floor(seqLen / 32), scaled));
-}
-
-/** Rows a head is produced in at a time, so a head's memory stays bounded however long the sequence. */
-export const CHUNK_ROWS = 1 << 16;
-
-/** cos/sin of w_k * position for positions [start, start + rows) and every pair. */
-interface RopeTable {
-  start: number;
-  cos: Float32Array;
-  sin: Float32Array;
-}
-
-function ropeTable(geometry: Geometry, start: number, rows: number): RopeTable {
-  const { half, freqs } = geometry;
-  const cos = new Float32Array(rows * half);
-  const sin = new Float32Array(rows * half);
-  for (let r = 0; r < rows; r++) {
-    for (let k = 0; k < half; k++) {
-      const angle = (start + r) * freqs[k]!;
-      cos[r * half + k] = Math.cos(angle);
-      sin[r * half + k] = Math.sin(angle);
-    }
-  }
-  return { start, cos, sin };
-}
-
-/** Rotate `row` (HF layout: pair k = dims k and k + D/2) to position i, scale, store at `out`. */
-function ropeInto(row: Float64Array, i: number, geometry: Geometry, table: RopeTable, out: Float32Array, offset: number, scale: number): void {
-  const { half } = geometry;
-  const at = (i - table.start) * half;
-  for (let k = 0; k < half; k++) {
-    const c = table.cos[at + k]!;
-    const s = table.sin[at + k]!;
-    const x = row[k]!;
-    const y = row[k + half]!;
-    out[offset + k] = scale * (x * c - y * s);
-    out[offset + k + half] = scale * (y * c + x * s);
-  }
-}
-
-/**
- * A head's [N, D] rows in chunks of CHUNK_ROWS, each row built in logit units by `fill` (which
- * draws from the head's own stream in row order, so chunking does not change a value), then rotated.
- */
-function* rotatedRows(geometry: Geometry, fill: (row: Float64Array, i: number) => void): Generator<Float32Array> {
-  const { seqLen, headDim } = geometry;
-  const scale = headDim ** 0.25;
-  const row = new Float64Array(headDim);
-  for (let start = 0; start < seqLen; start += CHUNK_ROWS) {
-    const rows = Math.min(CHUNK_ROWS, seqLen - start);
-    const table = ropeTable(geometry, start, rows);
-    const out = new Float32Array(rows * headDim);
-    for (let r = 0; r < rows; r++) {
-      fill(row, start + r);
-      ropeInto(row, start + r, geometry, table, out, r * headDim, scale);
-    }
-    yield out;
-  }
 }
 
 function queryRows(options: SyntheticOptions, geometry: Geometry, document: Document, head: HeadPlan, kvPlan: KvPlan, layer: number, h: number): Generator<Float32Array> {
