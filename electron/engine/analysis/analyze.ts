@@ -44,14 +44,21 @@ export interface AnalyzeOptions {
 const LAYER_REPEATS = 3;
 
 /**
+ * From this many tokens one head fills a GPU: N / 128 CTAs of two 64-row query blocks, 32 waves on
+ * an H100's 132 SMs at 512K.
+ */
+export const GPU_FILLING_SEQ_LEN = 1 << 19;
+
+/**
  * Full-row dense pre-fill of one head. Dense work does not depend on the data, so every head of a
  * layer costs the same. A CPU runs one head's row blocks on all its threads, so one head is timed
- * per layer, which keeps `analyze` far cheaper than timing dense for every head; a GPU fills only
- * with many heads (and pays a launch per call), so there the layer is timed whole and split evenly.
- * Median of repeats after a warm-up, as `bench` does.
+ * per layer, which keeps `analyze` far cheaper than timing dense for every head. A GPU fills only
+ * with many heads (and pays a launch per call) below GPU_FILLING_SEQ_LEN tokens, so there the batch
+ * is timed whole and split evenly; from there on one head is timed, as on a CPU (at 1M tokens the
+ * whole layer is 18 s of an H100, a head 0.6 s). Median of repeats after a warm-up, as `bench` does.
  */
 export async function timeDenseHead(native: NativeModule, inputs: AttentionInputs, backend: NativeBackend, control?: Control): Promise<number> {
-  const timedInputs = backend === 'cuda' ? inputs : headView(inputs, 0);
+  const timedInputs = backend === 'cuda' && inputs.seqLen < GPU_FILLING_SEQ_LEN ? inputs : headView(inputs, 0);
   const { ms } = await timed(LAYER_REPEATS, () => native.denseAttention(timedInputs, { backend, output: false }, nativeControl(control)), control);
   return ms / timedInputs.numHeads;
 }
