@@ -82,7 +82,7 @@ struct MethodTimes {
 };
 
 // The index of each listed XAttention head (ops/xattention_index.h) into out[head]: device masses,
-// host xattentionKeep.
+// host xattentionKeepRow, in slabs of block rows.
 template <typename T, int D>
 std::string xattentionHeads(const MethodInputs<T>& inputs, HeadPatternsView patterns, int blockSize,
                             const std::vector<int32_t>& heads, std::vector<HeadIndex>& out, MethodTimes* times,

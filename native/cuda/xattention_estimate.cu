@@ -1,5 +1,5 @@
 // XAttention's antidiagonal block masses on the GPU (the CPU twin: ops/xattention_index.cpp, whose
-// header defines them), then the CPU's own xattentionKeep on the downloaded masses.
+// header defines them), then the CPU's own xattentionKeepRow on the downloaded mass rows.
 //   One CTA owns whole method blocks of group rows (64 / (B/S) blocks when a block has at most 64
 //   groups, else one block, in tiles of 64 group rows) and so owns their rows of the mass matrix:
 //   no atomics, a fixed summation order. Per 64 x 64 tile of (query group, key group) pairs the
@@ -39,8 +39,9 @@ struct MassArgs {
   int groupsPerBlock = 0;  // B / S
   int methodBlocks = 0;    // M
   int blocksPerCta = 0;
-  float scaleLog2 = 0;       // log2(e) / (sqrt(D) S)
-  double* masses = nullptr;  // [M][M], zeroed before
+  int firstBlock = 0, slabBlocks = 0;  // the query blocks of this launch (a slab of whole CTAs)
+  float scaleLog2 = 0;                 // log2(e) / (sqrt(D) S)
+  double* masses = nullptr;            // the slab's rows: [slabBlocks][M], zeroed before
 };
 
 template <typename T, int D>
@@ -114,7 +115,7 @@ __device__ void addTileMasses(MassShared<T, D>& shared, const MassArgs<T>& args,
     const int begin = max(g0, m * gpb) - g0, end = min(g0 + rowsHere, (m + 1) * gpb) - g0;
     double sum = 0.0;
     for (int row = begin; row < end; ++row) sum += shared.rowSegments[row][task % segments];
-    masses[size_t(m) * M + n] += sum;
+    masses[size_t(m - args.firstBlock) * M + n] += sum;
   }
   __syncthreads();
 }
@@ -127,9 +128,10 @@ __global__ void __launch_bounds__(kThreads) blockMassKernel(const MassArgs<T> ar
   const T* k = args.k;
   double* masses = args.masses;
   const int cta = gridDim.x - 1 - blockIdx.x;  // later rows (more keys) first
-  const int firstBlock = cta * args.blocksPerCta;
+  const int firstBlock = args.firstBlock + cta * args.blocksPerCta;
+  const int slabEnd = min(args.methodBlocks, args.firstBlock + args.slabBlocks);
   const int rowBegin = firstBlock * args.groupsPerBlock;
-  const int rowEnd = min(args.groups, min(args.methodBlocks, firstBlock + args.blocksPerCta) * args.groupsPerBlock);
+  const int rowEnd = min(args.groups, min(slabEnd, firstBlock + args.blocksPerCta) * args.groupsPerBlock);
 
   for (int g0 = rowBegin; g0 < rowEnd; g0 += kTileRows) {
     const int keyTiles = (min(g0 + kTileRows, rowEnd) - 1) / kTileRows + 1;
@@ -157,10 +159,10 @@ __global__ void __launch_bounds__(kThreads) blockMassKernel(const MassArgs<T> ar
   }
 }
 
-// The masses of one head into args.masses (zeroed by the caller).
+// The masses of one slab of one head into args.masses (zeroed by the caller).
 template <typename T, int D>
 std::string launchBlockMasses(const MassArgs<T>& args) {
-  const int ctas = (args.methodBlocks + args.blocksPerCta - 1) / args.blocksPerCta;
+  const int ctas = (args.slabBlocks + args.blocksPerCta - 1) / args.blocksPerCta;
   const int bytes = int(sizeof(MassShared<T, D>));
   SPARSESCOPE_CUDA_TRY(cudaFuncSetAttribute(blockMassKernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   blockMassKernel<T, D><<<ctas, kThreads, bytes>>>(args);
@@ -168,8 +170,10 @@ std::string launchBlockMasses(const MassArgs<T>& args) {
   return "";
 }
 
+// The masses of query blocks [firstBlock, firstBlock + slabBlocks) of `head`.
 template <typename T, int D>
-MassArgs<T> massArgs(const MethodInputs<T>& inputs, int head, int stride, int blockSize, double* masses) {
+MassArgs<T> massArgs(const MethodInputs<T>& inputs, int head, int stride, int blockSize, int firstBlock, int slabBlocks,
+                     double* masses) {
   const AttentionInputs& host = inputs.host;
   MassArgs<T> args;
   args.q = inputs.q + host.rowOffset(head, 0);
@@ -180,9 +184,41 @@ MassArgs<T> massArgs(const MethodInputs<T>& inputs, int head, int stride, int bl
   args.groupsPerBlock = blockSize / stride;
   args.methodBlocks = methodBlocks(args.seqLen, blockSize);
   args.blocksPerCta = args.groupsPerBlock <= kTileRows ? kTileRows / args.groupsPerBlock : 1;
+  args.firstBlock = firstBlock;
+  args.slabBlocks = slabBlocks;
   args.scaleLog2 = kLog2e / (std::sqrt(float(D)) * float(stride));
   args.masses = masses;
   return args;
+}
+
+// Rows of the mass matrix per launch: whole CTAs' blocks, at most kSlabBytes (at 1M tokens a head's
+// M x M masses are 512 MiB; its choice needs one block row at a time).
+constexpr size_t kSlabBytes = size_t(256) << 20;
+
+struct Slab {
+  int head = 0, firstBlock = 0, blocks = 0;
+  size_t offset = 0;  // in the device and host buffers, doubles
+};
+
+// The (head, slab) launches in groups whose masses fit kSlabBytes together: many heads a group at
+// 128K tokens (launches fill the device), one slab a group at 1M.
+std::vector<std::vector<Slab>> slabGroups(const std::vector<int32_t>& heads, int M, int blocksPerCta) {
+  const size_t rowBytes = size_t(M) * sizeof(double);
+  const int slabBlocks = std::min(M, std::max(blocksPerCta, int(kSlabBytes / rowBytes) / blocksPerCta * blocksPerCta));
+  std::vector<std::vector<Slab>> groups(1);
+  size_t used = 0;
+  for (const int32_t head : heads)
+    for (int first = 0; first < M; first += slabBlocks) {
+      const int blocks = std::min(slabBlocks, M - first);
+      const size_t doubles = size_t(blocks) * M;
+      if (used > 0 && (used + doubles) * sizeof(double) > kSlabBytes) {
+        groups.emplace_back();
+        used = 0;
+      }
+      groups.back().push_back({head, first, blocks, used});
+      used += doubles;
+    }
+  return groups;
 }
 
 }  // namespace
@@ -191,37 +227,47 @@ template <typename T, int D>
 std::string xattentionHeads(const MethodInputs<T>& inputs, HeadPatternsView patterns, int blockSize,
                             const std::vector<int32_t>& heads, std::vector<HeadIndex>& out, MethodTimes* times,
                             const CallContext& ctx) {
+  if (heads.empty()) return "";
   const int M = methodBlocks(inputs.host.seqLen, blockSize);
-  const size_t massesPerHead = size_t(M) * M;
-  const size_t batch = size_t(headsPerBatch(massesPerHead * sizeof(double)));
+  const int blocksPerCta = massArgs<T, D>(inputs, heads[0], patterns.b(heads[0]), blockSize, 0, M, nullptr).blocksPerCta;
+  const std::vector<std::vector<Slab>> groups = slabGroups(heads, M, blocksPerCta);
+  size_t capacity = 0;
+  for (const std::vector<Slab>& group : groups) capacity = std::max(capacity, group.back().offset + size_t(group.back().blocks) * M);
   DeviceBuffer<double> masses;
-  SPARSESCOPE_TRY(masses.allocate(std::min(heads.size(), batch) * massesPerHead, "xattention masses"));
-  std::vector<double> hostMasses;
-  for (size_t first = 0; first < heads.size(); first += batch) {
-    const size_t count = std::min(heads.size() - first, batch);
+  SPARSESCOPE_TRY(masses.allocate(capacity, "xattention masses"));
+  std::vector<double> hostMasses(capacity);
+  std::vector<std::vector<std::vector<int32_t>>> kept(out.size());
+  for (const int32_t head : heads) kept[size_t(head)].resize(size_t(M));
+  for (const std::vector<Slab>& group : groups) {
+    const size_t used = group.back().offset + size_t(group.back().blocks) * M;
     DeviceTimer timer;
-    SPARSESCOPE_CUDA_TRY(cudaMemsetAsync(masses.get(), 0, count * massesPerHead * sizeof(double)));
-    for (size_t i = 0; i < count; ++i) {
-      const int head = heads[first + i];
-      SPARSESCOPE_TRY(launchBlockMasses<T, D>(massArgs<T, D>(inputs, head, patterns.b(head), blockSize, masses.get() + i * massesPerHead)));
+    SPARSESCOPE_CUDA_TRY(cudaMemsetAsync(masses.get(), 0, used * sizeof(double)));
+    for (const Slab& slab : group) {
+      const int stride = patterns.b(slab.head);
+      SPARSESCOPE_TRY(launchBlockMasses<T, D>(massArgs<T, D>(inputs, slab.head, stride, blockSize, slab.firstBlock, slab.blocks, masses.get() + slab.offset)));
     }
     SPARSESCOPE_TRY(timer.stop());
     times->deviceMs += cudaTakeDeviceMs();
     SPARSESCOPE_TRY(cancelledOrEmpty(ctx));
-    hostMasses.resize(count * massesPerHead);
-    SPARSESCOPE_TRY(masses.download(hostMasses.data(), hostMasses.size()));
+    SPARSESCOPE_TRY(masses.download(hostMasses.data(), used));
+    // Each block row's choice on its own thread task: M rows of up to M sorted masses at 1M tokens.
+    std::vector<std::pair<const Slab*, int>> rows;
+    for (const Slab& slab : group)
+      for (int i = 0; i < slab.blocks; ++i) rows.emplace_back(&slab, i);
     const auto start = std::chrono::steady_clock::now();
     const bool finished = parallelFor(
-        int(count),
-        [&](int i) {
-          const int head = heads[first + size_t(i)];
-          const double* headMasses = hostMasses.data() + size_t(i) * massesPerHead;
-          out[size_t(head)] = headOfKeptBlocks(xattentionKeep(headMasses, M, patterns.a(head)), blockSize, inputs.host.seqLen);
+        int(rows.size()),
+        [&](int r) {
+          const auto [slab, i] = rows[size_t(r)];
+          const int m = slab->firstBlock + i;
+          const double* row = hostMasses.data() + slab->offset + size_t(i) * M;
+          kept[size_t(slab->head)][size_t(m)] = xattentionKeepRow(row, m, patterns.a(slab->head));
         },
         ctx);
     times->hostMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (!finished) return kCancelled;
   }
+  for (const int32_t head : heads) out[size_t(head)] = headOfKeptBlocks(kept[size_t(head)], blockSize, inputs.host.seqLen);
   return "";
 }
 
@@ -252,7 +298,7 @@ std::string cudaXAttentionMasses(const AttentionInputs& inputs, int head, int st
         SPARSESCOPE_TRY(device.allocate(size_t(M) * M, "xattention masses"));
         cuda::DeviceTimer timer;
         SPARSESCOPE_CUDA_TRY(cudaMemsetAsync(device.get(), 0, device.size() * sizeof(double)));
-        SPARSESCOPE_TRY(cuda::launchBlockMasses<T, D>(cuda::massArgs<T, D>(one, 0, stride, blockSize, device.get())));
+        SPARSESCOPE_TRY(cuda::launchBlockMasses<T, D>(cuda::massArgs<T, D>(one, 0, stride, blockSize, 0, M, device.get())));
         SPARSESCOPE_TRY(timer.stop());
         masses->resize(device.size());
         return device.download(masses->data(), masses->size());

@@ -106,12 +106,6 @@ std::vector<int32_t> xattentionKeepRow(const double* row, int m, int thresholdTh
   return blocks;
 }
 
-std::vector<std::vector<int32_t>> xattentionKeep(const double* masses, int numMethodBlocks, int thresholdThousandths) {
-  std::vector<std::vector<int32_t>> kept(static_cast<size_t>(numMethodBlocks));
-  for (int m = 0; m < numMethodBlocks; ++m) kept[size_t(m)] = xattentionKeepRow(masses + size_t(m) * numMethodBlocks, m, thresholdThousandths);
-  return kept;
-}
-
 HeadIndex xattentionHead(const AttentionInputs& inputs, int head, int thresholdThousandths, int stride, int blockSize) {
   // Block row by block row: each query block's choice needs only its own masses.
   BlockRowMasses rows(inputs, head, stride, blockSize);

@@ -32,12 +32,9 @@ std::string checkXAttention(int thresholdThousandths, int stride, int blockSize)
 // (xattentionHead) computes and chooses one block row at a time.
 std::vector<double> xattentionMasses(const AttentionInputs& inputs, int head, int stride, int blockSize);
 
-// The kept key blocks of query block m from its masses row[0..m].
+// The kept key blocks of query block m from its masses row[0..m] (the CPU builder's, and the CUDA
+// builder's on its downloaded rows).
 std::vector<int32_t> xattentionKeepRow(const double* row, int m, int thresholdThousandths);
-
-// The kept key blocks of every query block from its M x M masses (the CUDA builder's, downloaded;
-// read in place: at 1M tokens one head's are 512 MiB).
-std::vector<std::vector<int32_t>> xattentionKeep(const double* masses, int numMethodBlocks, int thresholdThousandths);
 
 HeadIndex xattentionHead(const AttentionInputs& inputs, int head, int thresholdThousandths, int stride, int blockSize);
 
