@@ -595,7 +595,9 @@ function xattentionChoiceProblem(kept, masses, blocks, thresholdThousandths) {
 // CPU builder's (ops/xattention_index.h, flexprefill_index.h), and recall over it is the CPU's.
 // An XAttention head may differ where its choice is right for the float64 masses up to near-ties
 // (xattention_estimate.cu); FlexPrefill heads must equal the CPU's (these inputs decide far from ties).
-async function methodsCase(kernelPath) {
+// `slabBlocks`: SPARSESCOPE_XATTENTION_SLAB_BLOCKS, so the masses come in several slabs a head
+// (each not a multiple of every head's CTA) as they do at 1M tokens.
+async function methodsCase(kernelPath, slabBlocks = '') {
   const shape = { dtype: 'BF16', heads: 8, kvHeads: 2, seqLen: 1500, headDim: 128 };
   const case_ = makeInputs(shape);
   const { inputs } = case_;
@@ -603,7 +605,10 @@ async function methodsCase(kernelPath) {
   const choices = [[XATTENTION, 900, 8], [PATTERN.vs, 100, 200], [FLEXPREFILL, 900, 100], [XATTENTION, 500, 16], [PATTERN.block, 3, 0], [FLEXPREFILL, 950, 1000], [XATTENTION, 1000, 4], [PATTERN.stream, 100, 200]];
   const patterns = Int32Array.from(choices.flat());
   for (const opts of [{}, { xattentionBlockSize: 64, flexprefillBlockSize: 256, flexprefillMinBudget: 0 }]) {
-    const gpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cuda', ...opts });
+    process.env.SPARSESCOPE_XATTENTION_SLAB_BLOCKS = slabBlocks;
+    const gpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cuda', ...opts }).finally(() => {
+      process.env.SPARSESCOPE_XATTENTION_SLAB_BLOCKS = '';
+    });
     const cpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cpu', ...opts });
     const differing = choices.flatMap(([id], h) => (id >= XATTENTION && !sameHeadIndex(gpuIndex, cpuIndex, h) ? [h] : []));
     const blockSize = opts.xattentionBlockSize ?? 128;
@@ -614,13 +619,13 @@ async function methodsCase(kernelPath) {
       const problem = xattentionChoiceProblem(keptBlocks(gpuIndex, h, blockSize), xattentionMasses64(case_, h, stride, blockSize), blocks, threshold);
       return problem ? [`head ${h}: ${problem}`] : [];
     });
-    check(`xattention / flexprefill heads equal the CPU's (xattention near-ties aside) ${JSON.stringify(opts)} [${kernelPath}]`, unexplained.length === 0, `differing heads ${differing}; ${unexplained.join('; ')}`);
+    check(`xattention / flexprefill heads equal the CPU's (xattention near-ties aside) ${JSON.stringify(opts)}${slabBlocks ? ` slabs of ${slabBlocks}` : ''} [${kernelPath}]`, unexplained.length === 0, `differing heads ${differing}; ${unexplained.join('; ')}`);
     const rows = Int32Array.from(sampleRows(shape.seqLen, 16));
     const denseLse = (await native.denseAttention(inputs, { backend: 'cuda', rows })).lse;
     const gpuRecall = (await native.recall(inputs, gpuIndex, { backend: 'cuda', rows, denseLse })).recall;
     const cpuRecall = (await native.recall(inputs, cpuIndex, { backend: 'cpu', rows, denseLse })).recall;
     const worst = gpuRecall.reduce((max, r, i) => Math.max(max, Math.abs(r - cpuRecall[i])), 0);
-    check(`recall over method indexes matches the CPU's ${JSON.stringify(opts)} [${kernelPath}]`, worst < 1e-4, fmt(worst));
+    check(`recall over method indexes matches the CPU's ${JSON.stringify(opts)}${slabBlocks ? ` slabs of ${slabBlocks}` : ''} [${kernelPath}]`, worst < 1e-4, fmt(worst));
   }
 }
 
@@ -806,6 +811,7 @@ if (info.cuda.available) {
     try {
       if (kernelPath === 'default') await methodEstimatesCase(); // one kernel family for both paths
       await methodsCase(kernelPath);
+      if (kernelPath === 'default') await methodsCase(kernelPath, '2');
     } catch (error) {
       check(`methods case [${kernelPath}] ran`, false, error.stack);
     }

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 
 #include "index_build.cuh"
 #include "ops/xattention_index.h"
@@ -200,11 +201,18 @@ struct Slab {
   size_t offset = 0;  // in the device and host buffers, doubles
 };
 
+// Block rows a slab may hold: kSlabBytes of masses, or SPARSESCOPE_XATTENTION_SLAB_BLOCKS when set
+// (the GPU tests: several slabs a head at a few thousand tokens).
+int slabBlockLimit(int M) {
+  const char* forced = std::getenv("SPARSESCOPE_XATTENTION_SLAB_BLOCKS");
+  if (forced != nullptr && *forced != '\0') return std::max(1, std::atoi(forced));
+  return int(kSlabBytes / (size_t(M) * sizeof(double)));
+}
+
 // The (head, slab) launches in groups whose masses fit kSlabBytes together: many heads a group at
 // 128K tokens (launches fill the device), one slab a group at 1M.
 std::vector<std::vector<Slab>> slabGroups(const std::vector<int32_t>& heads, int M, int blocksPerCta) {
-  const size_t rowBytes = size_t(M) * sizeof(double);
-  const int slabBlocks = std::min(M, std::max(blocksPerCta, int(kSlabBytes / rowBytes) / blocksPerCta * blocksPerCta));
+  const int slabBlocks = std::min(M, std::max(blocksPerCta, slabBlockLimit(M) / blocksPerCta * blocksPerCta));
   std::vector<std::vector<Slab>> groups(1);
   size_t used = 0;
   for (const int32_t head : heads)
