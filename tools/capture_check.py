@@ -142,7 +142,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     model_dir = find_model(args.model)
     if model_dir is None:
-        print("capture check: no ref-byte-llama folder (set SPARSESCOPE_REF_MODEL); nothing checked")
+        print("FAIL capture check: no ref-byte-llama folder (set SPARSESCOPE_REF_MODEL); nothing checked")
         print("0 passed, 1 failed")
         return 1
     with tempfile.TemporaryDirectory() as scratch:
