@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodePatterns } from '../../../../electron/engine/analysis/common.js';
-import { expectedDensity, familyLadder, searchTracks } from '../../../../electron/engine/analysis/ladders.js';
+import { expectedDensity, familyLadder, keptEntries, searchTracks } from '../../../../electron/engine/analysis/ladders.js';
 import { referenceNative } from './reference-native.js';
 
 describe('ladders', () => {
@@ -33,5 +33,15 @@ describe('ladders', () => {
       expect(densities).toEqual([...densities].sort((a, b) => a - b));
       expect(densities.at(-1)).toBeCloseTo(1, 6);
     }
+  });
+
+  it('sums min(i + 1, c) over the rows in closed form, as a row-by-row sum does', () => {
+    const rowByRow = (c: number, seqLen: number) => {
+      let kept = 0;
+      for (let i = 0; i < seqLen; i++) kept += Math.min(i + 1, c);
+      return kept;
+    };
+    for (const seqLen of [1, 2, 63, 64, 1000, 4099])
+      for (const c of [0, 1, 2, 50.5, 63, 64, 112, 999, 1000, 1001, 5000]) expect(keptEntries(c, seqLen), `c ${c}, N ${seqLen}`).toBe(rowByRow(c, seqLen));
   });
 });
