@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { layerInputs } from './gpu_inputs.js';
+import { HEAD_DIM, randomBf16 } from './gpu_inputs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const native = createRequire(import.meta.url)(path.resolve(process.env.SPARSESCOPE_ADDON ?? path.join(root, 'native/build/Release/sparsescope.node')));
@@ -20,9 +20,8 @@ const repeats = Number(process.env.REPEATS ?? 2);
 const backend = process.env.BACKEND ?? 'cuda'; // BACKEND=cpu: a smoke test of the script at a small SEQ
 const PATTERN_ID = { vertical_and_slash: 1, stream_llm: 2 };
 
-const layer = layerInputs(seqLen);
-const headBytes = seqLen * layer.headDim * 2;
-const head = { ...layer, numHeads: 1, numKvHeads: 1, q: layer.q.subarray(0, headBytes), k: layer.k.subarray(0, headBytes), v: layer.v.subarray(0, headBytes) };
+const values = seqLen * HEAD_DIM;
+const head = { dtype: 'BF16', numHeads: 1, numKvHeads: 1, seqLen, headDim: HEAD_DIM, q: randomBf16(values, 0x9e3779b9), k: randomBf16(values, 0x85ebca6b), v: randomBf16(values, 0xc2b2ae35) };
 const inputs = backend === 'cuda' ? { ...head, resident: native.residentInputs(head) } : head;
 const first = seqLen > 5000 ? 2500 : 0;
 const allRows = Int32Array.from({ length: seqLen - first }, (_, i) => first + i);
@@ -72,4 +71,4 @@ for (const [a, b] of [
 const small = await native.buildIndex(inputs, patterns('stream_llm', 16, 64), { backend });
 add('A-shape (16, 64): sparse pass, all rows, no output', await time(() => native.sparseAttention(inputs, small, { backend, output: false })), `${indexMiB(small)} MiB of lists`);
 if (inputs.resident) native.releaseResident(inputs.resident);
-console.log(JSON.stringify({ seqLen, headDim: layer.headDim, repeats, device: backend === 'cuda' ? native.deviceInfo().cuda.devices[0].name : 'cpu', rows }, null, 1));
+console.log(JSON.stringify({ seqLen, headDim: HEAD_DIM, repeats, device: backend === 'cuda' ? native.deviceInfo().cuda.devices[0].name : 'cpu', rows }, null, 1));

@@ -7,7 +7,7 @@ export const KV_HEADS = 8;
 export const HEAD_DIM = 128;
 
 // Random bf16 tensors, drawn from a table of Gaussian values (fast enough for 1 GiB).
-function randomBf16(count, state) {
+export function randomBf16(count, state) {
   const table = new Uint16Array(4096);
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
