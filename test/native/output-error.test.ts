@@ -45,6 +45,21 @@ describe('outputError (CPU): sparse against dense without either output leaving 
     relError.forEach((value, h) => expect(value).toBeCloseTo(relativeError(sparse.out.subarray(h * length, (h + 1) * length), dense.out.subarray(h * length, (h + 1) * length)), 6));
   });
 
+  it('sums a chunk of more than 2^20 values per head in slices on the pool, matching the JS comparison', async () => {
+    // 2 heads x 8500 rows x D 128: 1.09M values a head, so two slices each, added in order.
+    const long = randomProblem({ dtype: 'BF16', numHeads: 2, numKvHeads: 1, seqLen: 8500, headDim: 128 }, rng(seed + 1), 0.8);
+    const index = await native.buildIndex(inputsOf(long, false), Int32Array.from([1, 30, 100, 3, 4, 0]), { backend: 'cpu' });
+    const dense = await native.denseAttention(inputsOf(long), { backend: 'cpu' });
+    const sparse = await native.sparseAttention(inputsOf(long), index, { backend: 'cpu' });
+    const length = 8500 * 128;
+    const { relError } = await native.outputError(inputsOf(long), index, { backend: 'cpu' });
+    relError.forEach((value, h) => {
+      const expected = relativeError(sparse.out.subarray(h * length, (h + 1) * length), dense.out.subarray(h * length, (h + 1) * length));
+      expect(expected).toBeGreaterThan(1e-3);
+      expect(Math.abs(value - expected)).toBeLessThan(1e-9 * expected);
+    });
+  });
+
   it("dense with output 'lse' returns the LSE alone, equal to the full call's", async () => {
     const full = await native.denseAttention(inputsOf(problem), { backend: 'cpu', rows });
     const lseOnly = await native.denseAttention(inputsOf(problem), { backend: 'cpu', rows, output: 'lse' });
