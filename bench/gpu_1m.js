@@ -78,7 +78,7 @@ const body = [
   '',
   `${new Date().toISOString().slice(0, 10)}, ${device}; commit ${process.env.BENCH_COMMIT ?? '-'}; \`node bench/gpu_1m.js\` (REPEATS=${repeats}).`,
   `One layer, N = ${seqLen}, bf16, ${HEADS} q / ${KV_HEADS} kv heads, head dim ${HEAD_DIM}, causal; demo capture (${demoGiB.toFixed(1)} GiB) searched to recall ${e2e.target}.`,
-  e2e.ok ? '' : `**The end-to-end run did not finish:** ${e2e.error ?? `exit ${e2eRun.status}`}.`,
+  ...(e2e.ok ? [] : [`**The end-to-end run did not finish:** ${e2e.error ?? `exit ${e2eRun.status}`}.`]),
   '',
   '| measure | value | target |',
   '| --- | ---: | --- |',
