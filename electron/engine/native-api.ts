@@ -56,8 +56,12 @@ export interface IndexOptions {
   xattentionBlockSize?: number;
   flexprefillBlockSize?: number;
   flexprefillMinBudget?: number;
-  /** false: build for the time only; the index comes back empty (every array of length 0), so timed repeats leave no index behind. Default true. */
-  output?: boolean;
+  /**
+   * false: build for the time only; the index comes back empty (every array of length 0), so timed
+   * repeats leave no index behind. 'native': the lists stay in the addon (SparseIndex.lists), for
+   * an index only addon ops read. Default true.
+   */
+  output?: boolean | 'native';
   /**
    * Ascending query rows: only their query blocks get lists (SparseIndex.rows), the density is the
    * whole index's. What a probe measuring recall on a sample needs: at 1M tokens a head's whole
@@ -98,8 +102,18 @@ export interface SparseIndex {
    * and ops take the index only on rows of those blocks.
    */
   rows?: Int32Array;
+  /**
+   * Present when built with output 'native': the addon's copy of the index, which ops read instead
+   * of the four list arrays (then empty). At 1M tokens a head's lists are 60 to 100 MiB, built in
+   * 4 ms on an H100 and copied into JS in about 90 (bench/gpu_head_ops.js); a probe that only
+   * passes its index back to the addon keeps them there.
+   */
+  lists?: NativeIndexLists;
   ms: number;
 }
+
+/** The addon's copy of an index's lists (SparseIndex.lists); opaque to JS. */
+export type NativeIndexLists = { readonly __brand: 'NativeIndexLists' };
 
 export interface AttentionOptions {
   backend: NativeBackend;

@@ -205,8 +205,29 @@ Keep parseKeep(Napi::Env env, const Napi::Object& opts, bool lseAllowed) {
   return value.As<Napi::Boolean>().Value() ? Keep::Everything : Keep::Nothing;
 }
 
+// What buildIndex with opts.output 'native' hands JS as index.lists: the index, lists and all,
+// kept here. At 1M tokens a head's lists are 60 to 100 MiB; copied into JS and checked again on
+// every call they came back in, they cost 30 times the build itself on an H100.
+using IndexListsHandle = Napi::External<std::shared_ptr<const SparseIndex>>;
+
+size_t listBytes(const SparseIndex& index) {
+  return (index.tileOffsets.size() + index.tileStarts.size() + index.colOffsets.size() + index.columns.size() + index.window.size()) *
+         sizeof(int32_t);
+}
+
+Napi::Value indexListsHandle(Napi::Env env, std::shared_ptr<const SparseIndex> index) {
+  const int64_t bytes = int64_t(listBytes(*index));
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);  // so the garbage collector counts it
+  return IndexListsHandle::New(env, new std::shared_ptr<const SparseIndex>(std::move(index)),
+                               [bytes](Napi::Env env, std::shared_ptr<const SparseIndex>* held) {
+                                 Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+                                 delete held;
+                               });
+}
+
 // The JS SparseIndex as a view, after checking that it is consistent with the inputs and safe
 // to traverse (offsets monotone and in bounds, starts and columns non-negative and ascending).
+// With index.lists the view is of the addon's own copy, built here and not checked again.
 SparseIndexView parseIndex(Napi::Env env, const Napi::Value& value, const AttentionInputs& inputs, KeepAlive& keep) {
   const Napi::Object object = requireObject(env, value, "index");
   SparseIndexView index;
@@ -216,6 +237,15 @@ SparseIndexView parseIndex(Napi::Env env, const Napi::Value& value, const Attent
   if (index.numHeads != inputs.numHeads || index.seqLen != inputs.seqLen || index.numBlocks != inputs.numBlocks())
     throwRange(env, "index is for " + std::to_string(index.numHeads) + " heads x " + std::to_string(index.seqLen) +
                         " tokens but inputs have " + std::to_string(inputs.numHeads) + " heads x " + std::to_string(inputs.seqLen));
+  const Napi::Value lists = object.Get("lists");
+  if (!lists.IsUndefined()) {
+    if (!lists.IsExternal()) throwType(env, "index.lists must be what buildIndex returned with opts.output 'native'");
+    const std::shared_ptr<const SparseIndex>& held = *lists.As<IndexListsHandle>().Data();
+    if (held->numHeads != index.numHeads || held->seqLen != index.seqLen)
+      throwRange(env, "index.lists are for " + std::to_string(held->numHeads) + " heads x " + std::to_string(held->seqLen) + " tokens, not this index's");
+    keep.share(held);
+    return SparseIndexView::of(*held);
+  }
   const size_t slots = size_t(index.numHeads) * index.numBlocks;
   auto csr = [&](const char* offsetsKey, const char* valuesKey, const int32_t** offsetsOut, const int32_t** valuesOut) {
     const Napi::Int32Array offsets = requireInt32Array(env, object.Get(offsetsKey), std::string("index.") + offsetsKey);
@@ -695,7 +725,11 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
     optionalInt("xattentionBlockSize", 1 << 16, settings.xattentionBlockSize);
     optionalInt("flexprefillBlockSize", 1 << 16, settings.flexprefillBlockSize);
     optionalInt("flexprefillMinBudget", 1 << 24, settings.flexprefillMinBudget);
-    const bool keepOutput = parseKeep(env, opts, false) == Keep::Everything;
+    // opts.output 'native': the lists stay here, JS gets index.lists (see IndexListsHandle).
+    const Napi::Value output = opts.Get("output");
+    const bool listsHere = output.IsString() && output.As<Napi::String>().Utf8Value() == "native";
+    if (output.IsString() && !listsHere) throwType(env, "opts.output must be a boolean or 'native'");
+    const bool keepOutput = listsHere || parseKeep(env, opts, false) == Keep::Everything;
     // opts.rows: lists only for the query blocks of these rows (a probe's), returned as index.rows.
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
     const std::vector<uint8_t> wanted = rows.all() ? std::vector<uint8_t>{} : blocksOfRows(rows.rows, rows.count, inputs.numBlocks());
@@ -723,11 +757,17 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
       result.Set("numHeads", built.numHeads);
       result.Set("seqLen", built.seqLen);
       result.Set("numBlocks", built.numBlocks);
-      result.Set("tileOffsets", moved(built.tileOffsets));
-      result.Set("tileStarts", moved(built.tileStarts));
-      result.Set("colOffsets", moved(built.colOffsets));
-      result.Set("columns", moved(built.columns));
-      result.Set("window", moved(built.window));
+      if (listsHere) {
+        for (const char* key : {"tileOffsets", "tileStarts", "colOffsets", "columns"}) result.Set(key, Napi::Int32Array::New(env, 0));
+        result.Set("window", toTypedArray(env, built.window));
+        result.Set("lists", indexListsHandle(env, index));
+      } else {
+        result.Set("tileOffsets", moved(built.tileOffsets));
+        result.Set("tileStarts", moved(built.tileStarts));
+        result.Set("colOffsets", moved(built.colOffsets));
+        result.Set("columns", moved(built.columns));
+        result.Set("window", moved(built.window));
+      }
       result.Set("verticalOffsets", moved(built.verticalOffsets));
       result.Set("verticals", moved(built.verticals));
       result.Set("slashOffsets", moved(built.slashOffsets));

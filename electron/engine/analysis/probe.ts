@@ -72,10 +72,11 @@ export class HeadProbe {
     return this.denseOnRows;
   }
 
+  /** The index of `pattern`, only ever passed back to the addon: its lists stay there unless built for the probe's rows (small). */
   async index(pattern: HeadPattern): Promise<SparseIndex> {
     throwIfCancelled(this.control);
-    const rows = this.options.indexForRows ? { rows: this.rows } : {};
-    return this.native.buildIndex(this.inputs, encodePatterns([pattern]), { backend: this.backend, ...rows }, nativeControl(this.control));
+    const lists = this.options.indexForRows ? { rows: this.rows } : { output: 'native' as const };
+    return this.native.buildIndex(this.inputs, encodePatterns([pattern]), { backend: this.backend, ...lists }, nativeControl(this.control));
   }
 
   /** Recall and density of `pattern`; `built` is this head's index when the caller has it (a head of its batch's index), else it is built here. */

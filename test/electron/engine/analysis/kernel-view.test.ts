@@ -5,11 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KERNEL_BLOCK, type HeadPattern } from '../../../../contract/api.js';
-import { headInputs } from '../../../../electron/engine/analysis/common.js';
+import { encodePatterns, headInputs } from '../../../../electron/engine/analysis/common.js';
 import { computedIntervals } from '../../../../electron/engine/analysis/index-geometry.js';
 import { kernelBlocks, kernelBlocksOf } from '../../../../electron/engine/analysis/kernel-blocks.js';
 import { affordableRows, outputError, SCORE_BUDGET, topIndices } from '../../../../electron/engine/analysis/output-error.js';
-import { HeadProbe } from '../../../../electron/engine/analysis/probe.js';
 import type { NativeModule } from '../../../../electron/engine/native-api.js';
 import { decodeFloats } from '../../../../electron/engine/synthetic/float-codec.js';
 import { syntheticCapture } from '../../../../electron/engine/synthetic/memory-capture.js';
@@ -54,7 +53,7 @@ describe('topIndices and the row budget', () => {
 
 describe.each(implementations)('on the %s implementation', (_name, native) => {
   it('lists each query block’s tiles and loose columns as the index holds them; together they make the mask', async () => {
-    const index = await new HeadProbe(native, await headInputs(capture, 0, 0, false), 'cpu', new Int32Array()).index(VS);
+    const index = await native.buildIndex(await headInputs(capture, 0, 0, false), encodePatterns([VS]), { backend: 'cpu' });
     let computed = 0;
     for (let block = 0; block < index.numBlocks; block++) {
       const view = await kernelBlocks(native, capture, { layer: 0, head: 0, pattern: VS, queryBlock: block, lastQ: 64 });
@@ -87,7 +86,7 @@ describe.each(implementations)('on the %s implementation', (_name, native) => {
     const result = await outputError(native, capture, { layer: 0, head: 0, pattern: VS, rows: 40, seed: 1, top: 64, lastQ: 64, backend: 'auto' });
     expect(result.rows).toHaveLength(40);
     expect(result.rowError).toHaveLength(40);
-    const index = await new HeadProbe(native, await headInputs(capture, 0, 0, false), 'cpu', new Int32Array()).index(VS);
+    const index = await native.buildIndex(await headInputs(capture, 0, 0, false), encodePatterns([VS]), { backend: 'cpu' });
     const byColumn = new Float64Array(N);
     let missing = 0;
     for (const [r, i] of result.rows.entries()) {

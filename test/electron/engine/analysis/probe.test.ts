@@ -65,4 +65,14 @@ describe('withHeadProbes', () => {
   it('uses one probe for both when the sample is every row', async () => {
     await withHeadProbes(native, await oneHead(), 'cpu', { sampled: rows.all, all: rows.all }, undefined, async ({ exact, sampled }) => expect(sampled).toBe(exact));
   });
+
+  it('builds the sample\'s indexes for its rows and keeps every other index\'s lists in the addon', async () => {
+    const asked: Record<string, unknown>[] = [];
+    const recording: NativeModule = { ...native, buildIndex: (inputs, patterns, opts, control) => (asked.push({ ...opts }), native.buildIndex(inputs, patterns, opts, control)) };
+    await withHeadProbes(recording, await oneHead(), 'cpu', rows, undefined, async ({ exact, sampled }) => [await sampled.measure(PATTERN), await exact.measure(PATTERN)]);
+    expect(asked).toEqual([
+      { backend: 'cpu', rows: rows.sampled },
+      { backend: 'cpu', output: 'native' },
+    ]);
+  });
 });
