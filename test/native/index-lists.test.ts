@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { loadNative } from '../../electron/engine/native.js';
-import { inputsOf, randomProblem, rng, type Pattern } from './reference.js';
+import { EVERY_FAMILY, inputsOf, randomProblem, rng } from './reference.js';
 
 const native = loadNative();
 const seed = Date.now() >>> 0;
@@ -9,14 +9,7 @@ console.log(`index-lists.test seed ${seed}`);
 
 describe("buildIndex with output 'native' (CPU): the lists stay in the addon, ops read them there", () => {
   const seqLen = 700;
-  const patterns: Pattern[] = [
-    [1, 30, 120],
-    [2, 16, 128],
-    [3, 3, 0],
-    [0, 0, 0],
-    [4, 900, 8],
-    [5, 950, 100],
-  ];
+  const patterns = EVERY_FAMILY;
   const problem = randomProblem({ dtype: 'BF16', numHeads: 6, numKvHeads: 2, seqLen, headDim: 64 }, rng(seed), 0.8);
   const encoded = Int32Array.from(patterns.flat());
   const rows = Int32Array.from([0, 5, 64, 300, 301, 699]);

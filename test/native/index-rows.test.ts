@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { loadNative } from '../../electron/engine/native.js';
 import type { SparseIndex } from '../../electron/engine/native-api.js';
-import { BLOCK, inputsOf, randomProblem, rng, type Pattern } from './reference.js';
+import { BLOCK, EVERY_FAMILY, inputsOf, randomProblem, rng } from './reference.js';
 
 const native = loadNative();
 const seed = Date.now() >>> 0;
@@ -17,15 +17,7 @@ function slotLists(index: SparseIndex, slot: number): [number[], number[]] {
 
 describe('buildIndex for some rows (CPU): lists only where the rows are', () => {
   const seqLen = 1000;
-  // Every family, including the method heads the builders assemble apart.
-  const patterns: Pattern[] = [
-    [1, 30, 120],
-    [2, 16, 128],
-    [3, 3, 0],
-    [0, 0, 0],
-    [4, 900, 8],
-    [5, 950, 100],
-  ];
+  const patterns = EVERY_FAMILY;
   const problem = randomProblem({ dtype: 'BF16', numHeads: 6, numKvHeads: 2, seqLen, headDim: 64 }, rng(seed), 0.8);
   const encoded = Int32Array.from(patterns.flat());
   const rows = Int32Array.from([3, 70, 71, 500, 999]);

@@ -322,6 +322,16 @@ export function maskRecall(problem: Problem, rows: number[], maskOfHead: (head: 
 /** A head's pattern as native buildIndex takes it: [PATTERN_ID, a, b]. */
 export type Pattern = [id: number, a: number, b: number];
 
+/** A head of every family at about 1000 tokens, the method heads included (the builders assemble those apart). */
+export const EVERY_FAMILY: readonly Pattern[] = [
+  [1, 30, 120],
+  [2, 16, 128],
+  [3, 3, 0],
+  [0, 0, 0],
+  [4, 900, 8],
+  [5, 950, 100],
+];
+
 /** The computed set of head h as the reference defines it (VS from the index's own choice). */
 export function referenceMask(problem: Problem, index: SparseIndex, pattern: Pattern, head: number): BlockMask {
   const blocks = Math.ceil(problem.seqLen / BLOCK);
