@@ -61,6 +61,7 @@ export function findBadValue(bytes: Uint8Array, dtype: DType, headDim: number): 
   const { mask, from, itemBytes } = BAD_FROM[dtype];
   const aligned = bytes.byteOffset % itemBytes === 0 ? bytes : bytes.slice();
   const elements = aligned.byteLength / itemBytes;
+  if (elements === 0) return null;
   const values = itemBytes === 4 ? new Uint32Array(aligned.buffer, aligned.byteOffset, elements) : new Uint16Array(aligned.buffer, aligned.byteOffset, elements);
   const firstBad = (start: number, end: number): number => {
     for (let i = start; i < Math.min(end, elements); i++) if ((values[i]! & mask) >= from) return i;

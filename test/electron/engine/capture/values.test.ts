@@ -48,6 +48,10 @@ describe('findBadValue', () => {
     }
   });
 
+  it('finds nothing in an empty slice at any offset', () => {
+    for (const offset of [0, 1, 2, 3]) expect(findBadValue(new Uint8Array(8).subarray(offset, offset), 'BF16', HEAD_DIM)).toBeNull();
+  });
+
   it('reads a 16-bit slice at an odd byte offset from a copy', () => {
     const bytes = goodValues('BF16', 100, 1);
     write(bytes, 'BF16', 50, 0x7fc0); // NaN
