@@ -6,42 +6,40 @@
 // is timed from the call to its promise settling (upload, kernel, download and the JS arrays it
 // returns, as the search sees it), median of REPEATS after a warm-up; the index's size says how
 // much of that is moving index lists.
+// Needs dist/ built (the engine's rows and pattern encoding).
 //   node bench/gpu_head_ops.js     Env: SEQ (1048576), REPEATS (2), SPARSESCOPE_ADDON, BACKEND (cuda)
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { HEAD_DIM, randomBf16 } from './gpu_inputs.js';
+import { HEAD_DIM, medianMs, randomBf16 } from './gpu_inputs.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const native = createRequire(import.meta.url)(path.resolve(process.env.SPARSESCOPE_ADDON ?? path.join(root, 'native/build/Release/sparsescope.node')));
 const seqLen = Number(process.env.SEQ ?? 1 << 20);
 const repeats = Number(process.env.REPEATS ?? 2);
 const backend = process.env.BACKEND ?? 'cuda'; // BACKEND=cpu: a smoke test of the script at a small SEQ
-const PATTERN_ID = { vertical_and_slash: 1, stream_llm: 2 };
+const { encodePatterns, evaluatedRows } = await import(pathToFileURL(path.join(root, 'dist/electron/engine/analysis/common.js')).href);
 
 const values = seqLen * HEAD_DIM;
 const head = { dtype: 'BF16', numHeads: 1, numKvHeads: 1, seqLen, headDim: HEAD_DIM, q: randomBf16(values, 0x9e3779b9), k: randomBf16(values, 0x85ebca6b), v: randomBf16(values, 0xc2b2ae35) };
 const inputs = backend === 'cuda' ? { ...head, resident: native.residentInputs(head) } : head;
-const first = seqLen > 5000 ? 2500 : 0;
-const allRows = Int32Array.from({ length: seqLen - first }, (_, i) => first + i);
-const step = Math.floor(allRows.length / 512);
-const sampledRows = Int32Array.from({ length: 512 }, (_, i) => first + i * step);
+// The search's rows: every evaluated row, and its default sample.
+const allRows = evaluatedRows(seqLen, { mode: 'exact' });
+const sampledRows = evaluatedRows(seqLen, { mode: 'sampled', rows: 512, seed: 0 });
 
+/** Median wall time of `run` (call to settled promise) over REPEATS after a warm-up, and its last result. */
 async function time(run) {
-  await run();
-  const times = [];
   let result;
-  for (let r = 0; r < repeats; r++) {
+  const ms = await medianMs(async () => {
     const start = performance.now();
     result = await run();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], result };
+    return { ms: performance.now() - start };
+  }, repeats);
+  return { ms, result };
 }
 
-const patterns = (name, a, b) => Int32Array.from([PATTERN_ID[name], a, b]);
+const patterns = (pattern, a, b) => encodePatterns([{ pattern, a, b }]);
 const indexMiB = (index) => (['tileOffsets', 'tileStarts', 'colOffsets', 'columns'].reduce((sum, key) => sum + index[key].byteLength, 0) / 2 ** 20).toFixed(1);
 const rows = [];
 const add = (op, { ms }, detail = '') => {

@@ -190,18 +190,20 @@ RowSelection parseOptionalRows(Napi::Env env, const Napi::Object& opts, int seqL
 constexpr size_t kOutputErrorChunkBytes = size_t(256) << 20;
 
 // What an op hands back to JS.
-enum class Keep { Everything, LseOnly, Nothing };
+enum class Keep { Everything, LseOnly, ListsInAddon, Nothing };
 
 // Optional opts.output (default true): false runs the op for its time only, so no [H, R, D]
 // output is kept and neither it nor the LSE is copied to JS (at 1M tokens one head's output is
 // 256 MiB at D 64, its LSE 4 MiB, and timed repeats would leave every copy to the garbage collector).
-// Attention ops also take 'lse' (`lseAllowed`): the LSE alone, what recall needs (the output
-// error has its own op, outputError).
-Keep parseKeep(Napi::Env env, const Napi::Object& opts, bool lseAllowed) {
+// Each op also takes one string of its own (`named`): attention ops 'lse', the LSE alone (what
+// recall needs; the output error has its own op, outputError); buildIndex 'native', the lists kept
+// in the addon (see IndexListsHandle).
+Keep parseKeep(Napi::Env env, const Napi::Object& opts, Keep named) {
+  const char* name = named == Keep::LseOnly ? "lse" : "native";
   const Napi::Value value = opts.Get("output");
   if (value.IsUndefined()) return Keep::Everything;
-  if (lseAllowed && value.IsString() && value.As<Napi::String>().Utf8Value() == "lse") return Keep::LseOnly;
-  if (!value.IsBoolean()) throw Napi::TypeError::New(env, lseAllowed ? "opts.output must be a boolean or 'lse'" : "opts.output must be a boolean");
+  if (value.IsString() && value.As<Napi::String>().Utf8Value() == name) return named;
+  if (!value.IsBoolean()) throw Napi::TypeError::New(env, std::string("opts.output must be a boolean or '") + name + "'");
   return value.As<Napi::Boolean>().Value() ? Keep::Everything : Keep::Nothing;
 }
 
@@ -647,7 +649,7 @@ Napi::Value DenseAttention(const Napi::CallbackInfo& info) {
     const Napi::Object opts = requireObject(env, info[1], "opts");
     const bool cuda = useCuda(env, parseBackend(env, opts));
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
-    return attentionPlan(inputs, rows, cuda, parseKeep(env, opts, true), [=](float* out, float* lse, const CallContext& ctx) {
+    return attentionPlan(inputs, rows, cuda, parseKeep(env, opts, Keep::LseOnly), [=](float* out, float* lse, const CallContext& ctx) {
       return runDense(cuda, inputs, rows, out, lse, ctx);
     });
   });
@@ -725,11 +727,8 @@ Napi::Value BuildIndex(const Napi::CallbackInfo& info) {
     optionalInt("xattentionBlockSize", 1 << 16, settings.xattentionBlockSize);
     optionalInt("flexprefillBlockSize", 1 << 16, settings.flexprefillBlockSize);
     optionalInt("flexprefillMinBudget", 1 << 24, settings.flexprefillMinBudget);
-    // opts.output 'native': the lists stay here, JS gets index.lists (see IndexListsHandle).
-    const Napi::Value output = opts.Get("output");
-    const bool listsHere = output.IsString() && output.As<Napi::String>().Utf8Value() == "native";
-    if (output.IsString() && !listsHere) throwType(env, "opts.output must be a boolean or 'native'");
-    const bool keepOutput = listsHere || parseKeep(env, opts, false) == Keep::Everything;
+    const Keep kept = parseKeep(env, opts, Keep::ListsInAddon);
+    const bool listsHere = kept == Keep::ListsInAddon, keepOutput = kept != Keep::Nothing;
     // opts.rows: lists only for the query blocks of these rows (a probe's), returned as index.rows.
     const RowSelection rows = parseOptionalRows(env, opts, inputs.seqLen, keep);
     const std::vector<uint8_t> wanted = rows.all() ? std::vector<uint8_t>{} : blocksOfRows(rows.rows, rows.count, inputs.numBlocks());
@@ -830,7 +829,7 @@ Napi::Value MethodEstimate(const Napi::CallbackInfo& info) {
 Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
   return startOp(info, 3, [&](KeepAlive& keep) {
     const IndexedCall call = parseIndexedCall(info, keep);
-    return attentionPlan(call.inputs, call.rows, call.cuda, parseKeep(info.Env(), call.opts, true), [=](float* out, float* lse, const CallContext& ctx) {
+    return attentionPlan(call.inputs, call.rows, call.cuda, parseKeep(info.Env(), call.opts, Keep::LseOnly), [=](float* out, float* lse, const CallContext& ctx) {
       return runSparse(call.cuda, call.inputs, call.index, call.rows, out, lse, ctx);
     });
   });
