@@ -6,7 +6,8 @@
 // "gpu-1m" section of bench/RESULTS.md; then bench/ui_1m.js on the same capture (its "ui-1m" section).
 //   node bench/gpu_1m.js [--work DIR]
 // Env: SEQ (1048576), REPEATS (1), E2E_BUDGET_S (420), PYTHON (python3); SDPA=0 and UI=0 leave out
-// the SDPA baseline and the UI step (when device time is short; the table then says so).
+// the SDPA baseline and the UI step (when device time is short; the table then says so); KEEP_WORK=1
+// keeps the capture and config in DIR/e2e.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,7 +52,8 @@ const e2eRun = await new Promise((resolve) => {
 clearInterval(sampler);
 const capture = path.join(work, 'e2e', `demo-${seqLen}.safetensors`);
 if (existsSync(capture) && process.env.UI !== '0') spawnSync(process.execPath, ['bench/ui_1m.js', capture], { cwd: root, env, stdio: 'inherit' });
-rmSync(path.join(work, 'e2e'), { recursive: true, force: true });
+// KEEP_WORK=1 keeps the 12 GiB capture and its config (for a profile of the same layer after).
+if (process.env.KEEP_WORK !== '1') rmSync(path.join(work, 'e2e'), { recursive: true, force: true });
 const e2e = JSON.parse(readFileSync(e2ePath, 'utf8'));
 
 const fixed = (value, digits) => (typeof value === 'number' ? value.toFixed(digits) : '-');
