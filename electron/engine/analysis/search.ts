@@ -3,7 +3,7 @@
  *  - candidates: MInference's candidate set; the best recall wins (lower density breaks ties).
  *  - target-recall: the cheapest config reaching the target, where cost = density + the index's
  *    own cost (see indexOverhead). Each family's budget tracks are monotone, so a track's most
- *    affordable budget is tried first, then bisected down to 5%; a track stops as soon as a step
+ *    affordable budget is tried first, then bisected down to 2%; a track stops as soon as a step
  *    costs more than the best config found so far. A head that nothing serves below
  *    MAX_SPARSE_COST stays dense. The search runs on sampled rows for speed; the choice is then
  *    checked on every evaluated row and raised until its exact recall holds (holdTarget).
@@ -34,8 +34,11 @@ import { HeadProbe, withHeadProbes, type PatternMeasure } from './probe.js';
 
 /** Above this cost a sparse kernel saves too little over dense to be worth its irregular access. */
 export const MAX_SPARSE_COST = 0.8;
-/** Bisection stops when the passing and failing budgets are this close (relative). */
-const BISECTION_TOLERANCE = 0.05;
+/**
+ * Bisection stops when the passing and failing budgets are this close (relative). 2% rather than 5%:
+ * on a 16K, 16-head demo the layer's density fell 1.7% for the same search time (CPU).
+ */
+const BISECTION_TOLERANCE = 0.02;
 
 const DENSE: HeadPattern = { pattern: 'dense', a: 0, b: 0 };
 
