@@ -53,44 +53,75 @@ function cost(measure: PatternMeasure, seqLen: number): number {
   return measure.density + indexOverhead(measure.pattern, seqLen);
 }
 
+/** Whether a track's budget is expected (from its budget alone) to cost less than `costLimit`. */
+function affordable(track: Track, budget: number, costLimit: number, seqLen: number): boolean {
+  return expectedDensity(track.at(budget), seqLen) + indexOverhead(track.at(budget), seqLen) < costLimit;
+}
+
 /** Largest budget of a track whose expected cost stays under `costLimit`, or null. */
 function affordableBudget(track: Track, costLimit: number, seqLen: number): number | null {
-  const affordable = (budget: number): boolean => expectedDensity(track.at(budget), seqLen) + indexOverhead(track.at(budget), seqLen) < costLimit;
-  if (!affordable(track.min)) return null;
+  if (!affordable(track, track.min, costLimit, seqLen)) return null;
   let lo = track.min;
   let hi = track.max;
-  if (affordable(hi)) return hi;
+  if (affordable(track, hi, costLimit, seqLen)) return hi;
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if (affordable(mid)) lo = mid;
+    if (affordable(track, mid, costLimit, seqLen)) lo = mid;
     else hi = mid;
   }
   return lo;
 }
 
 /**
- * Cheapest step of a track reaching `target` on the probe's rows, or null when none does below
- * `costLimit`. Budgets below `lowest` are known to fail. The most affordable budget is tried first
- * (one measure rules a failing track out), then the passing budget is bisected down in log space
- * to BISECTION_TOLERANCE.
+ * Bisects in log space between budgets known to fail below `low` and `passing` (measured, reaching
+ * the target) down to BISECTION_TOLERANCE: the cheapest passing step found.
  */
-async function cheapestOnTrack(probe: HeadProbe, track: Track, target: number, costLimit: number, seqLen: number, lowest = track.min): Promise<TrackStep | null> {
+async function bisectDown(probe: HeadProbe, track: Track, target: number, low: number, passing: TrackStep): Promise<TrackStep> {
+  let best = passing;
+  while (best.budget > low * (1 + BISECTION_TOLERANCE)) {
+    const mid = Math.max(low, Math.min(best.budget - 1, Math.floor(Math.sqrt(low * best.budget))));
+    const measure = await probe.measure(track.at(mid));
+    if (measure.recall >= target) best = { track, budget: mid, measure };
+    else low = mid + 1;
+  }
+  return best;
+}
+
+/** `found` when its measured cost stays under `costLimit`, else null. */
+function within(found: TrackStep, costLimit: number, seqLen: number): TrackStep | null {
+  return cost(found.measure, seqLen) < costLimit ? found : null;
+}
+
+/**
+ * Cheapest step of a track reaching `target` on the probe's rows, or null when none does below
+ * `costLimit`. The most affordable budget is tried first (one measure rules a failing track out),
+ * then bisected down.
+ */
+async function cheapestOnTrack(probe: HeadProbe, track: Track, target: number, costLimit: number, seqLen: number): Promise<TrackStep | null> {
   const top = affordableBudget(track, costLimit, seqLen);
   if (top === null) return null;
-  let passing = await probe.measure(track.at(top));
-  if (passing.recall < target) return null;
-  // Budgets below `low` fail (recall grows along the track); `pass` passes.
-  let low = Math.min(lowest, top);
-  let pass = top;
-  while (pass > low * (1 + BISECTION_TOLERANCE)) {
-    const mid = Math.max(low, Math.min(pass - 1, Math.floor(Math.sqrt(low * pass))));
-    const measure = await probe.measure(track.at(mid));
-    if (measure.recall >= target) {
-      passing = measure;
-      pass = mid;
-    } else low = mid + 1;
+  const measure = await probe.measure(track.at(top));
+  if (measure.recall < target) return null;
+  return within(await bisectDown(probe, track, target, track.min, { track, budget: top, measure }), costLimit, seqLen);
+}
+
+/**
+ * Cheapest step of a track above `failing` (a budget known to fail) reaching `target`, or null when
+ * none does below MAX_SPARSE_COST. A choice that misses the target on every row usually misses by
+ * little, so budgets grow from it by 2%, 4%, 8%, ... until one passes, then the gap is bisected:
+ * a few measures where bisecting down from the track's most affordable budget took about eight,
+ * each on every evaluated row (at 1M tokens about a tenth of a second each).
+ */
+async function raiseOnTrack(probe: HeadProbe, track: Track, target: number, seqLen: number, failing: number): Promise<TrackStep | null> {
+  let low = failing + 1;
+  for (let growth = BISECTION_TOLERANCE; low <= track.max; growth *= 2) {
+    const budget = Math.min(track.max, Math.max(low, Math.ceil(failing * (1 + growth))));
+    if (!affordable(track, budget, MAX_SPARSE_COST, seqLen)) return null;
+    const measure = await probe.measure(track.at(budget));
+    if (measure.recall >= target) return within(await bisectDown(probe, track, target, low, { track, budget, measure }), MAX_SPARSE_COST, seqLen);
+    low = budget + 1;
   }
-  return cost(passing, seqLen) < costLimit ? { track, budget: pass, measure: passing } : null;
+  return null;
 }
 
 /** Target-recall search for one head on the probe's rows over `tracks`: the cheapest passing step, or null (dense). */
@@ -112,7 +143,7 @@ export async function holdTarget(exact: HeadProbe, chosen: TrackStep | null, seq
   if (!chosen) return null;
   const checked = await exact.measure(chosen.measure.pattern);
   if (checked.recall >= target) return checked;
-  const raised = await cheapestOnTrack(exact, chosen.track, target, MAX_SPARSE_COST, seqLen, chosen.budget + 1);
+  const raised = await raiseOnTrack(exact, chosen.track, target, seqLen, chosen.budget);
   return (raised ?? (await searchHeadTarget(exact, seqLen, target, tracks)))?.measure ?? null;
 }
 

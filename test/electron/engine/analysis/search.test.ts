@@ -127,6 +127,24 @@ describe('holdTarget (stubbed exact recall)', () => {
     expect(held!.recall).toBeGreaterThanOrEqual(target);
   });
 
+  it('raises a choice that misses by little in a few measures on every row', async () => {
+    const measured: number[] = [];
+    const held = await holdTarget(
+      stubProbe((p) => {
+        measured.push(p.b);
+        return p.pattern === 'vertical_and_slash' && p.a === 100 && p.b >= 205 ? 0.951 : 0.949;
+      }),
+      chosen,
+      N,
+      target,
+    );
+    expect(held!.pattern.b).toBeGreaterThanOrEqual(205);
+    expect(held!.pattern.b).toBeLessThanOrEqual(205 * 1.02 + 1);
+    // The check of the choice, then budgets 2% and 4% above it: bisecting down from the track's
+    // most affordable budget (the whole track at 4K tokens) took eight.
+    expect(measured).toEqual([200, 204, 208]);
+  });
+
   it('moves to another family when the track tops out, and to dense when none holds', async () => {
     const streamOnly = (p: HeadPattern): number => (p.pattern === 'stream_llm' && p.b >= 1000 ? 0.96 : 0.9);
     const held = await holdTarget(stubProbe(streamOnly), chosen, N, target);
