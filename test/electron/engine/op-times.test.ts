@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { OpTimes, timedFunctions, withOpTimes } from '../../../electron/engine/op-times.js';
+import { opLabel, OpTimes, timedFunctions, withOpTimes } from '../../../electron/engine/op-times.js';
 
 describe('op times', () => {
   it('sums each op until its promise settles and passes results through', async () => {
@@ -27,6 +27,15 @@ describe('op times', () => {
     const summary = times.summary();
     expect(summary).toMatch(/slow\s+2 calls/);
     expect(summary).toMatch(/outside ops -?\d+\.\d\d s/);
+  });
+
+  it('tells calls on a sample of rows from those on every row', () => {
+    const inputs = { seqLen: 1000 };
+    expect(opLabel('recall', [inputs, {}, { rows: new Int32Array(500) }])).toBe('recall [sample]');
+    expect(opLabel('recall', [inputs, {}, { rows: new Int32Array(990) }])).toBe('recall');
+    expect(opLabel('buildIndex', [inputs, new Int32Array(3), { backend: 'cuda' }])).toBe('buildIndex');
+    expect(opLabel('denseAttention', [inputs, { rows: new Int32Array(16) }])).toBe('denseAttention [sample]');
+    expect(opLabel('deviceInfo', [])).toBe('deviceInfo');
   });
 
   it('leaves the addon untouched unless SPARSESCOPE_OP_TIMES is set', () => {
