@@ -4,7 +4,7 @@
  * the search can bisect a track and stop as soon as a step costs more than the best found.
  */
 import type { HeadPattern, PatternName } from '../../../contract/api.js';
-import { BLOCK } from './common.js';
+import { BLOCK, causalEntries } from './common.js';
 
 /** A monotone one-parameter family of patterns: budget in [min, max] -> pattern. */
 export interface Track {
@@ -42,13 +42,13 @@ export function expectedDensity(pattern: HeadPattern, seqLen: number): number {
       keysPerRow = 2 * METHOD_MIN_BLOCK;
       break;
   }
-  return keptEntries(keysPerRow, seqLen) / ((seqLen * (seqLen + 1)) / 2);
+  return keptEntries(keysPerRow, seqLen) / causalEntries(seqLen);
 }
 
 /** Sum over rows i < seqLen of min(i + 1, c): the causal triangle up to row c, then c a row. */
 export function keptEntries(c: number, seqLen: number): number {
   const full = Math.min(seqLen, Math.max(0, Math.floor(c)));
-  return (full * (full + 1)) / 2 + (seqLen - full) * Math.max(0, c);
+  return causalEntries(full) + (seqLen - full) * Math.max(0, c);
 }
 
 /** The smallest block the estimates of XAttention and FlexPrefill use by default. */

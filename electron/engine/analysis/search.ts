@@ -55,7 +55,8 @@ function cost(measure: PatternMeasure, seqLen: number): number {
 
 /** Whether a track's budget is expected (from its budget alone) to cost less than `costLimit`. */
 function affordable(track: Track, budget: number, costLimit: number, seqLen: number): boolean {
-  return expectedDensity(track.at(budget), seqLen) + indexOverhead(track.at(budget), seqLen) < costLimit;
+  const pattern = track.at(budget);
+  return expectedDensity(pattern, seqLen) + indexOverhead(pattern, seqLen) < costLimit;
 }
 
 /** Largest budget of a track whose expected cost stays under `costLimit`, or null. */
