@@ -389,8 +389,30 @@ export const SearchSettings = z.object({
   methods: z.array(SearchMethod).min(1).optional(),
   /** Block sizes and minimum budget of the xattention and flexprefill heads searched; absent: the defaults. */
   methodSettings: MethodSettings.optional(),
+  /**
+   * What the target-recall mode holds: `head` (absent) every head's recall, `layer` the mean recall
+   * of the heads searched together (a layer, unless memory or workers split it), each head kept at
+   * or above `minHeadRecall`. MInference's patterns only (no `methods` beside it).
+   */
+  recallScope: z.enum(['head', 'layer']).optional(),
+  /** With recallScope `layer`: no head below this recall; absent: targetRecall less LAYER_FLOOR_MARGIN. */
+  minHeadRecall: z.number().min(0).max(1).optional(),
+}).superRefine((settings, context) => {
+  if (settings.recallScope !== 'layer') return;
+  if (settings.methods?.some((method) => method !== 'minference')) context.addIssue({ code: 'custom', path: ['recallScope'], message: 'a layer-mean recall is searched over MInference patterns only, not with other methods' });
+  if (settings.minHeadRecall !== undefined && settings.minHeadRecall > settings.targetRecall) context.addIssue({ code: 'custom', path: ['minHeadRecall'], message: 'minHeadRecall is above targetRecall' });
 });
 export type SearchSettings = z.infer<typeof SearchSettings>;
+
+/** How far below the target a head may fall under recallScope `layer` when minHeadRecall is absent. */
+export const LAYER_FLOOR_MARGIN = 0.03;
+
+/** The lowest recall a search with `settings` leaves a head: the target itself unless recallScope is `layer`. */
+export function headRecallFloor(settings: Pick<SearchSettings, 'targetRecall' | 'recallScope' | 'minHeadRecall'>): number {
+  if (settings.recallScope !== 'layer') return settings.targetRecall;
+  // Rounded: 0.95 less 0.03 is 0.9199999999999999 in floating point, and users read it.
+  return settings.minHeadRecall ?? Math.max(0, Number((settings.targetRecall - LAYER_FLOOR_MARGIN).toFixed(6)));
+}
 
 /**
  * One method's best config for a head under the search's rule, measured on every evaluated row

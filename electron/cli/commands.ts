@@ -4,7 +4,7 @@
  * `info` and `config convert` never load the native module.
  */
 import { basename, resolve } from 'node:path';
-import { ConfigFormat, SearchMethod, SearchSettings, type Backend, type BenchResult, type CaptureSummary, type DType, type HeadConfig, type Report, type RowSampling, type SearchResult } from '../../contract/api.js';
+import { ConfigFormat, LAYER_FLOOR_MARGIN, SearchMethod, SearchSettings, type Backend, type BenchResult, type CaptureSummary, type DType, type HeadConfig, type Report, type RowSampling, type SearchResult } from '../../contract/api.js';
 import { openCapture } from '../engine/capture/capture.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
 import type { Capture, TokenRange } from '../engine/capture/types.js';
@@ -89,6 +89,17 @@ export function parseLayers(text: string, summary: Pick<CaptureSummary, 'layers'
 }
 
 /** --methods "minference,duo" -> the methods, each known; absent: undefined. */
+/** --recall-scope and --min-head-recall as search settings; both need a --target-recall, and a floor needs the layer scope. */
+function recallScope(context: CommandContext, targetRecall: number | undefined, methods: SearchMethod[] | undefined): Pick<SearchSettings, 'recallScope' | 'minHeadRecall'> {
+  const scope = flag<'head' | 'layer'>(context, 'recall-scope');
+  const floor = flag<number>(context, 'min-head-recall');
+  if (scope !== undefined && targetRecall === undefined) throw new UsageError('--recall-scope says what --target-recall R holds; give one');
+  if (scope === 'layer' && methods?.some((method) => method !== 'minference')) throw new UsageError('--recall-scope layer searches MInference\'s patterns only; leave out --methods');
+  if (floor !== undefined && scope !== 'layer') throw new UsageError('--min-head-recall is the floor of --recall-scope layer');
+  if (floor !== undefined && floor > targetRecall!) throw new UsageError(`--min-head-recall ${floor} is above --target-recall ${targetRecall}`);
+  return { ...(scope === undefined ? {} : { recallScope: scope }), ...(floor === undefined ? {} : { minHeadRecall: floor }) };
+}
+
 function searchMethods(context: CommandContext, targetRecall: number | undefined): SearchMethod[] | undefined {
   const text = flag<string>(context, 'methods');
   if (text === undefined) return undefined;
@@ -238,6 +249,8 @@ const search: Command = {
     flags: {
       out: { type: 'string', valueName: 'CFG', help: 'config file to write (required)' },
       'target-recall': { type: 'float', min: 0, max: 1, valueName: 'R', help: 'cheapest config per head reaching this recall (dense if none does)' },
+      'recall-scope': { type: 'enum', values: ['head', 'layer'], help: 'what --target-recall holds: every head (default), or the mean over a layer\'s heads, each at least --min-head-recall' },
+      'min-head-recall': { type: 'float', min: 0, max: 1, valueName: 'R', help: `with --recall-scope layer: no head below this recall (default: the target less ${LAYER_FLOOR_MARGIN})` },
       methods: { type: 'string', valueName: 'M,M', help: `methods compared per head with --target-recall, from ${SearchMethod.options.join(',')} (default minference); the config holds each head's winner` },
       format: { type: 'enum', values: FORMATS, help: 'output format (default minference; duo writes a .tsv)' },
       layers: LAYERS_FLAG,
@@ -261,6 +274,7 @@ const search: Command = {
         mode: targetRecall === undefined ? 'candidates' : 'target-recall',
         ...(targetRecall === undefined ? {} : { targetRecall }),
         ...(methods ? { methods } : {}),
+        ...recallScope(context, targetRecall, methods),
         sampling: sampling(context),
         ...(layersText === undefined ? {} : { layers: parseLayers(layersText, capture.summary) }),
       });

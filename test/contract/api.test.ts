@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, BenchResult, decodeWire, encodeWire, isMethodName, MAX_ERROR_ROWS, MAX_TOKENS_PER_CALL, methods, parseRequest } from '../../contract/api.js';
+import { ApiError, BenchResult, decodeWire, encodeWire, headRecallFloor, isMethodName, MAX_ERROR_ROWS, MAX_TOKENS_PER_CALL, methods, parseRequest } from '../../contract/api.js';
 
 describe('parseRequest', () => {
   it('accepts every method with valid params and fills defaults', () => {
@@ -44,6 +44,16 @@ describe('parseRequest', () => {
     expect(params).toEqual({ kind: 'bench', sweep: [8192, 16384], backend: 'auto', repeat: 3 });
     expect(() => parseRequest('job.start', { kind: 'bench', sweep: [8] })).toThrow(/sweep/);
     expect(() => parseRequest('job.start', { kind: 'search', captureId: 'c', settings: { mode: 'target-recall', targetRecall: 1.5 } })).toThrow(/targetRecall/);
+  });
+
+  it('holds a layer-mean search to MInference\'s patterns and a floor at or below its target', () => {
+    const search = (settings: object) => parseRequest('job.start', { kind: 'search', captureId: 'c', settings: { mode: 'target-recall', targetRecall: 0.95, ...settings } });
+    expect(search({ recallScope: 'layer', minHeadRecall: 0.9 }).params).toMatchObject({ settings: { recallScope: 'layer', minHeadRecall: 0.9 } });
+    expect(() => search({ recallScope: 'layer', methods: ['minference', 'duo'] })).toThrow(/recallScope: a layer-mean recall is searched over MInference patterns only/);
+    expect(() => search({ recallScope: 'layer', minHeadRecall: 0.97 })).toThrow(/minHeadRecall: minHeadRecall is above targetRecall/);
+    expect(() => search({ recallScope: 'model' })).toThrow(/recallScope/);
+    expect(headRecallFloor({ targetRecall: 0.95, recallScope: 'layer' })).toBe(0.92);
+    expect(headRecallFloor({ targetRecall: 0.95, minHeadRecall: 0.9 })).toBe(0.95);
   });
 
   it('job.list takes no params and answers job events, a finished one with its result', () => {

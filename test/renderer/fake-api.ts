@@ -272,8 +272,9 @@ export class FakeApi implements Api {
         const heads = FAKE_CAPTURE.layers.map(() => Array.from({ length: FAKE_CAPTURE.numHeads }, (_, h) => ({ pattern: h % 2 ? ('stream_llm' as const) : ('vertical_and_slash' as const), a: h % 2 ? 100 : 500, b: h % 2 ? 800 : 700, score: 0.97 })));
         const config = { numLayers: FAKE_CAPTURE.numLayers, numHeads: FAKE_CAPTURE.numHeads, heads };
         const methods = spec.settings.methods ?? ['minference'];
-        if (methods.length > 1) return searchAcrossMethods(config, { ...spec.settings, targetRecall: spec.settings.targetRecall ?? 0.95 } as SearchSettings, methods);
-        return { config, report: fakeReport(config), settings: { mode: 'candidates', targetRecall: 0.95, sampling: { mode: 'sampled', rows: 512, seed: 0 } } };
+        const settings = { sampling: { mode: 'sampled', rows: 512, seed: 0 }, ...spec.settings, targetRecall: spec.settings.targetRecall ?? 0.95 } as SearchSettings;
+        if (methods.length > 1) return searchAcrossMethods(config, settings, methods);
+        return { config, report: fakeReport(config), settings };
       }
       case 'bench':
         return { report: fakeReport(spec.config!), sweep: [1024, 2048].map((seqLen) => ({ seqLen, device: 'Fake CPU (CPU, 2 threads)', dtype: 'BF16' as const, denseMs: seqLen / 100, indexMs: 0.5, sparseMs: seqLen / 400, speedup: 3, meanRecall: 0.97 })) };

@@ -317,6 +317,11 @@ export function indexOverhead(pattern: HeadPattern, seqLen: number): number {
 /** XAttention's and FlexPrefill's default block (contract DEFAULT_METHOD_SETTINGS). */
 const METHOD_BLOCK = 128;
 
+/** What a search minimises for a measured pattern: its density plus its index's own cost (indexOverhead). */
+export function searchCost(measure: { pattern: HeadPattern; density: number }, seqLen: number): number {
+  return measure.density + indexOverhead(measure.pattern, seqLen);
+}
+
 /**
  * A warm-up at least this long is the measure itself: what a first call pays more (module loads,
  * allocations, page faults: tens of ms) is under 1% of it, and repeats of such runs add minutes:

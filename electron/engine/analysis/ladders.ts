@@ -66,14 +66,37 @@ export const VS_MIN_SLASH = 50;
  * 23 measures for a (1000, 6096) head where ascending verticals took 165 s and 47, same choice.
  */
 const VS_VERTICALS = [1000, 3000, 300, 100, 30];
+/**
+ * The track along `pattern`'s main budget, up to the pattern's own budget (`budget`): the larger
+ * of Vertical-Slash's two (most of its density), the A-shape window, Block-Sparse's top_k; null
+ * for families without one.
+ */
+export function trackBelow(pattern: HeadPattern): { track: Track; budget: number } | null {
+  const line = (label: string, min: number, budget: number, at: (value: number) => HeadPattern) => (budget > min ? { track: { label, min, max: budget, at }, budget } : null);
+  switch (pattern.pattern) {
+    case 'vertical_and_slash':
+      return pattern.a >= pattern.b
+        ? line(`vertical_and_slash s ${pattern.b}`, VS_MIN_VERTICAL, pattern.a, (a) => ({ ...pattern, a }))
+        : line(`vertical_and_slash v ${pattern.a}`, VS_MIN_SLASH, pattern.b, (b) => ({ ...pattern, b }));
+    case 'stream_llm':
+      return line(`stream_llm n_init ${pattern.a}`, STREAM_MIN_WINDOW, pattern.b, (b) => ({ ...pattern, b }));
+    case 'block_sparse':
+      return line('block_sparse', 1, pattern.a, (a) => ({ ...pattern, a }));
+    default:
+      return null;
+  }
+}
+
 /** A-shape sink budgets: a few sink tokens, or MInference's larger initial window. */
 const STREAM_INITS = [16, 128];
+/** The narrowest A-shape local window the search tries. */
+const STREAM_MIN_WINDOW = 16;
 
 export function searchTracks(seqLen: number): Track[] {
   const blocks = Math.ceil(seqLen / BLOCK);
   const streamTracks: Track[] = STREAM_INITS.filter((nInit) => nInit < seqLen).map((nInit) => ({
     label: `stream_llm n_init ${nInit}`,
-    min: 16,
+    min: STREAM_MIN_WINDOW,
     max: seqLen,
     at: (nLocal: number): HeadPattern => ({ pattern: 'stream_llm', a: nInit, b: nLocal }),
   }));

@@ -17,7 +17,7 @@ import { ApiError, DUO_STREAMING_HEAD, SearchMethod, type HeadComparison, type H
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import { measuredHeadStats, reportTotals, shareLayerTimes } from './analyze.js';
-import { batchInputs, evaluatedRows, headView, indexOverhead, kvHeadOf, mean, type Control, type HeadBatch } from './common.js';
+import { batchInputs, evaluatedRows, headView, kvHeadOf, mean, searchCost, type Control, type HeadBatch } from './common.js';
 import { FLEXPREFILL_TAU, searchTracks, XATTENTION_STRIDE, type Track } from './ladders.js';
 import { HeadProbe, withHeadProbes, type PatternMeasure } from './probe.js';
 import { holdTarget, searchHeadTarget } from './search.js';
@@ -56,10 +56,6 @@ export interface MethodMeasure {
   method: SearchMethod;
   holds: boolean;
   measure: PatternMeasure;
-}
-
-export function searchCost(measure: PatternMeasure, seqLen: number): number {
-  return measure.density + indexOverhead(measure.pattern, seqLen);
 }
 
 /** A head's choice under one tracked method: searched on `sampled`, held on `exact`. */

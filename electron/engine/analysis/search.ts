@@ -7,10 +7,12 @@
  *    costs more than the best config found so far. A head that nothing serves below
  *    MAX_SPARSE_COST stays dense. The search runs on sampled rows for speed; the choice is then
  *    checked on every evaluated row and raised until its exact recall holds (holdTarget).
+ *  - target-recall with recallScope `layer`: the heads' mean recall holds the target instead, each
+ *    head at least its floor (layer-recall.ts).
  * The report and the config's score carry the exact recall of each choice.
  * Deterministic: same capture, settings and backend give the same config.
  */
-import { fitHeadConfig, type Backend, type HeadComparison, type HeadPattern, type HeadStats, type SearchResult, type SearchSettings } from '../../../contract/api.js';
+import { fitHeadConfig, headRecallFloor, type Backend, type HeadComparison, type HeadPattern, type HeadStats, type SearchResult, type SearchSettings } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import { buildReport, measuredHeadStats, selectLayers, shareLayerTimes, timeDenseHead } from './analyze.js';
@@ -20,6 +22,7 @@ import {
   evaluatedRows,
   headView,
   indexOverhead,
+  searchCost,
   methodIndexOptions,
   resolveBackend,
   throwIfCancelled,
@@ -28,9 +31,10 @@ import {
   type ProgressCallback,
   withIndexOptions,
 } from './common.js';
-import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks, type Track } from './ladders.js';
+import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks, trackBelow, type Track } from './ladders.js';
 import { comparedMethods, duoStreamingHeads, searchBatchMethods } from './method-search.js';
-import { HeadProbe, withHeadProbes, type PatternMeasure } from './probe.js';
+import { allocateRecall, curvePoint, type CurvePoint } from './layer-recall.js';
+import { HeadProbe, withHeadProbes, type HeadProbes, type PatternMeasure } from './probe.js';
 
 /** Above this cost a sparse kernel saves too little over dense to be worth its irregular access. */
 export const MAX_SPARSE_COST = 0.8;
@@ -39,6 +43,11 @@ export const MAX_SPARSE_COST = 0.8;
  * on a 16K, 16-head demo the layer's density fell 1.7% for the same search time (CPU).
  */
 const BISECTION_TOLERANCE = 0.02;
+/**
+ * The same for a head's budgets below its choice under a layer-mean target: the allocation needs
+ * a few points of the recall-cost curve, not its last percent, and each is measured on every row.
+ */
+const CURVE_TOLERANCE = 0.2;
 
 const DENSE: HeadPattern = { pattern: 'dense', a: 0, b: 0 };
 
@@ -47,10 +56,6 @@ export interface TrackStep {
   track: Track;
   budget: number;
   measure: PatternMeasure;
-}
-
-function cost(measure: PatternMeasure, seqLen: number): number {
-  return measure.density + indexOverhead(measure.pattern, seqLen);
 }
 
 /** Whether a track's budget is expected (from its budget alone) to cost less than `costLimit`. */
@@ -73,13 +78,16 @@ function affordableBudget(track: Track, costLimit: number, seqLen: number): numb
   return lo;
 }
 
+/** What a bisection measures with: a probe, or a wrapper that keeps what it measures. */
+type Measurer = Pick<HeadProbe, 'measure'>;
+
 /**
  * Bisects in log space between budgets known to fail below `low` and `passing` (measured, reaching
- * the target) down to BISECTION_TOLERANCE: the cheapest passing step found.
+ * the target) down to `tolerance`: the cheapest passing step found.
  */
-async function bisectDown(probe: HeadProbe, track: Track, target: number, low: number, passing: TrackStep): Promise<TrackStep> {
+async function bisectDown(probe: Measurer, track: Track, target: number, low: number, passing: TrackStep, tolerance = BISECTION_TOLERANCE): Promise<TrackStep> {
   let best = passing;
-  while (best.budget > low * (1 + BISECTION_TOLERANCE)) {
+  while (best.budget > low * (1 + tolerance)) {
     const mid = Math.max(low, Math.min(best.budget - 1, Math.floor(Math.sqrt(low * best.budget))));
     const measure = await probe.measure(track.at(mid));
     if (measure.recall >= target) best = { track, budget: mid, measure };
@@ -90,7 +98,7 @@ async function bisectDown(probe: HeadProbe, track: Track, target: number, low: n
 
 /** `found` when its measured cost stays under `costLimit`, else null. */
 function within(found: TrackStep, costLimit: number, seqLen: number): TrackStep | null {
-  return cost(found.measure, seqLen) < costLimit ? found : null;
+  return searchCost(found.measure, seqLen) < costLimit ? found : null;
 }
 
 /**
@@ -129,7 +137,7 @@ async function raiseOnTrack(probe: HeadProbe, track: Track, target: number, seqL
 export async function searchHeadTarget(probe: HeadProbe, seqLen: number, target: number, tracks: readonly Track[] = searchTracks(seqLen)): Promise<TrackStep | null> {
   let best: TrackStep | null = null;
   for (const track of tracks) {
-    const found = await cheapestOnTrack(probe, track, target, best ? cost(best.measure, seqLen) : MAX_SPARSE_COST, seqLen);
+    const found = await cheapestOnTrack(probe, track, target, best ? searchCost(best.measure, seqLen) : MAX_SPARSE_COST, seqLen);
     if (found) best = found;
   }
   return best;
@@ -159,18 +167,62 @@ export async function searchHeadCandidates(probe: HeadProbe): Promise<PatternMea
 }
 
 /** One head's choice, measured on every evaluated row (`exact`); `sampled` does the searching. */
-async function searchHead(sampled: HeadProbe, exact: HeadProbe, settings: SearchSettings, seqLen: number): Promise<PatternMeasure> {
+async function searchHead({ sampled, exact }: HeadProbes, settings: SearchSettings, seqLen: number): Promise<PatternMeasure> {
   if (settings.mode === 'candidates') return exact.measure((await searchHeadCandidates(sampled)).pattern);
   const held = await holdTarget(exact, await searchHeadTarget(sampled, seqLen, settings.targetRecall), seqLen, settings.targetRecall);
   return held ?? exact.measure(DENSE);
 }
 
+/**
+ * `chosen` (measured on every evaluated row) and the budgets below it on its main budget's track
+ * (trackBelow) that hold `floor` on every evaluated row: its cheapest such budget, bisected to
+ * CURVE_TOLERANCE, and every budget measured on the way.
+ */
+async function budgetsDown(exact: HeadProbe, chosen: PatternMeasure, floor: number, seqLen: number): Promise<CurvePoint[]> {
+  const points = [curvePoint(chosen, seqLen)];
+  const below = trackBelow(chosen.pattern);
+  if (!below) return points;
+  const keeping: Measurer = {
+    measure: async (pattern) => {
+      const measure = await exact.measure(pattern);
+      if (measure.recall >= floor) points.push(curvePoint(measure, seqLen));
+      return measure;
+    },
+  };
+  const { track, budget } = below;
+  const bottom = await keeping.measure(track.at(track.min));
+  if (bottom.recall < floor) await bisectDown(keeping, track, floor, track.min + 1, { track, budget, measure: chosen }, CURVE_TOLERANCE);
+  return points;
+}
+
+/**
+ * The budgets a head may run at under a layer-mean target: its per-head choice and the budgets
+ * below it down to the floor. A head that nothing sparse serves at the target is dense, or the
+ * cheapest choice that holds the floor.
+ */
+async function headCurve({ sampled, exact }: HeadProbes, settings: SearchSettings, seqLen: number): Promise<CurvePoint[]> {
+  const { targetRecall } = settings;
+  const floor = headRecallFloor(settings);
+  const chosen = await holdTarget(exact, await searchHeadTarget(sampled, seqLen, targetRecall), seqLen, targetRecall);
+  if (chosen) return budgetsDown(exact, chosen, floor, seqLen);
+  const dense = curvePoint(await exact.measure(DENSE), seqLen);
+  const atFloor = floor < targetRecall ? await holdTarget(exact, await searchHeadTarget(sampled, seqLen, floor), seqLen, floor) : null;
+  return atFloor ? [dense, curvePoint(atFloor, seqLen)] : [dense];
+}
+
 /** Called as each head is chosen, with its measure and probe on every evaluated row. */
 export type HeadSearched = (head: number, choice: PatternMeasure, exact: HeadProbe) => Promise<void> | void;
 
+/** Whether a search holds the layer's mean recall (two passes over the heads) rather than each head's. */
+export function holdsLayerMean(settings: SearchSettings): boolean {
+  return settings.mode === 'target-recall' && settings.recallScope === 'layer';
+}
+
 /**
  * Search every head of one layer's inputs: on the settings' rows, then checked on all evaluated
- * rows, so the recall of every choice is exact. Returns the chosen patterns.
+ * rows, so the recall of every choice is exact. Returns the chosen patterns. Under a layer-mean
+ * target a first pass measures each head's budgets (`onHeadPlanned` after each) and allocateRecall
+ * picks among them; the second pass measures the picks.
  */
 export async function searchLayer(
   native: NativeModule,
@@ -179,18 +231,31 @@ export async function searchLayer(
   backend: NativeBackend,
   onHeadSearched: HeadSearched,
   control?: Control,
+  onHeadPlanned: (head: number) => void = () => {},
 ): Promise<HeadPattern[]> {
   const { seqLen } = inputs;
   const rows = { sampled: evaluatedRows(seqLen, settings.sampling), all: evaluatedRows(seqLen, { mode: 'exact' }) };
-  const patterns: HeadPattern[] = [];
-  for (let head = 0; head < inputs.numHeads; head++) {
-    throwIfCancelled(control);
-    await withHeadProbes(native, headView(inputs, head), backend, rows, control, async ({ exact, sampled }) => {
-      const choice = await searchHead(sampled, exact, settings, seqLen);
-      patterns.push(choice.pattern);
-      await onHeadSearched(head, choice, exact);
+  const eachHead = async (run: (head: number, probes: HeadProbes) => Promise<void>): Promise<void> => {
+    for (let head = 0; head < inputs.numHeads; head++) {
+      throwIfCancelled(control);
+      await withHeadProbes(native, headView(inputs, head), backend, rows, control, (probes) => run(head, probes));
+    }
+  };
+  let planned: HeadPattern[] | null = null;
+  if (holdsLayerMean(settings)) {
+    const curves: CurvePoint[][] = [];
+    await eachHead(async (head, probes) => {
+      curves.push(await headCurve(probes, settings, seqLen));
+      onHeadPlanned(head);
     });
+    planned = allocateRecall(curves, settings.targetRecall).map((point) => point.pattern);
   }
+  const patterns: HeadPattern[] = [];
+  await eachHead(async (head, probes) => {
+    const choice = planned ? await probes.exact.measure(planned[head]!) : await searchHead(probes, settings, seqLen);
+    patterns.push(choice.pattern);
+    await onHeadSearched(head, choice, probes.exact);
+  });
   return patterns;
 }
 
@@ -198,17 +263,21 @@ function describeChoice(layer: number, head: number, { pattern, recall, rowRecal
   return `layer ${layer} head ${head}: ${pattern.pattern} (${pattern.a}, ${pattern.b}) recall ${recall.toFixed(3)} on all ${rowRecall.length} rows`;
 }
 
-type OnChosen = (head: number, choice: PatternMeasure) => void;
+/** Progress callbacks of a batch: a head chosen, and (layer-mean target) a head's budgets measured. */
+interface BatchProgress {
+  chosen: (head: number, choice: PatternMeasure) => void;
+  planned: (head: number) => void;
+}
 
 /** One batch's heads under MInference's search: each head's stats, the layer's timings shared out. */
-async function searchBatch(native: NativeModule, inputs: AttentionInputs, layer: number, batch: HeadBatch, settings: SearchSettings, backend: NativeBackend, denseMs: number, onChosen: OnChosen, control?: Control): Promise<HeadStats[]> {
+async function searchBatch(native: NativeModule, inputs: AttentionInputs, layer: number, batch: HeadBatch, settings: SearchSettings, backend: NativeBackend, denseMs: number, progress: BatchProgress, control?: Control): Promise<HeadStats[]> {
   const batchStats: HeadStats[] = [];
   const onHeadSearched: HeadSearched = async (batchHead, choice, exact) => {
     const head = batch.first + batchHead;
     batchStats.push(await measuredHeadStats(layer, head, exact, choice, denseMs));
-    onChosen(head, choice);
+    progress.chosen(head, choice);
   };
-  await searchLayer(native, inputs, settings, backend, onHeadSearched, control);
+  await searchLayer(native, inputs, settings, backend, onHeadSearched, control, (batchHead) => progress.planned(batch.first + batchHead));
   return shareLayerTimes(native, inputs, batchStats, backend, control);
 }
 
@@ -235,25 +304,29 @@ export async function searchCapture(
   const config = fitHeadConfig(null, summary);
   if (methods && settings.methodSettings) config.runtime = { ...settings.methodSettings };
   const headsPerLayer = heads.end - heads.first;
-  const totalHeads = layers.length * headsPerLayer;
+  // A head is one step, or two under a layer-mean target (its budgets measured, then its pick).
+  const totalSteps = layers.length * headsPerLayer * (holdsLayerMean(settings) ? 2 : 1);
+  let steps = 0;
   const reader = new BatchReader(capture, batchBudget(native, resolved.backend), heads);
   const stats: HeadStats[] = [];
   const comparison: HeadComparison[] = [];
   for (const [layerIndex, layer] of layers.entries()) {
-    const headsBefore = layerIndex * headsPerLayer;
-    const onChosen: OnChosen = (head, choice) => {
-      config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) };
-      onProgress((headsBefore + head - heads.first + 1) / totalHeads, describeChoice(layer, head, choice));
+    const progress: BatchProgress = {
+      chosen: (head, choice) => {
+        config.heads[layer]![head] = { ...choice.pattern, score: Number(choice.recall.toFixed(6)) };
+        onProgress(++steps / totalSteps, describeChoice(layer, head, choice));
+      },
+      planned: (head) => onProgress(++steps / totalSteps, `layer ${layer} head ${head}: budgets measured down to recall ${headRecallFloor(settings)}`),
     };
     const duoStreams = methods?.includes('duo') ? await duoStreamingHeads(searching, capture, layer, reader.batches, resolved.backend, settings.targetRecall, control) : new Map<number, boolean>();
     let denseMs: number | undefined;
     for await (const { batch, inputs } of reader.layer(layer)) {
-      if (denseMs === undefined) onProgress(headsBefore / totalHeads, `layer ${layer}: timing dense`);
+      if (denseMs === undefined) onProgress(steps / totalSteps, `layer ${layer}: timing dense`);
       denseMs ??= await timeDenseHead(native, inputs, resolved.backend, control);
-      if (!methods) stats.push(...(await searchBatch(searching, inputs, layer, batch, settings, resolved.backend, denseMs, onChosen, control)));
+      if (!methods) stats.push(...(await searchBatch(searching, inputs, layer, batch, settings, resolved.backend, denseMs, progress, control)));
       else {
         const job = { layer, batch, methods, settings, backend: resolved.backend, denseMs, duoStreams };
-        const compared = await searchBatchMethods(searching, inputs, job, onChosen, control);
+        const compared = await searchBatchMethods(searching, inputs, job, progress.chosen, control);
         stats.push(...compared.winners);
         comparison.push(...compared.comparison);
       }

@@ -3,6 +3,7 @@ import { useMemo } from 'react';
 import { isDefaultConfig } from '../state/config';
 import { modelTotals } from '../state/overview';
 import { useApp } from '../state/context';
+import { searchRule } from './captions';
 import { PATTERN_LABEL, PATTERNS, plural } from './format';
 
 export function ConfigFactsPanel() {
@@ -12,7 +13,7 @@ export function ConfigFactsPanel() {
   const loadedConfig = useApp((s) => s.loadedConfig);
   const tunedCount = useApp((s) => s.tunedKeys.length);
   const configSource = searched
-    ? `search (${searched.settings.mode === 'candidates' ? 'MInference candidates' : `target recall ${searched.settings.targetRecall}`})`
+    ? `search (${searchRule(searched.settings)})`
     : loadedConfig && isDefaultConfig(loadedConfig)
       ? 'MInference default for every head'
       : 'imported file';

@@ -8,6 +8,7 @@ import { useApp } from '../state/context';
 import { countWinners, winnersByHead } from '../state/methods';
 import { PatternLegend, PatternSwatch, Stat } from './common';
 import { fmtMs, fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL, PATTERNS, plural } from './format';
+import { searchRule } from './captions';
 import { MethodLegend } from './MethodLegend';
 
 export function SearchResultPanel() {
@@ -24,7 +25,7 @@ export function SearchResultPanel() {
       {searched && counts && (
         <div data-testid="search-result">
           <p>
-            {searched.settings.mode === 'candidates' ? 'MInference candidate set' : `Cheapest budget reaching recall ${searched.settings.targetRecall}`} ·{' '}
+            {searched.settings.mode === 'candidates' ? 'MInference candidate set' : `Cheapest budgets reaching ${searchRule(searched.settings)}`} ·{' '}
             {searched.settings.sampling.mode === 'exact' ? 'exact rows' : `searched on ${plural(searched.settings.sampling.rows, 'sampled row')}, recall checked on all rows`} · {plural(searched.report.heads.length, 'head')} ·{' '}
             <strong>{changes.length}</strong> differ from the loaded config
           </p>

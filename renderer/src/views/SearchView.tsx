@@ -1,6 +1,6 @@
 /**
  * Search: the per-head automatic search over the capture (MInference's candidate set, or the
- * cheapest budget reaching a target recall) as a job with progress, ETA and cancel. Results fill
+ * cheapest budgets reaching a target recall, per head or as each layer's mean) as a job with progress, ETA and cancel. Results fill
  * the overview; heads tuned by hand are only replaced after the user confirms.
  */
 import { useState } from 'react';
@@ -12,6 +12,7 @@ import { plural } from './format';
 import { MethodChecks } from './MethodChecks';
 import { Modal } from './Modal';
 import { NumberField } from './NumberField';
+import { recallScopeSettings, RecallScopeFields, type RecallScope } from './RecallScopeFields';
 import { SearchResultPanel } from './SearchResultPanel';
 
 const SAMPLING_CHOICES: { label: string; value: RowSampling }[] = [
@@ -31,9 +32,12 @@ export function SearchView() {
   const [samplingIndex, setSamplingIndex] = useState(1);
   const [layerScope, setLayerScope] = useState<'all' | number>('all');
   const [methods, setMethods] = useState<SearchMethod[]>(['minference']);
+  const [recallScope, setRecallScope] = useState<RecallScope>({ scope: 'head', floor: null });
 
   if (!capture) return <div className="empty">No capture open.</div>;
   const running = isActive(job);
+  const comparesMethods = mode === 'target-recall' && methods.length > 1;
+  const layerMean = mode === 'target-recall' && !comparesMethods;
   const start = () =>
     void startJob({
       kind: 'search',
@@ -44,7 +48,8 @@ export function SearchView() {
         sampling: SAMPLING_CHOICES[samplingIndex]!.value,
         ...(layerScope === 'all' ? {} : { layers: [layerScope] }),
         // MInference alone is the search's default: the settings name methods only when more are compared.
-        ...(mode === 'target-recall' && methods.length > 1 ? { methods } : {}),
+        ...(comparesMethods ? { methods } : {}),
+        ...(layerMean ? recallScopeSettings(recallScope, targetRecall) : {}),
       },
     });
 
@@ -65,6 +70,7 @@ export function SearchView() {
           Target recall
           <NumberField value={targetRecall} min={0.5} max={1} step={0.005} disabled={mode !== 'target-recall'} onCommit={setTargetRecall} testId="target-recall" />
         </label>
+        <RecallScopeFields value={recallScope} onChange={setRecallScope} targetRecall={targetRecall} disabled={!layerMean} note={comparesMethods ? "A layer's mean is held over MInference's patterns only." : null} />
         <MethodChecks value={methods} onChange={setMethods} disabled={mode !== 'target-recall'} />
         <label className="field">
           Rows per head

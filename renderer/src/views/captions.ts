@@ -2,13 +2,20 @@
  * What the user is looking at, in words: the capture (real text or synthetic planted patterns) and
  * where its config came from, for the overview's caption; what a head's map on screen is made of.
  */
-import { MINFERENCE_DEFAULT_HEAD, type CaptureSummary, type Region, type SearchResult } from '../../../contract/api';
+import { headRecallFloor, MINFERENCE_DEFAULT_HEAD, type CaptureSummary, type Region, type SearchResult, type SearchSettings } from '../../../contract/api';
 import type { ShownMap } from './useHeatmapLayers';
 import { fmtPercent, plural } from './format';
 
 export function captureSubject(capture: Pick<CaptureSummary, 'model' | 'source' | 'planted' | 'tokens' | 'seqLen'>): string {
   if (capture.planted) return `Synthetic attention with planted patterns (sinks, local windows, vertical and diagonal lines, blocks) over ${plural(capture.seqLen, 'token')}`;
   return `Attention of ${capture.model} reading ${capture.source}`;
+}
+
+/** A search's rule in a few words: `MInference candidates`, `target recall 0.95`, `mean recall 0.95 per layer, heads ≥ 0.92`. */
+export function searchRule(settings: SearchSettings): string {
+  if (settings.mode === 'candidates') return 'MInference candidates';
+  if (settings.recallScope === 'layer') return `mean recall ${settings.targetRecall} per layer, heads ≥ ${headRecallFloor(settings)}`;
+  return `target recall ${settings.targetRecall}`;
 }
 
 export interface ConfigFacts {
@@ -25,9 +32,11 @@ export function configStory({ seqLen, isDefault, searched, searching, tuned }: C
   if (searched) {
     const { settings } = searched;
     const how =
-      settings.mode === 'target-recall'
-        ? `Each head runs the cheapest pattern that keeps ${fmtPercent(settings.targetRecall, 0)} of its attention (recall ${settings.targetRecall})`
-        : "Each head runs the best of MInference's candidate patterns";
+      settings.mode === 'candidates'
+        ? "Each head runs the best of MInference's candidate patterns"
+        : settings.recallScope === 'layer'
+          ? `Each layer's heads keep ${fmtPercent(settings.targetRecall, 0)} of their attention on average (recall ${settings.targetRecall}, no head below ${headRecallFloor(settings)}) at the cheapest mix of budgets`
+          : `Each head runs the cheapest pattern that keeps ${fmtPercent(settings.targetRecall, 0)} of its attention (recall ${settings.targetRecall})`;
     return `${how}${byHand}.`;
   }
   if (searching) return `Searching each head's cheapest pattern… until then, MInference's default config${byHand}.`;

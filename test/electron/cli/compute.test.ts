@@ -72,6 +72,29 @@ describe.skipIf(!existsSync(nativeAddonPath()))('compute commands (native CPU ba
     expect([candidates.code, candidates.stderr]).toEqual([1, expect.stringContaining('--methods compares methods under --target-recall R')]);
   });
 
+  it('search --recall-scope layer holds the mean over each layer\'s heads, each head at least its floor', { timeout: 120_000 }, async () => {
+    const cfg = join(dir, 'layer.json');
+    const searched = await run(['search', capture, '--out', cfg, '--format', 'sparsescope', '--target-recall', '0.9', '--recall-scope', 'layer', '--min-head-recall', '0.85', '--backend', 'cpu', '--rows', '64', '--json']);
+    expect(searched.code).toBe(0);
+    const report = Report.parse(JSON.parse(searched.stdout));
+    for (const layer of [0, 1]) {
+      const heads = report.heads.filter((head) => head.layer === layer);
+      expect(heads.reduce((sum, head) => sum + head.recall, 0) / heads.length).toBeGreaterThanOrEqual(0.9);
+    }
+    expect(report.totals.minRecall).toBeGreaterThanOrEqual(0.85);
+    const written = JSON.parse(await readFile(cfg, 'utf8'));
+    expect([written.search.recallScope, written.search.minHeadRecall]).toEqual(['layer', 0.85]);
+
+    const misuse = async (args: string[]) => {
+      const result = await run(['search', capture, '--out', cfg, ...args]);
+      return [result.code, result.stderr.trim()];
+    };
+    expect(await misuse(['--recall-scope', 'layer'])).toEqual([1, 'sparsescope: --recall-scope says what --target-recall R holds; give one']);
+    expect(await misuse(['--target-recall', '0.9', '--min-head-recall', '0.8'])).toEqual([1, 'sparsescope: --min-head-recall is the floor of --recall-scope layer']);
+    expect(await misuse(['--target-recall', '0.9', '--recall-scope', 'layer', '--min-head-recall', '0.95'])).toEqual([1, 'sparsescope: --min-head-recall 0.95 is above --target-recall 0.9']);
+    expect(await misuse(['--target-recall', '0.9', '--recall-scope', 'layer', '--methods', 'minference,duo'])).toEqual([1, "sparsescope: --recall-scope layer searches MInference's patterns only; leave out --methods"]);
+  });
+
   it('config convert writes and reads the methods\' files, DuoAttention and one-setting files through the capture', { timeout: 120_000 }, async () => {
     const heads = [
       [{ pattern: 'xattention', params: [900, 8] }, { pattern: 'xattention', params: [950, 8] }, { pattern: 'stream_llm', params: [64, 256] }, { pattern: 'stream_llm', params: [64, 256] }],

@@ -74,6 +74,12 @@ describe('Overview', () => {
     await act(async () => store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'target-recall', targetRecall: 0.95 } }));
     expect(caption()).toMatch(/^.*Searching each head's cheapest pattern/);
     await act(async () => api.finishJob(api.lastJobId('search')));
+    expect(caption()).toContain('Each head runs the cheapest pattern that keeps 95% of its attention (recall 0.95).');
+    await act(async () => store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'target-recall', targetRecall: 0.95, recallScope: 'layer' } }));
+    await act(async () => api.finishJob(api.lastJobId('search')));
+    expect(caption()).toContain("Each layer's heads keep 95% of their attention on average (recall 0.95, no head below 0.92) at the cheapest mix of budgets.");
+    await act(async () => store.getState().startJob({ kind: 'search', captureId: 'cap-1', settings: { mode: 'candidates' } }));
+    await act(async () => api.finishJob(api.lastJobId('search')));
     expect(caption()).toContain("Each head runs the best of MInference's candidate patterns.");
   });
 

@@ -40,6 +40,24 @@ describe('Search', () => {
     expect(candidates.settings).not.toHaveProperty('methods');
   });
 
+  it('holds each layer\'s mean when asked, with a floor per head, and not while methods are compared', async () => {
+    mounted = await mount(<SearchView />);
+    const { api, container } = mounted;
+    await click(byTestId(container, 'recall-scope-layer'));
+    await click(byTestId(container, 'start-search'));
+    const defaultFloor = api.jobs.get(api.lastJobId('search')) as { settings: SearchSettings };
+    expect(defaultFloor.settings).toMatchObject({ recallScope: 'layer', targetRecall: 0.95 });
+    expect(defaultFloor.settings).not.toHaveProperty('minHeadRecall');
+    expect(byTestId<HTMLInputElement>(container, 'min-head-recall').value).toBe('0.92');
+    await act(async () => api.finishJob(api.lastJobId('search')));
+    expect(byTestId(container, 'search-result').textContent).toContain('Cheapest budgets reaching mean recall 0.95 per layer, heads ≥ 0.92');
+    await click(byTestId(container, 'search-method-duo'));
+    expect(byTestId<HTMLFieldSetElement>(container, 'recall-scope').disabled).toBe(true);
+    expect(byTestId(container, 'recall-scope').textContent).toContain("MInference's patterns only");
+    await click(byTestId(container, 'start-search'));
+    expect(api.jobs.get(api.lastJobId('search'))).not.toHaveProperty('settings.recallScope');
+  });
+
   it('fills the result and asks before replacing a tuned head', async () => {
     mounted = await mount(
       <>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodePatterns } from '../../../../electron/engine/analysis/common.js';
-import { expectedDensity, familyLadder, keptEntries, searchTracks } from '../../../../electron/engine/analysis/ladders.js';
+import { expectedDensity, familyLadder, keptEntries, searchTracks, trackBelow } from '../../../../electron/engine/analysis/ladders.js';
 import { referenceNative } from './reference-native.js';
 
 describe('ladders', () => {
@@ -18,6 +18,18 @@ describe('ladders', () => {
     ]);
     expect(tracks.find((t) => t.label === 'block_sparse')!.max).toBe(64);
     expect(searchTracks(256).map((t) => t.label).filter((label) => label.startsWith('vertical'))).toEqual(['vertical_and_slash v 100', 'vertical_and_slash v 30']);
+  });
+
+  it('follows a pattern down its main budget: the larger Vertical-Slash budget, the A-shape window, top_k', () => {
+    const vs = trackBelow({ pattern: 'vertical_and_slash', a: 1000, b: 120 })!;
+    expect([vs.budget, vs.track.min, vs.track.max]).toEqual([1000, 30, 1000]);
+    expect(vs.track.at(400)).toEqual({ pattern: 'vertical_and_slash', a: 400, b: 120 });
+    expect(trackBelow({ pattern: 'vertical_and_slash', a: 100, b: 750 })!.track.at(300)).toEqual({ pattern: 'vertical_and_slash', a: 100, b: 300 });
+    expect(trackBelow({ pattern: 'stream_llm', a: 16, b: 900 })!.track.at(64)).toEqual({ pattern: 'stream_llm', a: 16, b: 64 });
+    expect(trackBelow({ pattern: 'block_sparse', a: 40, b: 0 })!.track.min).toBe(1);
+    // Nothing below a minimum, nor for a family without a budget track.
+    expect(trackBelow({ pattern: 'vertical_and_slash', a: 30, b: 50 })).toBeNull();
+    expect(trackBelow({ pattern: 'dense', a: 0, b: 0 })).toBeNull();
   });
 
   it('predicts the exact A-shape density and grows along every ladder', async () => {

@@ -86,6 +86,23 @@ describe(`search (${kind} implementation)`, () => {
     }
   }, SLOW_ON_REFERENCE);
 
+  it.skipIf(kind === 'reference')('a layer-mean target holds the mean and the floor, cheaper than holding every head', async () => {
+    const options: SyntheticOptions = { seqLen: 4096, layers: 1, heads: 8, kvHeads: 2, headDim: 64, seed: 3, dtype: 'BF16' };
+    const capture = syntheticCapture(options);
+    const perHead = await searchCapture(native, capture, TARGET, 'cpu');
+    const fractions: number[] = [];
+    const layerMean = await searchCapture(native, capture, { ...TARGET, recallScope: 'layer', minHeadRecall: 0.9 }, 'cpu', (fraction) => fractions.push(fraction));
+    const cost = (result: SearchResult) => result.report.heads.reduce((sum, head) => sum + head.density, 0);
+    expect(layerMean.report.totals.meanRecall).toBeGreaterThanOrEqual(TARGET.targetRecall);
+    expect(layerMean.report.totals.minRecall).toBeGreaterThanOrEqual(0.9);
+    expect(cost(layerMean)).toBeLessThan(cost(perHead));
+    // Timing dense, each head's budgets, each head's pick (the last at 1), then done.
+    expect(fractions).toHaveLength(2 * options.heads + 2);
+    expect(fractions.at(-3)).toBeCloseTo((2 * options.heads - 1) / (2 * options.heads), 12);
+    expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+    for (const stats of layerMean.report.heads) expect(layerMean.config.heads[0]![stats.head]!.score).toBeCloseTo(stats.recall, 6);
+  }, SLOW_ON_REFERENCE);
+
   // Issue 3's "done when", at 4096 tokens: the full 16K check is search-16k.test.ts.
   const recoveries: [string, SyntheticOptions][] = [
     ['D 64, GQA 4:1, seed 1', { seqLen: 4096, layers: 1, heads: 8, kvHeads: 2, headDim: 64, seed: 1, dtype: 'BF16' }],
