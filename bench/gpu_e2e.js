@@ -10,7 +10,8 @@
 // time budget runs out). Needs dist/ built (the command line); the addon as for bench/gpu.js.
 //
 //   node bench/gpu_e2e.js --out FILE [--work DIR]
-// Env: E2E_SEQ (131072), E2E_TARGET (0.95), E2E_BUDGET_S (seconds for all steps, 270), REPEATS (5),
+// Env: E2E_SEQ (131072), E2E_TARGET (0.95), E2E_SCOPE (head: every head holds the target; layer:
+// the layer's mean, search --recall-scope layer), E2E_BUDGET_S (seconds for all steps, 270), REPEATS (5),
 // E2E_BACKEND (cuda; cpu only to try the script without a GPU), SPARSESCOPE_ADDON.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,9 @@ if (!options.out) {
 }
 const seqLen = Number(process.env.E2E_SEQ ?? 131072);
 const target = process.env.E2E_TARGET ?? '0.95';
+const scope = process.env.E2E_SCOPE ?? 'head';
+if (scope !== 'head' && scope !== 'layer') throw new Error(`E2E_SCOPE: head or layer, not ${scope}`);
+const scopeArgs = scope === 'layer' ? ['--recall-scope', 'layer'] : [];
 const repeats = Number(process.env.REPEATS ?? 5);
 const backend = process.env.E2E_BACKEND ?? 'cuda';
 const deadline = performance.now() + Number(process.env.E2E_BUDGET_S ?? 270) * 1000;
@@ -39,7 +43,7 @@ const capturePath = path.join(work, `demo-${seqLen}.safetensors`);
 const configPath = path.join(work, `config-${seqLen}.json`);
 const log = (message) => console.error(`gpu_e2e: ${message}`);
 
-const result = { ok: false, seqLen, heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM, target: Number(target), repeats, backend, commands: [], seconds: {} };
+const result = { ok: false, seqLen, heads: HEADS, kvHeads: KV_HEADS, headDim: HEAD_DIM, target: Number(target), scope, repeats, backend, commands: [], seconds: {} };
 const save = () => writeFileSync(options.out, JSON.stringify(result, null, 2));
 const fail = (why) => {
   result.error = why;
@@ -114,8 +118,8 @@ save();
 // 3. and 4. Search, then bench with the searched config.
 const searchOut = sparsescope(
   'search',
-  ['search', capturePath, '--out', configPath, '--target-recall', target, '--format', 'sparsescope', '--backend', backend, '--json'],
-  `search demo.safetensors --target-recall ${target} --format sparsescope --out config.json --backend ${backend}`,
+  ['search', capturePath, '--out', configPath, '--target-recall', target, ...scopeArgs, '--format', 'sparsescope', '--backend', backend, '--json'],
+  `search demo.safetensors --target-recall ${target} ${[...scopeArgs, ''].join(' ')}--format sparsescope --out config.json --backend ${backend}`,
 );
 const searched = JSON.parse(searchOut);
 result.searched = { families: families(searched.heads), meanRecall: searched.totals.meanRecall, minRecall: searched.totals.minRecall };

@@ -55,3 +55,9 @@ export function samePatterns(patternId, a, b) {
   for (let h = 0; h < HEADS; h += 1) patterns.set([patternId, a, b], 3 * h);
   return patterns;
 }
+
+/** The rule a bench/gpu_e2e.js result's config was searched under, in words (its min recall is reported beside it). */
+export function searchedRule(e2e) {
+  const target = e2e?.target ?? 0.95;
+  return e2e?.scope === 'layer' ? `layer mean recall ${target}` : `target recall ${target}`;
+}
