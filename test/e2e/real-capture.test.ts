@@ -1,8 +1,8 @@
 /**
  * The UI on a real capture (samples/: ref-byte-llama on 2048 tokens of sqlite3.h),
  * beside the synthetic session: open it from the file browser, see its provenance and tokens,
- * the overview of its two layers, a head's map with the mask over it, and a target-recall search
- * whose every head reaches the target on all rows.
+ * the overview of its two layers, a head's map with the mask over it, a target-recall search
+ * whose every head reaches the target on all rows, and one that holds each layer's mean.
  */
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -72,6 +72,28 @@ describe('a real capture in Chromium against serve', () => {
     await page.selectOption('[data-testid=sort]', 'recall');
     const lowest = Number(await page.textContent('[data-testid=heads-table] tbody tr:first-child td:nth-child(3)'));
     expect(lowest).toBeGreaterThanOrEqual(0.95);
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('searches to a layer-mean recall: each layer\'s mean reaches the target, no head below its floor', async () => {
+    const { page } = browser;
+    await page.click('[data-testid=tab-search]');
+    await page.click('[data-testid=recall-scope-layer]');
+    expect(await page.inputValue('[data-testid=min-head-recall]')).toBe('0.92');
+    await page.click('[data-testid=start-search]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=search-result]')?.textContent?.includes('mean recall 0.95 per layer, heads ≥ 0.92'), undefined, { timeout: 170_000, polling: 250 });
+    if (await page.locator('[data-testid=search-confirm]').isVisible()) await page.click('[data-testid=confirm-overwrite]');
+
+    await page.click('[data-testid=tab-overview]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=heads-table] tbody tr').length === 16, undefined, { timeout: 60_000 });
+    const heads = await page.$$eval('[data-testid=heads-table] tbody tr', (rows) => rows.map((row) => ({ layer: row.getAttribute('data-head')!.split(':')[0], recall: Number(row.querySelector('td:nth-child(3)')!.textContent) })));
+    for (const layer of new Set(heads.map((head) => head.layer))) {
+      const recalls = heads.filter((head) => head.layer === layer).map((head) => head.recall);
+      // The table shows four decimals: its mean may read up to 0.00005 below the exact one.
+      expect(recalls.reduce((a, b) => a + b, 0) / recalls.length).toBeGreaterThanOrEqual(0.95 - 5e-5);
+      expect(Math.min(...recalls)).toBeGreaterThanOrEqual(0.92 - 5e-5);
+    }
+    expect(await page.textContent('[data-testid=screen-caption]')).toMatch(/Each layer's heads keep 95% of their attention on average/);
     expect(browser.errors).toEqual([]);
   });
 });
