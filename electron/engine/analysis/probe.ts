@@ -24,7 +24,8 @@ export interface HeadProbes {
 /**
  * `run` with one head's probes. On CUDA the head's q/k/v stay on the device for all their calls: a
  * search measures a head dozens of times, and each call would upload them again (768 MiB per call
- * at 1M tokens, head dim 128).
+ * at 1M tokens, head dim 128). `exactDense`: the exact probe's dense result (exact.dense()) from an
+ * earlier visit of the same head and rows, which it then need not compute again.
  */
 export async function withHeadProbes<T>(
   native: NativeModule,
@@ -33,11 +34,12 @@ export async function withHeadProbes<T>(
   rows: { sampled: Int32Array; all: Int32Array },
   control: Control | undefined,
   run: (probes: HeadProbes) => Promise<T>,
+  exactDense?: AttentionResult,
 ): Promise<T> {
   const resident = backend === 'cuda' ? native.residentInputs?.(inputs) : undefined;
   const onDevice = resident ? { ...inputs, resident } : inputs;
   try {
-    const exact = new HeadProbe(native, onDevice, backend, rows.all, control);
+    const exact = new HeadProbe(native, onDevice, backend, rows.all, control, exactDense ? { dense: exactDense } : {});
     const sampled = rows.sampled.length < rows.all.length ? new HeadProbe(native, onDevice, backend, rows.sampled, control, { indexForRows: true }) : exact;
     return await run({ exact, sampled });
   } finally {
@@ -56,11 +58,14 @@ export class HeadProbe {
     readonly rows: Int32Array,
     private readonly control?: Control,
     /**
-     * Build each index for the probe's rows only (IndexOptions.rows): for probes whose measures
-     * serve recall alone (a search's sample, a budget curve), never the full-row sparse pass.
+     * indexForRows: build each index for the probe's rows only (IndexOptions.rows), for probes whose
+     * measures serve recall alone (a search's sample, a budget curve), never the full-row sparse
+     * pass. dense: the dense result of these rows, known already (see withHeadProbes).
      */
-    private readonly options: { indexForRows?: boolean } = {},
-  ) {}
+    private readonly options: { indexForRows?: boolean; dense?: AttentionResult } = {},
+  ) {
+    if (options.dense) this.denseOnRows = Promise.resolve(options.dense);
+  }
 
   /** Dense log-sum-exp of the evaluated rows (no output: recall needs only this), computed once. */
   dense(): Promise<AttentionResult> {

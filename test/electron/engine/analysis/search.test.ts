@@ -5,7 +5,7 @@ import { evaluateHead } from '../../../../electron/engine/analysis/head.js';
 import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks } from '../../../../electron/engine/analysis/ladders.js';
 import { HeadProbe } from '../../../../electron/engine/analysis/probe.js';
 import { holdTarget, searchCapture, searchHeadTarget, type TrackStep } from '../../../../electron/engine/analysis/search.js';
-import type { SparseIndex } from '../../../../electron/engine/native-api.js';
+import type { NativeModule, SparseIndex } from '../../../../electron/engine/native-api.js';
 import type { SyntheticOptions } from '../../../../electron/engine/synthetic/generator.js';
 import { syntheticCapture } from '../../../../electron/engine/synthetic/memory-capture.js';
 import { nativeOrReference } from './native-or-reference.js';
@@ -89,9 +89,15 @@ describe(`search (${kind} implementation)`, () => {
   it.skipIf(kind === 'reference')('a layer-mean target holds the mean and the floor, cheaper than holding every head', async () => {
     const options: SyntheticOptions = { seqLen: 4096, layers: 1, heads: 8, kvHeads: 2, headDim: 64, seed: 3, dtype: 'BF16' };
     const capture = syntheticCapture(options);
-    const perHead = await searchCapture(native, capture, TARGET, 'cpu');
+    // Dense passes are counted: the layer-mean search's second pass reuses the first's.
+    const densePasses = { count: 0 };
+    const counting: NativeModule = { ...native, denseAttention: (...args) => (densePasses.count++, native.denseAttention(...args)) };
+    const perHead = await searchCapture(counting, capture, TARGET, 'cpu');
+    const perHeadPasses = densePasses.count;
+    densePasses.count = 0;
     const fractions: number[] = [];
-    const layerMean = await searchCapture(native, capture, { ...TARGET, recallScope: 'layer', minHeadRecall: 0.9 }, 'cpu', (fraction) => fractions.push(fraction));
+    const layerMean = await searchCapture(counting, capture, { ...TARGET, recallScope: 'layer', minHeadRecall: 0.9 }, 'cpu', (fraction) => fractions.push(fraction));
+    expect(densePasses.count).toBe(perHeadPasses);
     const cost = (result: SearchResult) => result.report.heads.reduce((sum, head) => sum + head.density, 0);
     expect(layerMean.report.totals.meanRecall).toBeGreaterThanOrEqual(TARGET.targetRecall);
     expect(layerMean.report.totals.minRecall).toBeGreaterThanOrEqual(0.9);
