@@ -629,6 +629,28 @@ async function methodsCase(kernelPath, slabBlocks = '') {
   }
 }
 
+// The Block-Sparse choice past 327,680 tokens (5120 blocks), where 8 query blocks' scores no longer
+// fit in shared memory and go to a global scratch, several launches a head (block_select.cu): the
+// blocks chosen must equal the CPU's, at a length that takes that path by itself and, with
+// SPARSESCOPE_BLOCK_SELECT_SLAB_GROUPS, at a short one in two launches, the second short.
+async function blockSparseLongCase() {
+  const cases = [
+    { shape: { dtype: 'BF16', heads: 2, kvHeads: 1, seqLen: 330_000, headDim: 64 }, slabGroups: '', topK: [7, 40] },
+    { shape: { dtype: 'F16', heads: 4, kvHeads: 2, seqLen: 4000, headDim: 128 }, slabGroups: '3', topK: [3, 1, 63, 10] },
+  ];
+  for (const { shape, slabGroups, topK } of cases) {
+    const { inputs } = makeInputs(shape);
+    const patterns = Int32Array.from(topK.flatMap((k) => [PATTERN.block, k, 0]));
+    process.env.SPARSESCOPE_BLOCK_SELECT_SLAB_GROUPS = slabGroups;
+    const gpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cuda' }).finally(() => {
+      process.env.SPARSESCOPE_BLOCK_SELECT_SLAB_GROUPS = '';
+    });
+    const cpuIndex = await native.buildIndex(inputs, patterns, { backend: 'cpu' });
+    const differing = topK.flatMap((_, h) => (sameHeadIndex(gpuIndex, cpuIndex, h) ? [] : [h]));
+    check(`Block-Sparse choice from global scores equals the CPU's N=${shape.seqLen} D=${shape.headDim}${slabGroups ? `, ${slabGroups} thread blocks a head per launch` : ''}`, differing.length === 0, `differing heads ${differing}`);
+  }
+}
+
 async function rejects(name, promise, pattern) {
   try {
     await promise;
@@ -826,7 +848,7 @@ if (info.cuda.available) {
         }
   }
   await errorCases();
-  for (const [name, run] of [['resident inputs', residentCase], ['index for rows', indexForRowsCase], ['outputError', outputErrorCase]]) {
+  for (const [name, run] of [['resident inputs', residentCase], ['index for rows', indexForRowsCase], ['outputError', outputErrorCase], ['long Block-Sparse', blockSparseLongCase]]) {
     try {
       await run();
     } catch (error) {
