@@ -745,6 +745,40 @@ async function outputErrorCase() {
   check("dense output 'lse' (cuda): the LSE alone, equal to the full call's", lseOnly.out.length === 0 && sameArray(lseOnly.lse, dense.lse));
 }
 
+// A dense call with output 'lse' on resident inputs (the exact probe's, for recall) keeps its output
+// on the device, and outputError over the same rows reads it (denseKept) instead of a dense pass of
+// its own: the same errors, whole or in chunks of rows, for a layer and for one head; over other
+// rows, or on inputs that are not resident, it runs dense itself.
+async function keptDenseCase() {
+  const shape = { dtype: 'BF16', heads: 4, kvHeads: 2, seqLen: 5000, headDim: 128 };
+  const { inputs } = makeInputs(shape);
+  const rows = sampleRows(shape.seqLen, 400);
+  const otherRows = rows.filter((_, r) => r % 2 === 0);
+  const index = await native.buildIndex(inputs, patternsFor(shape.heads, shape.seqLen), { backend: 'cuda' });
+  const headOne = { ...inputs, numHeads: 1, numKvHeads: 1, q: inputs.q.subarray(0, inputs.q.length / 4), k: inputs.k.subarray(0, inputs.k.length / 2), v: inputs.v.subarray(0, inputs.v.length / 2) };
+  const headIndex = await native.buildIndex(headOne, Int32Array.from([PATTERN.vs, 100, 200]), { backend: 'cuda' });
+  for (const [label, layer, layerIndex] of [['4 heads', inputs, index], ['one head', headOne, headIndex]]) {
+    const resident = native.residentInputs(layer);
+    try {
+      const onDevice = { ...layer, resident };
+      const plain = await native.outputError(layer, layerIndex, { backend: 'cuda', rows });
+      check(`kept dense (${label}): inputs that are not resident run dense`, plain.denseKept === false);
+      await native.denseAttention(onDevice, { backend: 'cuda', rows, output: 'lse' });
+      for (const chunkRows of [undefined, 37]) {
+        const kept = await native.outputError(onDevice, layerIndex, { backend: 'cuda', rows, ...(chunkRows ? { chunkRows } : {}) });
+        const gap = Math.max(...Array.from(plain.relError, (e, h) => Math.abs(kept.relError[h] - e) / Math.max(e, 1e-6)));
+        // Each row's output is the same kernel's either way; chunks of few rows may take another path.
+        check(`kept dense (${label}${chunkRows ? `, ${chunkRows}-row chunks` : ''}): outputError reads the kept output, same errors`, kept.denseKept === true && gap < 2e-3, `denseKept ${kept.denseKept}, worst relative gap ${fmt(gap)}`);
+      }
+      const other = await native.outputError(onDevice, layerIndex, { backend: 'cuda', rows: otherRows });
+      const otherPlain = await native.outputError(layer, layerIndex, { backend: 'cuda', rows: otherRows });
+      check(`kept dense (${label}): other rows run dense`, other.denseKept === false && sameArray(other.relError, otherPlain.relError));
+    } finally {
+      native.releaseResident(resident);
+    }
+  }
+}
+
 // An index built for some rows (a search's sample) on the device: in their blocks the full index's
 // lists, elsewhere none, the whole density, and the same recall on those rows; refused elsewhere.
 async function indexForRowsCase() {
@@ -848,7 +882,7 @@ if (info.cuda.available) {
         }
   }
   await errorCases();
-  for (const [name, run] of [['resident inputs', residentCase], ['index for rows', indexForRowsCase], ['outputError', outputErrorCase], ['long Block-Sparse', blockSparseLongCase]]) {
+  for (const [name, run] of [['resident inputs', residentCase], ['index for rows', indexForRowsCase], ['outputError', outputErrorCase], ['kept dense output', keptDenseCase], ['long Block-Sparse', blockSparseLongCase]]) {
     try {
       await run();
     } catch (error) {

@@ -137,6 +137,11 @@ export interface OutputErrorOptions {
 export interface OutputErrorResult {
   /** Per query head, ||sparse - dense||_F / ||dense||_F over the rows (0 where dense is all zero). */
   relError: Float64Array;
+  /**
+   * Whether the dense output came from the one resident inputs keep (CUDA: a dense call with output
+   * 'lse' on the same rows computed it) rather than a dense pass of this call's own.
+   */
+  denseKept?: boolean;
   /** Host time of the whole call (dense and sparse over every chunk of rows). */
   ms: number;
 }

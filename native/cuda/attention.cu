@@ -149,6 +149,7 @@ std::string launchAttention(const AttentionJob& job, const CallContext& ctx, Kin
   }
   SPARSESCOPE_TRY(timer.stop());
   if (kWithV && job.out) SPARSESCOPE_TRY(out.download(job.out, size_t(H) * R * D));
+  if (kWithV && job.keptOut) job.keptOut->swap(out);
   return lse.download(job.lse, size_t(H) * R);
 }
 

@@ -356,6 +356,7 @@ struct AttentionJob {
   bool withValues = true;
   float* out = nullptr;  // [H, R, D] when withValues; null: O stays on the device (not copied back)
   float* lse = nullptr;  // [H, R]
+  DeviceBuffer<float>* keptOut = nullptr;  // when set (with values): O [H, R, D] is moved here, not freed
 };
 std::string runAttention(const AttentionJob& job, const CallContext& ctx);
 

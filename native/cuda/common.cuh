@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "attention_inputs.h"
 #include "call_context.h"
@@ -78,6 +79,11 @@ class DeviceBuffer {
   }
   T* get() const { return data_; }
   size_t size() const { return count_; }
+  void swap(DeviceBuffer& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(count_, other.count_);
+    std::swap(owned_, other.owned_);
+  }
 
  private:
   void release() {
@@ -111,6 +117,10 @@ class DeviceTimer {
  private:
   cudaEvent_t begin_ = nullptr, end_ = nullptr;
 };
+
+// Moves `output` (a dense output of `rows` on the resident's tensors) into the resident, for
+// cudaCopyKeptDense; `output` gets what was kept before.
+void keepDenseOutput(const ResidentInputs& resident, const RowSelection& rows, DeviceBuffer<float>& output);
 
 // Sets what cudaTakeDeviceMs() reports on this thread (DeviceTimer::stop does it too).
 void recordDeviceMs(double ms);

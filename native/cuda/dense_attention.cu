@@ -1,4 +1,5 @@
-// cudaDenseAttention: dense causal attention through the flash kernel with no index.
+// cudaDenseAttention: dense causal attention through the flash kernel with no index; without an
+// output buffer on resident inputs, the output stays with them (cudaCopyKeptDense).
 #include "attention_kernel.cuh"
 #include "cuda_backend.h"
 
@@ -11,7 +12,11 @@ std::string cudaDenseAttention(const AttentionInputs& inputs, const RowSelection
   job.rows = &rows;
   job.out = out;
   job.lse = lse;
-  return cuda::runAttention(job, ctx);
+  cuda::DeviceBuffer<float> kept;
+  if (out == nullptr && inputs.resident != nullptr) job.keptOut = &kept;
+  SPARSESCOPE_TRY(cuda::runAttention(job, ctx));
+  if (job.keptOut) cuda::keepDenseOutput(*inputs.resident, rows, kept);
+  return "";
 }
 
 }  // namespace sparsescope

@@ -1,5 +1,9 @@
 // Device discovery, device selection, the device-event timing behind cudaLastDeviceMs(), and
 // inputs kept on the device across calls (ResidentInputs).
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
 #include "common.cuh"
 #include "cuda_backend.h"
 
@@ -74,7 +78,43 @@ class ResidentInputs {
  public:
   AttentionInputs shape;  // the host pointers as given; only the shape and dtype are read
   cuda::DeviceBuffer<unsigned char> q, k, v;
+  // The last dense output computed on these tensors without a host buffer (cuda::keepDenseOutput):
+  // [H][rows][D] fp32, and the selection it is of. Calls in flight may share the resident.
+  mutable std::mutex keptMutex;
+  mutable cuda::DeviceBuffer<float> kept;
+  mutable std::vector<int32_t> keptRows;
+  mutable bool keptAllRows = false;
 };
+
+namespace cuda {
+
+void keepDenseOutput(const ResidentInputs& resident, const RowSelection& rows, DeviceBuffer<float>& output) {
+  std::lock_guard<std::mutex> lock(resident.keptMutex);
+  resident.kept.swap(output);  // the one kept before goes with the caller's buffer
+  resident.keptAllRows = rows.all();
+  resident.keptRows.assign(rows.rows, rows.rows + (rows.all() ? 0 : rows.count));
+}
+
+}  // namespace cuda
+
+std::string cudaCopyKeptDense(const ResidentInputs& resident, const RowSelection& rows, int first, int count, float* out, bool* copied) {
+  *copied = false;
+  std::lock_guard<std::mutex> lock(resident.keptMutex);
+  const AttentionInputs& shape = resident.shape;
+  const size_t R = size_t(rows.size(shape.seqLen)), D = size_t(shape.headDim);
+  const bool sameRows = rows.all() ? resident.keptAllRows
+                                   : !resident.keptAllRows && resident.keptRows.size() == size_t(rows.count) &&
+                                         std::equal(resident.keptRows.begin(), resident.keptRows.end(), rows.rows);
+  if (!sameRows || resident.kept.size() != size_t(shape.numHeads) * R * D) return "";
+  if (first < 0 || count < 0 || size_t(first) + size_t(count) > R)
+    return "kept dense output: rows " + std::to_string(first) + " to " + std::to_string(first + count) + " outside its " + std::to_string(R);
+  SPARSESCOPE_TRY(cuda::useDevice());
+  for (size_t h = 0; h < size_t(shape.numHeads); ++h)
+    SPARSESCOPE_CUDA_TRY(cudaMemcpy(out + h * count * D, resident.kept.get() + (h * R + first) * D, size_t(count) * D * sizeof(float),
+                                    cudaMemcpyDeviceToHost));
+  *copied = true;
+  return "";
+}
 
 std::string cudaMakeResident(const AttentionInputs& inputs, std::shared_ptr<const ResidentInputs>* resident) {
   SPARSESCOPE_TRY(cuda::useDevice());
@@ -97,6 +137,7 @@ std::string cudaUseResident(const ResidentInputs& resident, AttentionInputs* inp
   inputs->deviceQ = resident.q.get();
   inputs->deviceK = resident.k.get();
   inputs->deviceV = held.v == nullptr ? nullptr : resident.v.get();
+  inputs->resident = &resident;
   return "";
 }
 

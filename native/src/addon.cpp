@@ -552,6 +552,24 @@ std::string runSparse(bool cuda, const AttentionInputs& inputs, const SparseInde
   return sparseAttention(inputs, index, rows, out, lse, ctx);
 }
 
+// The dense output of `chunk` (rows [first, first + count) of `rows`): on CUDA the one the resident
+// inputs keep for `rows` when they do (recall's log-sum-exp pass of the same rows computed it;
+// *kept true), else a dense pass. The LSE is not filled from a kept output: the error reads O alone.
+std::string keptOrDense(bool cuda, const AttentionInputs& inputs, const RowSelection& rows, const RowSelection& chunk, int first, float* out,
+                        float* lse, const CallContext& ctx, bool* kept) {
+  *kept = false;
+#ifdef SPARSESCOPE_WITH_CUDA
+  if (cuda && inputs.resident != nullptr) {
+    if (std::string status = cudaCopyKeptDense(*inputs.resident, rows, first, chunk.count, out, kept); !status.empty()) return status;
+    if (*kept) return "";
+  }
+#else
+  (void)rows;
+  (void)first;
+#endif
+  return runDense(cuda, inputs, chunk, out, lse, ctx);
+}
+
 // The arguments of an op over (inputs, index, opts) with optional rows: sparse attention and outputError.
 struct IndexedCall {
   AttentionInputs inputs;
@@ -845,11 +863,16 @@ Napi::Value OutputError(const Napi::CallbackInfo& info) {
     const int chunkRows = call.opts.Get("chunkRows").IsUndefined() ? outputErrorChunkRows(inputs, kOutputErrorChunkBytes)
                                                                    : requireInt(env, call.opts, "opts", "chunkRows", 1, inputs.seqLen);
     auto sums = std::make_shared<std::vector<double>>(2 * size_t(inputs.numHeads));
+    auto chunks = std::make_shared<std::pair<int, int>>(0, 0);  // chunks whose dense output was kept, and all
     OpWorker::Compute compute = [=](const CallContext& ctx) {
-      const ChunkAttention dense = [&](const RowSelection& chunk, float* out, float* lse, const CallContext& c) {
-        return runDense(call.cuda, inputs, chunk, out, lse, c);
+      const ChunkAttention dense = [&](const RowSelection& chunk, int first, float* out, float* lse, const CallContext& c) {
+        bool kept = false;
+        const std::string status = keptOrDense(call.cuda, inputs, call.rows, chunk, first, out, lse, c, &kept);
+        chunks->first += kept ? 1 : 0;
+        chunks->second += 1;
+        return status;
       };
-      const ChunkAttention sparse = [&](const RowSelection& chunk, float* out, float* lse, const CallContext& c) {
+      const ChunkAttention sparse = [&](const RowSelection& chunk, int, float* out, float* lse, const CallContext& c) {
         return runSparse(call.cuda, inputs, call.index, chunk, out, lse, c);
       };
       double* errorSq = sums->data();
@@ -868,6 +891,7 @@ Napi::Value OutputError(const Napi::CallbackInfo& info) {
       }
       Napi::Object result = Napi::Object::New(env);
       result.Set("relError", relError);
+      result.Set("denseKept", Napi::Boolean::New(env, chunks->second > 0 && chunks->first == chunks->second));
       result.Set("ms", ms);
       return result;
     };

@@ -9,6 +9,8 @@ namespace sparsescope {
 
 inline constexpr int kBlock = 64;  // query block height and key tile width of every pattern
 
+class ResidentInputs;  // cuda_backend.h
+
 struct AttentionInputs {
   DType dtype = DType::F32;
   int numHeads = 0;    // H  (q is [H, N, D])
@@ -23,6 +25,8 @@ struct AttentionInputs {
   const void* deviceQ = nullptr;
   const void* deviceK = nullptr;
   const void* deviceV = nullptr;
+  // The resident copy those point into (it also keeps the last dense output, cuda_backend.h).
+  const ResidentInputs* resident = nullptr;
 
   int kvHeadOf(int head) const { return head / (numHeads / numKvHeads); }
   int numBlocks() const { return (seqLen + kBlock - 1) / kBlock; }

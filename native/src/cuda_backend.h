@@ -56,9 +56,16 @@ std::string cudaMakeResident(const AttentionInputs& inputs, std::shared_ptr<cons
 std::string cudaUseResident(const ResidentInputs& resident, AttentionInputs* inputs);
 
 // Dense causal attention. out: [H, R, D], lse: [H, R] (natural log), R = rows.size(N). A null
-// out still computes O on the device (what a timing measures) but copies none of it back.
+// out still computes O on the device (what a timing measures) but copies none of it back; on
+// resident inputs that O stays on the device with them, for cudaCopyKeptDense.
 std::string cudaDenseAttention(const AttentionInputs& inputs, const RowSelection& rows, float* out,
                                float* lse, const CallContext& ctx);
+
+// The dense output the resident keeps (see cudaDenseAttention), for an output error over the same
+// rows without a dense pass of its own (recall's log-sum-exp pass of those rows computed it):
+// rows [first, first + count) of the selection into out [H, count, D], *copied true; *copied
+// false, nothing copied, when the resident keeps no output of exactly `rows`.
+std::string cudaCopyKeptDense(const ResidentInputs& resident, const RowSelection& rows, int first, int count, float* out, bool* copied);
 
 // Pooled map of head 0 of `inputs` (numHeads = numKvHeads = 1). mean, max: [rows, cols];
 // *rowsUsed = query rows that contributed.

@@ -65,8 +65,8 @@ std::string outputErrorSums(const AttentionInputs& inputs, const RowSelection& r
     lse.resize(size_t(inputs.numHeads) * size_t(count));
     // Each op reports its own progress; the chunks' share is reported here instead.
     const CallContext quiet{ctx.cancelWord, nullptr};
-    if (std::string status = dense(selection, denseOut.data(), lse.data(), quiet); !status.empty()) return status;
-    if (std::string status = sparse(selection, sparseOut.data(), lse.data(), quiet); !status.empty()) return status;
+    if (std::string status = dense(selection, first, denseOut.data(), lse.data(), quiet); !status.empty()) return status;
+    if (std::string status = sparse(selection, first, sparseOut.data(), lse.data(), quiet); !status.empty()) return status;
     addChunkSums(denseOut.data(), sparseOut.data(), inputs.numHeads, size_t(count) * headDim, errorSq, denseSq);
     ctx.report(double(first + count) / double(total));
   }

@@ -10,8 +10,9 @@
 
 namespace sparsescope {
 
-// One attention op over the chunk's rows: out [H, R, D], lse [H, R]. Returns "" or a status.
-using ChunkAttention = std::function<std::string(const RowSelection& rows, float* out, float* lse, const CallContext& ctx)>;
+// One attention op over the chunk's rows, which begin at position `first` of the whole selection:
+// out [H, R, D], lse [H, R]. Returns "" or a status.
+using ChunkAttention = std::function<std::string(const RowSelection& rows, int first, float* out, float* lse, const CallContext& ctx)>;
 
 // Rows per chunk so that one chunk's two outputs stay near `budgetBytes` (at least one row).
 int outputErrorChunkRows(const AttentionInputs& inputs, size_t budgetBytes);
