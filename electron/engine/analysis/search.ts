@@ -201,7 +201,7 @@ async function budgetsDown(exact: HeadProbe, chosen: PatternMeasure, floor: numb
  * below it down to the floor. A head that nothing sparse serves at the target is dense, or the
  * cheapest choice that holds the floor.
  */
-async function headCurve({ sampled, exact }: HeadProbes, settings: SearchSettings, seqLen: number): Promise<CurvePoint[]> {
+export async function headCurve({ sampled, exact }: HeadProbes, settings: SearchSettings, seqLen: number): Promise<CurvePoint[]> {
   const { targetRecall } = settings;
   const floor = headRecallFloor(settings);
   const chosen = await holdTarget(exact, await searchHeadTarget(sampled, seqLen, targetRecall), seqLen, targetRecall);

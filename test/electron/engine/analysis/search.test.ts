@@ -4,7 +4,7 @@ import { evaluatedRows, headView, layerInputs } from '../../../../electron/engin
 import { evaluateHead } from '../../../../electron/engine/analysis/head.js';
 import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks } from '../../../../electron/engine/analysis/ladders.js';
 import { HeadProbe } from '../../../../electron/engine/analysis/probe.js';
-import { holdTarget, searchCapture, searchHeadTarget, type TrackStep } from '../../../../electron/engine/analysis/search.js';
+import { headCurve, holdTarget, searchCapture, searchHeadTarget, type TrackStep } from '../../../../electron/engine/analysis/search.js';
 import type { NativeModule, SparseIndex } from '../../../../electron/engine/native-api.js';
 import type { SyntheticOptions } from '../../../../electron/engine/synthetic/generator.js';
 import { syntheticCapture } from '../../../../electron/engine/synthetic/memory-capture.js';
@@ -174,5 +174,36 @@ describe('holdTarget (stubbed exact recall)', () => {
     expect(held!.pattern.pattern).toBe('stream_llm');
     expect(held!.recall).toBeGreaterThanOrEqual(target);
     expect(await holdTarget(stubProbe(() => 0.9), chosen, N, target)).toBeNull();
+  });
+});
+
+describe('headCurve (layer-mean target, stubbed recall)', () => {
+  const N = 4096;
+  const settings: SearchSettings = { mode: 'target-recall', targetRecall: 0.95, recallScope: 'layer', minHeadRecall: 0.9, sampling: { mode: 'exact' } };
+  const stubProbe = (recallOf: (pattern: HeadPattern) => number): HeadProbe =>
+    ({ measure: async (pattern: HeadPattern) => ({ pattern, recall: recallOf(pattern), rowRecall: new Float32Array(), density: expectedDensity(pattern, N), index: {} }) }) as unknown as HeadProbe;
+
+  it("follows a choice down its main budget to the floor, each point's recall its own", async () => {
+    // A-shape only: recall grows with the window, 0.95 at 1000 tokens, 0.9 at 400.
+    const recallOf = (p: HeadPattern) => (p.pattern === 'stream_llm' && p.a === 16 ? Math.min(0.99, 0.9 + ((p.b - 400) / 600) * 0.05) : 0.5);
+    const probe = stubProbe(recallOf);
+    const points = await headCurve({ sampled: probe, exact: probe }, settings, N);
+    expect(points[0]!.recall).toBeGreaterThanOrEqual(0.95);
+    expect(points.length).toBeGreaterThan(2);
+    for (const point of points) expect(point.recall).toBeCloseTo(recallOf(point.pattern), 12);
+    expect(Math.min(...points.map((point) => point.recall))).toBeGreaterThanOrEqual(0.9);
+    // The cheapest point is within the bisection's 20% of the floor's window (400 tokens).
+    expect(Math.min(...points.map((point) => point.pattern.b))).toBeLessThanOrEqual(400 * 1.2);
+  });
+
+  it('offers a head that nothing sparse serves at the target dense, and its cheapest choice at the floor', async () => {
+    const recallOf = (p: HeadPattern) => (p.pattern === 'dense' ? 1 : p.pattern === 'stream_llm' && p.a === 16 && p.b >= 2000 ? 0.92 : 0.5);
+    const probe = stubProbe(recallOf);
+    const points = await headCurve({ sampled: probe, exact: probe }, settings, N);
+    expect(points.map((point) => point.pattern.pattern)).toEqual(['dense', 'stream_llm']);
+    expect(points[1]!.recall).toBe(0.92);
+    // Without a floor below the target there is nothing but dense.
+    const dense = await headCurve({ sampled: probe, exact: probe }, { ...settings, minHeadRecall: 0.95 }, N);
+    expect(dense.map((point) => point.pattern.pattern)).toEqual(['dense']);
   });
 });
