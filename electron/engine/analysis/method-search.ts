@@ -1,6 +1,6 @@
 /**
  * The target-recall search across methods (issue 15): per head, each method's cheapest config
- * that holds the target under the same rule as MInference's search (search.ts: tracks searched on
+ * that holds the target under the same rule as MInference's search (head-search.ts: tracks searched on
  * sampled rows, the choice checked and raised on every evaluated row by holdTarget), and the
  * winner, the lowest cost (density + the index's own cost) among them, ties to the earlier method
  * in SearchMethod's order.
@@ -13,16 +13,15 @@
  * does not hold (`holds` false), as the MInference search keeps such heads dense; so does a Duo
  * KV head that must stay a retrieval head.
  */
-import { ApiError, DUO_STREAMING_HEAD, SearchMethod, type HeadComparison, type HeadPattern, type HeadStats, type Report, type SearchSettings } from '../../../contract/api.js';
+import { ApiError, DUO_STREAMING_HEAD, SearchMethod, type HeadComparison, type HeadStats, type Report, type SearchSettings } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import { measuredHeadStats, reportTotals, shareLayerTimes } from './analyze.js';
 import { batchInputs, evaluatedRows, headView, kvHeadOf, mean, searchCost, type Control, type HeadBatch } from './common.js';
+import { DENSE, heldChoice } from './head-search.js';
 import { FLEXPREFILL_TAU, searchTracks, XATTENTION_STRIDE, type Track } from './ladders.js';
 import { HeadProbe, withHeadProbes, type PatternMeasure } from './probe.js';
-import { holdTarget, searchHeadTarget } from './search.js';
 
-const DENSE: HeadPattern = { pattern: 'dense', a: 0, b: 0 };
 /** Thresholds are in thousandths. */
 const THOUSANDTHS = 1000;
 
@@ -61,7 +60,7 @@ export interface MethodMeasure {
 /** A head's choice under one tracked method: searched on `sampled`, held on `exact`. */
 export async function searchHeadMethod(method: TrackedMethod, sampled: HeadProbe, exact: HeadProbe, seqLen: number, target: number): Promise<MethodMeasure> {
   const tracks = methodTracks(method, seqLen);
-  const held = await holdTarget(exact, await searchHeadTarget(sampled, seqLen, target, tracks), seqLen, target, tracks);
+  const held = await heldChoice({ sampled, exact }, seqLen, target, tracks);
   return held ? { method, holds: true, measure: held } : { method, holds: false, measure: await exact.measure(DENSE) };
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { HeadPattern } from '../../../../contract/api.js';
-import { allocateRecall, type CurvePoint } from '../../../../electron/engine/analysis/layer-recall.js';
+import type { HeadPattern, SearchSettings } from '../../../../contract/api.js';
+import { allocateRecall, headCurve, type CurvePoint } from '../../../../electron/engine/analysis/layer-recall.js';
+import { expectedDensity } from '../../../../electron/engine/analysis/ladders.js';
+import type { HeadProbe } from '../../../../electron/engine/analysis/probe.js';
 
 /** A head's points from (recall, cost) pairs; the pattern's b tells them apart. */
 function curve(...points: [number, number][]): CurvePoint[] {
@@ -46,5 +48,36 @@ describe('allocateRecall (layer-mean target)', () => {
     const other = curve([0.95, 0.1]);
     const chosen = allocateRecall([steep, other], 0.955);
     expect(chosen[0]!.recall).toBe(0.96);
+  });
+});
+
+describe('headCurve (layer-mean target, stubbed recall)', () => {
+  const N = 4096;
+  const settings: SearchSettings = { mode: 'target-recall', targetRecall: 0.95, recallScope: 'layer', minHeadRecall: 0.9, sampling: { mode: 'exact' } };
+  const stubProbe = (recallOf: (pattern: HeadPattern) => number): HeadProbe =>
+    ({ measure: async (pattern: HeadPattern) => ({ pattern, recall: recallOf(pattern), rowRecall: new Float32Array(), density: expectedDensity(pattern, N), index: {} }) }) as unknown as HeadProbe;
+
+  it("follows a choice down its main budget to the floor, each point's recall its own", async () => {
+    // A-shape only: recall grows with the window, 0.95 at 1000 tokens, 0.9 at 400.
+    const recallOf = (p: HeadPattern) => (p.pattern === 'stream_llm' && p.a === 16 ? Math.min(0.99, 0.9 + ((p.b - 400) / 600) * 0.05) : 0.5);
+    const probe = stubProbe(recallOf);
+    const points = await headCurve({ sampled: probe, exact: probe }, settings, N);
+    expect(points[0]!.recall).toBeGreaterThanOrEqual(0.95);
+    expect(points.length).toBeGreaterThan(2);
+    for (const point of points) expect(point.recall).toBeCloseTo(recallOf(point.pattern), 12);
+    expect(Math.min(...points.map((point) => point.recall))).toBeGreaterThanOrEqual(0.9);
+    // The cheapest point is within the bisection's 20% of the floor's window (400 tokens).
+    expect(Math.min(...points.map((point) => point.pattern.b))).toBeLessThanOrEqual(400 * 1.2);
+  });
+
+  it('offers a head that nothing sparse serves at the target dense, and its cheapest choice at the floor', async () => {
+    const recallOf = (p: HeadPattern) => (p.pattern === 'dense' ? 1 : p.pattern === 'stream_llm' && p.a === 16 && p.b >= 2000 ? 0.92 : 0.5);
+    const probe = stubProbe(recallOf);
+    const points = await headCurve({ sampled: probe, exact: probe }, settings, N);
+    expect(points.map((point) => point.pattern.pattern)).toEqual(['dense', 'stream_llm']);
+    expect(points[1]!.recall).toBe(0.92);
+    // Without a floor below the target there is nothing but dense.
+    const dense = await headCurve({ sampled: probe, exact: probe }, { ...settings, minHeadRecall: 0.95 }, N);
+    expect(dense.map((point) => point.pattern.pattern)).toEqual(['dense']);
   });
 });

@@ -4,7 +4,8 @@ import { evaluatedRows, headView, indexOverhead, layerInputs } from '../../../..
 import { evaluateHead } from '../../../../electron/engine/analysis/head.js';
 import { methodTracks, methodTotals } from '../../../../electron/engine/analysis/method-search.js';
 import { HeadProbe } from '../../../../electron/engine/analysis/probe.js';
-import { searchCapture, searchHeadTarget } from '../../../../electron/engine/analysis/search.js';
+import { searchHeadTarget } from '../../../../electron/engine/analysis/head-search.js';
+import { searchCapture } from '../../../../electron/engine/analysis/search.js';
 import type { Capture } from '../../../../electron/engine/capture/types.js';
 import type { SyntheticOptions } from '../../../../electron/engine/synthetic/generator.js';
 import { syntheticCapture } from '../../../../electron/engine/synthetic/memory-capture.js';

@@ -4,7 +4,8 @@ import { evaluatedRows, headView, layerInputs } from '../../../../electron/engin
 import { evaluateHead } from '../../../../electron/engine/analysis/head.js';
 import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks } from '../../../../electron/engine/analysis/ladders.js';
 import { HeadProbe } from '../../../../electron/engine/analysis/probe.js';
-import { headCurve, holdTarget, searchCapture, searchHeadTarget, type TrackStep } from '../../../../electron/engine/analysis/search.js';
+import { searchHeadTarget } from '../../../../electron/engine/analysis/head-search.js';
+import { searchCapture } from '../../../../electron/engine/analysis/search.js';
 import type { NativeModule, SparseIndex } from '../../../../electron/engine/native-api.js';
 import type { SyntheticOptions } from '../../../../electron/engine/synthetic/generator.js';
 import { syntheticCapture } from '../../../../electron/engine/synthetic/memory-capture.js';
@@ -124,86 +125,4 @@ describe(`search (${kind} implementation)`, () => {
     const meanDensity = result.report.heads.reduce((sum, head) => sum + head.density, 0) / result.report.heads.length;
     expect(meanDensity).toBeLessThanOrEqual(0.4); // 0.3 is the 16K target; 4K rows are short
   }, SLOW_ON_REFERENCE);
-});
-
-describe('holdTarget (stubbed exact recall)', () => {
-  const N = 4096;
-  const target = 0.95;
-  /** A probe whose recall on every evaluated row is `recallOf(pattern)`. */
-  const stubProbe = (recallOf: (pattern: HeadPattern) => number): HeadProbe =>
-    ({ measure: async (pattern: HeadPattern) => ({ pattern, recall: recallOf(pattern), rowRecall: new Float32Array(), density: expectedDensity(pattern, N), index: {} }) }) as unknown as HeadProbe;
-  const vsTrack = searchTracks(N).find((track) => track.label === 'vertical_and_slash v 100')!;
-  /** What the sampled search chose: slash 200 on the v 100 track, passing on its sampled rows. */
-  const chosen: TrackStep = { track: vsTrack, budget: 200, measure: { pattern: vsTrack.at(200), recall: 0.96, rowRecall: new Float32Array(), density: 0.1, index: {} as SparseIndex } };
-
-  it('keeps a choice whose exact recall holds', async () => {
-    const held = await holdTarget(stubProbe(() => 0.97), chosen, N, target);
-    expect(held!.pattern).toEqual(chosen.measure.pattern);
-  });
-
-  it('raises the budget along the chosen track to the cheapest one that holds', async () => {
-    const held = await holdTarget(stubProbe((p) => (p.b >= 400 ? 0.951 : 0.93)), chosen, N, target);
-    expect(held!.pattern.pattern).toBe('vertical_and_slash');
-    expect(held!.pattern.a).toBe(100);
-    expect(held!.pattern.b).toBeGreaterThanOrEqual(400);
-    expect(held!.pattern.b).toBeLessThanOrEqual(400 * 1.05);
-    expect(held!.recall).toBeGreaterThanOrEqual(target);
-  });
-
-  it('raises a choice that misses by little in a few measures on every row', async () => {
-    const measured: number[] = [];
-    const held = await holdTarget(
-      stubProbe((p) => {
-        measured.push(p.b);
-        return p.pattern === 'vertical_and_slash' && p.a === 100 && p.b >= 205 ? 0.951 : 0.949;
-      }),
-      chosen,
-      N,
-      target,
-    );
-    expect(held!.pattern.b).toBeGreaterThanOrEqual(205);
-    expect(held!.pattern.b).toBeLessThanOrEqual(205 * 1.02 + 1);
-    // The check of the choice, then budgets 2% and 4% above it: bisecting down from the track's
-    // most affordable budget (the whole track at 4K tokens) took eight.
-    expect(measured).toEqual([200, 204, 208]);
-  });
-
-  it('moves to another family when the track tops out, and to dense when none holds', async () => {
-    const streamOnly = (p: HeadPattern): number => (p.pattern === 'stream_llm' && p.b >= 1000 ? 0.96 : 0.9);
-    const held = await holdTarget(stubProbe(streamOnly), chosen, N, target);
-    expect(held!.pattern.pattern).toBe('stream_llm');
-    expect(held!.recall).toBeGreaterThanOrEqual(target);
-    expect(await holdTarget(stubProbe(() => 0.9), chosen, N, target)).toBeNull();
-  });
-});
-
-describe('headCurve (layer-mean target, stubbed recall)', () => {
-  const N = 4096;
-  const settings: SearchSettings = { mode: 'target-recall', targetRecall: 0.95, recallScope: 'layer', minHeadRecall: 0.9, sampling: { mode: 'exact' } };
-  const stubProbe = (recallOf: (pattern: HeadPattern) => number): HeadProbe =>
-    ({ measure: async (pattern: HeadPattern) => ({ pattern, recall: recallOf(pattern), rowRecall: new Float32Array(), density: expectedDensity(pattern, N), index: {} }) }) as unknown as HeadProbe;
-
-  it("follows a choice down its main budget to the floor, each point's recall its own", async () => {
-    // A-shape only: recall grows with the window, 0.95 at 1000 tokens, 0.9 at 400.
-    const recallOf = (p: HeadPattern) => (p.pattern === 'stream_llm' && p.a === 16 ? Math.min(0.99, 0.9 + ((p.b - 400) / 600) * 0.05) : 0.5);
-    const probe = stubProbe(recallOf);
-    const points = await headCurve({ sampled: probe, exact: probe }, settings, N);
-    expect(points[0]!.recall).toBeGreaterThanOrEqual(0.95);
-    expect(points.length).toBeGreaterThan(2);
-    for (const point of points) expect(point.recall).toBeCloseTo(recallOf(point.pattern), 12);
-    expect(Math.min(...points.map((point) => point.recall))).toBeGreaterThanOrEqual(0.9);
-    // The cheapest point is within the bisection's 20% of the floor's window (400 tokens).
-    expect(Math.min(...points.map((point) => point.pattern.b))).toBeLessThanOrEqual(400 * 1.2);
-  });
-
-  it('offers a head that nothing sparse serves at the target dense, and its cheapest choice at the floor', async () => {
-    const recallOf = (p: HeadPattern) => (p.pattern === 'dense' ? 1 : p.pattern === 'stream_llm' && p.a === 16 && p.b >= 2000 ? 0.92 : 0.5);
-    const probe = stubProbe(recallOf);
-    const points = await headCurve({ sampled: probe, exact: probe }, settings, N);
-    expect(points.map((point) => point.pattern.pattern)).toEqual(['dense', 'stream_llm']);
-    expect(points[1]!.recall).toBe(0.92);
-    // Without a floor below the target there is nothing but dense.
-    const dense = await headCurve({ sampled: probe, exact: probe }, { ...settings, minHeadRecall: 0.95 }, N);
-    expect(dense.map((point) => point.pattern.pattern)).toEqual(['dense']);
-  });
 });
