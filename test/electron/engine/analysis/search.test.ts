@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { HeadPattern, SearchResult, SearchSettings } from '../../../../contract/api.js';
+import type { SearchResult, SearchSettings } from '../../../../contract/api.js';
 import { evaluatedRows, headView, layerInputs } from '../../../../electron/engine/analysis/common.js';
 import { evaluateHead } from '../../../../electron/engine/analysis/head.js';
-import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks } from '../../../../electron/engine/analysis/ladders.js';
-import { HeadProbe } from '../../../../electron/engine/analysis/probe.js';
 import { searchHeadTarget } from '../../../../electron/engine/analysis/head-search.js';
+import { MINFERENCE_CANDIDATES } from '../../../../electron/engine/analysis/ladders.js';
+import { HeadProbe } from '../../../../electron/engine/analysis/probe.js';
 import { searchCapture } from '../../../../electron/engine/analysis/search.js';
-import type { NativeModule, SparseIndex } from '../../../../electron/engine/native-api.js';
+import type { NativeModule } from '../../../../electron/engine/native-api.js';
 import type { SyntheticOptions } from '../../../../electron/engine/synthetic/generator.js';
 import { syntheticCapture } from '../../../../electron/engine/synthetic/memory-capture.js';
 import { nativeOrReference } from './native-or-reference.js';
