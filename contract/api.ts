@@ -407,6 +407,13 @@ export type SearchSettings = z.infer<typeof SearchSettings>;
 /** How far below the target a head may fall under recallScope `layer` when minHeadRecall is absent. */
 export const LAYER_FLOOR_MARGIN = 0.03;
 
+/** A search's rule in a few words: `MInference candidates`, `target recall 0.95`, `mean recall 0.95 per layer, heads ≥ 0.92`. */
+export function searchRule(settings: SearchSettings): string {
+  if (settings.mode === 'candidates') return 'MInference candidates';
+  if (settings.recallScope === 'layer') return `mean recall ${settings.targetRecall} per layer, heads ≥ ${headRecallFloor(settings)}`;
+  return `target recall ${settings.targetRecall}`;
+}
+
 /** The lowest recall a search with `settings` leaves a head: the target itself unless recallScope is `layer`. */
 export function headRecallFloor(settings: Pick<SearchSettings, 'targetRecall' | 'recallScope' | 'minHeadRecall'>): number {
   if (settings.recallScope !== 'layer') return settings.targetRecall;

@@ -4,7 +4,7 @@
  * `info` and `config convert` never load the native module.
  */
 import { basename, resolve } from 'node:path';
-import { ConfigFormat, LAYER_FLOOR_MARGIN, SearchMethod, SearchSettings, type Backend, type BenchResult, type CaptureSummary, type DType, type HeadConfig, type Report, type RowSampling, type SearchResult } from '../../contract/api.js';
+import { ConfigFormat, LAYER_FLOOR_MARGIN, SearchMethod, SearchSettings, searchRule, type Backend, type BenchResult, type CaptureSummary, type DType, type HeadConfig, type Report, type RowSampling, type SearchResult } from '../../contract/api.js';
 import { openCapture } from '../engine/capture/capture.js';
 import type { BenchOptions } from '../engine/analysis/bench.js';
 import type { Capture, TokenRange } from '../engine/capture/types.js';
@@ -295,7 +295,7 @@ const search: Command = {
     await writeConfigFile(out, text, format);
     const totals = result.comparison ? (await import('../engine/analysis/method-search.js')).methodTotals(result.comparison) : null;
     if (flag<boolean>(context, 'json')) writeJson(context, totals ? { ...result.report, comparison: result.comparison, methods: totals } : result.report);
-    else context.io.stdout.write(`wrote ${out} (${format})\n${formatReport(result.report)}${totals ? formatMethodTotals(totals) : ''}`);
+    else context.io.stdout.write(`wrote ${out} (${format}): ${searchRule(result.settings)}\n${formatReport(result.report)}${totals ? formatMethodTotals(totals) : ''}`);
     return 0;
   },
 };

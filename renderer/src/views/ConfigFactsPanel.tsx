@@ -1,9 +1,9 @@
 /** The Files view's summary of the config in use: where it came from and its patterns. */
 import { useMemo } from 'react';
+import { searchRule } from '../../../contract/api';
 import { isDefaultConfig } from '../state/config';
 import { modelTotals } from '../state/overview';
 import { useApp } from '../state/context';
-import { searchRule } from './captions';
 import { PATTERN_LABEL, PATTERNS, plural } from './format';
 
 export function ConfigFactsPanel() {

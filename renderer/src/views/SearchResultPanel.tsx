@@ -2,13 +2,12 @@
  * The Search view's result: what was searched, its totals, the patterns chosen, the heads each
  * method wins (after a search across methods), and the heads that differ from the loaded config.
  */
-import type { PatternName } from '../../../contract/api';
+import { searchRule, type PatternName } from '../../../contract/api';
 import { diffConfigs, headKey, shortPattern } from '../state/config';
 import { useApp } from '../state/context';
 import { countWinners, winnersByHead } from '../state/methods';
 import { PatternLegend, PatternSwatch, Stat } from './common';
 import { fmtMs, fmtPercent, fmtRecall, fmtSpeedupOf, PATTERN_LABEL, PATTERNS, plural } from './format';
-import { searchRule } from './captions';
 import { MethodLegend } from './MethodLegend';
 
 export function SearchResultPanel() {

@@ -2,20 +2,13 @@
  * What the user is looking at, in words: the capture (real text or synthetic planted patterns) and
  * where its config came from, for the overview's caption; what a head's map on screen is made of.
  */
-import { headRecallFloor, MINFERENCE_DEFAULT_HEAD, type CaptureSummary, type Region, type SearchResult, type SearchSettings } from '../../../contract/api';
+import { headRecallFloor, MINFERENCE_DEFAULT_HEAD, type CaptureSummary, type Region, type SearchResult } from '../../../contract/api';
 import type { ShownMap } from './useHeatmapLayers';
 import { fmtPercent, plural } from './format';
 
 export function captureSubject(capture: Pick<CaptureSummary, 'model' | 'source' | 'planted' | 'tokens' | 'seqLen'>): string {
   if (capture.planted) return `Synthetic attention with planted patterns (sinks, local windows, vertical and diagonal lines, blocks) over ${plural(capture.seqLen, 'token')}`;
   return `Attention of ${capture.model} reading ${capture.source}`;
-}
-
-/** A search's rule in a few words: `MInference candidates`, `target recall 0.95`, `mean recall 0.95 per layer, heads ≥ 0.92`. */
-export function searchRule(settings: SearchSettings): string {
-  if (settings.mode === 'candidates') return 'MInference candidates';
-  if (settings.recallScope === 'layer') return `mean recall ${settings.targetRecall} per layer, heads ≥ ${headRecallFloor(settings)}`;
-  return `target recall ${settings.targetRecall}`;
 }
 
 export interface ConfigFacts {

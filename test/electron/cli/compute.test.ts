@@ -84,6 +84,8 @@ describe.skipIf(!existsSync(nativeAddonPath()))('compute commands (native CPU ba
     expect(report.totals.minRecall).toBeGreaterThanOrEqual(0.85);
     const written = JSON.parse(await readFile(cfg, 'utf8'));
     expect([written.search.recallScope, written.search.minHeadRecall]).toEqual(['layer', 0.85]);
+    const text = await run(['search', capture, '--out', cfg, '--target-recall', '0.9', '--recall-scope', 'layer', '--min-head-recall', '0.85', '--backend', 'cpu', '--rows', '64']);
+    expect(text.stdout.split('\n')[0]).toBe(`wrote ${cfg} (minference): mean recall 0.9 per layer, heads ≥ 0.85`);
 
     const misuse = async (args: string[]) => {
       const result = await run(['search', capture, '--out', cfg, ...args]);
