@@ -311,6 +311,9 @@ export const DEFAULT_METHOD_SETTINGS: Readonly<MethodSettings> = { xattentionBlo
 /** DuoAttention's streaming heads: stream_llm with its sink and recent window (its eval defaults, `--sink_size 64 --recent_size 256`). */
 export const DUO_STREAMING_HEAD: Readonly<HeadPattern> = { pattern: 'stream_llm', a: 64, b: 256 };
 
+/** A head computed in full: what a search falls back to where no sparse pattern serves. */
+export const DENSE_HEAD: Readonly<HeadPattern> = { pattern: 'dense', a: 0, b: 0 };
+
 /**
  * The settings of a config that change what a head computes: SGLang/vLLM's
  * `dual_chunk_attention_config` ones, and the XAttention / FlexPrefill MethodSettings (absent: defaults).

@@ -88,7 +88,6 @@ export function parseLayers(text: string, summary: Pick<CaptureSummary, 'layers'
   return [...layers].sort((x, y) => x - y);
 }
 
-/** --methods "minference,duo" -> the methods, each known; absent: undefined. */
 /** --recall-scope and --min-head-recall as search settings; both need a --target-recall, and a floor needs the layer scope. */
 function recallScope(context: CommandContext, targetRecall: number | undefined, methods: SearchMethod[] | undefined): Pick<SearchSettings, 'recallScope' | 'minHeadRecall'> {
   const scope = flag<'head' | 'layer'>(context, 'recall-scope');
@@ -100,6 +99,7 @@ function recallScope(context: CommandContext, targetRecall: number | undefined, 
   return { ...(scope === undefined ? {} : { recallScope: scope }), ...(floor === undefined ? {} : { minHeadRecall: floor }) };
 }
 
+/** --methods "minference,duo" -> the methods, each known; absent: undefined. */
 function searchMethods(context: CommandContext, targetRecall: number | undefined): SearchMethod[] | undefined {
   const text = flag<string>(context, 'methods');
   if (text === undefined) return undefined;

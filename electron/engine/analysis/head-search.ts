@@ -7,8 +7,7 @@
  * checked on every evaluated row and raised until its exact recall holds (holdTarget). Also
  * MInference's candidate search (searchHeadCandidates).
  */
-import type { HeadPattern } from '../../../contract/api.js';
-import { indexOverhead, searchCost } from './common.js';
+import { searchCost } from './common.js';
 import { expectedDensity, MINFERENCE_CANDIDATES, searchTracks, type Track } from './ladders.js';
 import type { HeadProbe, HeadProbes, PatternMeasure } from './probe.js';
 
@@ -18,9 +17,7 @@ export const MAX_SPARSE_COST = 0.8;
  * Bisection stops when the passing and failing budgets are this close (relative). 2% rather than 5%:
  * on a 16K, 16-head demo the layer's density fell 1.7% for the same search time (CPU).
  */
-export const BISECTION_TOLERANCE = 0.02;
-
-export const DENSE: Readonly<HeadPattern> = { pattern: 'dense', a: 0, b: 0 };
+const BISECTION_TOLERANCE = 0.02;
 
 /** A budget of a track and the pattern's measure there. */
 export interface TrackStep {
@@ -32,7 +29,7 @@ export interface TrackStep {
 /** Whether a track's budget is expected (from its budget alone) to cost less than `costLimit`. */
 function affordable(track: Track, budget: number, costLimit: number, seqLen: number): boolean {
   const pattern = track.at(budget);
-  return expectedDensity(pattern, seqLen) + indexOverhead(pattern, seqLen) < costLimit;
+  return searchCost({ pattern, density: expectedDensity(pattern, seqLen) }, seqLen) < costLimit;
 }
 
 /** Largest budget of a track whose expected cost stays under `costLimit`, or null. */

@@ -7,9 +7,9 @@
  * Each head's per-head choice is followed down its main budget to the floor (headCurve, on every
  * evaluated row, so the recalls are exact); allocateRecall then picks one point per head.
  */
-import { headRecallFloor, type HeadPattern, type SearchSettings } from '../../../contract/api.js';
+import { DENSE_HEAD, headRecallFloor, type HeadPattern, type SearchSettings } from '../../../contract/api.js';
 import { searchCost } from './common.js';
-import { bisectDown, DENSE, heldChoice, type Measurer } from './head-search.js';
+import { bisectDown, heldChoice, type Measurer } from './head-search.js';
 import { trackBelow } from './ladders.js';
 import type { HeadProbe, HeadProbes, PatternMeasure } from './probe.js';
 
@@ -121,7 +121,7 @@ export async function headCurve(probes: HeadProbes, settings: SearchSettings, se
   const floor = headRecallFloor(settings);
   const chosen = await heldChoice(probes, seqLen, targetRecall);
   if (chosen) return budgetsDown(probes.exact, chosen, floor, seqLen);
-  const dense = curvePoint(await probes.exact.measure(DENSE), seqLen);
+  const dense = curvePoint(await probes.exact.measure(DENSE_HEAD), seqLen);
   const atFloor = floor < targetRecall ? await heldChoice(probes, seqLen, floor) : null;
   return atFloor ? [dense, curvePoint(atFloor, seqLen)] : [dense];
 }

@@ -13,12 +13,12 @@
  * does not hold (`holds` false), as the MInference search keeps such heads dense; so does a Duo
  * KV head that must stay a retrieval head.
  */
-import { ApiError, DUO_STREAMING_HEAD, SearchMethod, type HeadComparison, type HeadStats, type Report, type SearchSettings } from '../../../contract/api.js';
+import { ApiError, DENSE_HEAD, DUO_STREAMING_HEAD, SearchMethod, type HeadComparison, type HeadStats, type Report, type SearchSettings } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, NativeBackend, NativeModule } from '../native-api.js';
 import { measuredHeadStats, reportTotals, shareLayerTimes } from './analyze.js';
 import { batchInputs, evaluatedRows, headView, kvHeadOf, mean, searchCost, type Control, type HeadBatch } from './common.js';
-import { DENSE, heldChoice } from './head-search.js';
+import { heldChoice } from './head-search.js';
 import { FLEXPREFILL_TAU, searchTracks, XATTENTION_STRIDE, type Track } from './ladders.js';
 import { HeadProbe, withHeadProbes, type PatternMeasure } from './probe.js';
 
@@ -61,12 +61,12 @@ export interface MethodMeasure {
 export async function searchHeadMethod(method: TrackedMethod, sampled: HeadProbe, exact: HeadProbe, seqLen: number, target: number): Promise<MethodMeasure> {
   const tracks = methodTracks(method, seqLen);
   const held = await heldChoice({ sampled, exact }, seqLen, target, tracks);
-  return held ? { method, holds: true, measure: held } : { method, holds: false, measure: await exact.measure(DENSE) };
+  return held ? { method, holds: true, measure: held } : { method, holds: false, measure: await exact.measure(DENSE_HEAD) };
 }
 
 /** DuoAttention's choice for a query head, its KV head's decision (`streams`) given. */
 async function duoChoice(exact: HeadProbe, streams: boolean): Promise<MethodMeasure> {
-  return { method: 'duo', holds: streams, measure: await exact.measure(streams ? DUO_STREAMING_HEAD : DENSE) };
+  return { method: 'duo', holds: streams, measure: await exact.measure(streams ? DUO_STREAMING_HEAD : DENSE_HEAD) };
 }
 
 /** The winning choice: the lowest cost, ties to the earlier method of `choices`. */

@@ -7,7 +7,7 @@
  * The report and the config's score carry the exact recall of each choice.
  * Deterministic: same capture, settings and backend give the same config.
  */
-import { fitHeadConfig, headRecallFloor, type Backend, type HeadComparison, type HeadPattern, type HeadStats, type SearchResult, type SearchSettings } from '../../../contract/api.js';
+import { DENSE_HEAD, fitHeadConfig, headRecallFloor, type Backend, type HeadComparison, type HeadPattern, type HeadStats, type SearchResult, type SearchSettings } from '../../../contract/api.js';
 import type { Capture } from '../capture/types.js';
 import type { AttentionInputs, AttentionResult, NativeBackend, NativeModule } from '../native-api.js';
 import { buildReport, measuredHeadStats, selectLayers, shareLayerTimes, timeDenseHead } from './analyze.js';
@@ -24,7 +24,7 @@ import {
   type ProgressCallback,
   withIndexOptions,
 } from './common.js';
-import { DENSE, heldChoice, searchHeadCandidates } from './head-search.js';
+import { heldChoice, searchHeadCandidates } from './head-search.js';
 import { allocateRecall, headCurve, type CurvePoint } from './layer-recall.js';
 import { comparedMethods, duoStreamingHeads, searchBatchMethods } from './method-search.js';
 import { withHeadProbes, type HeadProbe, type HeadProbes, type PatternMeasure } from './probe.js';
@@ -32,7 +32,7 @@ import { withHeadProbes, type HeadProbe, type HeadProbes, type PatternMeasure } 
 /** One head's choice, measured on every evaluated row (`exact`); `sampled` does the searching. */
 async function searchHead(probes: HeadProbes, settings: SearchSettings, seqLen: number): Promise<PatternMeasure> {
   if (settings.mode === 'candidates') return probes.exact.measure((await searchHeadCandidates(probes.sampled)).pattern);
-  return (await heldChoice(probes, seqLen, settings.targetRecall)) ?? probes.exact.measure(DENSE);
+  return (await heldChoice(probes, seqLen, settings.targetRecall)) ?? probes.exact.measure(DENSE_HEAD);
 }
 
 /** Called as each head is chosen, with its measure and probe on every evaluated row. */

@@ -17,12 +17,11 @@
  * window (a subset of what streaming computes); otherwise it is a retrieval head and all its query
  * heads run dense, the nearest DuoAttention pattern covering them (warned with counts).
  */
-import { DUO_STREAMING_HEAD, type HeadConfig, type HeadPattern } from '../../../contract/api.js';
+import { DENSE_HEAD, DUO_STREAMING_HEAD, type HeadConfig, type HeadPattern } from '../../../contract/api.js';
 import { planHeads, type ConfigShape, type ExportPlan } from './engines.js';
 import { ConfigError, MAX_INDEX } from './minference.js';
 
 const RETRIEVAL_THRESHOLD = 0.5;
-const DENSE: HeadPattern = { pattern: 'dense', a: 0, b: 0 };
 const SIZES = /^#\s*sink_size\s+(\d+)\s+recent_size\s+(\d+)\s*$/;
 const VALUE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
@@ -63,7 +62,7 @@ export function parseDuo(text: string, where: string, shape?: ConfigShape): { co
   if (shape && shape.numKvHeads !== kvHeads) throw new ConfigError(`${where}: the file lists ${kvHeads} KV heads per layer but the capture has ${shape.numKvHeads}`);
   const group = shape ? shape.numHeads / shape.numKvHeads : 1;
   const streaming = streamingHead(text);
-  const heads = rows.map((row) => row.flatMap((value) => Array.from({ length: group }, () => ({ ...(value >= RETRIEVAL_THRESHOLD ? DENSE : streaming) }))));
+  const heads = rows.map((row) => row.flatMap((value) => Array.from({ length: group }, () => ({ ...(value >= RETRIEVAL_THRESHOLD ? DENSE_HEAD : streaming) }))));
   const warnings = shape ? [] : [`${where}: DuoAttention lists KV heads; read as one query head each (open the capture to spread them over its query heads)`];
   return { config: { numLayers: rows.length, numHeads: kvHeads * group, heads }, warnings };
 }
@@ -87,7 +86,7 @@ export function duoStreaming(config: HeadConfig): HeadPattern {
 export function planDuo(config: HeadConfig, group: number, streaming: HeadPattern): ExportPlan {
   const covered = (head: HeadPattern): boolean => head.pattern === 'stream_llm' && head.a <= streaming.a && head.b <= streaming.b;
   const streams = config.heads.map((layer) => Array.from({ length: Math.ceil(layer.length / group) }, (_, k) => layer.slice(k * group, (k + 1) * group).every(covered)));
-  return planHeads(config, (_, l, h) => (streams[l]![Math.floor(h / group)] ? { ...streaming } : { ...DENSE }));
+  return planHeads(config, (_, l, h) => (streams[l]![Math.floor(h / group)] ? { ...streaming } : { ...DENSE_HEAD }));
 }
 
 export function duoWhy(streaming: HeadPattern): string {

@@ -1,7 +1,8 @@
 /**
  * Search: the per-head automatic search over the capture (MInference's candidate set, or the
- * cheapest budgets reaching a target recall, per head or as each layer's mean) as a job with progress, ETA and cancel. Results fill
- * the overview; heads tuned by hand are only replaced after the user confirms.
+ * cheapest budgets reaching a target recall, per head or as each layer's mean) as a job with
+ * progress, ETA and cancel. Results fill the overview; heads tuned by hand are only replaced after
+ * the user confirms.
  */
 import { useState } from 'react';
 import type { RowSampling, SearchMethod, SearchSettings } from '../../../contract/api';
